@@ -1,0 +1,71 @@
+import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
+import { HttpError, JobFailure, NotFoundError, RetryableError } from "./errors";
+import { redact } from "./logger";
+
+/** What kind of failure an error is, and what a person reading the job's message should do. */
+export interface FailureVerdict {
+  kind: "retryable" | "not-found" | "action-needed" | "defect";
+  /** Short, secret-free description for logs and messages. */
+  detail: string;
+}
+
+function endpointOf(error: FlatfileError): string {
+  const url = error.rawResponse?.url;
+  if (!url) return "Flatfile";
+  try {
+    const { pathname } = new URL(url);
+    return `Flatfile ${pathname.replace(/^.*?\/v1\//, "/v1/")}`;
+  } catch {
+    return "Flatfile";
+  }
+}
+
+export function judge(error: unknown): FailureVerdict {
+  if (error instanceof JobFailure) return { kind: "action-needed", detail: error.userMessage };
+  if (error instanceof RetryableError) return { kind: "retryable", detail: error.message };
+  if (error instanceof NotFoundError) return { kind: "not-found", detail: error.message };
+  if (error instanceof HttpError) return { kind: error.statusCode >= 500 ? "retryable" : "defect", detail: error.message };
+  if (error instanceof FlatfileTimeoutError) return { kind: "retryable", detail: "Flatfile did not answer in time" };
+  if (error instanceof FlatfileError) {
+    const status = error.statusCode;
+    const where = endpointOf(error);
+    if (status === undefined) return { kind: "retryable", detail: `${where} could not be reached` };
+    if (status === 404) return { kind: "not-found", detail: `${where} answered 404: it does not exist` };
+    if (status === 408 || status === 429 || status >= 500) {
+      return { kind: "retryable", detail: `${where} answered ${status}` };
+    }
+    return { kind: "defect", detail: `${where} rejected the request (${status})` };
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { kind: "defect", detail: redact(message).slice(0, 300) };
+}
+
+/** The job message a person sees, by verdict. */
+export function messageFor(verdict: FailureVerdict, what: string): { heading: string; message: string } {
+  switch (verdict.kind) {
+    case "action-needed":
+      return { heading: "Action needed", message: verdict.detail };
+    case "retryable":
+      return {
+        heading: RETRYABLE_FAILURE_HEADING,
+        message: `${what} could not finish because a service was temporarily unavailable (${verdict.detail}). It is retried automatically; if it still shows as failed in a few minutes, run it again or ask your administrator to check the configurator's alarms.`,
+      };
+    case "not-found":
+      return {
+        heading: "Not found",
+        message: `${what} could not finish: ${verdict.detail}. It may have been deleted; refresh the page and try again.`,
+      };
+    case "defect":
+      return {
+        heading: "Unexpected error",
+        message: `${what} failed with an unexpected error (${verdict.detail}). Ask your administrator to check the configurator's logs.`,
+      };
+  }
+}
+
+/**
+ * The heading of a failure we marked as temporary. A redelivery that finds the job failed with
+ * this heading resumes it instead of leaving it alone.
+ */
+export const RETRYABLE_FAILURE_HEADING = "Temporarily unavailable";

@@ -1,0 +1,123 @@
+/**
+ * The job lifecycle every job route shares: look the job up, ack it with progress, run the work,
+ * then complete it with an outcome, or fail it with a message a person can act on. An
+ * acknowledged job never stays open: every path after the ack ends in `complete` or `failed`.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { HttpError, NotFoundError, RetryableError } from "./errors";
+import { judge, messageFor, RETRYABLE_FAILURE_HEADING } from "./failures";
+import type { FlatfileApi } from "./flatfile-client";
+import { logger } from "./logger";
+
+export interface JobResult {
+  outcome: Flatfile.JobOutcome;
+  /** Returned to the sender as the JSON summary. */
+  summary: Record<string, unknown>;
+  /**
+   * A last write that may run beside `jobs.complete` to save a round trip. If it fails, the job
+   * is already complete, so the error is raised as retryable and the redelivery's
+   * `onAlreadyComplete` must finish it.
+   */
+  alongsideComplete?: () => Promise<unknown>;
+}
+
+export interface JobRun<P> {
+  /** Flatfile client for the work, whose deadline keeps a reserve for the final call. */
+  api: FlatfileApi;
+  /** Flatfile client for complete/fail, allowed to use that reserve. */
+  finalApi: FlatfileApi;
+  jobId: string;
+  /** "Setting up this Space": how the job is named in a failure message. */
+  what: string;
+  ackInfo: string;
+  /** Reads that run beside the job lookup. They must not write. */
+  prepare?: () => Promise<P>;
+  work: (prepared: P, progress: (percent: number, info: string) => void) => Promise<JobResult>;
+  /** For a job found already complete: repair what a crashed earlier delivery left unfinished. */
+  onAlreadyComplete?: (job: Flatfile.Job) => Promise<Record<string, unknown> | undefined>;
+}
+
+export type JobSummary = Record<string, unknown> & {
+  jobId: string;
+  status: "complete" | "failed" | "skipped";
+};
+
+const FINISHED = new Set(["complete", "failed", "canceled"]);
+
+export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
+  const { api, finalApi, jobId } = run;
+  const [lookup, prepared] = await Promise.allSettled([api.jobs.get(jobId), run.prepare ? run.prepare() : Promise.resolve(undefined as P)]);
+  if (lookup.status === "rejected") {
+    const verdict = judge(lookup.reason);
+    if (verdict.kind === "not-found") throw new NotFoundError(`job ${jobId} does not exist`);
+    if (verdict.kind === "retryable") throw new RetryableError(`could not look up job ${jobId}: ${verdict.detail}`);
+    throw new HttpError(500, `could not look up job ${jobId}: ${verdict.detail}`);
+  }
+  const job = lookup.value.data;
+  const resuming = job.status === "failed" && job.outcome?.heading === RETRYABLE_FAILURE_HEADING;
+  if (job.status === "complete") {
+    const repaired = run.onAlreadyComplete ? await run.onAlreadyComplete(job) : undefined;
+    return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished", ...repaired };
+  }
+  if (job.status && FINISHED.has(job.status) && !resuming) {
+    return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished" };
+  }
+
+  const pending: Promise<unknown>[] = [];
+  let acknowledged: Promise<unknown> | undefined;
+  try {
+    if (resuming) {
+      // Reopen a job we failed as temporary, so the retry can finish it.
+      logger.info("resuming a job failed by an earlier temporary error");
+      await api.jobs.retry(jobId);
+    }
+    // Sent beside the work, not before it: the ack is a round trip the person need not wait for.
+    acknowledged = api.jobs.ack(jobId, { info: run.ackInfo, progress: 10 });
+    acknowledged.catch(() => undefined);
+    if (prepared.status === "rejected") throw prepared.reason;
+    const progress = (percent: number, info: string) => {
+      const update = acknowledged!.then(() => api.jobs.ack(jobId, { info, progress: percent }));
+      update.catch((error) => logger.warn("progress update failed", { error: judge(error).detail }));
+      pending.push(update.catch(() => undefined));
+    };
+    const result = await run.work(prepared.value, progress);
+    await acknowledged;
+    await Promise.all(pending);
+    const [completed, alongside] = await Promise.allSettled([
+      finalApi.jobs.complete(jobId, { outcome: result.outcome, info: result.outcome.message }),
+      result.alongsideComplete ? result.alongsideComplete() : Promise.resolve(),
+    ]);
+    if (completed.status === "rejected") throw completed.reason;
+    if (alongside.status === "rejected") {
+      const verdict = judge(alongside.reason);
+      logger.error("the job completed but its last write failed", { failure: verdict.detail });
+      throw new RetryableError(`the job completed but its last write failed: ${verdict.detail}`);
+    }
+    logger.info("job complete", { outcome: result.outcome.message });
+    return { jobId, status: "complete", ...result.summary };
+  } catch (error) {
+    if (error instanceof RetryableError && error.message.startsWith("the job completed")) throw error;
+    const verdict = judge(error);
+    const { heading, message } = messageFor(verdict, run.what);
+    logger.error("job failed", { failureKind: verdict.kind, failure: verdict.detail });
+    // The ack may still be in flight; failing before it lands could be overwritten by it.
+    if (acknowledged) await acknowledged.catch(() => undefined);
+    try {
+      await finalApi.jobs.fail(jobId, { outcome: { heading, message, acknowledge: true }, info: message });
+    } catch (failError) {
+      const failVerdict = judge(failError);
+      logger.error("could not mark the job failed", { failure: failVerdict.detail });
+      throw new RetryableError(`job ${jobId} failed (${verdict.detail}) and could not be marked failed (${failVerdict.detail})`);
+    }
+    switch (verdict.kind) {
+      case "action-needed":
+        return { jobId, status: "failed", message };
+      case "retryable":
+        throw new RetryableError(`job ${jobId} failed for now: ${verdict.detail}`);
+      case "not-found":
+        throw new NotFoundError(`job ${jobId} failed: ${verdict.detail}`);
+      case "defect":
+        throw new HttpError(500, `job ${jobId} failed: ${verdict.detail}`);
+    }
+  }
+}

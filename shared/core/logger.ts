@@ -1,0 +1,46 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+
+/**
+ * One structured JSON logger for every function. Keys named like credentials are masked, and any
+ * value equal to a loaded secret is masked wherever it appears, so a secret that leaks into an
+ * error message still never reaches a log line.
+ */
+const SENSITIVE_KEY = /(api[-_]?key|secret|token|authorization|signature|password)/i;
+const knownSecrets = new Set<string>();
+
+export function registerSecretForRedaction(value: string | undefined): void {
+  if (value && value.length >= 8) knownSecrets.add(value);
+}
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) out = out.split(secret).join("[REDACTED]");
+  return out;
+}
+
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "flatfile-space-configurator",
+  jsonReplacerFn: (key: string, value: unknown) => {
+    if (key && SENSITIVE_KEY.test(key) && typeof value === "string") return "[REDACTED]";
+    if (typeof value === "string") return redact(value);
+    return value;
+  },
+});
+
+export interface CorrelationKeys {
+  eventId?: string;
+  jobId?: string;
+  spaceId?: string;
+  route?: string;
+}
+
+/** Every line of one invocation carries the same correlation keys, present or null. */
+export function setCorrelation(keys: CorrelationKeys): void {
+  logger.resetKeys();
+  logger.appendKeys({
+    route: keys.route ?? null,
+    eventId: keys.eventId ?? null,
+    jobId: keys.jobId ?? null,
+    spaceId: keys.spaceId ?? null,
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * One pipeline for every route: read the body, verify the signature, parse the event, check the
+ * environment, decide ownership, deduplicate, then hand over to the domain. Each function's
+ * handler is this pipeline plus its route spec.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { loadSettings, type Settings } from "./config";
+import { parseEvent, rawBodyOf, type FlatfileEvent } from "./envelope";
+import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
+import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
+import { once } from "./idempotency";
+import { logger, setCorrelation } from "./logger";
+import { SIGNATURE_HEADER, verifySignature } from "./signature";
+import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
+
+/** Well inside API Gateway's 29 s integration timeout, whatever the Lambda timeout is. */
+export const INVOCATION_BUDGET_MS = 24_000;
+/** Kept back from the work so that `jobs.fail` can still be sent after a slow failure. */
+export const FINALIZE_RESERVE_MS = 4_000;
+
+export type Ownership = { owned: true; idempotencyKey: string } | { owned: false; reason: string };
+
+export interface RouteDeps {
+  settings: Settings;
+  /** Client for the work, bounded by the deadline less the finalize reserve. */
+  api: FlatfileApi;
+  /** Client for finishing a job, bounded by the whole deadline. */
+  finalApi: FlatfileApi;
+  deadline: number;
+}
+
+export interface RouteSpec {
+  name: string;
+  /** Pure: decides from the event alone whether this route owns it. Ignored events touch nothing. */
+  claim(event: FlatfileEvent): Ownership;
+  /** Checks the ids this route needs (throws BadRequestError), before anything is called. */
+  validate?(event: FlatfileEvent): void;
+  handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>>;
+}
+
+export type RouteHandler = (
+  request: APIGatewayProxyEventV2,
+  context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+function answer(statusCode: number, body: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+function headerOf(request: APIGatewayProxyEventV2, name: string): string | undefined {
+  const headers = request.headers ?? {};
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+export function createRoute(spec: RouteSpec): RouteHandler {
+  return async function handler(request, context) {
+    const started = Date.now();
+    const remaining = context?.getRemainingTimeInMillis?.() ?? INVOCATION_BUDGET_MS + 1_000;
+    const deadline = started + Math.min(INVOCATION_BUDGET_MS, remaining - 1_000);
+    setCorrelation({ route: spec.name });
+    try {
+      const rawBody = rawBodyOf(request);
+      const settings = await loadSettings();
+      const signature = verifySignature(headerOf(request, SIGNATURE_HEADER), rawBody, settings.signingSecrets);
+      if (!signature.ok) throw new UnauthorizedError(signature.reason);
+      const event = parseEvent(rawBody);
+      setCorrelation({ route: spec.name, eventId: event.id, jobId: event.context.jobId, spaceId: event.context.spaceId });
+      if (settings.environmentId && event.context.environmentId !== settings.environmentId) {
+        throw new ForbiddenError(`event is from environment ${event.context.environmentId}, not the one this deployment serves`);
+      }
+      const ownership = spec.claim(event);
+      if (!ownership.owned) {
+        logger.info("event ignored", { topic: event.topic, reason: ownership.reason });
+        return answer(200, { ignored: true, reason: ownership.reason });
+      }
+      spec.validate?.(event);
+
+      const make = (until: number) =>
+        createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
+      const deps: RouteDeps = { settings, api: make(deadline - FINALIZE_RESERVE_MS), finalApi: make(deadline), deadline };
+      const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
+        table: settings.idempotencyTable,
+        remainingMs: () => Math.max(deadline - Date.now(), 0) + 5_000,
+      });
+      if (outcome.kind === "in-progress") {
+        logger.info("duplicate delivery while the first is in progress");
+        return answer(200, { ignored: true, reason: "a copy of this event is being handled right now" });
+      }
+      logger.info("event handled", { replayed: outcome.kind === "replayed", ms: Date.now() - started });
+      return answer(200, { ...outcome.result, ...(outcome.kind === "replayed" ? { replayed: true } : {}) });
+    } catch (error) {
+      return failureAnswer(error);
+    }
+  };
+}
+
+function failureAnswer(error: unknown): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof UnauthorizedError) {
+    logger.warn("rejected: signature", { reason: error.reason });
+    return answer(401, { error: "invalid signature" });
+  }
+  if (error instanceof HttpError) {
+    const log = error.statusCode >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+    log("request failed", { status: error.statusCode, failure: error.message });
+    return answer(error.statusCode, { error: error.message });
+  }
+  if (error instanceof IdempotencyUnknownError) {
+    logger.error("idempotency store unavailable", { failure: error.name });
+    return answer(503, { error: "the idempotency store is unavailable; retry later" });
+  }
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error("unexpected failure", { failure: `${name}: ${message}` });
+  return answer(500, { error: name === "ConfigurationError" ? message : "internal error" });
+}
