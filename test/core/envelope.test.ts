@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../shared/core/errors";
 import { parseEvent, rawBodyOf } from "../../shared/core/envelope";
 
-const sample = readFileSync(new URL("../../../shared/events/space-configure.json", import.meta.url), "utf8");
+const sample = readFileSync(join(__dirname, "../../local/events/space-configure.json"), "utf8");
 
 function rejection(fn: () => unknown): string {
   try {
