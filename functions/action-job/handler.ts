@@ -1,0 +1,4 @@
+import { createRoute } from "../../shared/core/route";
+import { actionJobRoute } from "../../shared/flows/action-job";
+
+export const handler = createRoute(actionJobRoute);

@@ -1,0 +1,115 @@
+/**
+ * A local stand-in for the API Gateway HTTP API: the three routes on 127.0.0.1, each calling the
+ * same handler function the Lambda runs, with a payload-format-2.0 event. Anything else is a 404,
+ * as with the deployed API, which has no default route.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { RouteHandler } from "../shared/core/route";
+
+export const ROUTE_PATHS = ["/space-configure", "/action-job", "/commit-created"] as const;
+export type RoutePath = (typeof ROUTE_PATHS)[number];
+
+export interface GatewayOptions {
+  port?: number;
+  host?: string;
+  routes: Record<RoutePath, RouteHandler>;
+  /** Deliver bodies base64-encoded, as API Gateway does for binary media types. */
+  base64Bodies?: boolean;
+  /** The Lambda timeout the handlers are told they have. */
+  timeoutMs?: number;
+  /** API Gateway's own payload cap. */
+  maxBodyBytes?: number;
+}
+
+export interface LocalGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on("end", () => resolve(tooLarge ? "too-large" : Buffer.concat(chunks)));
+    request.on("error", reject);
+  });
+}
+
+function toEvent(request: IncomingMessage, path: string, body: Buffer, base64: boolean): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: `POST ${path}`,
+    rawPath: path,
+    rawQueryString: "",
+    headers,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: headers.host ?? "127.0.0.1",
+      domainPrefix: "local",
+      http: { method: "POST", path, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      requestId: randomUUID(),
+      routeKey: `POST ${path}`,
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length === 0 ? undefined : base64 ? body.toString("base64") : body.toString("utf8"),
+    isBase64Encoded: base64,
+  };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
+  const timeoutMs = options.timeoutMs ?? 25_000;
+  const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const server: Server = createServer(async (request, response) => {
+    const send = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }) => {
+      response.writeHead(status, headers);
+      response.end(body);
+    };
+    const path = (request.url ?? "/").split("?")[0] as RoutePath;
+    const handler = request.method === "POST" && ROUTE_PATHS.includes(path) ? options.routes[path] : undefined;
+    if (!handler) return send(404, JSON.stringify({ message: "Not Found" }));
+    try {
+      const body = await readBody(request, maxBody);
+      if (body === "too-large") return send(413, JSON.stringify({ message: "Request Entity Too Large" }));
+      const started = Date.now();
+      const result = await handler(toEvent(request, path, body, options.base64Bodies ?? false), {
+        getRemainingTimeInMillis: () => Math.max(timeoutMs - (Date.now() - started), 0),
+        awsRequestId: randomUUID(),
+      });
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(result.headers ?? {})) headers[key] = String(value);
+      send(result.statusCode ?? 200, result.body ?? "", headers);
+    } catch {
+      // API Gateway answers a Lambda crash with a bare 500.
+      send(500, JSON.stringify({ message: "Internal Server Error" }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
