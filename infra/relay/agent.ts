@@ -1,0 +1,46 @@
+/**
+ * The relay agent: a Flatfile-hosted listener that forwards exactly the events our functions own
+ * to the AWS API, signed, retried within a bound, with nothing but the raw platform event in the
+ * body. See forward.ts for the rules and the bound; bundle.ts turns this file into the single JS
+ * file that Flatfile's agent runtime runs.
+ *
+ * Flatfile secrets it reads (registration upserts both, scoped to the environment):
+ *   RELAY_BASE_URL        the API's base URL, route paths are appended;
+ *   RELAY_SIGNING_SECRET  the HMAC key of the `x-flatfile-signature` contract.
+ */
+import type { FlatfileEvent, FlatfileListener } from "@flatfile/listener";
+import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
+import { defaultDeps, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";
+
+/** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
+export const RELAY_TOPICS = ["job:ready", "commit:created"] as const;
+
+export interface RelayAgentOptions {
+  deps?: Partial<RelayDeps>;
+  bound?: RetryBound;
+  /** Observes each outcome (tests); the agent itself only logs. */
+  onOutcome?: (outcome: RelayOutcome, event: FlatfileEvent) => void;
+}
+
+export function createRelayAgent(options: RelayAgentOptions = {}): (listener: FlatfileListener) => void {
+  return (listener) => {
+    const handle = async (event: FlatfileEvent) => {
+      const deps = { ...defaultDeps(), ...options.deps };
+      const outcome = await relayEvent(
+        event.src as unknown as PlatformEvent,
+        OWNED_ACTION_JOBS,
+        {
+          readSecret: (name) => event.secrets(name),
+          // The agent's own token and API base, used only to fail a job it could not deliver.
+          flatfileApi: { url: event._apiUrl, token: event._accessToken },
+        },
+        deps,
+        options.bound,
+      );
+      options.onOutcome?.(outcome, event);
+    };
+    for (const topic of RELAY_TOPICS) listener.on(topic, handle);
+  };
+}
+
+export default createRelayAgent();

@@ -1,0 +1,302 @@
+/**
+ * The relay's core: which events it owns, how it delivers one (signed, retried within a bound),
+ * and how it fails a job it could not deliver. No listener, no globals: fetch, sleep, the clock
+ * and the randomness are injected, so the tests run the real logic in milliseconds.
+ *
+ * The bound. A Flatfile agent run must finish in reasonable time, and a user waits on the
+ * spinner meanwhile, so one event gets RELAY_BOUND.totalMs (60 s) from the moment the relay
+ * starts on it, all included:
+ *   - delivery attempts start only before `totalMs - failReserveMs` (55 s); each attempt times
+ *     out after `attemptTimeoutMs` (30 s, just above API Gateway's 29-30 s integration limit, as
+ *     our handlers answer within 24 s) or at that deadline, whichever comes first;
+ *   - between attempts: exponential backoff 1 s, 2 s, 4 s, 8 s (capped at 8 s) with equal jitter
+ *     (half fixed, half random), or the server's numeric Retry-After when shorter than the cap;
+ *   - the last `failReserveMs` (5 s) is kept for failing the job through the Flatfile API.
+ * 5xx, 429 and network errors/timeouts are retried; any other 4xx is final.
+ */
+import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
+
+export const RELAY_SECRET_SIGNING = "RELAY_SIGNING_SECRET";
+export const RELAY_SECRET_BASE_URL = "RELAY_BASE_URL";
+
+export const RELAY_ROUTES = {
+  spaceConfigure: "/space-configure",
+  actionJob: "/action-job",
+  commitCreated: "/commit-created",
+} as const;
+
+export interface RetryBound {
+  /** The whole event, delivery and failing the job included. */
+  totalMs: number;
+  /** Kept at the end for failing the job; no delivery attempt runs into it. */
+  failReserveMs: number;
+  attemptTimeoutMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const RELAY_BOUND: RetryBound = {
+  totalMs: 60_000,
+  failReserveMs: 5_000,
+  attemptTimeoutMs: 30_000,
+  baseDelayMs: 1_000,
+  maxDelayMs: 8_000,
+};
+
+export interface RelayDeps {
+  fetch: typeof globalThis.fetch;
+  sleep: (ms: number) => Promise<void>;
+  /** Epoch ms. */
+  now: () => number;
+  /** In [0, 1). */
+  random: () => number;
+  log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+}
+
+export const defaultDeps = (): RelayDeps => ({
+  fetch: (...args) => globalThis.fetch(...args),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  now: () => Date.now(),
+  random: Math.random,
+  log: (level, message, fields) => {
+    // One JSON line per entry: Flatfile's agent log shows stdout/stderr. Never logs secrets.
+    const line = JSON.stringify({ level, message, ...fields });
+    if (level === "error") console.error(line);
+    else console.log(line);
+  },
+});
+
+/** The raw platform event as it reaches the agent (only the fields the relay reads are typed). */
+export interface PlatformEvent {
+  id?: string;
+  topic?: string;
+  context?: { jobId?: string; environmentId?: string; [key: string]: unknown };
+  payload?: { job?: string; [key: string]: unknown } | null;
+  [key: string]: unknown;
+}
+
+/** The route path for an event the relay owns, or undefined for anything else. */
+export function routeFor(event: PlatformEvent, ownedActionJobs: readonly string[]): string | undefined {
+  if (event.topic === "commit:created") return RELAY_ROUTES.commitCreated;
+  if (event.topic !== "job:ready") return undefined;
+  const job = event.payload?.job;
+  if (job === "space:configure") return RELAY_ROUTES.spaceConfigure;
+  if (typeof job === "string" && ownedActionJobs.includes(job)) return RELAY_ROUTES.actionJob;
+  return undefined;
+}
+
+export function routeUrl(baseUrl: string, route: string): string {
+  return `${baseUrl.trim().replace(/\/+$/, "")}${route}`;
+}
+
+export type DeliveryResult =
+  | { ok: true; status: number; attempts: number }
+  | { ok: false; final: boolean; reason: string; status?: number; attempts: number; elapsedMs: number };
+
+const retryableStatus = (status: number) => status === 429 || status >= 500;
+
+function retryAfterMs(response: Response): number | undefined {
+  const value = response.headers.get("retry-after");
+  if (!value || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
+  return Number(value) * 1000;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === "AbortError" || error.name === "TimeoutError") return "timed out";
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}
+
+/**
+ * POSTs `rawBody` to `url`, signed per the contract with a fresh timestamp on every attempt, and
+ * retries within `deadline` (epoch ms). The body is sent byte for byte as given.
+ */
+export async function deliver(
+  request: { url: string; rawBody: string; signingSecret: string; deadline: number },
+  deps: RelayDeps,
+  bound: RetryBound = RELAY_BOUND,
+): Promise<DeliveryResult> {
+  const started = deps.now();
+  let attempts = 0;
+  let last: { reason: string; status?: number } = { reason: "no attempt was made" };
+  for (;;) {
+    const remaining = request.deadline - deps.now();
+    if (remaining <= 0) break;
+    attempts += 1;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.min(bound.attemptTimeoutMs, remaining));
+    let retryAfter: number | undefined;
+    try {
+      const response = await deps.fetch(request.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [SIGNATURE_HEADER]: signPayload(request.rawBody, request.signingSecret, Math.floor(deps.now() / 1000)),
+          "user-agent": "flatfile-relay/1",
+        },
+        body: request.rawBody,
+        signal: controller.signal,
+      });
+      // Drain the answer so the connection is released; its content is not needed.
+      const text = await response.text().catch(() => "");
+      if (response.ok) return { ok: true, status: response.status, attempts };
+      last = { status: response.status, reason: `it answered HTTP ${response.status}${summary(text)}` };
+      if (!retryableStatus(response.status)) {
+        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started };
+      }
+      retryAfter = retryAfterMs(response);
+    } catch (error) {
+      last = { reason: controller.signal.aborted ? "the request timed out" : `network error (${describeError(error)})` };
+    } finally {
+      clearTimeout(timer);
+    }
+    const backoff = Math.min(bound.baseDelayMs * 2 ** (attempts - 1), bound.maxDelayMs);
+    const jittered = backoff / 2 + deps.random() * (backoff / 2);
+    const delay = retryAfter !== undefined ? Math.min(retryAfter, bound.maxDelayMs) : jittered;
+    deps.log("warn", "relay delivery failed, will retry", { attempt: attempts, reason: last.reason, delayMs: Math.round(delay) });
+    // No point sleeping into the deadline: the next attempt could not start.
+    if (deps.now() + delay >= request.deadline) break;
+    await deps.sleep(delay);
+  }
+  return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started };
+}
+
+function summary(text: string): string {
+  if (!text) return "";
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown; errors?: { message?: unknown }[] };
+    const message = typeof parsed.error === "string" ? parsed.error : parsed.errors?.[0]?.message;
+    if (typeof message === "string" && message) return ` (${message.slice(0, 200)})`;
+  } catch {
+    // not JSON: say nothing more
+  }
+  return "";
+}
+
+/** `<base>/v1/jobs/<id>/fail`, whether the base ends in `/api`, `/api/` or `/v1`. */
+export function jobFailUrl(apiUrl: string, jobId: string): string {
+  const base = apiUrl.trim().replace(/\/+$/, "");
+  const v1 = base.endsWith("/v1") ? base : `${base}/v1`;
+  return `${v1}/jobs/${encodeURIComponent(jobId)}/fail`;
+}
+
+/**
+ * Fails a job with a message a person can act on. A few quick attempts inside `deadline`; returns
+ * whether Flatfile accepted it.
+ */
+export async function failJob(
+  request: { apiUrl: string; token: string; jobId: string; message: string; deadline: number },
+  deps: RelayDeps,
+): Promise<boolean> {
+  const body = JSON.stringify({
+    info: request.message,
+    outcome: { acknowledge: true, heading: "Configuration service unavailable", message: request.message },
+  });
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const remaining = request.deadline - deps.now();
+    if (remaining <= 0) break;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.min(remaining, 4_000));
+    try {
+      const response = await deps.fetch(jobFailUrl(request.apiUrl, request.jobId), {
+        method: "POST",
+        headers: { authorization: `Bearer ${request.token}`, "content-type": "application/json" },
+        body,
+        signal: controller.signal,
+      });
+      await response.text().catch(() => "");
+      if (response.ok) return true;
+      deps.log("error", "failing the job was refused", { jobId: request.jobId, status: response.status, attempt });
+      if (!retryableStatus(response.status)) return false;
+    } catch (error) {
+      deps.log("error", "failing the job did not get through", { jobId: request.jobId, reason: describeError(error), attempt });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (deps.now() + 250 * attempt >= request.deadline) break;
+    await deps.sleep(250 * attempt);
+  }
+  return false;
+}
+
+export function unreachableMessage(detail: string): string {
+  return (
+    `The configuration service could not be reached: ${detail}. ` +
+    "Nothing was changed. Try again in a few minutes; if it keeps happening, ask the administrator " +
+    "of the AWS deployment to check the relay's RELAY_BASE_URL secret and the service's logs."
+  );
+}
+
+export interface RelayContext {
+  /** Reads a Flatfile secret (the listener's `event.secrets`). */
+  readSecret: (name: string) => Promise<string>;
+  /** Flatfile API base and the agent's token, used only to fail a job; never forwarded. */
+  flatfileApi: { url: string | undefined; token: string | undefined };
+}
+
+export type RelayOutcome =
+  | { kind: "ignored" }
+  | { kind: "delivered"; route: string; attempts: number; status: number }
+  | { kind: "gave-up"; route?: string; reason: string; jobFailed: boolean | "not-a-job" };
+
+/**
+ * The whole relay for one event: route it, read the secrets, deliver, and on giving up fail the
+ * job. Never throws (the listener would only log it anyway); the outcome says what happened.
+ */
+export async function relayEvent(
+  event: PlatformEvent,
+  ownedActionJobs: readonly string[],
+  context: RelayContext,
+  deps: RelayDeps = defaultDeps(),
+  bound: RetryBound = RELAY_BOUND,
+): Promise<RelayOutcome> {
+  const route = routeFor(event, ownedActionJobs);
+  if (!route) return { kind: "ignored" };
+  const started = deps.now();
+  const fields = { eventId: event.id, topic: event.topic, job: event.payload?.job, route };
+
+  let detail: string;
+  let settings: { baseUrl: string; signingSecret: string } | undefined;
+  try {
+    const [baseUrl, signingSecret] = await Promise.all([
+      context.readSecret(RELAY_SECRET_BASE_URL),
+      context.readSecret(RELAY_SECRET_SIGNING),
+    ]);
+    if (!baseUrl || !signingSecret) throw new Error("empty secret");
+    settings = { baseUrl, signingSecret };
+  } catch {
+    settings = undefined;
+  }
+
+  if (settings) {
+    // The body is the raw platform event and nothing else: no token, no listener wrapper.
+    const rawBody = JSON.stringify(event);
+    const result = await deliver(
+      { url: routeUrl(settings.baseUrl, route), rawBody, signingSecret: settings.signingSecret, deadline: started + bound.totalMs - bound.failReserveMs },
+      deps,
+      bound,
+    );
+    if (result.ok) {
+      deps.log("info", "relayed", { ...fields, status: result.status, attempts: result.attempts });
+      return { kind: "delivered", route, attempts: result.attempts, status: result.status };
+    }
+    detail = result.final
+      ? `${result.reason}`
+      : `${result.reason}, after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} over ${Math.round(result.elapsedMs / 1000)} s`;
+  } else {
+    detail = `the relay is not set up in this Flatfile environment (the secrets ${RELAY_SECRET_BASE_URL} and ${RELAY_SECRET_SIGNING} could not be read; run \`npm run relay:deploy\` or redeploy the stack)`;
+  }
+
+  deps.log("error", "relay gave up", { ...fields, reason: detail });
+  const jobId = event.topic === "job:ready" ? event.context?.jobId : undefined;
+  if (!jobId) return { kind: "gave-up", route, reason: detail, jobFailed: "not-a-job" };
+  const { url, token } = context.flatfileApi;
+  const jobFailed =
+    !!url && !!token &&
+    (await failJob({ apiUrl: url, token, jobId, message: unreachableMessage(detail), deadline: started + bound.totalMs }, deps));
+  if (!jobFailed) deps.log("error", "could not fail the job; it stays open", { ...fields, jobId });
+  return { kind: "gave-up", route, reason: detail, jobFailed };
+}
