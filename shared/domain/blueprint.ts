@@ -1,0 +1,418 @@
+/**
+ * THE BLUEPRINT: what a new Space gets, and how it changes later. Edit this module to change the
+ * product; the handlers only call it. Everything here is pure (no network, no clock).
+ *
+ * ── Who gets what (the audience rule) ───────────────────────────────────────────────────────
+ *   The creator of the Space is looked up (a user, or a guest) and sorted into one audience:
+ *   - guest     the creator is a guest. A simpler, restricted workbook: Contacts and Orders
+ *               with only the core fields, sheets that can be added to and edited but not
+ *               deleted from (`access: ["add", "edit"]`), and no "Duplicate" action.
+ *   - internal  a user marked staff by STAFF_RULE: user metadata `staff: true`, or
+ *               `role` (a name or a list of names) one of `staff` / `admin`, or an e-mail
+ *               domain in `staffEmailDomains` (subdomains included). Everything members get,
+ *               plus an "Internal notes" field on every sheet.
+ *   - member    any other user. The full workbook: Contacts (with the Duplicate action) and
+ *               Orders (with order date and PO number).
+ *   - default   the creator could not be looked up. Treated exactly like a member.
+ *   A guest stays a guest even with a staff e-mail address.
+ *
+ * ── Where they are (the currency) ───────────────────────────────────────────────────────────
+ *   The Orders amount is in the Space's currency (see ./currency): the label shows the ISO
+ *   code ("Amount (EUR)"), `config.decimalPlaces` the currency's decimals, and the field's
+ *   `metadata` the code, decimals and locale.
+ *
+ * ── What the outside says (the reference data) ──────────────────────────────────────────────
+ *   The Orders `category` options are the reference API's categories, or the bundled list.
+ *
+ * ── Later, when records change (commit-time rules) ──────────────────────────────────────────
+ *   - submitAvailability: while every sheet is empty the Submit action carries a `hasData`
+ *     constraint and the tooltip "Add records before submitting"; once any sheet has a record
+ *     both go and Submit is offered (still subject to `hasAllValid`).
+ *   - unknown categories (UNKNOWN_CATEGORY_RULE): category values in the Orders data that are
+ *     not options yet are either added as options labelled "<value> (added from data)", at
+ *     most 50 over the sheet's life ("extend"), or only reported ("flag").
+ *   Both are idempotent: applied to their own output they change nothing.
+ */
+import type { Flatfile } from "@flatfile/api";
+import type { Audience, StaffRule } from "./audience";
+import type { CurrencyChoice } from "./currency";
+import type { ReferenceData } from "./reference-data";
+
+// ─── Identity ────────────────────────────────────────────────────────────────────────────────
+
+/** Metadata key and value on everything we make, so later handlers know it is ours. */
+export const BLUEPRINT_MARKER = { key: "configuredBy", value: "flatfile-space-configurator" } as const;
+export const BLUEPRINT_VERSION = 1;
+export const WORKBOOK_NAME = "Contacts & Orders";
+
+export const SHEET_SLUGS = { contacts: "contacts", orders: "orders" } as const;
+export type SheetSlug = (typeof SHEET_SLUGS)[keyof typeof SHEET_SLUGS];
+
+// ─── Who is staff ────────────────────────────────────────────────────────────────────────────
+
+export const STAFF_RULE: StaffRule = deepFreeze({
+  flagKey: "staff",
+  roleKey: "role",
+  staffRoles: ["staff", "admin"],
+  /** Your company's e-mail domains, e.g. ["acme.com"]. Empty: only metadata marks staff. */
+  staffEmailDomains: [],
+});
+
+// ─── Actions ─────────────────────────────────────────────────────────────────────────────────
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** Sheet actions (job `sheet:<operation>`). Frozen: `buildWorkbook` hands out copies. */
+export const SHEET_ACTIONS = deepFreeze({
+  duplicate: {
+    operation: "duplicate",
+    mode: "background",
+    label: "Duplicate this Sheet and lock down the original",
+    description: "Copies this Sheet with its records for you to keep working in, then locks this one so it stays as it is.",
+    confirm: true,
+  },
+} satisfies Record<string, Flatfile.Action>);
+
+/** Workbook actions (job `workbook:<operation>`). Frozen: `buildWorkbook` hands out copies. */
+export const WORKBOOK_ACTIONS = deepFreeze({
+  submit: {
+    operation: "submitActionFg",
+    mode: "foreground",
+    primary: true,
+    constraints: [{ type: "hasAllValid" }],
+    label: "Submit",
+    description: "Submit every record in this workbook. You can keep editing afterwards.",
+  },
+} satisfies Record<string, Flatfile.Action>);
+
+/** Shown on Submit while the workbook has no records. */
+export const SUBMIT_EMPTY_TOOLTIP = "Add records before submitting";
+
+/** `"<domain>:<operation>"` of every job our action handler owns. */
+export const OWNED_ACTION_JOBS: readonly string[] = Object.freeze([
+  ...Object.values(SHEET_ACTIONS).map((action) => `sheet:${action.operation}`),
+  ...Object.values(WORKBOOK_ACTIONS).map((action) => `workbook:${action.operation}`),
+]);
+
+// ─── Commit-time rule configuration ──────────────────────────────────────────────────────────
+
+export interface UnknownEnumRule {
+  sheetSlug: string;
+  fieldKey: string;
+  /** "extend": add unknown values as options. "flag": leave the options, only report them. */
+  mode: "extend" | "flag";
+  /** The most options ever added from data to this field (across all commits). */
+  maxNewOptions: number;
+  /** The most distinct values one scan keeps, whatever the number of records (memory bound). */
+  maxScanValues: number;
+  /** Values longer than this are never added (they are counted as skipped). */
+  maxValueLength: number;
+  labelSuffix: string;
+}
+
+export const UNKNOWN_CATEGORY_RULE: UnknownEnumRule = deepFreeze({
+  sheetSlug: SHEET_SLUGS.orders,
+  fieldKey: "category",
+  mode: "extend",
+  maxNewOptions: 50,
+  maxScanValues: 1_000,
+  maxValueLength: 100,
+  labelSuffix: " (added from data)",
+});
+
+// ─── Building the workbook ───────────────────────────────────────────────────────────────────
+
+export interface BlueprintInput {
+  spaceId: string;
+  environmentId: string;
+  audience: Audience;
+  currency: CurrencyChoice;
+  referenceData: ReferenceData;
+  actorName?: string;
+}
+
+type Field = Flatfile.Property;
+
+const required: Flatfile.Constraint = { type: "required" };
+const unique: Flatfile.Constraint = { type: "unique", config: { caseSensitive: false, ignoreEmpty: true } };
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function internalNotesField(): Field {
+  return {
+    type: "string",
+    key: "internalNotes",
+    label: "Internal notes",
+    description: "Only for your team: never shown to guests.",
+  };
+}
+
+function contactsSheet(input: BlueprintInput): Flatfile.SheetConfig {
+  const isGuest = input.audience === "guest";
+  const fields: Field[] = [
+    { type: "string", key: "firstName", label: "First name", constraints: [required] },
+    { type: "string", key: "lastName", label: "Last name" },
+    { type: "string", key: "email", label: "Email", constraints: [required, unique] },
+  ];
+  if (input.audience === "internal") fields.push(internalNotesField());
+  const sheet: Flatfile.SheetConfig = {
+    name: "Contacts",
+    slug: SHEET_SLUGS.contacts,
+    description: "The people you deal with. Email must be unique.",
+    fields,
+    metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value },
+  };
+  if (isGuest) sheet.access = ["add", "edit"];
+  else sheet.actions = [clone<Flatfile.Action>(SHEET_ACTIONS.duplicate)];
+  return sheet;
+}
+
+/** The money field, in the Space's currency. */
+export function amountField(currency: CurrencyChoice): Flatfile.Property.Number {
+  return {
+    type: "number",
+    key: "amount",
+    label: `Amount (${currency.code})`,
+    description: `Order amount in ${currency.code}, up to ${currency.decimals} decimal place${currency.decimals === 1 ? "" : "s"}.`,
+    constraints: [required],
+    config: { decimalPlaces: currency.decimals },
+    metadata: { currency: currency.code, decimals: currency.decimals, locale: currency.locale },
+  };
+}
+
+function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
+  const isGuest = input.audience === "guest";
+  const fields: Field[] = [
+    { type: "string", key: "orderId", label: "Order ID", constraints: [required, unique] },
+    { type: "string", key: "contactEmail", label: "Contact email", description: "The email of a contact in the Contacts sheet." },
+    amountField(input.currency),
+    {
+      type: "enum",
+      key: UNKNOWN_CATEGORY_RULE.fieldKey,
+      label: "Category",
+      description:
+        input.referenceData.source === "remote"
+          ? "Categories from the reference API."
+          : "Categories from the bundled default list (the reference API was not available).",
+      config: { options: input.referenceData.categories.map((c) => ({ value: c.value, label: c.label })) },
+      metadata: { referenceData: { source: input.referenceData.source, detail: input.referenceData.detail } },
+    },
+  ];
+  if (!isGuest) {
+    fields.push(
+      { type: "date", key: "orderedOn", label: "Order date" },
+      { type: "string", key: "poNumber", label: "PO number" },
+    );
+  }
+  if (input.audience === "internal") fields.push(internalNotesField());
+  const sheet: Flatfile.SheetConfig = {
+    name: "Orders",
+    slug: SHEET_SLUGS.orders,
+    description: `Orders, with amounts in ${input.currency.code}.`,
+    fields,
+    metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value, currency: input.currency.code },
+  };
+  if (isGuest) sheet.access = ["add", "edit"];
+  return sheet;
+}
+
+export function buildWorkbook(input: BlueprintInput): Flatfile.CreateWorkbookConfig {
+  const sheets = [contactsSheet(input), ordersSheet(input)];
+  const actions = submitAvailability(
+    sheets.map((s) => ({ sheetSlug: s.slug ?? s.name, total: 0 })),
+    [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)],
+  );
+  return {
+    name: WORKBOOK_NAME,
+    spaceId: input.spaceId,
+    environmentId: input.environmentId,
+    labels: [`${BLUEPRINT_MARKER.key}:${BLUEPRINT_MARKER.value}`, `currency:${input.currency.code}`, `audience:${input.audience}`],
+    sheets,
+    actions,
+    metadata: {
+      [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value,
+      blueprintVersion: BLUEPRINT_VERSION,
+      audience: input.audience,
+      currency: { ...input.currency },
+      referenceData: { source: input.referenceData.source, detail: input.referenceData.detail },
+    },
+  };
+}
+
+// ─── Commit-time rule 1: Submit only once there is data ──────────────────────────────────────
+
+function isSubmit(action: Flatfile.Action): boolean {
+  return action.operation === WORKBOOK_ACTIONS.submit.operation;
+}
+
+/**
+ * The workbook's actions with Submit switched for the record counts: while every sheet is empty
+ * (or no counts are known), Submit gets a `hasData` constraint and SUBMIT_EMPTY_TOOLTIP; once any
+ * sheet has a record, both are removed. Every other action is returned as the same object, and
+ * so is Submit when it is already in the right state. Idempotent.
+ */
+export function submitAvailability(counts: readonly { sheetSlug: string; total: number }[], actions: readonly Flatfile.Action[]): Flatfile.Action[] {
+  const empty = counts.every((c) => !(c.total > 0));
+  return actions.map((action) => {
+    if (!isSubmit(action)) return action;
+    const others = (action.constraints ?? []).filter((c) => c.type !== "hasData");
+    const hasDataNow = (action.constraints ?? []).some((c) => c.type === "hasData");
+    const tooltipNow = action.tooltip === SUBMIT_EMPTY_TOOLTIP;
+    if (empty === hasDataNow && empty === tooltipNow) return action;
+    const next: Flatfile.Action = { ...action, constraints: empty ? [...others, { type: "hasData" }] : others };
+    if (empty) next.tooltip = SUBMIT_EMPTY_TOOLTIP;
+    else if (tooltipNow) delete next.tooltip;
+    return next;
+  });
+}
+
+// ─── Commit-time rule 2: category values the options do not know ────────────────────────────
+
+/**
+ * Running state of a scan over pages of records: JSON-serialisable and bounded (at most
+ * `limit` values of at most `maxValueLength` characters), whatever the number of records.
+ */
+export interface UnknownEnumScan {
+  fieldKey: string;
+  /** Option values known when the scan started (empty when started without the sheet). */
+  known: string[];
+  /** Distinct values not in `known`, first seen first. */
+  unknown: string[];
+  limit: number;
+  maxValueLength: number;
+  /** Cells with a new value that did not fit (over the limit, or too long). */
+  skipped: number;
+  /** Records looked at. */
+  scanned: number;
+}
+
+/** A record as `records.get` returns it; only `values[field].value` is read. */
+export interface RecordLike {
+  values: Record<string, { value?: unknown } | undefined>;
+}
+
+function enumField(sheet: Flatfile.SheetConfig, fieldKey: string): Flatfile.Property.Enum | undefined {
+  const field = sheet.fields.find((f) => f.key === fieldKey);
+  return field?.type === "enum" ? field : undefined;
+}
+
+function optionValue(option: Flatfile.EnumPropertyOption): string | undefined {
+  return option.value === undefined || option.value === null ? undefined : String(option.value);
+}
+
+function isFromData(option: Flatfile.EnumPropertyOption): boolean {
+  return option.meta?.addedFromData === true;
+}
+
+/**
+ * Starts a scan. With the sheet, values that are options already are not kept; without it
+ * (when the records are read before the sheet), every distinct value is kept up to the limit
+ * and `extendEnumOptions` filters them.
+ */
+export function startUnknownEnumScan(sheet?: Flatfile.SheetConfig, rule: UnknownEnumRule = UNKNOWN_CATEGORY_RULE): UnknownEnumScan {
+  const options = (sheet && enumField(sheet, rule.fieldKey)?.config.options) || [];
+  return {
+    fieldKey: rule.fieldKey,
+    known: options.map(optionValue).filter((v): v is string => v !== undefined),
+    unknown: [],
+    limit: rule.maxScanValues,
+    maxValueLength: rule.maxValueLength,
+    skipped: 0,
+    scanned: 0,
+  };
+}
+
+function cellText(value: unknown): string | undefined {
+  if (typeof value === "string") return value.trim() || undefined;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+/**
+ * Folds one page of records into the scan and returns the new scan (the input is not changed).
+ * `acc` undefined starts a scan without the sheet (see `startUnknownEnumScan`).
+ */
+export function collectUnknownEnumValues(
+  acc: UnknownEnumScan | undefined,
+  recordsPage: readonly RecordLike[],
+  rule: UnknownEnumRule = UNKNOWN_CATEGORY_RULE,
+): UnknownEnumScan {
+  const start = acc ?? startUnknownEnumScan(undefined, rule);
+  const known = new Set(start.known);
+  const unknown = [...start.unknown];
+  const seen = new Set(unknown);
+  let skipped = start.skipped;
+  for (const record of recordsPage) {
+    const value = cellText(record?.values?.[start.fieldKey]?.value);
+    if (value === undefined || known.has(value) || seen.has(value)) continue;
+    if (value.length > start.maxValueLength || unknown.length >= start.limit) {
+      skipped += 1;
+      continue;
+    }
+    unknown.push(value);
+    seen.add(value);
+  }
+  return { ...start, unknown, skipped, scanned: start.scanned + recordsPage.length };
+}
+
+export interface EnumExtension {
+  /** The sheet config to write back: the very same object when nothing changes. */
+  sheet: Flatfile.SheetConfig;
+  changed: boolean;
+  /** Values added as options ("extend"). */
+  added: string[];
+  /** Values not options yet and not added: all of them in "flag" mode, the overflow in "extend". */
+  flagged: string[];
+  /** Cells the scan could not keep (over its limit, or too long). */
+  skipped: number;
+}
+
+/**
+ * Applies a finished scan to the sheet. "extend": each scanned value that is not an option yet
+ * becomes `{ value, label: value + labelSuffix, meta: { addedFromData: true } }`, first seen
+ * first, while the options added from data number at most `rule.maxNewOptions`. "flag": the
+ * sheet is left as it is and the values are reported. Idempotent: applied to its own output
+ * with the same scan, nothing changes (`changed: false`, the same sheet object).
+ */
+export function planEnumExtension(
+  sheetConfig: Flatfile.SheetConfig,
+  acc: UnknownEnumScan | undefined,
+  rule: UnknownEnumRule = UNKNOWN_CATEGORY_RULE,
+): EnumExtension {
+  const skipped = acc?.skipped ?? 0;
+  const field = acc ? enumField(sheetConfig, acc.fieldKey) : undefined;
+  if (!acc || !field) return { sheet: sheetConfig, changed: false, added: [], flagged: [], skipped };
+  const options = field.config.options ?? [];
+  const present = new Set(options.map(optionValue).filter((v): v is string => v !== undefined));
+  const candidates = acc.unknown.filter((v) => !present.has(v));
+  const room = rule.mode === "extend" ? Math.max(0, rule.maxNewOptions - options.filter(isFromData).length) : 0;
+  const added = candidates.slice(0, room);
+  const flagged = candidates.slice(added.length);
+  if (added.length === 0) return { sheet: sheetConfig, changed: false, added, flagged, skipped };
+  const newOptions: Flatfile.EnumPropertyOption[] = added.map((value) => ({
+    value,
+    label: `${value}${rule.labelSuffix}`,
+    meta: { addedFromData: true },
+  }));
+  const nextField: Flatfile.Property.Enum = { ...field, config: { ...field.config, options: [...options, ...newOptions] } };
+  const sheet: Flatfile.SheetConfig = { ...sheetConfig, fields: sheetConfig.fields.map((f) => (f === field ? nextField : f)) };
+  return { sheet, changed: true, added, flagged, skipped };
+}
+
+/** The sheet config with the scan's unknown values added as options (see `planEnumExtension`). */
+export function extendEnumOptions(
+  sheetConfig: Flatfile.SheetConfig,
+  acc: UnknownEnumScan | undefined,
+  rule: UnknownEnumRule = UNKNOWN_CATEGORY_RULE,
+): Flatfile.SheetConfig {
+  return planEnumExtension(sheetConfig, acc, rule).sheet;
+}
