@@ -134,7 +134,7 @@ export function renderSubmitted(input: { at: Date | string | number; actorName?:
 export function appendHistory(body: string, line: string): string {
   const entry = `<li>${line.trim()}</li>`;
   const inner = readSection(body, "history") ?? "";
-  const entries = inner.match(/<li>[\s\S]*?<\/li>/g) ?? [];
+  const entries: string[] = inner.match(/<li>[\s\S]*?<\/li>/g) ?? [];
   if (entries.includes(entry)) return body;
   const kept = [...entries, entry].slice(-MAX_HISTORY_ENTRIES);
   return replaceSection(body, "history", `<h2>History</h2>\n<ul>\n${kept.join("\n")}\n</ul>`);
