@@ -10,10 +10,9 @@
  */
 import type { FlatfileEvent, FlatfileListener } from "@flatfile/listener";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
-import { defaultDeps, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";
+import { defaultDeps, RELAY_TOPICS, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";
 
-/** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
-export const RELAY_TOPICS = ["job:ready", "commit:created"] as const;
+export { RELAY_TOPICS };
 
 export interface RelayAgentOptions {
   deps?: Partial<RelayDeps>;

@@ -15,8 +15,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { build, buildSync, type BuildOptions } from "esbuild";
+import { RELAY_AGENT_FILE } from "./bundle-file";
 
-export const RELAY_AGENT_FILE = "relay-agent.js";
+export { RELAY_AGENT_FILE };
 const HERE = __dirname;
 
 const ENTRY = `

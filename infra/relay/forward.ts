@@ -19,6 +19,9 @@ import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
 export const RELAY_SECRET_SIGNING = "RELAY_SIGNING_SECRET";
 export const RELAY_SECRET_BASE_URL = "RELAY_BASE_URL";
 
+/** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
+export const RELAY_TOPICS = ["job:ready", "commit:created"] as const;
+
 export const RELAY_ROUTES = {
   spaceConfigure: "/space-configure",
   actionJob: "/action-job",

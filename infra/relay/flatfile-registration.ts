@@ -1,0 +1,134 @@
+/**
+ * Registers the relay in a Flatfile environment, and removes it. Shared by the custom resource's
+ * Lambda (register.ts) and `npm run relay:deploy`.
+ *
+ * The relay is recognised by its agent slug (RELAY_AGENT_SLUG), so every operation is idempotent:
+ * - register: upsert the two secrets (before the agent exists, so its first event finds them),
+ *   create the agent, then delete every other agent with our slug. A repeat, an update or a
+ *   half-finished earlier run all end with exactly one relay agent. For the moment between the
+ *   create and the delete two relays may forward the same event; the API's idempotency store
+ *   absorbs the duplicate.
+ * - unregister: delete every agent with our slug and our two environment-scoped secrets.
+ */
+import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
+
+/** Our marker: the one relay agent of an environment carries this slug. */
+export const RELAY_AGENT_SLUG = "aws-signed-relay";
+
+/** Values that mean "no API key yet" (the stack's placeholder among them). */
+export const API_KEY_PLACEHOLDER = "REPLACE_ME";
+export function isMissingApiKey(apiKey: string | undefined | null): boolean {
+  const key = (apiKey ?? "").trim();
+  return key === "" || /^(replace[_-]?me|changeme|placeholder|todo)$/i.test(key) || key.startsWith("REPLACE");
+}
+
+export interface RelayTarget {
+  environmentId: string;
+  /** The API's base URL; the agent appends the route paths. */
+  baseUrl: string;
+  signingSecret: string;
+  /** The bundled agent (bundle.ts). */
+  source: string;
+}
+
+export type RelayApi = Pick<FlatfileApi, "agents" | "secrets">;
+
+export interface Registered {
+  agentId: string;
+  /** Agents with our slug that were removed (earlier versions, leftovers of failed runs). */
+  removed: string[];
+}
+
+const PAGE_SIZE = 100;
+
+export async function listRelayAgents(api: RelayApi, environmentId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let pageNumber = 1; pageNumber <= 50; pageNumber += 1) {
+    const page = await api.agents.list({ environmentId, pageSize: PAGE_SIZE, pageNumber });
+    const agents = page.data ?? [];
+    for (const agent of agents) if (agent.slug === RELAY_AGENT_SLUG) ids.push(agent.id);
+    const pageCount = page.pagination?.pageCount;
+    if (agents.length < PAGE_SIZE || (pageCount !== undefined && pageNumber >= pageCount)) break;
+  }
+  return ids;
+}
+
+async function deleteAgent(api: RelayApi, agentId: string): Promise<void> {
+  try {
+    await api.agents.delete(agentId);
+  } catch (error) {
+    if (error instanceof FlatfileError && error.statusCode === 404) return; // already gone
+    throw error;
+  }
+}
+
+async function upsertSecrets(api: RelayApi, target: RelayTarget): Promise<void> {
+  const { environmentId } = target;
+  await api.secrets.upsert({ name: RELAY_SECRET_BASE_URL, value: target.baseUrl.replace(/\/+$/, ""), environmentId });
+  await api.secrets.upsert({ name: RELAY_SECRET_SIGNING, value: target.signingSecret, environmentId });
+}
+
+function isSlugConflict(error: unknown): boolean {
+  return error instanceof FlatfileError && (error.statusCode === 409 || (error.statusCode === 400 && /slug/i.test(JSON.stringify(error.body ?? ""))));
+}
+
+export async function registerRelay(api: RelayApi, target: RelayTarget): Promise<Registered> {
+  if (!target.source.trim()) throw new Error("the relay agent's bundled source is empty");
+  await upsertSecrets(api, target);
+  const before = await listRelayAgents(api, target.environmentId);
+  const body = { topics: [...RELAY_TOPICS], compiler: "js" as const, source: target.source, slug: RELAY_AGENT_SLUG };
+  let created;
+  try {
+    created = await api.agents.create({ environmentId: target.environmentId, body });
+  } catch (error) {
+    // Should the platform refuse a second agent with the same slug, replace instead: remove the
+    // old ones first (a short gap without a relay), then create.
+    if (!isSlugConflict(error) || before.length === 0) throw error;
+    for (const id of before) await deleteAgent(api, id);
+    created = await api.agents.create({ environmentId: target.environmentId, body });
+  }
+  const agentId = created.data?.id;
+  if (!agentId) throw new Error("Flatfile created the relay agent but answered without its id");
+  // Everything with our slug but the new agent goes, including leftovers that `before` missed.
+  const others = (await listRelayAgents(api, target.environmentId)).filter((id) => id !== agentId);
+  for (const id of others) await deleteAgent(api, id);
+  return { agentId, removed: [...new Set([...before.filter((id) => id !== agentId), ...others])] };
+}
+
+export async function unregisterRelay(api: RelayApi, environmentId: string): Promise<{ removedAgents: string[]; removedSecrets: string[] }> {
+  const agents = await listRelayAgents(api, environmentId);
+  for (const id of agents) await deleteAgent(api, id);
+  const secrets = (await api.secrets.list({ environmentId })).data ?? [];
+  const ours = secrets.filter(
+    (s) => (s.name === RELAY_SECRET_BASE_URL || s.name === RELAY_SECRET_SIGNING) && !s.spaceId && !s.actorId,
+  );
+  for (const secret of ours) {
+    try {
+      await api.secrets.delete(secret.id);
+    } catch (error) {
+      if (!(error instanceof FlatfileError && error.statusCode === 404)) throw error;
+    }
+  }
+  return { removedAgents: agents, removedSecrets: ours.map((s) => s.name) };
+}
+
+/** A one-line, secret-free reason for CloudFormation or the terminal. */
+export function describeFlatfileFailure(error: unknown, environmentId: string): string {
+  if (error instanceof FlatfileTimeoutError) return "Flatfile did not answer in time; retry the deployment";
+  if (error instanceof FlatfileError) {
+    const status = error.statusCode;
+    const body = error.body as { errors?: { message?: string }[] } | undefined;
+    const said = body?.errors?.map((e) => e.message).filter(Boolean).join("; ");
+    const detail = said ? `: ${said.slice(0, 300)}` : "";
+    if (status === undefined) return `Flatfile could not be reached${detail}`;
+    if (status === 401 || status === 403) {
+      return `Flatfile refused the API key (HTTP ${status})${detail}. Check that the secret's apiKey is a secret key of the environment ${environmentId}`;
+    }
+    if (status === 404) return `Flatfile answered 404${detail}. Check the environment id ${environmentId}`;
+    return `Flatfile answered HTTP ${status}${detail}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,194 @@
+/**
+ * The custom resource that registers the relay in the Flatfile environment (CDK Provider
+ * framework `onEvent` handler).
+ *
+ * Properties (all strings): EnvironmentId, RelayBaseUrl (the HTTP API's URL), SecretId (the
+ * stack's secret `{"apiKey","signingSecret"}`), optionally FlatfileApiUrl and AgentSha256 (the
+ * bundled agent's hash: a new agent build changes it, so CloudFormation sends an Update).
+ *
+ * - Create / Update: upsert RELAY_BASE_URL and RELAY_SIGNING_SECRET (environment scope), create
+ *   the agent, delete any other agent with our slug (see flatfile-registration.ts). Repeats are
+ *   harmless. The physical id is `flatfile-relay:<environmentId>`, so an Update within the same
+ *   environment replaces in place, and a change of environment makes CloudFormation send a Delete
+ *   for the old one.
+ * - Delete: remove our agent(s) and our two secrets from that environment.
+ * - No API key in the secret (empty or the placeholder): nothing is registered, the deploy goes
+ *   on, and the resource's `Instructions` attribute says how to finish.
+ * - Failures throw an Error whose message is the reason CloudFormation shows.
+ *
+ * The agent's bundled source ships inside this function's own asset (`relay-agent.js` next to
+ * the handler, copied there at bundling time by RelayRegistration).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import { createFlatfileClient } from "../../shared/core/flatfile-client";
+import { RELAY_AGENT_FILE } from "./bundle-file";
+import {
+  describeFlatfileFailure,
+  isMissingApiKey,
+  registerRelay,
+  unregisterRelay,
+  type RelayApi,
+} from "./flatfile-registration";
+import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+
+export interface RelayResourceProperties {
+  EnvironmentId: string;
+  RelayBaseUrl: string;
+  SecretId: string;
+  FlatfileApiUrl?: string;
+  AgentSha256?: string;
+}
+
+export interface OnEventResponse {
+  PhysicalResourceId: string;
+  Data: Record<string, string>;
+}
+
+export interface StackSecret {
+  apiKey?: string;
+  signingSecret?: string;
+}
+
+export interface RegisterDeps {
+  readSecret(secretId: string): Promise<StackSecret>;
+  loadAgentSource(): string;
+  makeApi(token: string, apiUrl: string | undefined, deadline: number): RelayApi;
+  now(): number;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Flatfile calls of one invocation stop before this; the function's timeout is longer. */
+export const REGISTER_BUDGET_MS = 100_000;
+
+let secretsClient: SecretsManagerClient | undefined;
+
+async function readStackSecret(secretId: string): Promise<StackSecret> {
+  secretsClient ??= new SecretsManagerClient({ maxAttempts: 3 });
+  let raw: string | undefined;
+  try {
+    raw = (await secretsClient.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "unknown error";
+    throw new Error(`could not read the secret ${secretId} (${name}); the register function needs secretsmanager:GetSecretValue on it`);
+  }
+  if (!raw) return {};
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (!value || typeof value !== "object") throw new Error("not an object");
+    const { apiKey, signingSecret } = value as Record<string, unknown>;
+    return {
+      apiKey: typeof apiKey === "string" ? apiKey : undefined,
+      signingSecret: typeof signingSecret === "string" ? signingSecret : undefined,
+    };
+  } catch {
+    throw new Error(`the secret ${secretId} is not JSON of the form {"apiKey","signingSecret"}`);
+  }
+}
+
+export const defaultRegisterDeps = (): RegisterDeps => ({
+  readSecret: readStackSecret,
+  loadAgentSource: () => readFileSync(process.env.RELAY_AGENT_PATH ?? join(__dirname, RELAY_AGENT_FILE), "utf8"),
+  makeApi: (token, apiUrl, deadline) => createFlatfileClient({ token, baseUrl: apiUrl, deadline: () => deadline }),
+  now: () => Date.now(),
+  log: (message, fields) => console.log(JSON.stringify({ message, ...fields })),
+});
+
+export const physicalIdFor = (environmentId: string) => `flatfile-relay:${environmentId}`;
+
+function propsOf(raw: Record<string, unknown> | undefined): RelayResourceProperties {
+  const props = (raw ?? {}) as Partial<Record<keyof RelayResourceProperties, unknown>>;
+  const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
+  const out: RelayResourceProperties = {
+    EnvironmentId: text(props.EnvironmentId),
+    RelayBaseUrl: text(props.RelayBaseUrl),
+    SecretId: text(props.SecretId) || (process.env.FLATFILE_SECRET_ID ?? ""),
+    FlatfileApiUrl: text(props.FlatfileApiUrl) || process.env.FLATFILE_API_URL || undefined,
+    AgentSha256: text(props.AgentSha256) || undefined,
+  };
+  const missing = (["EnvironmentId", "SecretId"] as const).filter((k) => !out[k]);
+  if (missing.length) throw new Error(`the relay registration is missing the propert${missing.length > 1 ? "ies" : "y"} ${missing.join(", ")}`);
+  return out;
+}
+
+export function finishInstructions(props: RelayResourceProperties): string {
+  return (
+    `No Flatfile API key in the secret ${props.SecretId}, so the relay was not registered in ${props.EnvironmentId}. ` +
+    `Put the environment's secret key in the secret's "apiKey" (keep its "signingSecret"), then run ` +
+    `\`FLATFILE_SECRET_ID=${props.SecretId} FLATFILE_ENVIRONMENT_ID=${props.EnvironmentId} RELAY_BASE_URL=${props.RelayBaseUrl} npm run relay:deploy\`, ` +
+    "or redeploy the stack with a change to the relay (a new agent build re-registers it)."
+  );
+}
+
+export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
+  const deps: RegisterDeps = { ...defaultRegisterDeps(), ...overrides };
+  return async function onEvent(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
+    const props = propsOf(event.ResourceProperties);
+    const physicalId = physicalIdFor(props.EnvironmentId);
+    const deadline = deps.now() + REGISTER_BUDGET_MS;
+    deps.log("relay registration", { requestType: event.RequestType, environmentId: props.EnvironmentId });
+
+    const secret = await deps.readSecret(props.SecretId);
+    if (isMissingApiKey(secret.apiKey)) {
+      const instructions = finishInstructions(props);
+      deps.log("relay registration skipped: no API key", { requestType: event.RequestType });
+      if (event.RequestType === "Delete") {
+        // Nothing we could have registered with this secret; never block a stack deletion on it.
+        return { PhysicalResourceId: event.PhysicalResourceId, Data: { Status: "SKIPPED" } };
+      }
+      return { PhysicalResourceId: physicalId, Data: { Status: "SKIPPED", AgentId: "", Instructions: instructions } };
+    }
+    const api = deps.makeApi(secret.apiKey!.trim(), props.FlatfileApiUrl, deadline);
+
+    if (event.RequestType === "Delete") {
+      try {
+        const removed = await unregisterRelay(api, props.EnvironmentId);
+        deps.log("relay removed", { environmentId: props.EnvironmentId, agents: removed.removedAgents.length });
+        return { PhysicalResourceId: event.PhysicalResourceId, Data: { Status: "REMOVED" } };
+      } catch (error) {
+        // A refused key or a gone environment cannot hold our agent any longer (or we cannot
+        // reach it ever): do not leave the stack stuck in DELETE_FAILED over it.
+        if (error instanceof FlatfileError && [401, 403, 404].includes(error.statusCode ?? 0)) {
+          deps.log("relay removal skipped", { reason: describeFlatfileFailure(error, props.EnvironmentId) });
+          return { PhysicalResourceId: event.PhysicalResourceId, Data: { Status: "SKIPPED" } };
+        }
+        throw new Error(`Removing the Flatfile relay failed: ${describeFlatfileFailure(error, props.EnvironmentId)}`);
+      }
+    }
+
+    if (!props.RelayBaseUrl || !/^https?:\/\//.test(props.RelayBaseUrl)) {
+      throw new Error(`RelayBaseUrl must be the API's http(s) base URL, got "${props.RelayBaseUrl}"`);
+    }
+    const signingSecret = secret.signingSecret?.trim() ?? "";
+    if (signingSecret.length < 16) {
+      throw new Error(`the secret ${props.SecretId} has no "signingSecret" of at least 16 characters; the relay cannot sign without it`);
+    }
+    let source: string;
+    try {
+      source = deps.loadAgentSource();
+    } catch (error) {
+      throw new Error(`the relay agent's bundle (${RELAY_AGENT_FILE}) is missing from the register function: ${error instanceof Error ? error.message : error}`);
+    }
+    const sha256 = createHash("sha256").update(source).digest("hex");
+    try {
+      const result = await registerRelay(api, {
+        environmentId: props.EnvironmentId,
+        baseUrl: props.RelayBaseUrl,
+        signingSecret,
+        source,
+      });
+      deps.log("relay registered", { agentId: result.agentId, removed: result.removed, sha256 });
+      return {
+        PhysicalResourceId: physicalId,
+        Data: { Status: "REGISTERED", AgentId: result.agentId, AgentSha256: sha256, Instructions: "" },
+      };
+    } catch (error) {
+      throw new Error(`Registering the Flatfile relay failed: ${describeFlatfileFailure(error, props.EnvironmentId)}`);
+    }
+  };
+}
+
+export const onEvent = createOnEvent();
