@@ -74,7 +74,7 @@ describe("buildWorkbook", () => {
     const wb = buildWorkbook(input("member"));
     expect(() => wire({ ...wb, bogus: 1 } as never)).toThrow();
     const nested = structuredClone(wb);
-    (nested.sheets![1]!.fields[2]!.config as Record<string, unknown>).currency = "EUR";
+    ((nested.sheets![1]!.fields[2] as Flatfile.Property.Number).config as Record<string, unknown>).currency = "EUR";
     expect(() => wire(nested)).toThrow();
   });
 
