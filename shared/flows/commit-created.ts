@@ -1,0 +1,376 @@
+/**
+ * `commit:created`: reshape the Space as its data changes, at any sheet size.
+ *
+ * A commit on one of our sheets (by the ids configure stored in `space.metadata`, never by a
+ * display name) brings the Space in line with its data:
+ *   - the guide's progress section shows total / valid / error per sheet (one counts call per
+ *     sheet, never the records);
+ *   - the blueprint's data-driven rules: the submit action is offered only while there is data,
+ *     and categories that the commit's changed records bring are added to the enum's options.
+ *
+ * Reconcile, not accumulate. Each round reads the current counts, guide and workbook, computes
+ * the desired guide and workbook from them and writes only what differs. After a write the round
+ * runs again (at most MAX_ROUNDS), so the delivery that wrote last re-reads and, if a commit or a
+ * slower delivery moved things meanwhile, writes the state of the latest data. A burst of
+ * deliveries finishing in any order therefore ends in the state of the last commit, and a
+ * delivery that finds nothing to change writes nothing.
+ *
+ * Calls per delivery: spaces.get, then per round (counts × our sheets ∥ workbooks.get ∥
+ * documents.get), the changed-records pages of this commit for the category rule (bounded by the
+ * commit, pages and time, not by the sheet), and at most one documents.update and one
+ * workbooks.update per round. None of it grows with the sheet's size.
+ *
+ * No loops. This flow never writes records: it writes a document (documents.update) and the
+ * workbook's configuration (workbooks.update). A commit is a new version of a sheet's records;
+ * neither write creates one, so neither can raise `commit:created` and no chain can start from us.
+ * Even if a platform did revalidate records after the enum's options grow and commit the result,
+ * the chain would stop after one step: every write here is a fixed point of the data (the same
+ * counts give the same progress text and actions; options only grow, so the second pass finds no
+ * unknown category) and nothing is written when nothing differs. As a belt to those braces, a
+ * commit whose actor is listed in COMMIT_SELF_ACTOR_IDS (our own API key's or agent's actor) is
+ * skipped before any call.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { BadRequestError, HttpError, NotFoundError, RetryableError } from "../core/errors";
+import { requireContext, type FlatfileEvent } from "../core/envelope";
+import { judge } from "../core/failures";
+import type { FlatfileApi } from "../core/flatfile-client";
+import { logger } from "../core/logger";
+import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
+import { FINALIZE_RESERVE_MS } from "../core/route";
+import {
+  collectUnknownEnumValues,
+  planEnumExtension,
+  submitAvailability,
+  UNKNOWN_CATEGORY_RULE,
+  type UnknownEnumScan,
+} from "../domain/blueprint";
+import { renderProgress, replaceSection } from "../domain/guide";
+import { scanCommitRecords, type ScanResult } from "./commit-records";
+import { readSpaceState, type SpaceState } from "./space-state";
+
+export const COMMIT_TOPIC = "commit:created";
+/** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
+export const MAX_ROUNDS = 3;
+/** A round does not start with less than this left before the work deadline. */
+const ROUND_BUDGET_MS = 2_500;
+/** Comma-separated actor ids that are us (the API key's or agent's actor), whose commits we skip. */
+export const SELF_ACTOR_ENV = "COMMIT_SELF_ACTOR_IDS";
+
+interface CommitContext {
+  spaceId: string;
+  workbookId: string;
+  sheetId: string;
+  commitId: string;
+  actorId?: string;
+}
+
+export interface SheetCounts {
+  sheetId: string;
+  sheetSlug: string;
+  sheetName: string;
+  total: number;
+  valid: number;
+  error: number;
+}
+
+function commitIdOf(event: FlatfileEvent): string | undefined {
+  return event.context.commitId ?? event.context.versionId;
+}
+
+function contextOf(event: FlatfileEvent): CommitContext {
+  const commitId = commitIdOf(event);
+  if (!commitId) throw new BadRequestError("event context.commitId (or versionId) is missing");
+  return {
+    spaceId: requireContext(event, "spaceId"),
+    workbookId: requireContext(event, "workbookId"),
+    sheetId: requireContext(event, "sheetId"),
+    commitId,
+    actorId: event.context.actorId,
+  };
+}
+
+function selfActorIds(): Set<string> {
+  const raw = process.env[SELF_ACTOR_ENV] ?? "";
+  return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean));
+}
+
+/** Flatfile failures as the answers the route gives: 404 is final, 5xx/timeouts are retried. */
+function asRouteError(error: unknown, what: string): unknown {
+  if (error instanceof HttpError) return error;
+  const verdict = judge(error);
+  if (verdict.kind === "not-found") return new NotFoundError(`${what}: ${verdict.detail}`, { cause: error });
+  if (verdict.kind === "retryable") return new RetryableError(`${what}: ${verdict.detail}`, { cause: error });
+  return error;
+}
+
+const isNotFound = (error: unknown) => judge(error).kind === "not-found";
+
+/** Why a commit is not ours to act on, or undefined when it is. */
+function foreignReason(state: SpaceState | undefined, ctx: CommitContext): string | undefined {
+  if (!state) return "the space was not configured by this blueprint";
+  if (state.workbookId !== ctx.workbookId) return `workbook ${ctx.workbookId} is not the one this blueprint made`;
+  if (!Object.values(state.sheets).includes(ctx.sheetId)) return `sheet ${ctx.sheetId} is not one this blueprint made`;
+  return undefined;
+}
+
+/** JSON with sorted keys and no undefined, so equal configurations compare equal. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Date) return v.toISOString();
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .filter(([, x]) => x !== undefined)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+    }
+    return v;
+  });
+}
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+
+/** Fresh counts for our sheets, in parallel. A sheet other than the commit's that is gone is left out. */
+async function readCounts(api: FlatfileApi, state: SpaceState, ctx: CommitContext): Promise<SheetCounts[]> {
+  const results = await Promise.all(
+    Object.entries(state.sheets).map(async ([slug, sheetId]) => {
+      try {
+        const { data } = await api.sheets.getRecordCounts(sheetId);
+        const c = data.counts;
+        return { sheetId, sheetSlug: slug, sheetName: slug, total: c.total, valid: c.valid, error: c.error };
+      } catch (error) {
+        if (sheetId !== ctx.sheetId && isNotFound(error)) return undefined;
+        throw asRouteError(error, `counting the records of sheet ${sheetId}`);
+      }
+    }),
+  );
+  return results.filter((r): r is SheetCounts => r !== undefined);
+}
+
+/** Display names and the workbook's sheet order, so the text does not depend on which call answered first. */
+function named(counts: SheetCounts[], workbook: Flatfile.Workbook): SheetCounts[] {
+  const sheets = workbook.sheets ?? [];
+  const rank = (id: string) => {
+    const i = sheets.findIndex((s) => s.id === id);
+    return i === -1 ? sheets.length : i;
+  };
+  return counts
+    .map((c) => ({ ...c, sheetName: sheets.find((s) => s.id === c.sheetId)?.name ?? c.sheetName }))
+    .sort((a, b) => rank(a.sheetId) - rank(b.sheetId) || (a.sheetSlug < b.sheetSlug ? -1 : 1));
+}
+
+async function readGuide(api: FlatfileApi, spaceId: string, guideId: string): Promise<Flatfile.Document | undefined> {
+  try {
+    return (await api.documents.get(spaceId, guideId)).data;
+  } catch (error) {
+    if (isNotFound(error)) return undefined; // deleted by someone: nothing to keep current
+    throw asRouteError(error, `reading the guide ${guideId}`);
+  }
+}
+
+async function readWorkbook(api: FlatfileApi, workbookId: string): Promise<Flatfile.Workbook> {
+  try {
+    return (await api.workbooks.get(workbookId)).data;
+  } catch (error) {
+    throw asRouteError(error, `reading workbook ${workbookId}`);
+  }
+}
+
+type Unknowns = UnknownEnumScan | undefined;
+
+interface DesiredWorkbook {
+  actions?: Flatfile.Action[];
+  sheets?: Flatfile.SheetConfigOrUpdate[];
+  /** What differs: "actions", "sheet:<slug>". */
+  changed: string[];
+  /** Categories added as options, and those only reported (flag mode, or past the cap). */
+  added: string[];
+  flagged: string[];
+}
+
+/**
+ * The workbook as the rules want it, from fresh data. `sheets` is set only when a sheet's config
+ * changes; `actions` only when the actions change.
+ */
+function desiredWorkbook(
+  workbook: Flatfile.Workbook,
+  counts: SheetCounts[],
+  ruleSheetId: string | undefined,
+  unknowns: Unknowns | undefined,
+): DesiredWorkbook {
+  const changed: string[] = [];
+  const current = workbook.actions ?? [];
+  const actions = submitAvailability(
+    counts.map((c) => ({ sheetSlug: c.sheetSlug, total: c.total })),
+    current,
+  );
+  const out: DesiredWorkbook = { changed, added: [], flagged: [] };
+  if (!same(actions, current)) {
+    out.actions = actions;
+    changed.push("actions");
+  }
+  if (ruleSheetId && unknowns !== undefined) {
+    const sheet = (workbook.sheets ?? []).find((s) => s.id === ruleSheetId);
+    if (sheet) {
+      const plan = planEnumExtension(sheet.config, unknowns, UNKNOWN_CATEGORY_RULE);
+      out.added = plan.added;
+      out.flagged = plan.flagged;
+      if (plan.changed && !same(plan.sheet, sheet.config)) {
+        out.sheets = sheetsForUpdate(workbook, new Map([[sheet.id, plan.sheet]]));
+        changed.push(`sheet:${sheet.slug}`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `workbooks.update` takes the workbook's sheets as a list: every sheet is sent, by id, with its
+ * whole config (the changed one replaced), so no sheet is dropped or reset by the update.
+ */
+export function sheetsForUpdate(workbook: Flatfile.Workbook, replaced: Map<string, Flatfile.SheetConfig>): Flatfile.SheetConfigOrUpdate[] {
+  return (workbook.sheets ?? []).map((sheet) => {
+    const config = replaced.get(sheet.id) ?? sheet.config;
+    return { ...config, id: sheet.id, name: config.name ?? sheet.name, slug: config.slug ?? sheet.slug };
+  });
+}
+
+interface RoundResult {
+  counts: SheetCounts[];
+  guide: "updated" | "unchanged" | "missing";
+  workbook: string[];
+  added: string[];
+  flagged: string[];
+  wrote: boolean;
+}
+
+async function reconcileRound(
+  api: FlatfileApi,
+  ctx: CommitContext,
+  state: SpaceState,
+  ruleSheetId: string | undefined,
+  unknowns: Promise<Unknowns | undefined>,
+): Promise<RoundResult> {
+  const [workbook, guide, fresh] = await Promise.all([
+    readWorkbook(api, ctx.workbookId),
+    readGuide(api, ctx.spaceId, state.guideDocumentId),
+    readCounts(api, state, ctx),
+  ]);
+  const counts = named(fresh, workbook);
+
+  const writes: Promise<unknown>[] = [];
+  let guideOutcome: RoundResult["guide"] = "missing";
+  if (guide) {
+    const progress = renderProgress(counts.map(({ sheetName, total, valid, error }) => ({ sheetName, total, valid, error })));
+    const body = replaceSection(guide.body, "progress", progress);
+    guideOutcome = body === guide.body ? "unchanged" : "updated";
+    if (guideOutcome === "updated") {
+      writes.push(
+        api.documents
+          .update(ctx.spaceId, guide.id, { title: guide.title, body })
+          .catch((error: unknown) => {
+            throw asRouteError(error, `updating the guide ${guide.id}`);
+          }),
+      );
+    }
+  }
+  const desired = desiredWorkbook(workbook, counts, ruleSheetId, await unknowns);
+  if (desired.changed.length > 0) {
+    const update: Flatfile.WorkbookUpdate = {
+      ...(desired.actions ? { actions: desired.actions } : {}),
+      ...(desired.sheets ? { sheets: desired.sheets } : {}),
+    };
+    writes.push(
+      api.workbooks.update(ctx.workbookId, update).catch((error: unknown) => {
+        throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
+      }),
+    );
+  }
+  await Promise.all(writes);
+  return { counts, guide: guideOutcome, workbook: desired.changed, added: desired.added, flagged: desired.flagged, wrote: writes.length > 0 };
+}
+
+/** The sheet whose enum the category rule extends, if this commit is on it. */
+function ruleSheetFor(state: SpaceState, ctx: CommitContext): string | undefined {
+  return state.sheets[UNKNOWN_CATEGORY_RULE.sheetSlug] === ctx.sheetId ? ctx.sheetId : undefined;
+}
+
+async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
+  const { api } = deps;
+  const ctx = contextOf(event);
+  if (ctx.actorId && selfActorIds().has(ctx.actorId)) {
+    return { ignored: true, reason: `commit ${ctx.commitId} was made by this configurator (${ctx.actorId})` };
+  }
+
+  let space: Flatfile.Space;
+  try {
+    space = (await api.spaces.get(ctx.spaceId)).data;
+  } catch (error) {
+    throw asRouteError(error, `reading space ${ctx.spaceId}`);
+  }
+  const state = readSpaceState(space.metadata);
+  const foreign = foreignReason(state, ctx);
+  if (foreign || !state) {
+    logger.info("commit on a sheet we did not make", { sheetId: ctx.sheetId, reason: foreign });
+    return { ignored: true, reason: foreign ?? "not ours" };
+  }
+
+  const sheetSlug = Object.entries(state.sheets).find(([, id]) => id === ctx.sheetId)?.[0];
+  const ruleSheetId = ruleSheetFor(state, ctx);
+  const workDeadline = deps.deadline - FINALIZE_RESERVE_MS;
+  // Started now, read while the first round reads; only the first round's workbook write waits on it.
+  const scan: Promise<ScanResult<Unknowns> | undefined> = ruleSheetId
+    ? scanCommitRecords<Unknowns>(api, ctx.sheetId, ctx.commitId, undefined, (acc, page) => collectUnknownEnumValues(acc, page, UNKNOWN_CATEGORY_RULE), {
+        fields: [UNKNOWN_CATEGORY_RULE.fieldKey],
+        canContinue: () => workDeadline - Date.now() > ROUND_BUDGET_MS,
+      }).catch((error: unknown) => {
+        throw asRouteError(error, `reading the records of commit ${ctx.commitId}`);
+      })
+    : Promise.resolve(undefined);
+  const unknowns = scan.then((s) => s?.acc);
+  scan.catch(() => undefined); // awaited through `unknowns`; avoid an unhandled rejection in between
+
+  const rounds: RoundResult[] = [];
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (round > 0 && workDeadline - Date.now() < ROUND_BUDGET_MS) break;
+    const result = await reconcileRound(api, ctx, state, ruleSheetId, unknowns);
+    rounds.push(result);
+    if (!result.wrote) break;
+  }
+  const scanned = await scan;
+  const last = rounds.at(-1);
+  return {
+    commitId: ctx.commitId,
+    sheet: sheetSlug,
+    counts: last?.counts.map(({ sheetSlug: slug, total, valid, error }) => ({ sheet: slug, total, valid, error })),
+    guide: rounds.some((r) => r.guide === "updated") ? "updated" : (last?.guide ?? "unchanged"),
+    workbook: [...new Set(rounds.flatMap((r) => r.workbook))],
+    rounds: rounds.length,
+    ...(scanned
+      ? {
+          categories: {
+            recordsRead: scanned.records,
+            pages: scanned.pages,
+            truncated: scanned.truncated,
+            // Added by this delivery's writes, and those left as they are (flag mode, or over the cap).
+            added: [...new Set(rounds.filter((r) => r.workbook.some((w) => w.startsWith("sheet:"))).flatMap((r) => r.added))],
+            flagged: last?.flagged ?? [],
+            skipped: scanned.acc?.skipped ?? 0,
+          },
+        }
+      : {}),
+  };
+}
+
+export const commitCreatedRoute: RouteSpec = {
+  name: "commit-created",
+  claim(event): Ownership {
+    if (event.topic !== COMMIT_TOPIC) return { owned: false, reason: `topic ${event.topic} is not handled by commit-created` };
+    const commitId = commitIdOf(event);
+    return { owned: true, idempotencyKey: `commit-created#${commitId ?? event.id}` };
+  },
+  validate(event) {
+    contextOf(event);
+  },
+  handle: handleCommit,
+};
