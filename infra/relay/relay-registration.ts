@@ -1,0 +1,154 @@
+/**
+ * `RelayRegistration`: registers the relay agent in the Flatfile environment on `cdk deploy`.
+ *
+ *   new RelayRegistration(this, "Relay", { secret, apiUrl: api.apiEndpoint, environmentId });
+ *
+ * What it adds: the register function (register.ts, nodejs22.x on arm64, allowed to read the
+ * stack's secret and nothing else), a Provider (the CDK custom resource framework) and the custom
+ * resource itself.
+ *
+ * How the agent's source reaches the function: at synth the agent is bundled with esbuild
+ * (bundle.ts, ~20 KiB), written once per content hash to `dist/relay/relay-agent-<hash>.js`, and
+ * copied next to the handler as `relay-agent.js` when the function's asset is bundled (a local
+ * esbuild, no Docker). The hash is also a resource property, so a new agent build makes
+ * CloudFormation send an Update, which replaces the agent. Nothing large goes through the
+ * template, and the function needs no S3 permissions.
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Architecture, Runtime, type CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { Provider } from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
+
+export interface RelayRegistrationProps {
+  /** The stack's secret `{"apiKey","signingSecret"}`; only the register function may read it. */
+  secret: ISecret;
+  /** The HTTP API's base URL; the agent appends /space-configure, /action-job, /commit-created. */
+  apiUrl: string;
+  /** The Flatfile environment the relay is registered in. */
+  environmentId: string;
+  /** Another Flatfile region's API, e.g. https://platform.eu.flatfile.com/api. Default: US. */
+  flatfileApiUrl?: string;
+}
+
+const REPO_ROOT = resolve(__dirname, "..", "..");
+
+/** Builds the agent once per content and leaves it where the bundling hook copies it from. */
+function stageAgent(): { relativePath: string; sha256: string } {
+  const bundle = buildRelayAgentSync();
+  const relativePath = join("dist", "relay", `relay-agent-${bundle.sha256.slice(0, 16)}.js`);
+  const target = join(REPO_ROOT, relativePath);
+  if (!existsSync(target)) {
+    mkdirSync(join(REPO_ROOT, "dist", "relay"), { recursive: true });
+    // Write then rename: parallel synths never see half a file.
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, bundle.code);
+    renameSync(temporary, target);
+  }
+  return { relativePath, sha256: bundle.sha256 };
+}
+
+export class RelayRegistration extends Construct {
+  readonly function: NodejsFunction;
+  readonly provider: Provider;
+  readonly resource: CustomResource;
+  /** REGISTERED or SKIPPED (no API key in the secret yet). */
+  readonly status: string;
+  /** When skipped: how to finish the registration. Empty otherwise. */
+  readonly instructions: string;
+  readonly agentId: string;
+
+  constructor(scope: Construct, id: string, props: RelayRegistrationProps) {
+    super(scope, id);
+    const agent = stageAgent();
+
+    this.function = new NodejsFunction(this, "RegisterFunction", {
+      description: "Registers the signed relay agent in the Flatfile environment (custom resource).",
+      entry: join(__dirname, "register.ts"),
+      handler: "onEvent",
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      // Secrets Manager read + a handful of Flatfile calls, each bounded; 100 s budget in code.
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
+      environment: { NODE_OPTIONS: "--enable-source-maps" },
+      logGroup: new LogGroup(this, "RegisterLogs", {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        format: OutputFormat.CJS,
+        target: "node22",
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The agent's bundle ships inside this function's asset (see the file comment).
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cp "${join(inputDir, agent.relativePath)}" "${join(outputDir, RELAY_AGENT_FILE)}"`,
+          ],
+        },
+      },
+    });
+    props.secret.grantRead(this.function);
+
+    this.provider = new Provider(this, "Provider", {
+      onEventHandler: this.function,
+      logGroup: new LogGroup(this, "ProviderLogs", {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+
+    this.resource = new CustomResource(this, "Resource", {
+      serviceToken: this.provider.serviceToken,
+      resourceType: "Custom::FlatfileRelay",
+      properties: {
+        EnvironmentId: props.environmentId,
+        RelayBaseUrl: props.apiUrl,
+        SecretId: props.secret.secretArn,
+        AgentSha256: agent.sha256,
+        ...(props.flatfileApiUrl ? { FlatfileApiUrl: props.flatfileApiUrl } : {}),
+      },
+    });
+    this.status = this.resource.getAttString("Status");
+    this.instructions = this.resource.getAttString("Instructions");
+    this.agentId = this.resource.getAttString("AgentId");
+
+    acknowledgeFindings(this);
+  }
+}
+
+/** cdk-nag findings this construct knowingly carries, each with its reason. */
+function acknowledgeFindings(registration: RelayRegistration): void {
+  const registerLogicalId = Stack.of(registration).getLogicalId(registration.function.node.defaultChild as CfnFunction);
+  // One acknowledge() call per construct: a later call on the same construct replaces the earlier.
+  Validations.of(registration.function).acknowledge(
+    {
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      reason: "AWSLambdaBasicExecutionRole only lets the register function write its own CloudWatch logs; it grants no data access.",
+    },
+    {
+      id: "AwsSolutions-L1",
+      reason: "nodejs22.x is the runtime the whole stack standardises on (issue 6); the register function runs only during deployments.",
+    },
+  );
+  Validations.of(registration.provider).acknowledge(
+    {
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      reason: "The CDK Provider framework's own function writes its logs through AWSLambdaBasicExecutionRole; it grants no data access.",
+    },
+    {
+      id: `AwsSolutions-IAM5[Resource::<${registerLogicalId}.Arn>:*]`,
+      reason: "The CDK Provider framework's function may invoke the register function's versions and aliases (lambda:InvokeFunction on <its ARN>:*), and nothing else.",
+    },
+  );
+}
