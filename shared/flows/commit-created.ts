@@ -179,8 +179,8 @@ async function readWorkbook(api: FlatfileApi, workbookId: string): Promise<Flatf
 type Unknowns = UnknownEnumScan | undefined;
 
 interface DesiredWorkbook {
-  actions?: Flatfile.Action[];
-  sheets?: Flatfile.SheetConfigOrUpdate[];
+  /** The whole update to send, or undefined when nothing differs. */
+  update?: Flatfile.WorkbookUpdate;
   /** What differs: "actions", "sheet:<slug>". */
   changed: string[];
   /** Categories added as options, and those only reported (flag mode, or past the cap). */
@@ -189,8 +189,8 @@ interface DesiredWorkbook {
 }
 
 /**
- * The workbook as the rules want it, from fresh data. `sheets` is set only when a sheet's config
- * changes; `actions` only when the actions change.
+ * The workbook as the rules want it, from fresh data: the submit action's availability from the
+ * counts, and (on the rule's sheet) the enum options extended with the commit's unknown values.
  */
 function desiredWorkbook(
   workbook: Flatfile.Workbook,
@@ -199,16 +199,14 @@ function desiredWorkbook(
   unknowns: Unknowns | undefined,
 ): DesiredWorkbook {
   const changed: string[] = [];
+  const out: DesiredWorkbook = { changed, added: [], flagged: [] };
   const current = workbook.actions ?? [];
   const actions = submitAvailability(
     counts.map((c) => ({ sheetSlug: c.sheetSlug, total: c.total })),
     current,
   );
-  const out: DesiredWorkbook = { changed, added: [], flagged: [] };
-  if (!same(actions, current)) {
-    out.actions = actions;
-    changed.push("actions");
-  }
+  if (!same(actions, current)) changed.push("actions");
+  const replaced = new Map<string, Flatfile.SheetConfig>();
   if (ruleSheetId && unknowns !== undefined) {
     const sheet = (workbook.sheets ?? []).find((s) => s.id === ruleSheetId);
     if (sheet) {
@@ -216,23 +214,40 @@ function desiredWorkbook(
       out.added = plan.added;
       out.flagged = plan.flagged;
       if (plan.changed && !same(plan.sheet, sheet.config)) {
-        out.sheets = sheetsForUpdate(workbook, new Map([[sheet.id, plan.sheet]]));
+        replaced.set(sheet.id, plan.sheet);
         changed.push(`sheet:${sheet.slug}`);
       }
     }
   }
+  if (changed.length > 0) out.update = workbookUpdate(workbook, actions, replaced);
   return out;
 }
 
 /**
- * `workbooks.update` takes the workbook's sheets as a list: every sheet is sent, by id, with its
- * whole config (the changed one replaced), so no sheet is dropped or reset by the update.
+ * The whole workbook as a `WorkbookUpdate`. Flatfile's own examples of `workbooks.update` send
+ * the name, every sheet (slug, name, fields, actions, access) and the actions, because what an
+ * update leaves out is not guaranteed to survive it: a sheet missing from `sheets` can be
+ * dropped, missing `actions` cleared. So every sheet goes back by id and slug with its whole
+ * current config (only the sheet a rule changed is replaced), with the workbook's name, labels,
+ * metadata and settings as they are.
  */
-export function sheetsForUpdate(workbook: Flatfile.Workbook, replaced: Map<string, Flatfile.SheetConfig>): Flatfile.SheetConfigOrUpdate[] {
-  return (workbook.sheets ?? []).map((sheet) => {
+export function workbookUpdate(
+  workbook: Flatfile.Workbook,
+  actions: Flatfile.Action[],
+  replaced: ReadonlyMap<string, Flatfile.SheetConfig> = new Map(),
+): Flatfile.WorkbookUpdate {
+  const sheets: Flatfile.SheetConfigOrUpdate[] = (workbook.sheets ?? []).map((sheet) => {
     const config = replaced.get(sheet.id) ?? sheet.config;
     return { ...config, id: sheet.id, name: config.name ?? sheet.name, slug: config.slug ?? sheet.slug };
   });
+  return {
+    ...(workbook.name !== undefined ? { name: workbook.name } : {}),
+    ...(workbook.labels !== undefined ? { labels: workbook.labels } : {}),
+    ...(workbook.metadata !== undefined ? { metadata: workbook.metadata } : {}),
+    ...(workbook.settings !== undefined ? { settings: workbook.settings } : {}),
+    sheets,
+    actions,
+  };
 }
 
 interface RoundResult {
@@ -251,10 +266,13 @@ async function reconcileRound(
   ruleSheetId: string | undefined,
   unknowns: Promise<Unknowns | undefined>,
 ): Promise<RoundResult> {
-  const [workbook, guide, fresh] = await Promise.all([
+  // Every read (and the changed-records scan) settles before any write starts, so a failed read
+  // never leaves a write in flight behind a 5xx answer.
+  const [workbook, guide, fresh, scanned] = await Promise.all([
     readWorkbook(api, ctx.workbookId),
     readGuide(api, ctx.spaceId, state.guideDocumentId),
     readCounts(api, state, ctx),
+    unknowns,
   ]);
   const counts = named(fresh, workbook);
 
@@ -274,12 +292,9 @@ async function reconcileRound(
       );
     }
   }
-  const desired = desiredWorkbook(workbook, counts, ruleSheetId, await unknowns);
-  if (desired.changed.length > 0) {
-    const update: Flatfile.WorkbookUpdate = {
-      ...(desired.actions ? { actions: desired.actions } : {}),
-      ...(desired.sheets ? { sheets: desired.sheets } : {}),
-    };
+  const desired = desiredWorkbook(workbook, counts, ruleSheetId, scanned);
+  const update = desired.update;
+  if (update) {
     writes.push(
       api.workbooks.update(ctx.workbookId, update).catch((error: unknown) => {
         throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
@@ -328,7 +343,9 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
       })
     : Promise.resolve(undefined);
   const unknowns = scan.then((s) => s?.acc);
-  scan.catch(() => undefined); // awaited through `unknowns`; avoid an unhandled rejection in between
+  // Both are awaited later; a rejection before then must not count as unhandled.
+  scan.catch(() => undefined);
+  unknowns.catch(() => undefined);
 
   const rounds: RoundResult[] = [];
   for (let round = 0; round < MAX_ROUNDS; round++) {
