@@ -1,0 +1,143 @@
+/**
+ * The ONE bundling configuration for the three Lambda functions.
+ *
+ * Used by:
+ *   - `npm run build` (scripts/build.ts), which writes `dist/<name>/index.js` (+ `.map`);
+ *   - the stack (infra/stack.ts), whose `lambda.Function`s get `Code.fromAsset` with a local
+ *     bundler that runs exactly this build (see `buildFunctionSync`).
+ *
+ * Why not `NodejsFunction`: it drives the esbuild *CLI* and accepts only CLI flags
+ * (`esbuildArgs`) and shell `commandHooks`; esbuild plugins (JS objects with `onLoad` callbacks)
+ * cannot be passed to it. The performance pass plans such a plugin (lazy @flatfile/api
+ * re-exports), so the stack bundles through esbuild's JS API instead, with the options below. The
+ * CDK asset machinery is unchanged: bundling happens at synth, is skipped for stacks outside
+ * `aws:cdk:bundling-stacks`, and the asset hash is the hash of the bundle (AssetHashType.OUTPUT).
+ *
+ * The AWS SDK v3 is BUNDLED, not left to the runtime: nodejs22.x ships *a* v3 SDK whose version
+ * AWS changes without notice, while package.json pins 3.1162.0 (and Powertools is tested against
+ * it). Bundling the pinned version keeps what we test what we run; the cost is a larger but
+ * minified, tree-shaken file, and loading one local file is no slower at cold start than
+ * resolving the runtime's copy from /var/runtime/node_modules.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
+
+/** The repository root (this file lives in `<root>/infra`). */
+export const REPO_ROOT = resolve(__dirname, "..");
+
+/** The three functions; each is `functions/<name>/handler.ts` exporting `handler`. */
+export const FUNCTION_NAMES = ["space-configure", "action-job", "commit-created"] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Absolute entry path of a function. */
+export function entryOf(name: FunctionName): string {
+  return join(REPO_ROOT, "functions", name, "handler.ts");
+}
+
+/** name -> absolute entry path. */
+export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = Object.fromEntries(
+  FUNCTION_NAMES.map((name) => [name, entryOf(name)]),
+) as Record<FunctionName, string>;
+
+/** The bundle's file name inside the asset; the Lambda handler is therefore `index.handler`. */
+export const BUNDLE_FILE = "index.js";
+export const LAMBDA_HANDLER = "index.handler";
+
+/** Where `npm run build` writes: `dist/<name>/index.js`. */
+export function distDirOf(name: FunctionName): string {
+  return join(REPO_ROOT, "dist", name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hooks for the performance pass. Both the stack and `npm run build` pick these up; nothing else
+// needs to change. Plugins run in the build process (the synth spawns `scripts/build.ts`, so they
+// work even though CDK's bundling callback is synchronous).
+// ---------------------------------------------------------------------------------------------
+
+/** esbuild plugins (e.g. an `onLoad` rewrite of @flatfile/api's eager re-export modules). */
+export const esbuildPlugins: Plugin[] = [];
+
+/** esbuild `define` entries (compile-time constants), e.g. `{ "process.env.X": '"y"' }`. */
+export const esbuildDefine: Record<string, string> = {};
+
+/**
+ * The esbuild options for one function. Equivalent to NodejsFunction's
+ * `{ minify: true, sourceMap: true, format: CJS, target: "node22", bundleAwsSDK: true }` on
+ * platform node, plus the hooks above.
+ *
+ * `outfile` is always `dist/<name>/index.js` and nothing is written by esbuild (`write: false`):
+ * the source map's `sources` are relative to the outfile, so pinning it makes the bundle
+ * byte-identical wherever it is finally written (dist/ or a cdk.out bundling folder), and the
+ * asset hash stable across outdirs.
+ */
+export function functionBuildOptions(name: FunctionName): BuildOptions & { write: false; metafile: true } {
+  return {
+    entryPoints: [entryOf(name)],
+    outfile: join(distDirOf(name), BUNDLE_FILE),
+    absWorkingDir: REPO_ROOT,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minify: true,
+    // Linked map (index.js.map) + NODE_OPTIONS=--enable-source-maps on the function: stack traces
+    // in CloudWatch point at our .ts lines. No sourcesContent: the map only needs the mappings.
+    sourcemap: true,
+    sourcesContent: false,
+    // Everything is bundled, AWS SDK v3 included (see the file comment): no `external`.
+    external: [],
+    legalComments: "none",
+    charset: "utf8",
+    tsconfig: join(REPO_ROOT, "tsconfig.json"),
+    define: { ...esbuildDefine },
+    plugins: [...esbuildPlugins],
+    logLevel: "warning",
+    metafile: true,
+    write: false,
+  };
+}
+
+export interface BuiltFunction {
+  name: FunctionName;
+  outdir: string;
+  files: { path: string; bytes: number }[];
+  metafile: Metafile;
+}
+
+/**
+ * Builds one function with `functionBuildOptions` and writes `index.js` + `index.js.map` into
+ * `outdir` (default `dist/<name>`), replacing what was there.
+ */
+export async function buildFunction(name: FunctionName, outdir: string = distDirOf(name)): Promise<BuiltFunction> {
+  const options = functionBuildOptions(name);
+  const result = await build(options);
+  const pinnedDir = dirname(options.outfile!);
+  mkdirSync(outdir, { recursive: true });
+  for (const stale of readdirSync(outdir)) if (stale.startsWith("index.js")) rmSync(join(outdir, stale), { force: true });
+  const files = result.outputFiles.map((file) => {
+    const target = join(outdir, relative(pinnedDir, file.path));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, file.contents);
+    return { path: target, bytes: file.contents.byteLength };
+  });
+  return { name, outdir, files, metafile: result.metafile };
+}
+
+/**
+ * The same build, synchronously, for CDK's local bundling (`ILocalBundling.tryBundle` is
+ * synchronous and esbuild's `buildSync` refuses plugins). Runs `scripts/build.ts --only <name>
+ * --outdir <outdir>` in a child Node process with tsx, which calls `buildFunction` above.
+ */
+export function buildFunctionSync(name: FunctionName, outdir: string): void {
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "scripts", "build.ts"), "--only", name, "--outdir", outdir, "--quiet"],
+    { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`bundling ${name} failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
+  }
+}
