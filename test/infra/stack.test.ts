@@ -1,0 +1,246 @@
+/**
+ * FlatfileStack assertions, synthesized through the real app (infra/app.ts) without bundling:
+ * functions, routes, grants, table, throttling, alarms, outputs, and cdk-nag (AwsSolutions) clean.
+ * The full synth with bundling, through the real CLI, is in synth.test.ts.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, Stack, Validations } from "aws-cdk-lib";
+import { Match } from "aws-cdk-lib/assertions";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { afterAll, describe, expect, it } from "vitest";
+import { FUNCTION_NAMES } from "../../infra/bundling";
+import { FUNCTION_MEMORY_MB, ROUTE_PATHS } from "../../infra/stack";
+import { actionsOf, cleanup, hasWildcard, iamStatements, synthWithoutBundling, tempDir, violationsOf } from "./support";
+
+afterAll(cleanup);
+
+describe("FlatfileStack (default context)", () => {
+  const { stack, template, violations, synthError } = synthWithoutBundling();
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const secretId = logicalId(stack.secret as never);
+  const tableId = logicalId(stack.idempotencyTable);
+  const functionIds = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, logicalId(stack.functions[name])]));
+  const roleIds = FUNCTION_NAMES.map((name) => logicalId(stack.functions[name].role as never));
+
+  it("passes cdk-nag AwsSolutions with no unacknowledged error or warning", () => {
+    expect(violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(", ")}`)).toEqual([]);
+    expect(synthError).toBeUndefined();
+  });
+
+  it("has three functions on nodejs22.x, arm64, 25 s, source maps on, within the integration timeout", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 3);
+    for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        Timeout: 25,
+        MemorySize: FUNCTION_MEMORY_MB,
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      const env = fn.Properties.Environment.Variables;
+      expect(env).toMatchObject({
+        FLATFILE_SECRET_ID: { Ref: secretId },
+        IDEMPOTENCY_TABLE: { Ref: tableId },
+        POWERTOOLS_SERVICE_NAME: "flatfile-space-configurator",
+        LOG_LEVEL: "INFO",
+        NODE_OPTIONS: "--enable-source-maps",
+      });
+      // Empty context values are not passed as empty variables.
+      expect(env).not.toHaveProperty("FLATFILE_ENVIRONMENT_ID");
+      expect(env).not.toHaveProperty("REFERENCE_DATA_URL");
+      expect(fn.Properties.Timeout).toBeLessThan(29);
+    }
+    template.allResourcesProperties("AWS::ApiGatewayV2::Integration", { TimeoutInMillis: 29_000 });
+  });
+
+  it("gives every function its own log group with retention", () => {
+    for (const name of FUNCTION_NAMES) {
+      const fn = template.findResources("AWS::Lambda::Function")[functionIds[name]!]!;
+      const groupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(template.findResources("AWS::Logs::LogGroup")[groupId]!.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it("integrates each POST route with its own function, payload 2.0, and has no default route", () => {
+    const routes = template.findResources("AWS::ApiGatewayV2::Route");
+    const integrations = template.findResources("AWS::ApiGatewayV2::Integration");
+    expect(Object.keys(routes)).toHaveLength(3);
+    const routeToFunction = Object.fromEntries(
+      Object.values(routes).map((route) => {
+        const target = route.Properties.Target["Fn::Join"][1] as unknown[];
+        const integrationId = (target[1] as { Ref: string }).Ref;
+        const integration = integrations[integrationId]!.Properties;
+        expect(integration).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" });
+        return [route.Properties.RouteKey as string, integration.IntegrationUri["Fn::GetAtt"][0] as string];
+      }),
+    );
+    expect(routeToFunction).toEqual(Object.fromEntries(FUNCTION_NAMES.map((name) => [`POST ${ROUTE_PATHS[name]}`, functionIds[name]])));
+    expect(Object.keys(routeToFunction)).not.toContain("$default");
+    // API Gateway may invoke each function for its own route only.
+    for (const name of FUNCTION_NAMES) {
+      template.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        Principal: "apigateway.amazonaws.com",
+        FunctionName: { "Fn::GetAtt": [functionIds[name], "Arn"] },
+        SourceArn: { "Fn::Join": ["", Match.arrayWith([`/*/*${ROUTE_PATHS[name]}`])] },
+      });
+    }
+  });
+
+  it("throttles the $default stage and writes JSON access logs to a log group", () => {
+    template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
+    const stage = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"))[0]!.Properties;
+    expect(stage.StageName).toBe("$default");
+    expect(stage.AutoDeploy).toBe(true);
+    expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(stage.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThanOrEqual(stage.DefaultRouteSettings.ThrottlingRateLimit);
+    const destination = stage.AccessLogSettings.DestinationArn["Fn::GetAtt"] as [string, string];
+    expect(template.findResources("AWS::Logs::LogGroup")[destination[0]]).toBeDefined();
+    const format = JSON.parse(stage.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: "$context.requestId", status: "$context.status", routeKey: "$context.routeKey" });
+    expect(stage.AccessLogSettings.Format).not.toMatch(/header|signature/i);
+  });
+
+  it("creates the secret with a generated signingSecret and a placeholder apiKey", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { SecretStringTemplate: '{"apiKey":"REPLACE_ME"}', GenerateStringKey: "signingSecret" },
+    });
+  });
+
+  it("grants secret read to the three function roles only, scoped to the secret's ARN", () => {
+    const statements = iamStatements(template);
+    const secretStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
+    expect(secretStatements).toHaveLength(3);
+    for (const s of secretStatements) {
+      expect(s.Resource).toEqual({ Ref: secretId });
+      expect(actionsOf(s)).toContain("secretsmanager:GetSecretValue");
+    }
+    expect(secretStatements.map((s) => s.roles)).toEqual(expect.arrayContaining(roleIds.map((id) => [{ Ref: id }])));
+  });
+
+  it("has no '*' resource on any secretsmanager or dynamodb statement, and no wildcard action anywhere", () => {
+    for (const s of iamStatements(template)) {
+      const services = new Set(actionsOf(s).map((a) => a.split(":")[0]));
+      if (services.has("secretsmanager") || services.has("dynamodb")) expect(hasWildcard(s.Resource), JSON.stringify(s)).toBe(false);
+      expect(actionsOf(s).filter((a) => a.includes("*"))).toEqual([]);
+    }
+    // The only "*" resource is X-Ray's (no resource-level permissions), as acknowledged.
+    const starActions = iamStatements(template).filter((s) => hasWildcard(s.Resource)).flatMap(actionsOf);
+    expect(new Set(starActions)).toEqual(new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]));
+  });
+
+  it("has the idempotency table: key id (S), TTL expiration, on-demand, PITR, encrypted", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it("grants each function read/write on that table only", () => {
+    const tableStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
+    expect(tableStatements).toHaveLength(3);
+    for (const s of tableStatements) {
+      expect(actionsOf(s)).toEqual(expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]));
+      expect([s.Resource].flat()).toEqual([{ "Fn::GetAtt": [tableId, "Arn"] }]);
+    }
+  });
+
+  it("alarms on Errors and Throttles of each function and on the API's 5xx, into an encrypted SSL-only topic", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    const topicId = logicalId(stack.alarmTopic);
+    for (const name of FUNCTION_NAMES) {
+      for (const metric of ["Errors", "Throttles"]) {
+        const match = alarms.filter(
+          (a) => a.Namespace === "AWS/Lambda" && a.MetricName === metric && a.Dimensions?.[0]?.Value?.Ref === functionIds[name],
+        );
+        expect(match, `${name} ${metric}`).toHaveLength(1);
+        expect(match[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
+      }
+    }
+    const api5xx = alarms.filter((a) => a.Namespace === "AWS/ApiGateway" && a.MetricName === "5xx");
+    expect(api5xx).toHaveLength(1);
+    expect(api5xx[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(alarms).toHaveLength(7);
+
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          Match.objectLike({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish" }),
+        ]),
+      },
+    });
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+  });
+
+  it("outputs the API URL, each route's URL and the secret name", () => {
+    const outputs = template.findOutputs("*");
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(["ApiUrl", "SpaceConfigureUrl", "ActionJobUrl", "CommitCreatedUrl", "SecretName"]),
+    );
+    expect(outputs.SpaceConfigureUrl!.Value).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [logicalId(stack.api), "ApiEndpoint"] }, "/space-configure"]] });
+  });
+
+  it("exposes what the relay needs: secret, apiUrl, environment id", () => {
+    expect(stack.secret.secretArn).toBeDefined();
+    expect(stack.resolve(stack.apiUrl)).toEqual({ "Fn::GetAtt": [logicalId(stack.api), "ApiEndpoint"] });
+    expect(stack.flatfileEnvironmentId).toBe("");
+  });
+});
+
+describe("the nag check itself", () => {
+  it("does report an unacknowledged finding (negative control for the report reading)", () => {
+    const outdir = tempDir("infra-nag-control-");
+    const app = new App({ outdir });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    new Topic(new Stack(app, "Control"), "PlainTopic");
+    expect(() => app.synth()).toThrow();
+    const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8"));
+    expect(violationsOf(report).map((v) => v.ruleName)).toContain("AwsSolutions-SNS3");
+  });
+});
+
+describe("FlatfileStack with context: existing secret, environment, reference data, alarm e-mail", () => {
+  const { template, violations, synthError } = synthWithoutBundling({
+    secretName: "prod/flatfile",
+    flatfileEnvironmentId: "us_env_abc12345",
+    referenceDataUrl: "https://reference.example.com/v1/rates",
+    alarmEmail: "ops@example.com",
+  });
+
+  it("creates no secret and scopes the grant to the named secret's ARN", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    const secretStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
+    expect(secretStatements).toHaveLength(3);
+    for (const s of secretStatements) {
+      expect(JSON.stringify(s.Resource)).toContain(":secret:prod/flatfile-??????");
+      expect(hasWildcard(s.Resource)).toBe(false);
+    }
+  });
+
+  it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {
+    for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        FLATFILE_ENVIRONMENT_ID: "us_env_abc12345",
+        REFERENCE_DATA_URL: "https://reference.example.com/v1/rates",
+      });
+    }
+    template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
+  });
+
+  it("is nag clean too", () => {
+    expect(violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
+    expect(synthError).toBeUndefined();
+  });
+});
