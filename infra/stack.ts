@@ -9,6 +9,7 @@
  * For the relay (infra/relay): `stack.secret`, `stack.apiUrl` and `stack.flatfileEnvironmentId`
  * are what `new RelayRegistration(this, "Relay", { secret, apiUrl, environmentId })` needs.
  */
+import { join } from "node:path";
 import { AssetHashType, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
 import { CfnRoute, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -25,7 +26,6 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
 import { buildFunctionSync, FUNCTION_NAMES, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
-import { join } from "node:path";
 
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
@@ -139,7 +139,9 @@ export class FlatfileStack extends Stack {
     // serialize sizeable workbooks. At 1024 MB that runs on ~0.6 vCPU; the extra cost on arm64
     // is small against the latency a person waiting on a Space sees.
     const environment: Record<string, string> = {
-      FLATFILE_SECRET_ID: this.secret.secretArn,
+      // The full ARN of a secret we create; an imported secret exactly as the operator named it
+      // (a name imported with fromSecretNameV2 has only a partial ARN).
+      FLATFILE_SECRET_ID: secretName || this.secret.secretArn,
       IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
       POWERTOOLS_SERVICE_NAME: props.serviceName ?? "flatfile-space-configurator",
       LOG_LEVEL: props.logLevel ?? "INFO",

@@ -232,6 +232,7 @@ describe("FlatfileStack with context: existing secret, environment, reference da
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
       expect(fn.Properties.Environment.Variables).toMatchObject({
+        FLATFILE_SECRET_ID: "prod/flatfile",
         FLATFILE_ENVIRONMENT_ID: "us_env_abc12345",
         REFERENCE_DATA_URL: "https://reference.example.com/v1/rates",
       });
