@@ -69,3 +69,12 @@ export function messageFor(verdict: FailureVerdict, what: string): { heading: st
  * this heading resumes it instead of leaving it alone.
  */
 export const RETRYABLE_FAILURE_HEADING = "Temporarily unavailable";
+
+/** Flatfile failures as the answers the route gives: 404 is final, 5xx/timeouts are retried. */
+export function asRouteError(error: unknown, what: string): unknown {
+  if (error instanceof HttpError) return error;
+  const verdict = judge(error);
+  if (verdict.kind === "not-found") return new NotFoundError(`${what}: ${verdict.detail}`, { cause: error });
+  if (verdict.kind === "retryable") return new RetryableError(`${what}: ${verdict.detail}`, { cause: error });
+  return error;
+}

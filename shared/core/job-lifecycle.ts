@@ -32,6 +32,11 @@ export interface JobRun<P> {
   ackInfo: string;
   /** Reads that run beside the job lookup. They must not write. */
   prepare?: () => Promise<P>;
+  /**
+   * After the reads, before the ack: a reason when the job turns out not to be ours (an action on
+   * a workbook another listener made). The job is then left untouched for its owner.
+   */
+  decline?: (prepared: P) => string | undefined;
   work: (prepared: P, progress: (percent: number, info: string) => void) => Promise<JobResult>;
   /** For a job found already complete: repair what a crashed earlier delivery left unfinished. */
   onAlreadyComplete?: (job: Flatfile.Job) => Promise<Record<string, unknown> | undefined>;
@@ -39,7 +44,7 @@ export interface JobRun<P> {
 
 export type JobSummary = Record<string, unknown> & {
   jobId: string;
-  status: "complete" | "failed" | "skipped";
+  status: "complete" | "failed" | "skipped" | "declined";
 };
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
@@ -61,6 +66,11 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
   }
   if (job.status && FINISHED.has(job.status) && !resuming) {
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished" };
+  }
+
+  if (prepared.status === "fulfilled" && run.decline) {
+    const reason = run.decline(prepared.value);
+    if (reason) return { jobId, status: "declined", ignored: true, reason };
   }
 
   const pending: Promise<unknown>[] = [];

@@ -86,7 +86,7 @@ function formatNumber(n: number): string {
   return Number.isFinite(n) ? Math.trunc(n).toLocaleString("en-US") : "0";
 }
 
-function plural(n: number, one: string, many: string): string {
+export function plural(n: number, one: string, many: string): string {
   return `${formatNumber(n)} ${n === 1 ? one : many}`;
 }
 
@@ -123,7 +123,7 @@ export function renderLocked(input: { sheetName: string; at: Date | string | num
 /** A history line for a submission. */
 export function renderSubmitted(input: { at: Date | string | number; actorName?: string; records: number }): string {
   const who = input.actorName?.trim() ? ` by ${escapeHtml(input.actorName.trim())}` : "";
-  return `${timeHtml(input.at)}: submitted${who} (${plural(input.records, "record", "records")}).`;
+  return `Submitted on ${timeHtml(input.at)}${who} (${plural(input.records, "record", "records")}).`;
 }
 
 /**

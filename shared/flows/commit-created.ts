@@ -31,9 +31,9 @@
  * skipped before any call.
  */
 import type { Flatfile } from "@flatfile/api";
-import { BadRequestError, HttpError, NotFoundError, RetryableError } from "../core/errors";
+import { BadRequestError } from "../core/errors";
 import { requireContext, type FlatfileEvent } from "../core/envelope";
-import { judge } from "../core/failures";
+import { asRouteError, judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
 import { logger } from "../core/logger";
 import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
@@ -48,6 +48,7 @@ import {
 import { renderProgress, replaceSection } from "../domain/guide";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { readSpaceState, type SpaceState } from "./space-state";
+import { workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
@@ -93,15 +94,6 @@ function contextOf(event: FlatfileEvent): CommitContext {
 function selfActorIds(): Set<string> {
   const raw = process.env[SELF_ACTOR_ENV] ?? "";
   return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean));
-}
-
-/** Flatfile failures as the answers the route gives: 404 is final, 5xx/timeouts are retried. */
-function asRouteError(error: unknown, what: string): unknown {
-  if (error instanceof HttpError) return error;
-  const verdict = judge(error);
-  if (verdict.kind === "not-found") return new NotFoundError(`${what}: ${verdict.detail}`, { cause: error });
-  if (verdict.kind === "retryable") return new RetryableError(`${what}: ${verdict.detail}`, { cause: error });
-  return error;
 }
 
 const isNotFound = (error: unknown) => judge(error).kind === "not-found";
@@ -221,33 +213,6 @@ function desiredWorkbook(
   }
   if (changed.length > 0) out.update = workbookUpdate(workbook, actions, replaced);
   return out;
-}
-
-/**
- * The whole workbook as a `WorkbookUpdate`. Flatfile's own examples of `workbooks.update` send
- * the name, every sheet (slug, name, fields, actions, access) and the actions, because what an
- * update leaves out is not guaranteed to survive it: a sheet missing from `sheets` can be
- * dropped, missing `actions` cleared. So every sheet goes back by id and slug with its whole
- * current config (only the sheet a rule changed is replaced), with the workbook's name, labels,
- * metadata and settings as they are.
- */
-export function workbookUpdate(
-  workbook: Flatfile.Workbook,
-  actions: Flatfile.Action[],
-  replaced: ReadonlyMap<string, Flatfile.SheetConfig> = new Map(),
-): Flatfile.WorkbookUpdate {
-  const sheets: Flatfile.SheetConfigOrUpdate[] = (workbook.sheets ?? []).map((sheet) => {
-    const config = replaced.get(sheet.id) ?? sheet.config;
-    return { ...config, id: sheet.id, name: config.name ?? sheet.name, slug: config.slug ?? sheet.slug };
-  });
-  return {
-    ...(workbook.name !== undefined ? { name: workbook.name } : {}),
-    ...(workbook.labels !== undefined ? { labels: workbook.labels } : {}),
-    ...(workbook.metadata !== undefined ? { metadata: workbook.metadata } : {}),
-    ...(workbook.settings !== undefined ? { settings: workbook.settings } : {}),
-    sheets,
-    actions,
-  };
 }
 
 interface RoundResult {

@@ -106,7 +106,8 @@ describe("history", () => {
   it("renders escaped lines", () => {
     expect(locked).toContain("Contacts &lt;b&gt;");
     expect(locked).toContain('<time datetime="2026-11-24T10:05:00.000Z">2026-11-24 10:05 UTC</time>');
-    expect(submitted).toContain("submitted by Ada (1,234 records)");
+    expect(submitted).toContain("Submitted on <time");
+    expect(submitted).toContain("</time> by Ada (1,234 records)");
   });
 
   it("appends in order, idempotently, touching only the history section", () => {

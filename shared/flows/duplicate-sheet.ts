@@ -1,0 +1,104 @@
+/**
+ * `sheet:duplicate`: "Duplicate this Sheet and lock down the original".
+ *
+ * Flatfile copies the sheet with its records on its side (`sheets.duplicateSheet`), so the cost
+ * does not grow with the sheet. The original is then made read-only through `workbooks.update`
+ * (the only place `access`/`readonly` can change), the guide says what was locked and where to
+ * continue, and the job completes pointing at the copy.
+ *
+ * The copy's slug is derived from the job id, so a retry of the same job (say the lock failed
+ * after the copy was made) finds the copy it made and finishes, instead of making a second.
+ *
+ * `sheets.lockSheet` is deliberately not used: it is Flatfile's transient processing lock, which
+ * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
+ * is the lasting "lock down" the action promises.
+ *
+ * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate ∥ guide) → (workbook update ∥
+ * guide update) → complete.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { requireContext, type FlatfileEvent } from "../core/envelope";
+import { NotFoundError } from "../core/errors";
+import { runJob, type JobSummary } from "../core/job-lifecycle";
+import type { RouteDeps } from "../core/route";
+import { SHEET_ACTIONS } from "../domain/blueprint";
+import { appendHistory, renderLocked } from "../domain/guide";
+import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
+import { workbookUpdate } from "./workbook-update";
+
+export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
+
+/** Unique per job, and the same for every attempt at that job. */
+export function copySlugFor(slug: string, jobId: string): string {
+  return `${slug}-copy-${jobId.replace(/^[a-z]{2}_jb_/, "").toLowerCase()}`;
+}
+
+export function copyNameFor(name: string): string {
+  return `${name} (copy)`;
+}
+
+/** The copy starts editable, even when the sheet it was copied from had been locked down before. */
+function workingConfig(original: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flatfile.SheetConfig {
+  const { readonly: _readonly, access: _access, ...rest } = original;
+  const base = isLocked(original) ? rest : original;
+  return { ...base, name: copy.name, slug: copy.slug };
+}
+
+export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
+  const { api, finalApi } = deps;
+  const jobId = requireContext(event, "jobId");
+  const spaceId = requireContext(event, "spaceId");
+  const workbookId = requireContext(event, "workbookId");
+  const sheetId = requireContext(event, "sheetId");
+
+  return runJob<ActionContext>({
+    api,
+    finalApi,
+    jobId,
+    what: "Duplicating this sheet",
+    ackInfo: "Copying the sheet with its records",
+    prepare: () => readActionContext(api, { spaceId, workbookId, actorId: event.context.actorId }),
+    decline: notOurs,
+    work: async (context, progress) => {
+      const sheets = context.workbook.sheets ?? [];
+      const original = sheets.find((sheet) => sheet.id === sheetId);
+      if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
+      const slug = copySlugFor(original.slug, jobId);
+      const leftover = sheets.find((sheet) => sheet.slug === slug);
+
+      const [copy, guide] = await Promise.all([
+        leftover ?? api.sheets.duplicateSheet(sheetId, { name: copyNameFor(original.name), slug }).then((r) => r.data),
+        readGuide(api, spaceId, context.state),
+      ]);
+      progress(60, `Locking ${original.name}`);
+
+      const writes: Promise<unknown>[] = [];
+      if (!leftover || !isLocked(original.config)) {
+        const replaced = new Map([
+          [original.id, lockedConfig(original.config)],
+          [copy.id, workingConfig(original.config, copy)],
+        ]);
+        const withCopy = leftover ? sheets : [...sheets, copy];
+        writes.push(api.workbooks.update(workbookId, workbookUpdate({ ...context.workbook, sheets: withCopy }, context.workbook.actions ?? [], replaced)));
+      }
+      if (guide) {
+        // The copy's creation time, not now: a retry then writes the same line, which the history keeps once.
+        const line = renderLocked({ sheetName: original.name, at: copy.createdAt ?? new Date(), continueSheetName: copy.name });
+        const body = appendHistory(guide.body, line);
+        if (body !== guide.body) writes.push(api.documents.update(spaceId, guide.id, { title: guide.title, body }));
+      }
+      await Promise.all(writes);
+
+      const label = `Open ${copy.name}`;
+      return {
+        outcome: {
+          heading: "Sheet duplicated",
+          message: `${original.name} is now read-only. Keep working in ${copy.name}, which has all its records.`,
+          acknowledge: false,
+          next: { type: "id", id: copy.id, label },
+        },
+        summary: { operation: DUPLICATE_JOB, lockedSheetId: original.id, copySheetId: copy.id, copySlug: copy.slug, reusedCopy: Boolean(leftover), guide: guide ? "updated" : "missing" },
+      };
+    },
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * `space:configure`: build a new Space from who made it, where they are, and data from outside.
+ *
+ * The critical path is three round trips: (job lookup ∥ space ∥ actor ∥ reference data ∥ what
+ * an earlier attempt left), then (ack ∥ workbook ∥ guide), then (complete ∥ space update).
+ */
+import type { Flatfile } from "@flatfile/api";
+import { jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
+import type { FlatfileApi } from "../core/flatfile-client";
+import { runJob } from "../core/job-lifecycle";
+import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
+import type { Actor } from "../domain/audience";
+import { lookUpActor } from "./actor";
+import { audienceOf } from "../domain/audience";
+import { buildWorkbook } from "../domain/blueprint";
+import { resolveCurrency } from "../domain/currency";
+import { buildGuide } from "../domain/guide";
+import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
+import { GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
+
+export const CONFIGURE_JOB = "space:configure";
+
+interface Inputs {
+  space: Flatfile.Space;
+  actor: Actor;
+  referenceData: ReferenceData;
+  /** A workbook and guide an earlier, interrupted attempt at this job already made. */
+  leftover: { workbook?: Flatfile.Workbook; guideId?: string };
+}
+
+/** Our workbook and guide in this space, if an earlier attempt at the same job made them. */
+async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): Promise<Inputs["leftover"]> {
+  const [workbooks, documents] = await Promise.all([api.workbooks.list({ spaceId }), api.documents.list(spaceId)]);
+  const workbook = workbooks.data.find((wb) => wb.metadata?.configureJobId === jobId);
+  const guideId = documents.data.find((doc) => doc.title === GUIDE_TITLE)?.id;
+  return { workbook, guideId };
+}
+
+function outcomeMessage(workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig, currency: string): string {
+  const names = (workbook.sheets ?? []).map((sheet) => sheet.name);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} & ${names.at(-1)}` : (names[0] ?? workbook.name);
+  return `${list} ready · prices in ${currency}`;
+}
+
+async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
+  const { api, finalApi, settings } = deps;
+  const jobId = requireContext(event, "jobId");
+  const spaceId = requireContext(event, "spaceId");
+  const environmentId = event.context.environmentId;
+
+  return runJob<Inputs>({
+    api,
+    finalApi,
+    jobId,
+    what: "Setting up this Space",
+    ackInfo: "Building your workbook and guide",
+    prepare: async () => {
+      const [space, actor, referenceData, leftover] = await Promise.all([
+        api.spaces.get(spaceId).then((r) => r.data),
+        lookUpActor(api, event.context.actorId),
+        loadReferenceData(settings.referenceDataUrl, { budgetMs: Math.min(1_500, deps.deadline - Date.now() - 5_000) }),
+        findLeftovers(api, spaceId, jobId),
+      ]);
+      return { space, actor, referenceData, leftover };
+    },
+    work: async ({ space, actor, referenceData, leftover }) => {
+      const existing = readSpaceState(space.metadata);
+      if (existing) {
+        // Configured already (by an earlier delivery whose answer was lost): change nothing.
+        return {
+          outcome: { heading: "Space ready", message: `This Space is already set up · prices in ${existing.currency}`, acknowledge: false },
+          summary: { workbookId: existing.workbookId, guideDocumentId: existing.guideDocumentId, alreadyConfigured: true },
+        };
+      }
+      const currency = resolveCurrency(space.metadata);
+      const audience = audienceOf(actor);
+      const blueprint = buildWorkbook({ spaceId, environmentId, audience, currency, referenceData, actorName: actor.name });
+      const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId, audience } };
+      const guide = buildGuide({
+        audience,
+        actorName: actor.name,
+        currency,
+        referenceData,
+        workbookName: config.name,
+        sheets: (config.sheets ?? []).map((s) => ({ name: s.name, slug: s.slug ?? s.name })),
+      });
+      const [workbook, guideId] = await Promise.all([
+        leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
+        leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
+      ]);
+      const state: SpaceState = {
+        version: 1,
+        workbookId: workbook.id,
+        guideDocumentId: guideId,
+        sheets: sheetIdsOf(workbook),
+        currency: currency.code,
+        audience,
+        configuredAt: new Date().toISOString(),
+        configureJobId: jobId,
+      };
+      const message = outcomeMessage(workbook, currency.code);
+      return {
+        outcome: {
+          heading: "Space ready",
+          message,
+          acknowledge: false,
+          next: { type: "id", id: workbook.id, label: "Open the workbook" },
+        },
+        summary: {
+          workbookId: workbook.id,
+          guideDocumentId: guideId,
+          currency: currency.code,
+          audience,
+          referenceData: referenceData.source,
+          reused: Boolean(leftover.workbook),
+        },
+        alongsideComplete: () =>
+          api.spaces.update(spaceId, { primaryWorkbookId: workbook.id, metadata: withSpaceState(space.metadata, state) }),
+      };
+    },
+    onAlreadyComplete: async () => {
+      // A crash between `complete` and the space update leaves the space without our state.
+      const { data: space } = await api.spaces.get(spaceId);
+      if (readSpaceState(space.metadata)) return undefined;
+      const leftover = await findLeftovers(api, spaceId, jobId);
+      if (!leftover.workbook || !leftover.guideId) return { repaired: false };
+      const currency = resolveCurrency(space.metadata);
+      const state: SpaceState = {
+        version: 1,
+        workbookId: leftover.workbook.id,
+        guideDocumentId: leftover.guideId,
+        sheets: sheetIdsOf(leftover.workbook),
+        currency: currency.code,
+        audience: String(leftover.workbook.metadata?.audience ?? "default"),
+        configuredAt: new Date().toISOString(),
+        configureJobId: jobId,
+      };
+      await api.spaces.update(spaceId, { primaryWorkbookId: leftover.workbook.id, metadata: withSpaceState(space.metadata, state) });
+      return { repaired: true, workbookId: leftover.workbook.id };
+    },
+  });
+}
+
+export const spaceConfigureRoute: RouteSpec = {
+  name: "space-configure",
+  claim(event): Ownership {
+    if (event.topic !== "job:ready") return { owned: false, reason: `topic ${event.topic} is not handled by space-configure` };
+    const job = typeof event.payload?.job === "string" ? event.payload.job : undefined;
+    if (job !== CONFIGURE_JOB) return { owned: false, reason: `job ${job ?? "(none)"} is not ${CONFIGURE_JOB}` };
+    return { owned: true, idempotencyKey: `space-configure#${event.context.jobId ?? event.id}` };
+  },
+  validate(event) {
+    jobPayloadOf(event);
+    requireContext(event, "jobId");
+    requireContext(event, "spaceId");
+  },
+  handle: configure,
+};

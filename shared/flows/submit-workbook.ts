@@ -1,0 +1,90 @@
+/**
+ * `workbook:submitActionFg`: submit the workbook once every record is valid.
+ *
+ * The counts (one call per sheet, never the records) decide: a sheet with records in error fails
+ * the job with a message naming the sheet and the count; otherwise every sheet is made read-only,
+ * the guide records who submitted what and when, and the job completes with the number submitted.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { requireContext, type FlatfileEvent } from "../core/envelope";
+import { JobFailure } from "../core/errors";
+import { runJob, type JobSummary } from "../core/job-lifecycle";
+import type { RouteDeps } from "../core/route";
+import { WORKBOOK_ACTIONS } from "../domain/blueprint";
+import { appendHistory, plural, renderSubmitted } from "../domain/guide";
+import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
+import { workbookUpdate } from "./workbook-update";
+
+export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
+
+interface SheetTally {
+  sheet: Flatfile.Sheet;
+  total: number;
+  error: number;
+}
+
+/** The message for records still in error, or undefined when there are none. Pure. */
+export function blockingErrors(tallies: readonly SheetTally[]): string | undefined {
+  const blocking = tallies.filter((t) => t.error > 0);
+  if (blocking.length === 0) return undefined;
+  const list = blocking.map((t) => `${t.sheet.name} has ${plural(t.error, "record", "records")} with errors`).join("; ");
+  return `Nothing was submitted: ${list}. Filter the sheet by errors, fix them, then submit again.`;
+}
+
+export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
+  const { api, finalApi } = deps;
+  const jobId = requireContext(event, "jobId");
+  const spaceId = requireContext(event, "spaceId");
+  const workbookId = requireContext(event, "workbookId");
+
+  return runJob<ActionContext>({
+    api,
+    finalApi,
+    jobId,
+    what: "Submitting this workbook",
+    ackInfo: "Checking the records",
+    prepare: () => readActionContext(api, { spaceId, workbookId, actorId: event.context.actorId }),
+    decline: notOurs,
+    work: async (context, progress) => {
+      const sheets = context.workbook.sheets ?? [];
+      const [tallies, guide] = await Promise.all([
+        Promise.all(
+          sheets.map(async (sheet): Promise<SheetTally> => {
+            const { counts } = (await api.sheets.getRecordCounts(sheet.id)).data;
+            return { sheet, total: counts.total, error: counts.error };
+          }),
+        ),
+        readGuide(api, spaceId, context.state),
+      ]);
+      const errors = blockingErrors(tallies);
+      if (errors) throw new JobFailure(errors);
+      const records = tallies.reduce((sum, t) => sum + t.total, 0);
+      if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
+      progress(60, "Locking the sheets");
+
+      const writes: Promise<unknown>[] = [];
+      const unlocked = sheets.filter((sheet) => !isLocked(sheet.config));
+      if (unlocked.length > 0) {
+        const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
+        writes.push(api.workbooks.update(workbookId, workbookUpdate(context.workbook, context.workbook.actions ?? [], replaced)));
+      }
+      if (guide) {
+        // The event's time, not now: a redelivery writes the same line, which the history keeps once.
+        const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor.name ?? context.actor.email, records });
+        const body = appendHistory(guide.body, line);
+        if (body !== guide.body) writes.push(api.documents.update(spaceId, guide.id, { title: guide.title, body }));
+      }
+      await Promise.all(writes);
+
+      const name = context.workbook.name ?? "this workbook";
+      return {
+        outcome: {
+          heading: "Submitted",
+          message: `Submitted ${plural(records, "record", "records")} from ${name}. Its sheets are now read-only.`,
+          acknowledge: true,
+        },
+        summary: { operation: SUBMIT_JOB, records, lockedSheets: sheets.map((s) => s.slug), guide: guide ? "updated" : "missing" },
+      };
+    },
+  });
+}
