@@ -63,7 +63,7 @@ describe("Flatfile client over Node's built-in fetch", () => {
   it("gives up after its retries with the status in a FlatfileError", async () => {
     script = [500, 500, 500, 500];
     const api = createFlatfileClient({ token: "t", baseUrl: base, retry: { baseDelayMs: 10 } });
-    const error = await api.jobs.get("us_jb_1").catch((e: unknown) => e as FlatfileError);
+    const error = (await api.jobs.get("us_jb_1").then(() => undefined, (e: unknown) => e)) as FlatfileError;
     expect(error).toBeInstanceOf(FlatfileError);
     expect(error.statusCode).toBe(500);
     expect(seen).toHaveLength(3);

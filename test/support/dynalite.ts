@@ -1,0 +1,77 @@
+/**
+ * A local DynamoDB-compatible server (dynalite, in memory) on 127.0.0.1, with the idempotency
+ * table as the stack creates it (partition key `id`, TTL on `expiration`), reached through
+ * AWS_ENDPOINT_URL_DYNAMODB like the real service.
+ */
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+// dynalite ships no types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require("dynalite") as (options: Record<string, unknown>) => import("node:http").Server;
+
+export interface LocalDynamo {
+  endpoint: string;
+  table: string;
+  /** Stops answering (connections refused) until `start` is called again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The env a handler needs to use the table: endpoint, region and dummy credentials. */
+export function dynamoEnv(dynamo: LocalDynamo): Record<string, string> {
+  return {
+    IDEMPOTENCY_TABLE: dynamo.table,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+  };
+}
+
+export async function startLocalDynamo(table = "idempotency"): Promise<LocalDynamo> {
+  let server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  client.destroy();
+  const closeServer = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    });
+  let running = true;
+  return {
+    endpoint,
+    table,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await closeServer();
+    },
+    async start() {
+      if (running) return;
+      // A stopped dynalite keeps no state: the table is recreated empty, like a store that lost its data.
+      server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      running = true;
+      const c = new DynamoDBClient({ endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+      await c.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: "id", KeyType: "HASH" }], AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], BillingMode: "PAY_PER_REQUEST" }));
+      c.destroy();
+    },
+    async close() {
+      if (running) await closeServer();
+      running = false;
+    },
+  };
+}
