@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const embedded = !process.env.FLATFILE_API_KEY;
   const cleanups: (() => Promise<void>)[] = [];
+  let demo: { eventsDir: string; eventFile: string } | undefined;
 
   if (embedded) {
     const flatfile = await startFlatfileStandIn({ port: Number(process.env.FLATFILE_STANDIN_PORT ?? 0) });
@@ -40,9 +41,9 @@ async function main(): Promise<void> {
       context: { accountId: space.accountId ?? "us_acc_local0001", environmentId: space.environmentId, spaceId: space.id, jobId: job.id, actorId: user.id },
       payload: { job: "space:configure", info: null, domain: "space", status: "ready", operation: "configure", isPart: false },
     };
-    writeFileSync(join(eventsDir, "space-configure.json"), JSON.stringify(event, null, 2));
-    const session: LocalSession = { url: `http://127.0.0.1:${port}`, signingSecret: process.env.FLATFILE_SIGNING_SECRET, eventsDir };
-    writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2), { mode: 0o600 });
+    const eventFile = join(eventsDir, "space-configure.json");
+    writeFileSync(eventFile, JSON.stringify(event, null, 2));
+    demo = { eventsDir, eventFile };
     console.log(`Embedded Flatfile stand-in at ${flatfile.url} with a demo Space ${space.id} (locale de-DE).`);
   } else if (!process.env.FLATFILE_SIGNING_SECRET) {
     console.error("FLATFILE_API_KEY is set, so the real Flatfile API is used: set FLATFILE_SIGNING_SECRET too.");
@@ -52,9 +53,11 @@ async function main(): Promise<void> {
   const gateway = await startGateway({ port, routes });
   cleanups.push(() => gateway.close());
   console.log(`Listening on ${gateway.url}: POST /space-configure, /action-job, /commit-created`);
-  if (embedded) {
-    const demo = relative(process.cwd(), join(dirname(SESSION_FILE), "demo-events", "space-configure.json"));
-    console.log(`Send a signed sample event:  npm run send -- ${demo}`);
+  if (demo) {
+    // Written once the port is known (PORT=0 picks a free one), for `npm run send`.
+    const session: LocalSession = { url: gateway.url, signingSecret: process.env.FLATFILE_SIGNING_SECRET!, eventsDir: demo.eventsDir };
+    writeFileSync(SESSION_FILE, JSON.stringify(session, null, 2), { mode: 0o600 });
+    console.log(`Send a signed sample event:  npm run send -- ${relative(process.cwd(), demo.eventFile)}`);
   } else {
     console.log("Send a signed event:  npm run send -- <event.json>   (signs with FLATFILE_SIGNING_SECRET)");
   }
