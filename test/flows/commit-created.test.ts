@@ -316,7 +316,8 @@ describe("commit-created", () => {
     const c = await seedConfiguredSpace();
     const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
     const event = eventFor(c, c.contactsId, commit.commitId);
-    h.flatfile.faults.statuses("sheets.counts", [500, 500, 500]);
+    // Both sheets are counted in parallel, each with three attempts: six 500s exhaust them all.
+    h.flatfile.faults.statuses("sheets.counts", Array(6).fill(500));
     const failed = await h.deliver(handler, event);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     const log = mark();
