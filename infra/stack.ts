@@ -6,8 +6,8 @@
  * cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
  * offline, without credentials and without Docker (bundling is a local esbuild, see bundling.ts).
  *
- * For the relay (infra/relay): `stack.secret`, `stack.apiUrl` and `stack.flatfileEnvironmentId`
- * are what `new RelayRegistration(this, "Relay", { secret, apiUrl, environmentId })` needs.
+ * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
+ * through a custom resource that is the only other reader of the secret.
  */
 import { join } from "node:path";
 import { AssetHashType, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
@@ -26,6 +26,7 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
 import { buildFunctionSync, FUNCTION_NAMES, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
+import { RelayRegistration } from "./relay/relay-registration";
 
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
@@ -75,6 +76,8 @@ export class FlatfileStack extends Stack {
   readonly flatfileEnvironmentId: string;
   /** One function per route. */
   readonly functions: Readonly<Record<FunctionName, LambdaFunction>>;
+  /** The relay's registration in Flatfile; only when an environment is given. */
+  readonly relay?: RelayRegistration;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`). */
   readonly idempotencyTable: Table;
   /** Encrypted topic every alarm notifies. */
@@ -238,6 +241,14 @@ export class FlatfileStack extends Stack {
     }
     this.apiUrl = this.api.apiEndpoint;
 
+    // --- Relay ----------------------------------------------------------------------------
+    // Flatfile has no signed webhook: the relay agent (infra/relay) forwards our events, signed.
+    // It is registered in one environment, so it needs one; without it the README's
+    // `npm run relay:deploy` registers it later.
+    if (environmentId) {
+      this.relay = new RelayRegistration(this, "Relay", { secret: this.secret, apiUrl: this.apiUrl, environmentId });
+    }
+
     // --- Alarms ---------------------------------------------------------------------------
     // Encrypted topic. CloudWatch cannot publish to a topic under the AWS managed SNS key, so a
     // customer managed key whose policy lets CloudWatch use it. DESTROY: nothing lasting is
@@ -300,6 +311,10 @@ export class FlatfileStack extends Stack {
     new CfnOutput(this, "SecretArn", { value: this.secret.secretArn });
     new CfnOutput(this, "IdempotencyTableName", { value: this.idempotencyTable.tableName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
+    if (this.relay) {
+      new CfnOutput(this, "RelayStatus", { value: this.relay.status, description: "REGISTERED, or SKIPPED until the secret holds an apiKey" });
+      new CfnOutput(this, "RelayInstructions", { value: this.relay.instructions, description: "When skipped: how to finish registering the relay" });
+    }
 
     this.acknowledgeNagFindings(secretName === "");
   }

@@ -219,18 +219,33 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     alarmEmail: "ops@example.com",
   });
 
-  it("creates no secret and scopes the grant to the named secret's ARN", () => {
+  it("creates no secret and scopes the grant to the named secret's ARN (three functions and the relay's register function)", () => {
     template.resourceCountIs("AWS::SecretsManager::Secret", 0);
     const secretStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(3);
+    expect(secretStatements).toHaveLength(4);
     for (const s of secretStatements) {
       expect(JSON.stringify(s.Resource)).toContain(":secret:prod/flatfile-??????");
       expect(hasWildcard(s.Resource)).toBe(false);
     }
   });
 
+  it("registers the relay in that environment with the API's URL and the secret, and outputs its status", () => {
+    template.hasResourceProperties("Custom::FlatfileRelay", {
+      EnvironmentId: "us_env_abc12345",
+      RelayBaseUrl: Match.anyValue(),
+      AgentSha256: Match.stringLikeRegexp("^[0-9a-f]{64}$"),
+    });
+    const [relay] = Object.values(template.findResources("Custom::FlatfileRelay"));
+    expect(JSON.stringify(relay!.Properties.SecretId)).toContain(":secret:prod/flatfile");
+    expect(relay!.Properties.RelayBaseUrl).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^HttpApi/), "ApiEndpoint"] });
+    template.hasOutput("RelayStatus", {});
+    template.hasOutput("RelayInstructions", {});
+  });
+
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {
-    for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+    const routeFunctions = Object.values(template.findResources("AWS::Lambda::Function")).filter((fn) => fn.Properties.Environment?.Variables?.FLATFILE_SECRET_ID);
+    expect(routeFunctions).toHaveLength(3);
+    for (const fn of routeFunctions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({
         FLATFILE_SECRET_ID: "prod/flatfile",
         FLATFILE_ENVIRONMENT_ID: "us_env_abc12345",
