@@ -26,6 +26,7 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
 import { buildFunctionSync, FUNCTION_NAMES, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
+import { API_KEY_PLACEHOLDER } from "../shared/core/config";
 import { RelayRegistration } from "./relay/relay-registration";
 
 export interface FlatfileStackProps extends StackProps {
@@ -107,7 +108,7 @@ export class FlatfileStack extends Stack {
       this.secret = new Secret(this, "FlatfileSecret", {
         description: 'Flatfile credentials: {"apiKey","signingSecret"}. Replace apiKey with the environment\'s secret key.',
         generateSecretString: {
-          secretStringTemplate: JSON.stringify({ apiKey: "REPLACE_ME" }),
+          secretStringTemplate: JSON.stringify({ apiKey: API_KEY_PLACEHOLDER }),
           generateStringKey: "signingSecret",
           excludePunctuation: true,
           passwordLength: 48,

@@ -19,7 +19,7 @@ import { RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./for
 export const RELAY_AGENT_SLUG = "aws-signed-relay";
 
 /** Values that mean "no API key yet" (the stack's placeholder among them). */
-export const API_KEY_PLACEHOLDER = "REPLACE_ME";
+export { API_KEY_PLACEHOLDER } from "../../shared/core/config";
 export function isMissingApiKey(apiKey: string | undefined | null): boolean {
   const key = (apiKey ?? "").trim();
   return key === "" || /^(replace[_-]?me|changeme|placeholder|todo)$/i.test(key) || key.startsWith("REPLACE");

@@ -21,8 +21,14 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** What a freshly deployed stack's secret holds until the operator pastes in the Flatfile key. */
+export const API_KEY_PLACEHOLDER = "REPLACE_ME";
+
 const SecretValue = z.object({
-  apiKey: z.string().min(1, "apiKey is empty"),
+  apiKey: z
+    .string()
+    .min(1, "apiKey is empty")
+    .refine((key) => key !== API_KEY_PLACEHOLDER, `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`),
   signingSecret: z.string().min(16, "signingSecret must be at least 16 characters"),
   previousSigningSecret: z.string().min(16).optional(),
 });

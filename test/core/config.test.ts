@@ -16,6 +16,7 @@ beforeAll(async () => {
     "flatfile/config": { apiKey: "sk_test_secret_value", signingSecret: "whsec_0123456789abcdef" },
     "flatfile/not-json": "apiKey=oops",
     "flatfile/no-signing": { apiKey: "sk_x" },
+    "flatfile/placeholder": { apiKey: "REPLACE_ME", signingSecret: "whsec_0123456789abcdef" },
   });
   // The AWS SDK reads its endpoint override from the process environment.
   Object.assign(process.env, awsEnv());
@@ -53,6 +54,8 @@ describe("loadSettings", () => {
   it("explains a secret with the wrong shape", async () => {
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/not-json" })).rejects.toThrow(ConfigurationError);
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/no-signing" })).rejects.toThrow(/signingSecret/);
+    // A freshly deployed stack's secret: the operator has not pasted the key in yet.
+    await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/placeholder" })).rejects.toThrow(/apiKey is still the placeholder REPLACE_ME/);
   });
 
   it("turns an unreachable Secrets Manager into a retryable error, quickly", async () => {
