@@ -23,6 +23,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
+import { lazySdkExportsPlugin, narrowSdkNamespacesPlugin, unusedSdkPolyfillsPlugin, zodEnglishOnlyPlugin } from "./lazy-sdk-exports";
 
 /** The repository root (this file lives in `<root>/infra`). */
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -56,8 +57,13 @@ export function distDirOf(name: FunctionName): string {
 // work even though CDK's bundling callback is synchronous).
 // ---------------------------------------------------------------------------------------------
 
-/** esbuild plugins (e.g. an `onLoad` rewrite of @flatfile/api's eager re-export modules). */
-export const esbuildPlugins: Plugin[] = [];
+/**
+ * esbuild plugins (infra/lazy-sdk-exports.ts; figures from `npm run bench`, README "Performance"):
+ * the SDK's resource clients narrowed to the schemas and types they name, lazy getters for its
+ * eager re-export modules, stubs for its polyfills that Node >= 18 never reaches, and zod's
+ * locales other than English dropped.
+ */
+export const esbuildPlugins: Plugin[] = [narrowSdkNamespacesPlugin(), lazySdkExportsPlugin(), unusedSdkPolyfillsPlugin(), zodEnglishOnlyPlugin()];
 
 /** esbuild `define` entries (compile-time constants), e.g. `{ "process.env.X": '"y"' }`. */
 export const esbuildDefine: Record<string, string> = {};

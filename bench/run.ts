@@ -1,0 +1,187 @@
+/**
+ * `npm run bench`: every figure of issue #8 beside its baseline, measured in the same run, with
+ * the ratio and the target. Writes the same figures to bench/results.json.
+ *
+ *   BENCH_COLD_RUNS   fresh processes per bundle for cold init (default 11, at least 10)
+ *   BENCH_RUNS        measured runs per flow figure (default 5, after one warm-up)
+ */
+import "./quiet-logs";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildFunction, BUNDLE_FILE, FUNCTION_NAMES, REPO_ROOT } from "../infra/bundling";
+import { startFlatfileStandIn } from "../local/flatfile-stand-in";
+import { createFlatfileClient } from "../shared/core/flatfile-client";
+import { resetReferenceDataCache } from "../shared/domain/reference-data";
+import { handler as spaceConfigureHandler } from "../functions/space-configure/handler";
+import { startHarness } from "../test/support/harness";
+import { buildBaselineBundle, measureColdInit, median } from "./cold-init";
+import { startReferenceDataServer } from "./reference-data-server";
+import { countRoundTrips, describeWaves, waves } from "./round-trips";
+import { commitCreatedAtSize, duplicateAtSize, type ScaleRun } from "./scale";
+import { runBaselineFlow, runHandlerFlow, seedConfigureJob } from "./space-configure";
+
+const LATENCY_MS = 50;
+const COLD_RUNS = Math.max(10, Number(process.env.BENCH_COLD_RUNS ?? 11));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+const SIZES = [1_000, 100_000] as const;
+
+const results: Record<string, unknown> = { at: new Date().toISOString(), node: process.version, latencyMs: LATENCY_MS };
+const verdicts: { figure: string; met: boolean; detail: string }[] = [];
+
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const pad = (s: string, n: number) => s.padEnd(n);
+function verdict(figure: string, value: number, target: number, detail: string, lessOrEqual = true): string {
+  const met = lessOrEqual ? value <= target : value >= target;
+  verdicts.push({ figure, met, detail });
+  return met ? "met" : "MISSED";
+}
+
+async function coldInit(): Promise<void> {
+  console.log(`\n1. Cold init: fresh node processes that require() the bundle until handler is a function (median of ${COLD_RUNS})`);
+  const baseline = await buildBaselineBundle(join(tmpdir(), `bench-baseline-${process.pid}`));
+  const built = await Promise.all(FUNCTION_NAMES.map((name) => buildFunction(name)));
+  const bundles = [
+    { key: "baseline", path: baseline.path },
+    ...built.map((b) => ({ key: b.name, path: join(b.outdir, BUNDLE_FILE), env: { NODE_OPTIONS: "--enable-source-maps" } })),
+  ];
+  const measured = measureColdInit(bundles, COLD_RUNS);
+  const base = measured.baseline!;
+  console.log(`   baseline: import { FlatfileClient } from "@flatfile/api", esbuild --bundle --minify --platform=node`);
+  console.log(`   ours: dist/<name>/index.js from infra/bundling.ts, loaded with NODE_OPTIONS=--enable-source-maps as deployed`);
+  console.log(`   ${pad("bundle", 17)}${pad("size", 10)}${pad("x base", 8)}${pad("require()", 12)}${pad("x base", 8)}${pad("process", 12)}${pad("x base", 8)}targets (size ≤ 0.5x, init ≤ 0.3x)`);
+  const rows: Record<string, unknown> = {};
+  for (const [key, r] of Object.entries(measured)) {
+    const sizeRatio = r.bytes / base.bytes;
+    const initRatio = r.requireMs.median / base.requireMs.median;
+    const procRatio = r.processMs.median / base.processMs.median;
+    let targets = "";
+    if (key !== "baseline") {
+      targets = `size ${verdict(`cold size ${key}`, sizeRatio, 0.5, `${sizeRatio.toFixed(2)}x`)}, init ${verdict(`cold init ${key}`, initRatio, 0.3, `${initRatio.toFixed(2)}x`)}`;
+    }
+    console.log(
+      `   ${pad(key, 17)}${pad(mb(r.bytes), 10)}${pad(key === "baseline" ? "" : sizeRatio.toFixed(2), 8)}${pad(ms(r.requireMs.median), 12)}${pad(key === "baseline" ? "" : initRatio.toFixed(2), 8)}${pad(ms(r.processMs.median), 12)}${pad(key === "baseline" ? "" : procRatio.toFixed(2), 8)}${targets}`,
+    );
+    rows[key] = { bytes: r.bytes, sizeRatio, requireMs: r.requireMs, initRatio, processMs: r.processMs, processRatio: procRatio, runs: r.runs };
+  }
+  results.coldInit = rows;
+}
+
+async function spaceConfigure(): Promise<void> {
+  console.log(`\n2. space-configure critical path (every Flatfile call and the reference API +${LATENCY_MS} ms; median of ${RUNS} after a warm-up)`);
+  const reference = await startReferenceDataServer({ latencyMs: LATENCY_MS });
+  const h = await startHarness({ latencyMs: LATENCY_MS, env: { REFERENCE_DATA_URL: reference.url } });
+  try {
+    const api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+    const baseline = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "" };
+    const ours = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "" };
+    /** When each wave started and when the answer came, from the start of the run. */
+    const timeline = (requests: { at: number; route: string }[], startEpoch: number, totalMs: number) =>
+      `waves start at ${waves(requests, LATENCY_MS).map((w) => `+${w.start - startEpoch}`).join(", ")} ms; done at +${totalMs.toFixed(0)} ms`;
+    for (let i = -1; i < RUNS; i++) {
+      // Baseline: the guide's five calls, one after the other.
+      const b = seedConfigureJob(h.flatfile, 2 * i + 2);
+      let from = h.flatfile.requests.length;
+      let startEpoch = Date.now();
+      let started = performance.now();
+      await runBaselineFlow(api, b);
+      const baselineMs = performance.now() - started;
+      const baselineRequests = h.flatfile.requests.slice(from);
+      if (h.flatfile.jobs.get(b.jobId)?.status !== "complete") throw new Error("the baseline flow did not complete its job");
+
+      // Ours: the real handler, every input fetched (the reference data cache emptied first).
+      const o = seedConfigureJob(h.flatfile, 2 * i + 3);
+      resetReferenceDataCache();
+      from = h.flatfile.requests.length;
+      const referenceFrom = reference.requests.length;
+      const baselineStart = startEpoch;
+      startEpoch = Date.now();
+      started = performance.now();
+      const body = await runHandlerFlow(h, spaceConfigureHandler, o);
+      const oursMs = performance.now() - started;
+      const ourRequests = [...h.flatfile.requests.slice(from), ...reference.requests.slice(referenceFrom)];
+      if (h.flatfile.jobs.get(o.jobId)?.status !== "complete") throw new Error(`space-configure did not complete its job: ${JSON.stringify(body)}`);
+      if (body.referenceData !== "remote") throw new Error(`space-configure did not use the reference API: ${JSON.stringify(body)}`);
+      if (i < 0) continue;
+      baseline.ms.push(baselineMs);
+      ours.ms.push(oursMs);
+      baseline.calls = baselineRequests.length;
+      baseline.trips = countRoundTrips(baselineRequests, LATENCY_MS);
+      baseline.waves = describeWaves(baselineRequests, LATENCY_MS);
+      baseline.timeline = timeline(baselineRequests, baselineStart, baselineMs);
+      ours.timeline = timeline(ourRequests, startEpoch, oursMs);
+      ours.calls = ourRequests.length;
+      ours.trips = countRoundTrips(ourRequests, LATENCY_MS);
+      ours.waves = describeWaves(ourRequests, LATENCY_MS);
+    }
+    const ratio = median(ours.ms) / median(baseline.ms);
+    console.log(`   baseline (guide, sequential): ${ms(median(baseline.ms))}  round trips ${baseline.trips}  calls ${baseline.calls}`);
+    console.log(`      ${baseline.waves}`);
+    console.log(`      last run: ${baseline.timeline}`);
+    console.log(`   ours (handler, inputs incl.): ${ms(median(ours.ms))}  round trips ${ours.trips}  calls ${ours.calls} (incl. 1 reference API call)`);
+    console.log(`      ${ours.waves}`);
+    console.log(`      last run: ${ours.timeline}`);
+    console.log(`   ratio ${ratio.toFixed(2)} (target ≤ 0.6): ${verdict("space-configure time", ratio, 0.6, `${ratio.toFixed(2)}x`)}`);
+    console.log(`   round trips counted as waves: a request arriving ≥ ${LATENCY_MS} ms (the added latency) after its wave's first request opens the next wave`);
+    results.spaceConfigure = { baseline: { ...baseline, medianMs: median(baseline.ms) }, ours: { ...ours, medianMs: median(ours.ms) }, ratio };
+  } finally {
+    await h.close();
+    await reference.close();
+  }
+}
+
+async function scale(): Promise<void> {
+  const flatfile = await startFlatfileStandIn({ latencyMs: LATENCY_MS });
+  const secret = `whsec_${randomBytes(16).toString("hex")}`;
+  const bundle = (name: string) => join(REPO_ROOT, "dist", name, BUNDLE_FILE);
+  const report = (title: string, key: string, runs: ScaleRun[]) => {
+    const [small, large] = runs as [ScaleRun, ScaleRun];
+    console.log(`\n${title} (every call +${LATENCY_MS} ms; median of ${RUNS} after a warm-up; handler = production bundle in one child process per size)`);
+    for (const r of runs) {
+      console.log(`   ${pad(`${r.records.toLocaleString("en-US")} records:`, 20)}${pad(`${ms(r.medianMs)}`, 12)}calls ${pad(String(median(r.calls)), 4)}peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB (child's maxRSS)${r.probe ? `;  ${r.probe.route} alone: ${ms(r.probe.ms)}` : ""}`);
+    }
+    console.log(`      calls: ${large.routes.join(", ")}`);
+    const ratio = large.medianMs / small.medianMs;
+    const equal = small.calls.every((c) => c === small.calls[0]) && large.calls.every((c) => c === small.calls[0]);
+    verdicts.push({ figure: `${key} call count equal`, met: equal, detail: `${small.calls.join("/")} vs ${large.calls.join("/")}` });
+    console.log(`   call count equal: ${equal ? "met" : "MISSED"} (${median(small.calls)} vs ${median(large.calls)});  time ratio ${ratio.toFixed(2)} (target ≤ 1.2): ${verdict(`${key} time ratio`, ratio, 1.2, `${ratio.toFixed(2)}x`)}`);
+    results[key] = { runs, ratio, callsEqual: equal };
+  };
+  try {
+    const commits: ScaleRun[] = [];
+    for (const size of SIZES) {
+      flatfile.reset();
+      commits.push(await commitCreatedAtSize(flatfile, bundle("commit-created"), size, RUNS, secret));
+    }
+    report("3. commit-created on an Orders sheet of N records, each commit adding 10 orders", "commitCreated", commits);
+    const duplicates: ScaleRun[] = [];
+    for (const size of SIZES) {
+      flatfile.reset();
+      duplicates.push(await duplicateAtSize(flatfile, bundle("action-job"), size, RUNS, secret));
+    }
+    report("4. action-job sheet:duplicate of a Contacts sheet of N records", "duplicate", duplicates);
+  } finally {
+    await flatfile.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  await coldInit();
+  await spaceConfigure();
+  await scale();
+  const total = (performance.now() - started) / 1000;
+  results.verdicts = verdicts;
+  results.totalSeconds = total;
+  writeFileSync(join(__dirname, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const missed = verdicts.filter((v) => !v.met);
+  console.log(`\nTargets: ${verdicts.length - missed.length}/${verdicts.length} met${missed.length ? `; missed: ${missed.map((v) => `${v.figure} (${v.detail})`).join(", ")}` : ""}`);
+  console.log(`bench/results.json written; ${total.toFixed(1)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,226 @@
+/**
+ * Figures 3 and 4: commit-created and the sheet:duplicate action on sheets of N records.
+ *
+ * The Flatfile stand-in runs in this process; the handler runs from its production bundle in a
+ * child process per size (bench/worker.cjs, plain Node: no tsx in its memory), so the peak RSS printed is that child's
+ * `process.resourceUsage().maxRSS`: the handler's own peak, one size per process. Calls are
+ * counted from the stand-in's request log between sending the event and the answer.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import type { Flatfile } from "@flatfile/api";
+import type { FlatfileStandIn } from "../local/flatfile-stand-in";
+import { createFlatfileClient } from "../shared/core/flatfile-client";
+import { SHEET_ACTIONS, submitAvailability, WORKBOOK_ACTIONS } from "../shared/domain/blueprint";
+import { renderProgress } from "../shared/domain/guide";
+import { DUPLICATE_JOB } from "../shared/flows/duplicate-sheet";
+import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../shared/flows/space-state";
+import { signPayload } from "../shared/core/signature";
+import { apiEvent, commitCreatedEvent, jobReadyEvent } from "../test/support/harness";
+import { median } from "./cold-init";
+
+export interface Configured {
+  spaceId: string;
+  workbookId: string;
+  contactsId: string;
+  ordersId: string;
+  guideId: string;
+}
+
+const CATEGORIES = ["books", "music", "games"];
+const orderFields: Flatfile.Property[] = [
+  { type: "string", key: "orderId", label: "Order ID" },
+  { type: "number", key: "amount", label: "Amount (USD)" },
+  { type: "enum", key: "category", label: "Category", config: { options: CATEGORIES.map((value) => ({ value, label: value })) } },
+];
+const contactFields: Flatfile.Property[] = [
+  { type: "string", key: "firstName", label: "First name" },
+  { type: "string", key: "email", label: "Email" },
+];
+
+/** A space as space-configure leaves it (as in test/flows/commit-created.test.ts), with sheets of the given sizes. */
+export async function seedConfiguredSpace(flatfile: FlatfileStandIn, records: { contacts: number; orders: number }): Promise<Configured> {
+  const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+  const space = flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const workbook = flatfile.seed.workbook({
+    spaceId: space.id,
+    name: "Contacts & Orders",
+    sheets: [
+      { name: "Contacts", slug: "contacts", records: records.contacts, fields: contactFields, actions: [JSON.parse(JSON.stringify(SHEET_ACTIONS.duplicate)) as Flatfile.Action] },
+      { name: "Orders", slug: "orders", records: records.orders, fields: orderFields },
+    ],
+    actions: submitAvailability(
+      [{ sheetSlug: "contacts", total: records.contacts }],
+      [JSON.parse(JSON.stringify(WORKBOOK_ACTIONS.submit)) as Flatfile.Action],
+    ),
+  });
+  const sheetId = (slug: string) => workbook.sheets.find((s: { slug: string }) => s.slug === slug)!.id as string;
+  const body = [
+    "<!-- section:intro -->\n<h1>Getting started</h1>\n<!-- /section:intro -->",
+    `<!-- section:progress -->\n${renderProgress([
+      { sheetName: "Contacts", total: records.contacts, valid: records.contacts, error: 0 },
+      { sheetName: "Orders", total: records.orders, valid: records.orders, error: 0 },
+    ])}\n<!-- /section:progress -->`,
+    "<!-- section:history -->\n<h2>History</h2>\n<!-- /section:history -->",
+  ].join("\n");
+  const guide = (await api.documents.create(space.id, { title: GUIDE_TITLE, body })).data;
+  const state: SpaceState = {
+    version: 1,
+    workbookId: workbook.id,
+    guideDocumentId: guide.id,
+    sheets: { contacts: sheetId("contacts"), orders: sheetId("orders") },
+    currency: "USD",
+    audience: "member",
+    configuredAt: new Date().toISOString(),
+    configureJobId: "us_jb_bench0001",
+  };
+  await api.spaces.update(space.id, { metadata: withSpaceState(space.metadata, state) });
+  return { spaceId: space.id, workbookId: workbook.id, contactsId: sheetId("contacts"), ordersId: sheetId("orders"), guideId: guide.id };
+}
+
+interface Delivered {
+  status: number;
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+export interface Worker {
+  deliver(event: unknown): Promise<Delivered>;
+  maxRssKb(): Promise<number>;
+  close(): void;
+}
+
+/** A child process running the bundle's handler, against the given environment. */
+export async function startWorker(bundle: string, env: Record<string, string>): Promise<Worker> {
+  const signingSecret = env.FLATFILE_SIGNING_SECRET ?? "";
+  const child: ChildProcess = fork(join(__dirname, "worker.cjs"), [], {
+    execArgv: [],
+    env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", POWERTOOLS_LOG_LEVEL: "SILENT", BENCH_BUNDLE: bundle, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = () =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`bench worker exited (${code})`));
+      child.once("exit", onExit);
+      child.once("message", (m) => {
+        child.off("exit", onExit);
+        resolve(m as Record<string, unknown>);
+      });
+    });
+  await next(); // ready
+  return {
+    async deliver(event) {
+      const answer = next();
+      const rawBody = JSON.stringify(event);
+      const request = apiEvent(rawBody, { "content-type": "application/json", "x-flatfile-signature": signPayload(rawBody, signingSecret) });
+      child.send({ request });
+      return (await answer) as unknown as Delivered;
+    },
+    async maxRssKb() {
+      const answer = next();
+      child.send({ rss: true });
+      return Number((await answer).maxRssKb);
+    },
+    close() {
+      child.kill();
+    },
+  };
+}
+
+export interface ScaleRun {
+  records: number;
+  calls: number[];
+  routes: string[];
+  ms: number[];
+  medianMs: number;
+  maxRssKb: number;
+  /** The slowest single Flatfile call of the flow timed alone from this process (server side included), if probed. */
+  probe?: { route: string; ms: number };
+}
+
+async function measure(
+  flatfile: FlatfileStandIn,
+  worker: Worker,
+  records: number,
+  runs: number,
+  makeEvent: (i: number) => unknown,
+  check: (answer: Delivered) => void,
+): Promise<ScaleRun> {
+  const calls: number[] = [];
+  const ms: number[] = [];
+  let routes: string[] = [];
+  for (let i = -1; i < runs; i++) {
+    const event = makeEvent(i);
+    const from = flatfile.requests.length;
+    const answer = await worker.deliver(event);
+    check(answer);
+    if (i < 0) continue; // warm-up: the first delivery in a process, and the space's first reconcile
+    const made = flatfile.requests.slice(from);
+    calls.push(made.length);
+    routes = made.map((r) => r.route);
+    ms.push(answer.ms);
+  }
+  return { records, calls, routes, ms, medianMs: median(ms), maxRssKb: await worker.maxRssKb() };
+}
+
+const handlerEnv = (flatfile: FlatfileStandIn, signingSecret: string) => ({
+  FLATFILE_API_KEY: flatfile.apiKey,
+  FLATFILE_API_URL: flatfile.url,
+  FLATFILE_SIGNING_SECRET: signingSecret,
+  FLATFILE_ENVIRONMENT_ID: "us_env_local0001",
+});
+
+/** commit-created: each run commits 10 new orders (one with a new category) on an Orders sheet of `records`. */
+export async function commitCreatedAtSize(flatfile: FlatfileStandIn, bundle: string, records: number, runs: number, signingSecret: string): Promise<ScaleRun> {
+  const c = await seedConfiguredSpace(flatfile, { contacts: 0, orders: records });
+  const worker = await startWorker(bundle, handlerEnv(flatfile, signingSecret));
+  try {
+    return await measure(
+      flatfile,
+      worker,
+      records,
+      runs,
+      (i) => {
+        const insert = Array.from({ length: 10 }, (_, k) => ({ orderId: `o-${i}-${k}`, amount: 10 + k, category: k === 0 ? `new-${i + 1}` : "books" }));
+        const { commitId } = flatfile.seed.commit(c.ordersId, { insert });
+        return commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.ordersId, commitId });
+      },
+      (answer) => {
+        if (answer.status !== 200 || answer.body.ignored) throw new Error(`commit-created answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      },
+    );
+  } finally {
+    worker.close();
+  }
+}
+
+/** sheet:duplicate: each run duplicates the Contacts sheet of `records` records and locks the original. */
+export async function duplicateAtSize(flatfile: FlatfileStandIn, bundle: string, records: number, runs: number, signingSecret: string): Promise<ScaleRun> {
+  const c = await seedConfiguredSpace(flatfile, { contacts: records, orders: 0 });
+  const worker = await startWorker(bundle, handlerEnv(flatfile, signingSecret));
+  try {
+    return await measure(
+      flatfile,
+      worker,
+      records,
+      runs,
+      () => {
+        const job = flatfile.seed.job({ job: DUPLICATE_JOB, spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, status: "ready" });
+        return jobReadyEvent({ job: DUPLICATE_JOB, jobId: job.id, spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, sheetSlug: "contacts" });
+      },
+      (answer) => {
+        if (answer.status !== 200 || answer.body.ignored || !JSON.stringify(answer.body).includes("copySheetId")) {
+          throw new Error(`action-job answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        }
+      },
+    ).then(async (run) => {
+      // How long the stand-in's own copy takes at this size (it copies every record in memory).
+      const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+      const started = performance.now();
+      await api.sheets.duplicateSheet(c.contactsId, { name: "Probe copy", slug: `probe-${records}` });
+      return { ...run, probe: { route: "sheets.duplicate", ms: performance.now() - started } };
+    });
+  } finally {
+    worker.close();
+  }
+}
