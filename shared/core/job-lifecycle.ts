@@ -37,9 +37,17 @@ export interface JobRun<P> {
    * a workbook another listener made). The job is then left untouched for its owner.
    */
   decline?: (prepared: P) => string | undefined;
-  work: (prepared: P, progress: (percent: number, info: string) => void) => Promise<JobResult>;
+  work: (prepared: P, progress: (percent: number, info: string) => void, attempt: Attempt) => Promise<JobResult>;
   /** For a job found already complete: repair what a crashed earlier delivery left unfinished. */
   onAlreadyComplete?: (job: Flatfile.Job) => Promise<Record<string, unknown> | undefined>;
+}
+
+export interface Attempt {
+  /**
+   * An earlier attempt got as far as the ack (the job is executing, or was failed as temporary),
+   * so it may have left work behind to reuse. A job still `ready` was never started.
+   */
+  resumed: boolean;
 }
 
 export type JobSummary = Record<string, unknown> & {
@@ -90,7 +98,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       update.catch((error) => logger.warn("progress update failed", { error: judge(error).detail }));
       pending.push(update.catch(() => undefined));
     };
-    const result = await run.work(prepared.value, progress);
+    const result = await run.work(prepared.value, progress, { resumed: resuming || job.status === "executing" });
     await acknowledged;
     await Promise.all(pending);
     const [completed, alongside] = await Promise.allSettled([

@@ -1,8 +1,9 @@
 /**
  * `space:configure`: build a new Space from who made it, where they are, and data from outside.
  *
- * The critical path is three round trips: (job lookup ∥ space ∥ actor ∥ reference data ∥ what
- * an earlier attempt left), then (ack ∥ workbook ∥ guide), then (complete ∥ space update).
+ * The critical path is three round trips: (job lookup ∥ space ∥ actor ∥ reference data), then
+ * (ack ∥ workbook ∥ guide), then (complete ∥ space update). A retry of a job that an earlier
+ * attempt started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
 import { jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
@@ -24,12 +25,16 @@ interface Inputs {
   space: Flatfile.Space;
   actor: Actor;
   referenceData: ReferenceData;
-  /** A workbook and guide an earlier, interrupted attempt at this job already made. */
-  leftover: { workbook?: Flatfile.Workbook; guideId?: string };
+}
+
+/** A workbook and guide an earlier, interrupted attempt at this job already made. */
+interface Leftover {
+  workbook?: Flatfile.Workbook;
+  guideId?: string;
 }
 
 /** Our workbook and guide in this space, if an earlier attempt at the same job made them. */
-async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): Promise<Inputs["leftover"]> {
+async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): Promise<Leftover> {
   const [workbooks, documents] = await Promise.all([api.workbooks.list({ spaceId }), api.documents.list(spaceId)]);
   const workbook = workbooks.data.find((wb) => wb.metadata?.configureJobId === jobId);
   const guideId = documents.data.find((doc) => doc.title === GUIDE_TITLE)?.id;
@@ -55,15 +60,14 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
     what: "Setting up this Space",
     ackInfo: "Building your workbook and guide",
     prepare: async () => {
-      const [space, actor, referenceData, leftover] = await Promise.all([
+      const [space, actor, referenceData] = await Promise.all([
         api.spaces.get(spaceId).then((r) => r.data),
         lookUpActor(api, event.context.actorId),
         loadReferenceData(settings.referenceDataUrl, { budgetMs: Math.min(1_500, deps.deadline - Date.now() - 5_000) }),
-        findLeftovers(api, spaceId, jobId),
       ]);
-      return { space, actor, referenceData, leftover };
+      return { space, actor, referenceData };
     },
-    work: async ({ space, actor, referenceData, leftover }) => {
+    work: async ({ space, actor, referenceData }, _progress, attempt) => {
       const existing = readSpaceState(space.metadata);
       if (existing) {
         // Configured already (by an earlier delivery whose answer was lost): change nothing.
@@ -72,6 +76,9 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
           summary: { workbookId: existing.workbookId, guideDocumentId: existing.guideDocumentId, alreadyConfigured: true },
         };
       }
+      // Only an attempt after one that started can have left a workbook or guide behind; a first
+      // attempt saves the two lookups (and a round trip's worth of work on every new Space).
+      const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
       const audience = audienceOf(actor);
       const blueprint = buildWorkbook({ spaceId, environmentId, audience, currency, referenceData, actorName: actor.name });
