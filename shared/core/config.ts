@@ -47,9 +47,10 @@ export function resetSettingsCache(): void {
 async function readSecret(secretId: string, now: number): Promise<z.infer<typeof SecretValue>> {
   if (cached && cached.key === secretId && now - cached.at < SECRET_CACHE_TTL_MS) return cached.value;
   // Tight timeouts: a Secrets Manager outage must become a 5xx well inside the gateway's 29 s.
+  // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
   secretsClient ??= new SecretsManagerClient({
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 },
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true },
   });
   let raw: string | undefined;
   try {

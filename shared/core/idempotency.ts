@@ -55,7 +55,8 @@ function persistenceFor(table: string | undefined): BasePersistenceLayer {
     ? new DynamoDBPersistenceLayer({
         tableName: table,
         // A DynamoDB outage must become a 5xx quickly, before anything is written to Flatfile.
-        clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } },
+        // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
+        clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } },
       })
     : new InProcessPersistenceLayer();
   store = { table, layer };
