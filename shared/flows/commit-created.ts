@@ -48,7 +48,7 @@ import {
 import { renderProgress, replaceSection } from "../domain/guide";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { readSpaceState, type SpaceState } from "./space-state";
-import { workbookUpdate } from "./workbook-update";
+import { changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
@@ -230,6 +230,7 @@ async function reconcileRound(
   state: SpaceState,
   ruleSheetId: string | undefined,
   unknowns: Promise<Unknowns | undefined>,
+  leaseTable: string | undefined,
 ): Promise<RoundResult> {
   // Every read (and the changed-records scan) settles before any write starts, so a failed read
   // never leaves a write in flight behind a 5xx answer.
@@ -257,11 +258,15 @@ async function reconcileRound(
       );
     }
   }
-  const desired = desiredWorkbook(workbook, counts, ruleSheetId, scanned);
-  const update = desired.update;
-  if (update) {
+  let desired = desiredWorkbook(workbook, counts, ruleSheetId, scanned);
+  if (desired.update) {
+    // Recomputed on a fresh read under the workbook's lease, so an action job's change made
+    // since this round's read (a submit's locks, say) is kept.
     writes.push(
-      api.workbooks.update(ctx.workbookId, update).catch((error: unknown) => {
+      changeWorkbook(api, ctx.workbookId, leaseTable, (fresh) => {
+        desired = desiredWorkbook(fresh, counts, ruleSheetId, scanned);
+        return { update: desired.update, result: undefined };
+      }).catch((error: unknown) => {
         throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
       }),
     );
@@ -315,7 +320,7 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
   const rounds: RoundResult[] = [];
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (round > 0 && workDeadline - Date.now() < ROUND_BUDGET_MS) break;
-    const result = await reconcileRound(api, ctx, state, ruleSheetId, unknowns);
+    const result = await reconcileRound(api, ctx, state, ruleSheetId, unknowns, deps.settings.idempotencyTable);
     rounds.push(result);
     if (!result.wrote) break;
   }

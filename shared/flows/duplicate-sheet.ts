@@ -6,6 +6,9 @@
  * (the only place `access`/`readonly` can change), the guide says what was locked and where to
  * continue, and the job completes pointing at the copy.
  *
+ * The workbook is changed under its lease, from a fresh read (see `changeWorkbook`), so a submit
+ * or a commit changing the same workbook at the same moment keeps its change.
+ *
  * The copy's slug is derived from the job id, so a retry of the same job (say the lock failed
  * after the copy was made) finds the copy it made and finishes, instead of making a second.
  *
@@ -13,8 +16,8 @@
  * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
  * is the lasting "lock down" the action promises.
  *
- * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate ∥ guide) → (workbook update ∥
- * guide update) → complete.
+ * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate ∥ guide) → (workbook read →
+ * update ∥ guide update) → complete.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../core/envelope";
@@ -24,7 +27,7 @@ import type { RouteDeps } from "../core/route";
 import { SHEET_ACTIONS } from "../domain/blueprint";
 import { appendHistory, renderLocked } from "../domain/guide";
 import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
-import { workbookUpdate } from "./workbook-update";
+import { changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
@@ -37,11 +40,10 @@ export function copyNameFor(name: string): string {
   return `${name} (copy)`;
 }
 
-/** The copy starts editable, even when the sheet it was copied from had been locked down before. */
-function workingConfig(original: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flatfile.SheetConfig {
-  const { readonly: _readonly, access: _access, ...rest } = original;
-  const base = isLocked(original) ? rest : original;
-  return { ...base, name: copy.name, slug: copy.slug };
+/** The copy's configuration without the lock it inherited. */
+function workingConfig(config: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flatfile.SheetConfig {
+  const { readonly: _readonly, access: _access, ...rest } = config;
+  return { ...rest, name: copy.name, slug: copy.slug };
 }
 
 export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
@@ -72,15 +74,19 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
       ]);
       progress(60, `Locking ${original.name}`);
 
-      const writes: Promise<unknown>[] = [];
-      if (!leftover || !isLocked(original.config)) {
-        const replaced = new Map([
-          [original.id, lockedConfig(original.config)],
-          [copy.id, workingConfig(original.config, copy)],
-        ]);
-        const withCopy = leftover ? sheets : [...sheets, copy];
-        writes.push(api.workbooks.update(workbookId, workbookUpdate({ ...context.workbook, sheets: withCopy }, context.workbook.actions ?? [], replaced)));
-      }
+      const inheritedLock = isLocked(original.config);
+      const writes: Promise<unknown>[] = [
+        changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
+          const now = fresh.sheets ?? [];
+          const lockedNow = now.find((sheet) => sheet.id === original.id);
+          const copyNow = now.find((sheet) => sheet.id === copy.id);
+          const replaced = new Map<string, Flatfile.SheetConfig>();
+          if (lockedNow && !isLocked(lockedNow.config)) replaced.set(lockedNow.id, lockedConfig(lockedNow.config));
+          // A copy of a sheet that was already locked down inherits its lock: open it up.
+          if (copyNow && inheritedLock && isLocked(copyNow.config)) replaced.set(copyNow.id, workingConfig(copyNow.config, copyNow));
+          return { update: replaced.size > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
+        }),
+      ];
       if (guide) {
         // The copy's creation time, not now: a retry then writes the same line, which the history keeps once.
         const line = renderLocked({ sheetName: original.name, at: copy.createdAt ?? new Date(), continueSheetName: copy.name });

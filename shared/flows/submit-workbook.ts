@@ -13,7 +13,7 @@ import type { RouteDeps } from "../core/route";
 import { WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { appendHistory, plural, renderSubmitted } from "../domain/guide";
 import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
-import { workbookUpdate } from "./workbook-update";
+import { changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
@@ -62,12 +62,13 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
       if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
       progress(60, "Locking the sheets");
 
-      const writes: Promise<unknown>[] = [];
-      const unlocked = sheets.filter((sheet) => !isLocked(sheet.config));
-      if (unlocked.length > 0) {
-        const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
-        writes.push(api.workbooks.update(workbookId, workbookUpdate(context.workbook, context.workbook.actions ?? [], replaced)));
-      }
+      const writes: Promise<unknown>[] = [
+        changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
+          const unlocked = (fresh.sheets ?? []).filter((sheet) => !isLocked(sheet.config));
+          const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
+          return { update: unlocked.length > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
+        }),
+      ];
       if (guide) {
         // The event's time, not now: a redelivery writes the same line, which the history keeps once.
         const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor.name ?? context.actor.email, records });

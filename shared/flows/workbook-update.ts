@@ -1,4 +1,6 @@
 import type { Flatfile } from "@flatfile/api";
+import type { FlatfileApi } from "../core/flatfile-client";
+import { withLease } from "../core/lease";
 
 /**
  * The whole workbook as a `WorkbookUpdate`. Flatfile's own examples of `workbooks.update` send
@@ -25,4 +27,25 @@ export function workbookUpdate(
     sheets,
     actions,
   };
+}
+
+/**
+ * Changes a workbook's configuration without losing a concurrent delivery's change: under the
+ * workbook's lease, the workbook is read fresh, `change` computes the update from what is there
+ * now (undefined: nothing to do), and it is written. `workbooks.update` replaces the sheets and
+ * actions wholesale, so an update computed from an older read would undo whatever another job
+ * wrote since (a submit's locks, say).
+ */
+export async function changeWorkbook<R>(
+  api: FlatfileApi,
+  workbookId: string,
+  leaseTable: string | undefined,
+  change: (fresh: Flatfile.Workbook) => { update?: Flatfile.WorkbookUpdate; result: R },
+): Promise<R> {
+  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
+    const fresh = (await api.workbooks.get(workbookId)).data;
+    const { update, result } = change(fresh);
+    if (update) await api.workbooks.update(workbookId, update);
+    return result;
+  });
 }

@@ -1,0 +1,98 @@
+/**
+ * A short exclusive lease per key, so that read-modify-write sequences on one Flatfile resource
+ * (a workbook's whole configuration, which `workbooks.update` replaces) do not overwrite each
+ * other when two deliveries touch it at once. Flatfile has no conditional update to do this.
+ *
+ * In AWS the lease is a conditional put in the idempotency table (the same table, its own key
+ * prefix, expiring through the table's TTL); locally, without a table, an in-process queue.
+ * A lease outlives a crashed holder by at most LEASE_MS.
+ */
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { RetryableError } from "./errors";
+
+/** Longer than one read and one write with their retries (3 × 8 s at worst is cut by the deadline anyway). */
+export const LEASE_MS = 15_000;
+/** How long a delivery waits for another's lease before answering 5xx to be retried. */
+export const LEASE_WAIT_MS = 6_000;
+const POLL_MS = 100;
+
+let client: DynamoDBClient | undefined;
+function dynamo(): DynamoDBClient {
+  client ??= new DynamoDBClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  });
+  return client;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function tryAcquire(table: string, key: string, owner: string): Promise<boolean> {
+  const now = Date.now();
+  try {
+    await dynamo().send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          id: { S: key },
+          owner: { S: owner },
+          leaseUntil: { N: String(now + LEASE_MS) },
+          expiration: { N: String(Math.ceil((now + LEASE_MS) / 1000) + 60) },
+        },
+        ConditionExpression: "attribute_not_exists(id) OR leaseUntil < :now",
+        ExpressionAttributeValues: { ":now": { N: String(now) } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw new RetryableError(`the lease store is unavailable (${(error as Error).name})`);
+  }
+}
+
+async function release(table: string, key: string, owner: string): Promise<void> {
+  await dynamo()
+    .send(
+      new DeleteItemCommand({
+        TableName: table,
+        Key: { id: { S: key } },
+        ConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: { ":owner": { S: owner } },
+      }),
+    )
+    // A lease that cannot be released lapses after LEASE_MS; the work itself is done.
+    .catch(() => undefined);
+}
+
+const localTails = new Map<string, Promise<unknown>>();
+
+async function withLocalLease<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = localTails.get(key) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const tail = run.catch(() => undefined);
+  localTails.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (localTails.get(key) === tail) localTails.delete(key);
+  }
+}
+
+/** Runs `work` while holding the lease on `key`. Waits up to LEASE_WAIT_MS for it, else 503. */
+export async function withLease<T>(key: string, table: string | undefined, work: () => Promise<T>): Promise<T> {
+  if (!table) return withLocalLease(key, work);
+  const id = `lease#${key}`;
+  const owner = randomUUID();
+  const giveUpAt = Date.now() + LEASE_WAIT_MS;
+  while (!(await tryAcquire(table, id, owner))) {
+    if (Date.now() + POLL_MS > giveUpAt) throw new RetryableError(`${key} is being changed by another delivery; retry later`);
+    await sleep(POLL_MS * (0.5 + Math.random()));
+  }
+  try {
+    return await work();
+  } finally {
+    await release(table, id, owner);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The per-key lease that serializes read-modify-write on one workbook: on DynamoDB (dynalite) as
+ * deployed, and in-process for local runs.
+ */
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetryableError } from "../../shared/core/errors";
+import { LEASE_WAIT_MS, withLease } from "../../shared/core/lease";
+import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `n` holders of one key at once; returns the most that were inside at the same moment. */
+async function maxOverlap(table: string | undefined, key: string, n: number): Promise<number> {
+  let inside = 0;
+  let most = 0;
+  await Promise.all(
+    Array.from({ length: n }, () =>
+      withLease(key, table, async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await sleep(20);
+        inside -= 1;
+      }),
+    ),
+  );
+  return most;
+}
+
+describe("withLease in-process (no table)", () => {
+  it("lets one holder in at a time per key, and different keys run side by side", async () => {
+    expect(await maxOverlap(undefined, "workbook#a", 5)).toBe(1);
+    let both = false;
+    await Promise.all([
+      withLease("workbook#x", undefined, () => sleep(30)),
+      withLease("workbook#y", undefined, async () => {
+        await sleep(5);
+        both = true;
+      }),
+    ]);
+    expect(both).toBe(true);
+  });
+
+  it("releases the key when the holder throws", async () => {
+    await expect(withLease("workbook#t", undefined, async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(withLease("workbook#t", undefined, async () => "next")).resolves.toBe("next");
+  });
+});
+
+describe("withLease on DynamoDB", () => {
+  let dynamo: LocalDynamo;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo("leases");
+    Object.assign(process.env, dynamoEnv(dynamo));
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await dynamo.close();
+  });
+
+  it("lets one holder in at a time across concurrent deliveries", async () => {
+    expect(await maxOverlap(dynamo.table, "workbook#us_wb_1", 4)).toBe(1);
+  });
+
+  it("answers retryable when another holder keeps the lease past the wait", async () => {
+    let release!: () => void;
+    const holding = withLease("workbook#us_wb_2", dynamo.table, () => new Promise<void>((resolve) => (release = resolve)));
+    await sleep(50);
+    const started = Date.now();
+    await expect(withLease("workbook#us_wb_2", dynamo.table, async () => "never")).rejects.toBeInstanceOf(RetryableError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LEASE_WAIT_MS - 200);
+    release();
+    await holding;
+    await expect(withLease("workbook#us_wb_2", dynamo.table, async () => "free again")).resolves.toBe("free again");
+  }, 20_000);
+
+  it("takes over a lease whose holder crashed once it has lapsed", async () => {
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    await client.send(new PutItemCommand({ TableName: dynamo.table, Item: { id: { S: "lease#workbook#us_wb_3" }, owner: { S: "crashed" }, leaseUntil: { N: String(Date.now() - 1) } } }));
+    client.destroy();
+    await expect(withLease("workbook#us_wb_3", dynamo.table, async () => "taken over")).resolves.toBe("taken over");
+  });
+
+  it("turns an unreachable table into a retryable error", async () => {
+    await dynamo.stop();
+    try {
+      await expect(withLease("workbook#us_wb_4", dynamo.table, async () => "x")).rejects.toBeInstanceOf(RetryableError);
+    } finally {
+      await dynamo.start();
+    }
+  });
+});
