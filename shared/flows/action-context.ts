@@ -4,29 +4,16 @@
  * declined, so another listener that owns it finds its job untouched.
  */
 import type { Flatfile } from "@flatfile/api";
-import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
 import type { Actor } from "../domain/audience";
 import { lookUpActor } from "./actor";
-import { findGuideId, readSpaceState, type SpaceState } from "./space-state";
+import { readSpaceState, type SpaceState } from "./space-state";
 
 export interface ActionContext {
   space: Flatfile.Space;
   state: SpaceState | undefined;
   workbook: Flatfile.Workbook;
   actor: Actor;
-}
-
-/** The guide, or undefined when it was deleted: the action still does its work, with no guide to update. */
-export async function readGuide(api: FlatfileApi, spaceId: string, state: SpaceState | undefined): Promise<Flatfile.Document | undefined> {
-  const guideId = await findGuideId(api, spaceId, state);
-  if (!guideId) return undefined;
-  try {
-    return (await api.documents.get(spaceId, guideId)).data;
-  } catch (error) {
-    if (judge(error).kind === "not-found") return undefined;
-    throw error;
-  }
 }
 
 export async function readActionContext(

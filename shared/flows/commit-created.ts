@@ -48,7 +48,7 @@ import {
 import { renderProgress, replaceSection } from "../domain/guide";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { readSpaceState, type SpaceState } from "./space-state";
-import { changeWorkbook, workbookUpdate } from "./workbook-update";
+import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
@@ -246,12 +246,16 @@ async function reconcileRound(
   let guideOutcome: RoundResult["guide"] = "missing";
   if (guide) {
     const progress = renderProgress(counts.map(({ sheetName, total, valid, error }) => ({ sheetName, total, valid, error })));
-    const body = replaceSection(guide.body, "progress", progress);
-    guideOutcome = body === guide.body ? "unchanged" : "updated";
+    const withProgress = (body: string) => replaceSection(body, "progress", progress);
+    guideOutcome = withProgress(guide.body) === guide.body ? "unchanged" : "updated";
     if (guideOutcome === "updated") {
+      // Rewritten from a fresh read under the guide's lease, so an action's history line
+      // written since this round's read is kept.
       writes.push(
-        api.documents
-          .update(ctx.spaceId, guide.id, { title: guide.title, body })
+        changeGuide(api, ctx.spaceId, guide.id, leaseTable, withProgress)
+          .then((outcome) => {
+            guideOutcome = outcome;
+          })
           .catch((error: unknown) => {
             throw asRouteError(error, `updating the guide ${guide.id}`);
           }),

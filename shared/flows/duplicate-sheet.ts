@@ -16,8 +16,8 @@
  * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
  * is the lasting "lock down" the action promises.
  *
- * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate ∥ guide) → (workbook read →
- * update ∥ guide update) → complete.
+ * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate) → (workbook read → update ∥
+ * guide read → update) → complete.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../core/envelope";
@@ -26,8 +26,9 @@ import { runJob, type JobSummary } from "../core/job-lifecycle";
 import type { RouteDeps } from "../core/route";
 import { SHEET_ACTIONS } from "../domain/blueprint";
 import { appendHistory, renderLocked } from "../domain/guide";
-import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
-import { changeWorkbook, workbookUpdate } from "./workbook-update";
+import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
+import { findGuideId } from "./space-state";
+import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
@@ -68,14 +69,16 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
       const slug = copySlugFor(original.slug, jobId);
       const leftover = sheets.find((sheet) => sheet.slug === slug);
 
-      const [copy, guide] = await Promise.all([
+      const [copy, guideId] = await Promise.all([
         leftover ?? api.sheets.duplicateSheet(sheetId, { name: copyNameFor(original.name), slug }).then((r) => r.data),
-        readGuide(api, spaceId, context.state),
+        findGuideId(api, spaceId, context.state),
       ]);
       progress(60, `Locking ${original.name}`);
 
       const inheritedLock = isLocked(original.config);
-      const writes: Promise<unknown>[] = [
+      // The copy's creation time, not now: a retry then writes the same line, which the history keeps once.
+      const line = renderLocked({ sheetName: original.name, at: copy.createdAt ?? new Date(), continueSheetName: copy.name });
+      const [, guide] = await Promise.all([
         changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
           const now = fresh.sheets ?? [];
           const lockedNow = now.find((sheet) => sheet.id === original.id);
@@ -86,14 +89,8 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           if (copyNow && inheritedLock && isLocked(copyNow.config)) replaced.set(copyNow.id, workingConfig(copyNow.config, copyNow));
           return { update: replaced.size > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
         }),
-      ];
-      if (guide) {
-        // The copy's creation time, not now: a retry then writes the same line, which the history keeps once.
-        const line = renderLocked({ sheetName: original.name, at: copy.createdAt ?? new Date(), continueSheetName: copy.name });
-        const body = appendHistory(guide.body, line);
-        if (body !== guide.body) writes.push(api.documents.update(spaceId, guide.id, { title: guide.title, body }));
-      }
-      await Promise.all(writes);
+        guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
+      ]);
 
       const label = `Open ${copy.name}`;
       return {
@@ -103,7 +100,7 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           acknowledge: false,
           next: { type: "id", id: copy.id, label },
         },
-        summary: { operation: DUPLICATE_JOB, lockedSheetId: original.id, copySheetId: copy.id, copySlug: copy.slug, reusedCopy: Boolean(leftover), guide: guide ? "updated" : "missing" },
+        summary: { operation: DUPLICATE_JOB, lockedSheetId: original.id, copySheetId: copy.id, copySlug: copy.slug, reusedCopy: Boolean(leftover), guide },
       };
     },
   });

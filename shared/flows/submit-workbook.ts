@@ -12,8 +12,9 @@ import { runJob, type JobSummary } from "../core/job-lifecycle";
 import type { RouteDeps } from "../core/route";
 import { WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { appendHistory, plural, renderSubmitted } from "../domain/guide";
-import { isLocked, lockedConfig, notOurs, readActionContext, readGuide, type ActionContext } from "./action-context";
-import { changeWorkbook, workbookUpdate } from "./workbook-update";
+import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
+import { findGuideId } from "./space-state";
+import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
@@ -47,14 +48,14 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     decline: notOurs,
     work: async (context, progress) => {
       const sheets = context.workbook.sheets ?? [];
-      const [tallies, guide] = await Promise.all([
+      const [tallies, guideId] = await Promise.all([
         Promise.all(
           sheets.map(async (sheet): Promise<SheetTally> => {
             const { counts } = (await api.sheets.getRecordCounts(sheet.id)).data;
             return { sheet, total: counts.total, error: counts.error };
           }),
         ),
-        readGuide(api, spaceId, context.state),
+        findGuideId(api, spaceId, context.state),
       ]);
       const errors = blockingErrors(tallies);
       if (errors) throw new JobFailure(errors);
@@ -62,20 +63,16 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
       if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
       progress(60, "Locking the sheets");
 
-      const writes: Promise<unknown>[] = [
+      // The event's time, not now: a redelivery writes the same line, which the history keeps once.
+      const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor.name ?? context.actor.email, records });
+      const [, guide] = await Promise.all([
         changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
           const unlocked = (fresh.sheets ?? []).filter((sheet) => !isLocked(sheet.config));
           const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
           return { update: unlocked.length > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
         }),
-      ];
-      if (guide) {
-        // The event's time, not now: a redelivery writes the same line, which the history keeps once.
-        const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor.name ?? context.actor.email, records });
-        const body = appendHistory(guide.body, line);
-        if (body !== guide.body) writes.push(api.documents.update(spaceId, guide.id, { title: guide.title, body }));
-      }
-      await Promise.all(writes);
+        guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
+      ]);
 
       const name = context.workbook.name ?? "this workbook";
       return {
@@ -84,7 +81,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           message: `Submitted ${plural(records, "record", "records")} from ${name}. Its sheets are now read-only.`,
           acknowledge: true,
         },
-        summary: { operation: SUBMIT_JOB, records, lockedSheets: sheets.map((s) => s.slug), guide: guide ? "updated" : "missing" },
+        summary: { operation: SUBMIT_JOB, records, lockedSheets: sheets.map((s) => s.slug), guide },
       };
     },
   });

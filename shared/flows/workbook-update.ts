@@ -1,5 +1,6 @@
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileApi } from "../core/flatfile-client";
+import { judge } from "../core/failures";
 import { withLease } from "../core/lease";
 
 /**
@@ -49,3 +50,31 @@ export async function changeWorkbook<R>(
     return result;
   });
 }
+
+/**
+ * Changes the guide's body the same way: under the document's lease, from a fresh read, so an
+ * action's history line and a commit's progress section written at the same moment both stay.
+ */
+export async function changeGuide(
+  api: FlatfileApi,
+  spaceId: string,
+  guideId: string,
+  leaseTable: string | undefined,
+  change: (body: string) => string,
+): Promise<"updated" | "unchanged" | "missing"> {
+  return withLease(`document#${guideId}`, leaseTable, async () => {
+    let guide: Flatfile.Document;
+    try {
+      guide = (await api.documents.get(spaceId, guideId)).data;
+    } catch (error) {
+      // Someone deleted the guide: there is nothing to keep current.
+      if (judge(error).kind === "not-found") return "missing";
+      throw error;
+    }
+    const body = change(guide.body);
+    if (body === guide.body) return "unchanged";
+    await api.documents.update(spaceId, guideId, { title: guide.title, body });
+    return "updated";
+  });
+}
+

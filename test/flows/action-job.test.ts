@@ -233,6 +233,27 @@ describe("action-job: workbook:submitActionFg", () => {
   });
 });
 
+describe("action-job: jobs on one workbook at the same time", () => {
+  it("keeps both a duplicate's and a submit's changes to the workbook and to the guide", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    const duplicate = duplicateJob(c);
+    const submit = submitJob(c);
+    // The copy takes a while on Flatfile's side, so both jobs read the workbook before either writes.
+    h.flatfile.faults.latency("sheets.duplicate", 150);
+    const [dup, sub] = await Promise.all([h.deliver(handler, duplicate.event), h.deliver(handler, submit.event)]);
+    expect(dup.body).toMatchObject({ status: "complete" });
+    expect(sub.body).toMatchObject({ status: "complete" });
+
+    const sheets = (await workbookOf(c)).sheets!;
+    expect(sheets.find((s) => s.slug === "orders")!.config.readonly).toBe(true);
+    expect(sheets.find((s) => s.slug === "contacts")!.config.readonly).toBe(true);
+    const history = await historyOf(c);
+    expect(history).toContain("was locked; keep working in");
+    expect(history).toContain("Submitted on");
+  });
+});
+
 describe("action-job: what it does not own", () => {
   it("ignores an operation the blueprint does not define, with zero calls, and leaves the job ready", async () => {
     const c = await configuredSpace();
