@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./zod-locale";
 import { RetryableError } from "./errors";
 import { registerSecretForRedaction } from "./logger";
 
@@ -27,10 +28,12 @@ export const API_KEY_PLACEHOLDER = "REPLACE_ME";
 const SecretValue = z.object({
   apiKey: z
     .string()
-    .min(1, "apiKey is empty")
-    .refine((key) => key !== API_KEY_PLACEHOLDER, `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`),
-  signingSecret: z.string().min(16, "signingSecret must be at least 16 characters"),
-  previousSigningSecret: z.string().min(16).optional(),
+    .check(
+      z.minLength(1, "apiKey is empty"),
+      z.refine((key) => key !== API_KEY_PLACEHOLDER, `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`),
+    ),
+  signingSecret: z.string().check(z.minLength(16, "signingSecret must be at least 16 characters")),
+  previousSigningSecret: z.optional(z.string().check(z.minLength(16))),
 });
 
 /** Long enough to spare Secrets Manager on warm invocations, short enough to pick up a rotation. */

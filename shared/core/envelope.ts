@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./zod-locale";
 import { BadRequestError } from "./errors";
 
 /** API Gateway caps payloads at 10 MB; a Flatfile event is a few kB, so 1 MB is generous. */
@@ -7,7 +8,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Flatfile ids look like `us_sp_a1b2c3d4`: a region, a kind, then letters and digits. */
 const flatfileId = (kind: string) =>
-  z.string().regex(new RegExp(`^[a-z]{2}_${kind}_[A-Za-z0-9]{1,64}$`), `must be a Flatfile ${kind} id like us_${kind}_1a2b3c4d`);
+  z.string().check(z.regex(new RegExp(`^[a-z]{2}_${kind}_[A-Za-z0-9]{1,64}$`), `must be a Flatfile ${kind} id like us_${kind}_1a2b3c4d`));
 
 export const ids = {
   account: flatfileId("acc"),
@@ -19,44 +20,44 @@ export const ids = {
   commit: flatfileId("vr"),
   document: flatfileId("dc"),
   /** Users (`us_usr_`), guests (`us_g_`), agents and API keys all act. */
-  actor: z.string().regex(/^[a-z]{2}_[a-z]{1,4}_[A-Za-z0-9]{1,64}$/, "must be a Flatfile actor id"),
+  actor: z.string().check(z.regex(/^[a-z]{2}_[a-z]{1,4}_[A-Za-z0-9]{1,64}$/, "must be a Flatfile actor id")),
 };
 
-const slug = z.string().min(1).max(200);
+const slug = z.string().check(z.minLength(1), z.maxLength(200));
 
 export const EventContext = z.looseObject({
   accountId: ids.account,
   environmentId: ids.environment,
-  spaceId: ids.space.optional(),
-  workbookId: ids.workbook.optional(),
-  sheetId: ids.sheet.optional(),
-  sheetSlug: slug.optional(),
-  slugs: z.looseObject({ space: slug.optional(), workbook: slug.optional(), sheet: slug.optional() }).optional(),
-  jobId: ids.job.optional(),
-  actorId: ids.actor.optional(),
-  commitId: ids.commit.optional(),
-  versionId: ids.commit.optional(),
-  actionName: z.string().optional(),
-  documentId: ids.document.optional(),
+  spaceId: z.optional(ids.space),
+  workbookId: z.optional(ids.workbook),
+  sheetId: z.optional(ids.sheet),
+  sheetSlug: z.optional(slug),
+  slugs: z.optional(z.looseObject({ space: z.optional(slug), workbook: z.optional(slug), sheet: z.optional(slug) })),
+  jobId: z.optional(ids.job),
+  actorId: z.optional(ids.actor),
+  commitId: z.optional(ids.commit),
+  versionId: z.optional(ids.commit),
+  actionName: z.optional(z.string()),
+  documentId: z.optional(ids.document),
 });
 
 export const JobPayload = z.looseObject({
-  job: z.string().regex(/^[A-Za-z]+:[A-Za-z0-9_-]+$/, "must be <domain>:<operation>"),
+  job: z.string().check(z.regex(/^[A-Za-z]+:[A-Za-z0-9_-]+$/, "must be <domain>:<operation>")),
   domain: z.string(),
   operation: z.string(),
-  status: z.string().optional(),
-  info: z.string().nullable().optional(),
-  isPart: z.boolean().optional(),
-  input: z.record(z.string(), z.unknown()).nullable().optional(),
+  status: z.optional(z.string()),
+  info: z.optional(z.nullable(z.string())),
+  isPart: z.optional(z.boolean()),
+  input: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
 });
 
 export const FlatfileEvent = z.looseObject({
-  id: z.string().regex(/^[a-z]{2}_evt_[A-Za-z0-9]{1,64}$/, "must be a Flatfile event id like us_evt_1a2b3c4d"),
-  topic: z.string().regex(/^[a-z-]+:[a-z-]+$/i, "must be <domain>:<action>, e.g. job:ready"),
-  domain: z.string().optional(),
-  createdAt: z.string().optional(),
+  id: z.string().check(z.regex(/^[a-z]{2}_evt_[A-Za-z0-9]{1,64}$/, "must be a Flatfile event id like us_evt_1a2b3c4d")),
+  topic: z.string().check(z.regex(/^[a-z-]+:[a-z-]+$/i, "must be <domain>:<action>, e.g. job:ready")),
+  domain: z.optional(z.string()),
+  createdAt: z.optional(z.string()),
   context: EventContext,
-  payload: z.record(z.string(), z.unknown()).nullable().optional(),
+  payload: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
 });
 export type FlatfileEvent = z.infer<typeof FlatfileEvent>;
 export type JobPayload = z.infer<typeof JobPayload>;

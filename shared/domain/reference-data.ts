@@ -15,7 +15,8 @@
  * wait per burst rather than one per event. When a refresh fails within an hour of a good
  * answer, that answer is served (marked stale in `detail`) rather than the bundled list.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../core/zod-locale";
 
 export interface Category {
   value: string;
@@ -58,28 +59,34 @@ export const BUNDLED_CATEGORIES: readonly Category[] = Object.freeze(
   ].map((c) => Object.freeze(c)),
 );
 
-const text = z.string().trim().max(MAX_TEXT);
+const text = z.string().check(z.trim(), z.maxLength(MAX_TEXT));
 const CategoryItem = z.union([
-  text.transform((value) => ({ value, label: value })),
-  z.object({ value: text, label: text.optional() }).transform(({ value, label }) => ({ value, label: label || value })),
+  z.pipe(text, z.transform((value: string) => ({ value, label: value }))),
+  z.pipe(
+    z.object({ value: text, label: z.optional(text) }),
+    z.transform(({ value, label }: { value: string; label?: string | undefined }) => ({ value, label: label || value })),
+  ),
 ]);
-const CategoryList = z.array(CategoryItem).max(MAX_CATEGORIES * 2);
+const CategoryList = z.array(CategoryItem).check(z.maxLength(MAX_CATEGORIES * 2));
 
 /** The accepted response shapes (see the module comment), normalised to `Category[]`. */
-export const ReferenceResponse = z
-  .union([CategoryList, z.object({ categories: CategoryList })])
-  .transform((parsed) => {
-    const items = Array.isArray(parsed) ? parsed : parsed.categories;
-    const seen = new Set<string>();
-    const out: Category[] = [];
-    for (const item of items) {
-      if (!item.value || seen.has(item.value)) continue;
-      seen.add(item.value);
-      out.push(item);
-    }
-    return out;
-  })
-  .pipe(z.array(z.object({ value: z.string(), label: z.string() })).min(1, "no categories").max(MAX_CATEGORIES));
+export const ReferenceResponse = z.pipe(
+  z.pipe(
+    z.union([CategoryList, z.object({ categories: CategoryList })]),
+    z.transform((parsed: Category[] | { categories: Category[] }) => {
+      const items = Array.isArray(parsed) ? parsed : parsed.categories;
+      const seen = new Set<string>();
+      const out: Category[] = [];
+      for (const item of items) {
+        if (!item.value || seen.has(item.value)) continue;
+        seen.add(item.value);
+        out.push(item);
+      }
+      return out;
+    }),
+  ),
+  z.array(z.object({ value: z.string(), label: z.string() })).check(z.minLength(1, "no categories"), z.maxLength(MAX_CATEGORIES)),
+);
 
 interface CacheEntry {
   data: ReferenceData;

@@ -4,7 +4,8 @@
  * display name. It sits under one key so the embedding app's own metadata is left as it was.
  */
 import type { Flatfile } from "@flatfile/api";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../core/zod-locale";
 import type { FlatfileApi } from "../core/flatfile-client";
 
 export const SPACE_STATE_KEY = "spaceConfigurator";
