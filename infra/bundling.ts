@@ -23,7 +23,14 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
-import { lazySdkExportsPlugin, narrowSdkNamespacesPlugin, unusedSdkPolyfillsPlugin, zodEnglishOnlyPlugin } from "./lazy-sdk-exports";
+import {
+  lazySdkExportsPlugin,
+  narrowSdkNamespacesPlugin,
+  unreachableAwsDependenciesPlugin,
+  unusedSdkPolyfillsPlugin,
+  zodEnglishOnlyPlugin,
+} from "./lazy-sdk-exports";
+import { stripUnusedSdkMethodsPlugin } from "./strip-sdk-methods";
 
 /** The repository root (this file lives in `<root>/infra`). */
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -58,12 +65,24 @@ export function distDirOf(name: FunctionName): string {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * esbuild plugins (infra/lazy-sdk-exports.ts; figures from `npm run bench`, README "Performance"):
- * the SDK's resource clients narrowed to the schemas and types they name, lazy getters for its
- * eager re-export modules, stubs for its polyfills that Node >= 18 never reaches, and zod's
- * locales other than English dropped.
+ * esbuild plugins (infra/strip-sdk-methods.ts, infra/lazy-sdk-exports.ts; figures from
+ * `npm run bench`, README "Performance"): the SDK's resource clients stripped of the endpoints no
+ * source under shared/ or functions/ calls, then narrowed to the schemas and types they name;
+ * lazy getters for its eager re-export modules; stubs for its polyfills that Node >= 18 never
+ * reaches; zod's locales other than English dropped; and, for the AWS SDK, the credential
+ * providers Lambda never reaches (its environment always holds the role's credentials) skipped.
  */
-export const esbuildPlugins: Plugin[] = [narrowSdkNamespacesPlugin(), lazySdkExportsPlugin(), unusedSdkPolyfillsPlugin(), zodEnglishOnlyPlugin()];
+export const esbuildPlugins: Plugin[] = [
+  // Before the narrowing plugin: both rewrite the resource clients, and the narrowing must see the
+  // stripped source (it runs on it from inside this plugin) to drop the schemas only the removed
+  // endpoints named.
+  stripUnusedSdkMethodsPlugin({ roots: [join(REPO_ROOT, "shared"), join(REPO_ROOT, "functions")], projectRoot: REPO_ROOT }),
+  narrowSdkNamespacesPlugin(),
+  lazySdkExportsPlugin(),
+  unusedSdkPolyfillsPlugin(),
+  zodEnglishOnlyPlugin(),
+  unreachableAwsDependenciesPlugin(),
+];
 
 /** esbuild `define` entries (compile-time constants), e.g. `{ "process.env.X": '"y"' }`. */
 export const esbuildDefine: Record<string, string> = {};
@@ -94,6 +113,10 @@ export function functionBuildOptions(name: FunctionName): BuildOptions & { write
     sourcesContent: false,
     // Everything is bundled, AWS SDK v3 included (see the file comment): no `external`.
     external: [],
+    // ESM first for packages without an `exports` map (the AWS SDK clients, @smithy/*): their
+    // dist-es builds are marked side-effect free, so esbuild drops what we never import instead
+    // of carrying each package's whole CommonJS barrel. Same pinned versions, same code.
+    mainFields: ["module", "main"],
     legalComments: "none",
     charset: "utf8",
     tsconfig: join(REPO_ROOT, "tsconfig.json"),

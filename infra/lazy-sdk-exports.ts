@@ -143,10 +143,12 @@ export function unusedSdkPolyfillsPlugin(): Plugin {
 }
 
 /**
- * zod 4's `z` namespace re-exports every locale (`z.locales.*`, ~190 KB minified) and esbuild
- * cannot drop them. Only English is used: zod registers it from `classic/schemas.js`, which
+ * zod 4's classic `z` namespace re-exports every locale (`z.locales.*`, ~190 KB minified) and
+ * esbuild cannot drop them. Only English is used: zod registers it from `classic/schemas.js`, which
  * imports `locales/en.js` directly, and no code here calls `z.config(z.locales.xx())`. This keeps
- * `z.locales.en` and drops the rest.
+ * `z.locales.en` and drops the rest. (shared/ now builds its schemas with `zod/mini`, which
+ * tree-shakes and registers English itself in shared/core/zod-locale.ts; this stays as a guard
+ * should classic `zod` be imported again.)
  */
 export function zodEnglishOnlyPlugin(): Plugin {
   return {
@@ -245,7 +247,14 @@ export function narrowNamespaceImports(source: string, path: string, load: (p: s
     if (!reexportsOf(target)) continue;
     const rest = out.replace(declaration, "");
     const uses = [...rest.matchAll(new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])((?:\\.[A-Za-z_$][\\w$]*)*)`, "g"))];
-    if (uses.length === 0 || uses.some((u) => !u[1])) continue; // used as a whole somewhere
+    if (uses.length === 0) {
+      // Not used at all (infra/strip-sdk-methods.ts removed every endpoint that named it): the
+      // SDK's modules only define schemas and types, so requiring nothing loses nothing.
+      out = rest;
+      changed = true;
+      continue;
+    }
+    if (uses.some((u) => !u[1])) continue; // used as a whole somewhere
     const root: TrieNode = { children: new Map() };
     let ok = true;
     for (const use of uses) {
@@ -308,6 +317,72 @@ export function narrowSdkNamespacesPlugin(): Plugin {
         const contents = narrowNamespaceImports(source, args.path);
         return contents ? { contents, loader: "js", resolveDir: dirname(args.path) } : undefined;
       });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead weight on our code paths in Lambda
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The AWS SDK's default credential chain (`@aws-sdk/credential-provider-node`) tries, in order:
+ * the environment, SSO, the shared ini files, `credential_process`, a web-identity token file,
+ * then the container/instance endpoints. Lambda always sets AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the execution role (reserved variables), and
+ * the stack sets no AWS_PROFILE, so `fromEnv` answers first and the rest are never loaded: they
+ * are behind `await import()` in the chain. Their code (with the SSO-OIDC, STS and sign-in
+ * clients of @aws-sdk/nested-clients they build) is ~65 KB of every bundle. Each is replaced by a
+ * provider that skips itself the way the SDK's own providers do (CredentialsProviderError with
+ * tryNextLink), so if the environment ever lacks credentials the chain still goes on to the
+ * container/instance endpoints (kept), and otherwise ends with the SDK's own "Could not load
+ * credentials from any providers".
+ */
+export const SKIPPED_CREDENTIAL_PROVIDERS = {
+  "@aws-sdk/credential-provider-sso": "fromSSO",
+  "@aws-sdk/credential-provider-ini": "fromIni",
+  "@aws-sdk/credential-provider-process": "fromProcess",
+  "@aws-sdk/credential-provider-web-identity": "fromTokenFile",
+} as const;
+
+/**
+ * `object-inspect` is required by qs's `side-channel` packages (qs builds the SDK's query strings)
+ * only to describe a missing key in `channel.assert()`'s error message; qs never calls `assert`.
+ * It is replaced by a one-line describer, so even that message would still read sensibly.
+ */
+export function unreachableAwsDependenciesPlugin(): Plugin {
+  const providers = new Map<string, string>(Object.entries(SKIPPED_CREDENTIAL_PROVIDERS));
+  return {
+    name: "unreachable-aws-dependencies",
+    setup(build) {
+      build.onResolve({ filter: /^@aws-sdk\/credential-provider-(sso|ini|process|web-identity)$/ }, (args) => {
+        if (!providers.has(args.path) || !/[\\/]@aws-sdk[\\/]credential-provider-node[\\/]/.test(args.importer)) return undefined;
+        return { path: args.path, namespace: "skipped-credential-provider", pluginData: { resolveDir: dirname(args.importer) } };
+      });
+      build.onLoad({ filter: /.*/, namespace: "skipped-credential-provider" }, (args) => {
+        const name = providers.get(args.path)!;
+        const message = `${name} (${args.path}) is not bundled: on Lambda the credentials come from the environment (see infra/lazy-sdk-exports.ts)`;
+        return {
+          contents: [
+            'import { CredentialsProviderError } from "@smithy/core/config";',
+            `export const ${name} = (init = {}) => async () => {`,
+            `  throw new CredentialsProviderError(${JSON.stringify(message)}, { logger: init.logger, tryNextLink: true });`,
+            "};",
+            "",
+          ].join("\n"),
+          loader: "js",
+          resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
+        };
+      });
+      build.onResolve({ filter: /^object-inspect$/ }, (args) => {
+        if (!/[\\/]side-channel[^\\/]*[\\/]/.test(args.importer)) return undefined;
+        return { path: args.path, namespace: "object-inspect-stub" };
+      });
+      build.onLoad({ filter: /.*/, namespace: "object-inspect-stub" }, () => ({
+        contents:
+          'module.exports = function inspect(value) { try { return typeof value === "string" ? JSON.stringify(value) : String(value); } catch (e) { return typeof value; } };\n',
+        loader: "js",
+      }));
     },
   };
 }

@@ -1,0 +1,115 @@
+/**
+ * The production bundles work end to end (no timing is asserted here). Each function is built
+ * with the one bundling config (infra/bundling.ts: stripped @flatfile/api clients, zod/mini, the
+ * ESM builds of the AWS SDK…), loaded in a plain Node child process (bench/worker.cjs, as the
+ * bench does), and driven over real HTTP against the Flatfile stand-in with signed events:
+ *
+ *   space-configure  configures a new space (a user's, then a guest's) and completes its job;
+ *   action-job       duplicates a sheet, then submits the workbook, on that configured space;
+ *   commit-created   reconciles a commit that adds an unknown category on it.
+ *
+ * Every Flatfile call our flows make goes through the bundled, stripped SDK clients here, so an
+ * endpoint stripped by mistake fails this test instead of production.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFunction, BUNDLE_FILE, FUNCTION_NAMES } from "../../infra/bundling";
+import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
+import { startWorker, type Worker } from "../../bench/scale";
+import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { UNKNOWN_CATEGORY_RULE } from "../../shared/domain/blueprint";
+import { CONFIGURE_JOB } from "../../shared/flows/space-configure";
+import { DUPLICATE_JOB } from "../../shared/flows/duplicate-sheet";
+import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { commitCreatedEvent, ENVIRONMENT_ID, jobReadyEvent } from "../support/harness";
+
+const SUBMIT_JOB = "workbook:submitActionFg";
+
+let dir: string;
+let flatfile: FlatfileStandIn;
+let api: FlatfileApi;
+const workers = new Map<string, Worker>();
+const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "bundles-test-"));
+  flatfile = await startFlatfileStandIn();
+  api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+  await Promise.all(FUNCTION_NAMES.map((name) => buildFunction(name, join(dir, name))));
+  const env = {
+    FLATFILE_API_KEY: flatfile.apiKey,
+    FLATFILE_API_URL: flatfile.url,
+    FLATFILE_SIGNING_SECRET: signingSecret,
+    FLATFILE_ENVIRONMENT_ID: ENVIRONMENT_ID,
+  };
+  for (const name of FUNCTION_NAMES) workers.set(name, await startWorker(join(dir, name, BUNDLE_FILE), env));
+}, 120_000);
+
+afterAll(async () => {
+  for (const worker of workers.values()) worker.close();
+  await flatfile?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const worker = (name: (typeof FUNCTION_NAMES)[number]) => workers.get(name)!;
+const jobStatus = (jobId: string) => flatfile.jobs.get(jobId)?.status;
+
+async function configure(actor: { id: string }): Promise<{ spaceId: string; state: SpaceState }> {
+  const space = flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const job = flatfile.seed.job({ job: CONFIGURE_JOB, spaceId: space.id, status: "ready" });
+  const answer = await worker("space-configure").deliver(jobReadyEvent({ job: CONFIGURE_JOB, jobId: job.id, spaceId: space.id, actorId: actor.id }));
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  expect(jobStatus(job.id)).toBe("complete");
+  const state = readSpaceState((await api.spaces.get(space.id)).data.metadata);
+  if (!state) throw new Error("space-configure left no state in the space's metadata");
+  return { spaceId: space.id, state };
+}
+
+describe("production bundles, driven over HTTP against the Flatfile stand-in", () => {
+  let configured: { spaceId: string; state: SpaceState };
+
+  it("space-configure: configures a new space for a user and for a guest, and completes each job", async () => {
+    const user = flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+    configured = await configure(user);
+    expect(flatfile.workbooks.get(configured.state.workbookId)?.spaceId).toBe(configured.spaceId);
+    expect(flatfile.documents.get(configured.state.guideDocumentId)?.spaceId).toBe(configured.spaceId);
+    expect(flatfile.spaces.get(configured.spaceId)?.primaryWorkbookId).toBe(configured.state.workbookId);
+
+    const guest = flatfile.seed.guest({ email: "grace@example.com", name: "Grace Hopper" });
+    await configure(guest);
+    const routes = new Set(flatfile.requests.map((r) => r.route));
+    for (const route of ["users.get", "guests.get", "workbooks.create", "documents.create", "spaces.update", "jobs.complete"]) expect(routes).toContain(route);
+  });
+
+  it("action-job: duplicates a sheet and submits the workbook, completing both jobs", async () => {
+    const { spaceId, state } = configured;
+    const contacts = state.sheets.contacts!;
+    flatfile.seed.commit(contacts, { insert: [{ firstName: "Ada", lastName: "Lovelace", email: "ada@example.com" }] });
+
+    const duplicate = flatfile.seed.job({ job: DUPLICATE_JOB, spaceId, workbookId: state.workbookId, sheetId: contacts, status: "ready" });
+    const copied = await worker("action-job").deliver(
+      jobReadyEvent({ job: DUPLICATE_JOB, jobId: duplicate.id, spaceId, workbookId: state.workbookId, sheetId: contacts, sheetSlug: "contacts" }),
+    );
+    expect(copied.status, JSON.stringify(copied.body)).toBe(200);
+    expect(copied.body).toMatchObject({ status: "complete", lockedSheetId: contacts });
+    expect(jobStatus(duplicate.id)).toBe("complete");
+
+    const submit = flatfile.seed.job({ job: SUBMIT_JOB, spaceId, workbookId: state.workbookId, status: "ready" });
+    const submitted = await worker("action-job").deliver(jobReadyEvent({ job: SUBMIT_JOB, jobId: submit.id, spaceId, workbookId: state.workbookId }));
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+    expect(jobStatus(submit.id)).toBe("complete");
+  });
+
+  it("commit-created: reconciles a commit with an unknown category (counts, records, workbook and guide)", async () => {
+    const { spaceId, state } = configured;
+    const orders = state.sheets[UNKNOWN_CATEGORY_RULE.sheetSlug]!;
+    const { commitId } = flatfile.seed.commit(orders, { insert: [{ orderId: "o-1", amount: 12, category: "bundled-new-category" }] });
+    const answer = await worker("commit-created").deliver(commitCreatedEvent({ spaceId, workbookId: state.workbookId, sheetId: orders, commitId }));
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.ignored).toBeUndefined();
+    expect(answer.body).toMatchObject({ sheet: UNKNOWN_CATEGORY_RULE.sheetSlug, guide: "updated", categories: { added: ["bundled-new-category"] } });
+  });
+});
