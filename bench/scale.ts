@@ -8,75 +8,13 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import type { Flatfile } from "@flatfile/api";
 import type { FlatfileStandIn } from "../local/flatfile-stand-in";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
-import { SHEET_ACTIONS, submitAvailability, WORKBOOK_ACTIONS } from "../shared/domain/blueprint";
-import { renderProgress } from "../shared/domain/guide";
 import { DUPLICATE_JOB } from "../shared/flows/duplicate-sheet";
-import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../shared/flows/space-state";
 import { signPayload } from "../shared/core/signature";
+import { seedConfiguredSpace } from "../test/support/configured-space";
 import { apiEvent, commitCreatedEvent, jobReadyEvent } from "../test/support/harness";
 import { median } from "./cold-init";
-
-export interface Configured {
-  spaceId: string;
-  workbookId: string;
-  contactsId: string;
-  ordersId: string;
-  guideId: string;
-}
-
-const CATEGORIES = ["books", "music", "games"];
-const orderFields: Flatfile.Property[] = [
-  { type: "string", key: "orderId", label: "Order ID" },
-  { type: "number", key: "amount", label: "Amount (USD)" },
-  { type: "enum", key: "category", label: "Category", config: { options: CATEGORIES.map((value) => ({ value, label: value })) } },
-];
-const contactFields: Flatfile.Property[] = [
-  { type: "string", key: "firstName", label: "First name" },
-  { type: "string", key: "email", label: "Email" },
-];
-
-/** A space as space-configure leaves it (as in test/flows/commit-created.test.ts), with sheets of the given sizes. */
-export async function seedConfiguredSpace(flatfile: FlatfileStandIn, records: { contacts: number; orders: number }): Promise<Configured> {
-  const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
-  const space = flatfile.seed.space({ metadata: { locale: "en-US" } });
-  const workbook = flatfile.seed.workbook({
-    spaceId: space.id,
-    name: "Contacts & Orders",
-    sheets: [
-      { name: "Contacts", slug: "contacts", records: records.contacts, fields: contactFields, actions: [JSON.parse(JSON.stringify(SHEET_ACTIONS.duplicate)) as Flatfile.Action] },
-      { name: "Orders", slug: "orders", records: records.orders, fields: orderFields },
-    ],
-    actions: submitAvailability(
-      [{ sheetSlug: "contacts", total: records.contacts }],
-      [JSON.parse(JSON.stringify(WORKBOOK_ACTIONS.submit)) as Flatfile.Action],
-    ),
-  });
-  const sheetId = (slug: string) => workbook.sheets.find((s: { slug: string }) => s.slug === slug)!.id as string;
-  const body = [
-    "<!-- section:intro -->\n<h1>Getting started</h1>\n<!-- /section:intro -->",
-    `<!-- section:progress -->\n${renderProgress([
-      { sheetName: "Contacts", total: records.contacts, valid: records.contacts, error: 0 },
-      { sheetName: "Orders", total: records.orders, valid: records.orders, error: 0 },
-    ])}\n<!-- /section:progress -->`,
-    "<!-- section:history -->\n<h2>History</h2>\n<!-- /section:history -->",
-  ].join("\n");
-  const guide = (await api.documents.create(space.id, { title: GUIDE_TITLE, body })).data;
-  const state: SpaceState = {
-    version: 1,
-    workbookId: workbook.id,
-    guideDocumentId: guide.id,
-    sheets: { contacts: sheetId("contacts"), orders: sheetId("orders") },
-    currency: "USD",
-    audience: "member",
-    configuredAt: new Date().toISOString(),
-    configureJobId: "us_jb_bench0001",
-  };
-  await api.spaces.update(space.id, { metadata: withSpaceState(space.metadata, state) });
-  return { spaceId: space.id, workbookId: workbook.id, contactsId: sheetId("contacts"), ordersId: sheetId("orders"), guideId: guide.id };
-}
 
 interface Delivered {
   status: number;

@@ -74,8 +74,8 @@ beforeAll(async () => {
   dynamo = await startLocalDynamo();
   signingSecret = newSigningSecret();
   secrets = await startSecretsManagerStandIn({ [SECRET_ID]: { apiKey: flatfile.apiKey, signingSecret } });
-  reference = await startReferenceApi("ok");
-  hangingReference = await startReferenceApi("hang");
+  reference = await startReferenceApi({ mode: "ok" });
+  hangingReference = await startReferenceApi({ mode: "hang" });
   const env: Record<string, string | undefined> = {
     ...dynamoEnv(dynamo),
     FLATFILE_SECRET_ID: SECRET_ID,

@@ -82,33 +82,7 @@ function safeJson(value: unknown): string {
 // Reference-data API: answers, or hangs forever
 // ---------------------------------------------------------------------------------------------
 
-export interface ReferenceApi {
-  url: string;
-  calls: number;
-  close(): Promise<void>;
-}
-
-export async function startReferenceApi(mode: "ok" | "hang"): Promise<ReferenceApi> {
-  const state = { calls: 0 };
-  const server: Server = createServer((_request, response) => {
-    state.calls += 1;
-    if (mode === "hang") return; // never answers
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(JSON.stringify({ categories: [{ value: "books", label: "Books" }, { value: "music", label: "Music" }] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/categories`,
-    get calls() {
-      return state.calls;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  } as ReferenceApi;
-}
+export { startReferenceApi, type ReferenceApi } from "../support/reference-api";
 
 /** A server that accepts connections and never answers (a hung dependency). */
 export async function startBlackHole(): Promise<{ url: string; close(): Promise<void> }> {

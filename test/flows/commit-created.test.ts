@@ -6,10 +6,11 @@ import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../functions/commit-created/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
-import { SUBMIT_EMPTY_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS, submitAvailability } from "../../shared/domain/blueprint";
+import { SUBMIT_EMPTY_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSection, renderProgress } from "../../shared/domain/guide";
 import { SELF_ACTOR_ENV } from "../../shared/flows/commit-created";
-import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { GUIDE_TITLE } from "../../shared/flows/space-state";
+import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../support/configured-space";
 import { commitCreatedEvent, startHarness, type Harness } from "../support/harness";
 
 let h: Harness;
@@ -27,65 +28,7 @@ beforeEach(() => {
   delete process.env[SELF_ACTOR_ENV];
 });
 
-const CATEGORIES = ["books", "music", "games"];
-
-const orderFields: Flatfile.Property[] = [
-  { type: "string", key: "orderId", label: "Order ID" },
-  { type: "number", key: "amount", label: "Amount (USD)" },
-  { type: "enum", key: "category", label: "Category", config: { options: CATEGORIES.map((value) => ({ value, label: value })) } },
-];
-const contactFields: Flatfile.Property[] = [
-  { type: "string", key: "firstName", label: "First name" },
-  { type: "string", key: "email", label: "Email" },
-];
-
-interface Configured {
-  spaceId: string;
-  workbookId: string;
-  contactsId: string;
-  ordersId: string;
-  guideId: string;
-}
-
-/** A space as space-configure leaves it: our workbook, the guide, our state in the metadata. */
-async function seedConfiguredSpace(records: { contacts?: number; orders?: number } = {}): Promise<Configured> {
-  const space = h.flatfile.seed.space({ metadata: { locale: "en-US", fromTheApp: "kept" } });
-  const submit = submitAvailability(
-    [{ sheetSlug: "contacts", total: 0 }],
-    [JSON.parse(JSON.stringify(WORKBOOK_ACTIONS.submit)) as Flatfile.Action],
-  );
-  const workbook = h.flatfile.seed.workbook({
-    spaceId: space.id,
-    name: "Contacts & Orders",
-    sheets: [
-      { name: "Contacts", slug: "contacts", records: records.contacts ?? 0, fields: contactFields },
-      { name: "Orders", slug: "orders", records: records.orders ?? 0, fields: orderFields },
-    ],
-    actions: submit,
-  });
-  const sheetId = (slug: string) => workbook.sheets.find((s: { slug: string }) => s.slug === slug)!.id as string;
-  const body = [
-    "<!-- section:intro -->\n<h1>Getting started</h1>\n<!-- /section:intro -->",
-    `<!-- section:progress -->\n${renderProgress([
-      { sheetName: "Contacts", total: 0, valid: 0, error: 0 },
-      { sheetName: "Orders", total: 0, valid: 0, error: 0 },
-    ])}\n<!-- /section:progress -->`,
-    "<!-- section:history -->\n<h2>History</h2>\n<!-- /section:history -->",
-  ].join("\n");
-  const guide = (await api.documents.create(space.id, { title: GUIDE_TITLE, body })).data;
-  const state: SpaceState = {
-    version: 1,
-    workbookId: workbook.id,
-    guideDocumentId: guide.id,
-    sheets: { contacts: sheetId("contacts"), orders: sheetId("orders") },
-    currency: "USD",
-    audience: "member",
-    configuredAt: new Date().toISOString(),
-    configureJobId: "us_jb_seed0001",
-  };
-  await api.spaces.update(space.id, { metadata: withSpaceState(space.metadata, state) });
-  return { spaceId: space.id, workbookId: workbook.id, contactsId: sheetId("contacts"), ordersId: sheetId("orders"), guideId: guide.id };
-}
+const seedConfiguredSpace = (records: { contacts?: number; orders?: number } = {}) => seed(h.flatfile, records);
 
 function eventFor(c: Configured, sheetId: string, commitId: string, extra: { actorId?: string } = {}) {
   return commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId, commitId, ...extra });

@@ -3,8 +3,6 @@
  * job builds, shaped by the space's locale, the actor and the reference data, and what retries,
  * redeliveries and concurrent copies leave behind.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../functions/space-configure/handler";
@@ -16,46 +14,7 @@ import { resetReferenceDataCache } from "../../shared/domain/reference-data";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../shared/flows/space-state";
 import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../support/dynalite";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
-
-/** A reference-data API whose behaviour each test sets. */
-interface ReferenceApi {
-  url: string;
-  mode: "ok" | "hang" | "500" | "garbage";
-  calls: number;
-  close(): Promise<void>;
-}
-
-async function startReferenceApi(): Promise<ReferenceApi> {
-  const state = { mode: "ok" as ReferenceApi["mode"], calls: 0 };
-  const server: Server = createServer((_request, response) => {
-    state.calls += 1;
-    if (state.mode === "hang") return; // never answers
-    if (state.mode === "500") {
-      response.writeHead(500).end("boom");
-      return;
-    }
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(state.mode === "garbage" ? "{not json" : JSON.stringify({ categories: [{ value: "books", label: "Books" }, { value: "music", label: "Music" }] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/categories`,
-    get mode() {
-      return state.mode;
-    },
-    set mode(mode) {
-      state.mode = mode;
-    },
-    get calls() {
-      return state.calls;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  } as ReferenceApi;
-}
+import { startReferenceApi, type ReferenceApi } from "../support/reference-api";
 
 let h: Harness;
 let api: FlatfileApi;

@@ -1,0 +1,77 @@
+/**
+ * A space as space-configure leaves it, seeded straight into the Flatfile stand-in: our workbook
+ * (Contacts with the duplicate action, Orders with the category enum), the guide with its
+ * sections, and our state in `space.metadata`. Used by the commit-created tests and the bench,
+ * which need sheets of a given size without running configure first.
+ */
+import type { Flatfile } from "@flatfile/api";
+import type { FlatfileStandIn } from "../../local/flatfile-stand-in";
+import { createFlatfileClient } from "../../shared/core/flatfile-client";
+import { SHEET_ACTIONS, submitAvailability, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { renderProgress } from "../../shared/domain/guide";
+import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flows/space-state";
+
+export const CATEGORIES = ["books", "music", "games"];
+
+export const orderFields: Flatfile.Property[] = [
+  { type: "string", key: "orderId", label: "Order ID" },
+  { type: "number", key: "amount", label: "Amount (USD)" },
+  { type: "enum", key: "category", label: "Category", config: { options: CATEGORIES.map((value) => ({ value, label: value })) } },
+];
+
+export const contactFields: Flatfile.Property[] = [
+  { type: "string", key: "firstName", label: "First name" },
+  { type: "string", key: "email", label: "Email" },
+];
+
+export interface Configured {
+  spaceId: string;
+  workbookId: string;
+  contactsId: string;
+  ordersId: string;
+  guideId: string;
+}
+
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+export async function seedConfiguredSpace(
+  flatfile: FlatfileStandIn,
+  records: { contacts?: number; orders?: number } = {},
+  metadata: Record<string, unknown> = { locale: "en-US", fromTheApp: "kept" },
+): Promise<Configured> {
+  const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+  const contacts = records.contacts ?? 0;
+  const orders = records.orders ?? 0;
+  const space = flatfile.seed.space({ metadata });
+  const workbook = flatfile.seed.workbook({
+    spaceId: space.id,
+    name: "Contacts & Orders",
+    sheets: [
+      { name: "Contacts", slug: "contacts", records: contacts, fields: contactFields, actions: [copy<Flatfile.Action>(SHEET_ACTIONS.duplicate)] },
+      { name: "Orders", slug: "orders", records: orders, fields: orderFields },
+    ],
+    actions: submitAvailability([{ sheetSlug: "contacts", total: contacts + orders }], [copy<Flatfile.Action>(WORKBOOK_ACTIONS.submit)]),
+  });
+  const sheetId = (slug: string) => workbook.sheets.find((s) => s.slug === slug)!.id;
+  const body = [
+    "<!-- section:intro -->\n<h1>Getting started</h1>\n<!-- /section:intro -->",
+    `<!-- section:progress -->\n${renderProgress([
+      { sheetName: "Contacts", total: contacts, valid: contacts, error: 0 },
+      { sheetName: "Orders", total: orders, valid: orders, error: 0 },
+    ])}\n<!-- /section:progress -->`,
+    "<!-- section:history -->\n<h2>History</h2>\n<!-- /section:history -->",
+  ].join("\n");
+  const guide = (await api.documents.create(space.id, { title: GUIDE_TITLE, body })).data;
+  const state: SpaceState = {
+    version: 1,
+    workbookId: workbook.id,
+    guideDocumentId: guide.id,
+    sheets: { contacts: sheetId("contacts"), orders: sheetId("orders") },
+    currency: "USD",
+    audience: "member",
+    configuredAt: new Date().toISOString(),
+    configureJobId: "us_jb_seed0001",
+  };
+  await api.spaces.update(space.id, { metadata: withSpaceState(space.metadata, state) });
+  return { spaceId: space.id, workbookId: workbook.id, contactsId: sheetId("contacts"), ordersId: sheetId("orders"), guideId: guide.id };
+}
