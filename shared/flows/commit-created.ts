@@ -48,7 +48,8 @@ import {
 import { renderProgress, replaceSection } from "../domain/guide";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { readSpaceState, type SpaceState } from "./space-state";
-import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
+import { changeGuide, changeWorkbook } from "./leased-writes";
+import { workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */

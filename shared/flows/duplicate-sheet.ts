@@ -28,7 +28,8 @@ import { SHEET_ACTIONS } from "../domain/blueprint";
 import { appendHistory, renderLocked } from "../domain/guide";
 import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
 import { findGuideId } from "./space-state";
-import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
+import { changeGuide, changeWorkbook } from "./leased-writes";
+import { workbookUpdate } from "./workbook-update";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 

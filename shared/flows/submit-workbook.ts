@@ -14,7 +14,8 @@ import { WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { appendHistory, plural, renderSubmitted } from "../domain/guide";
 import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
 import { findGuideId } from "./space-state";
-import { changeGuide, changeWorkbook, workbookUpdate } from "./workbook-update";
+import { changeGuide, changeWorkbook } from "./leased-writes";
+import { workbookUpdate } from "./workbook-update";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
