@@ -5,10 +5,8 @@
 import type { FlatfileStandIn } from "../local/flatfile-stand-in";
 import type { FlatfileApi } from "../shared/core/flatfile-client";
 import type { RouteHandler } from "../shared/core/route";
-import { audienceOf } from "../shared/domain/audience";
-import { buildWorkbook } from "../shared/domain/blueprint";
 import { resolveCurrency } from "../shared/domain/currency";
-import { buildGuide } from "../shared/domain/guide";
+import { buildSpaceSetup } from "../shared/domain/space-setup";
 import type { ReferenceData } from "../shared/domain/reference-data";
 import { CONFIGURE_JOB } from "../shared/flows/space-configure";
 import { GUIDE_TITLE } from "../shared/flows/space-state";
@@ -39,16 +37,7 @@ export async function runBaselineFlow(api: FlatfileApi, inputs: ConfigureInputs)
   const referenceData: ReferenceData = { categories: REFERENCE_CATEGORIES, source: "remote", detail: "bench" };
   const currency = resolveCurrency({ locale: "en-US" });
   const actor = { kind: "user" as const, id: inputs.userId, name: "Bench User", email: "bench@example.com" };
-  const audience = audienceOf(actor);
-  const config = buildWorkbook({ spaceId: inputs.spaceId, environmentId: inputs.environmentId, audience, currency, referenceData, actorName: actor.name });
-  const guide = buildGuide({
-    audience,
-    actorName: actor.name,
-    currency,
-    referenceData,
-    workbookName: config.name,
-    sheets: (config.sheets ?? []).map((s) => ({ name: s.name, slug: s.slug ?? s.name })),
-  });
+  const { workbook: config, guide } = buildSpaceSetup({ spaceId: inputs.spaceId, environmentId: inputs.environmentId, actor, currency, referenceData });
 
   await api.jobs.ack(inputs.jobId, { info: "Building your workbook and guide", progress: 10 });
   const workbook = (await api.workbooks.create(config)).data;

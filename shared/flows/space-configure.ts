@@ -12,10 +12,8 @@ import { runJob } from "../core/job-lifecycle";
 import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
 import type { Actor } from "../domain/audience";
 import { lookUpActor } from "./actor";
-import { audienceOf } from "../domain/audience";
-import { buildWorkbook } from "../domain/blueprint";
 import { resolveCurrency } from "../domain/currency";
-import { buildGuide } from "../domain/guide";
+import { buildSpaceSetup } from "../domain/space-setup";
 import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
 import { GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
 
@@ -80,17 +78,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       // attempt saves the two lookups (and a round trip's worth of work on every new Space).
       const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
-      const audience = audienceOf(actor);
-      const blueprint = buildWorkbook({ spaceId, environmentId, audience, currency, referenceData, actorName: actor.name });
+      const { audience, workbook: blueprint, guide } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
       const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId, audience } };
-      const guide = buildGuide({
-        audience,
-        actorName: actor.name,
-        currency,
-        referenceData,
-        workbookName: config.name,
-        sheets: (config.sheets ?? []).map((s) => ({ name: s.name, slug: s.slug ?? s.name })),
-      });
       const [workbook, guideId] = await Promise.all([
         leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
         leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
