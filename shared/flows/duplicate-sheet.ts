@@ -16,17 +16,17 @@
  * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
  * is the lasting "lock down" the action promises.
  *
- * Round trips: (job ∥ space ∥ workbook ∥ actor) → (ack ∥ duplicate) → (workbook read → update ∥
+ * Round trips: (job ∥ space ∥ workbook) → (ack ∥ duplicate) → (workbook read → update ∥
  * guide read → update) → complete.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../core/envelope";
 import { NotFoundError } from "../core/errors";
-import { runJob, type JobSummary } from "../core/job-lifecycle";
+import type { JobSummary } from "../core/job-lifecycle";
 import type { RouteDeps } from "../core/route";
 import { SHEET_ACTIONS } from "../domain/blueprint";
 import { appendHistory, renderLocked } from "../domain/guide";
-import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
+import { isLocked, lockedConfig, runActionJob } from "./action-context";
 import { findGuideId } from "./space-state";
 import { changeGuide, changeWorkbook } from "./leased-writes";
 import { workbookUpdate } from "./workbook-update";
@@ -49,21 +49,13 @@ function workingConfig(config: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flat
 }
 
 export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
-  const { api, finalApi } = deps;
-  const jobId = requireContext(event, "jobId");
-  const spaceId = requireContext(event, "spaceId");
-  const workbookId = requireContext(event, "workbookId");
+  const { api } = deps;
   const sheetId = requireContext(event, "sheetId");
 
-  return runJob<ActionContext>({
-    api,
-    finalApi,
-    jobId,
+  return runActionJob(event, deps, {
     what: "Duplicating this sheet",
     ackInfo: "Copying the sheet with its records",
-    prepare: () => readActionContext(api, { spaceId, workbookId, actorId: event.context.actorId }),
-    decline: notOurs,
-    work: async (context, progress) => {
+    work: async (context, { jobId, spaceId, workbookId }, progress) => {
       const sheets = context.workbook.sheets ?? [];
       const original = sheets.find((sheet) => sheet.id === sheetId);
       if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);

@@ -6,13 +6,13 @@
  * the guide records who submitted what and when, and the job completes with the number submitted.
  */
 import type { Flatfile } from "@flatfile/api";
-import { requireContext, type FlatfileEvent } from "../core/envelope";
+import type { FlatfileEvent } from "../core/envelope";
 import { JobFailure } from "../core/errors";
-import { runJob, type JobSummary } from "../core/job-lifecycle";
+import type { JobSummary } from "../core/job-lifecycle";
 import type { RouteDeps } from "../core/route";
 import { WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { appendHistory, plural, renderSubmitted } from "../domain/guide";
-import { isLocked, lockedConfig, notOurs, readActionContext, type ActionContext } from "./action-context";
+import { isLocked, lockedConfig, runActionJob } from "./action-context";
 import { findGuideId } from "./space-state";
 import { changeGuide, changeWorkbook } from "./leased-writes";
 import { workbookUpdate } from "./workbook-update";
@@ -34,20 +34,13 @@ export function blockingErrors(tallies: readonly SheetTally[]): string | undefin
 }
 
 export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
-  const { api, finalApi } = deps;
-  const jobId = requireContext(event, "jobId");
-  const spaceId = requireContext(event, "spaceId");
-  const workbookId = requireContext(event, "workbookId");
+  const { api } = deps;
 
-  return runJob<ActionContext>({
-    api,
-    finalApi,
-    jobId,
+  return runActionJob(event, deps, {
     what: "Submitting this workbook",
     ackInfo: "Checking the records",
-    prepare: () => readActionContext(api, { spaceId, workbookId, actorId: event.context.actorId }),
-    decline: notOurs,
-    work: async (context, progress) => {
+    needsActor: true,
+    work: async (context, { spaceId, workbookId }, progress) => {
       const sheets = context.workbook.sheets ?? [];
       const [tallies, guideId] = await Promise.all([
         Promise.all(
@@ -65,7 +58,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
       progress(60, "Locking the sheets");
 
       // The event's time, not now: a redelivery writes the same line, which the history keeps once.
-      const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor.name ?? context.actor.email, records });
+      const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor?.name ?? context.actor?.email, records });
       const [, guide] = await Promise.all([
         changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
           const unlocked = (fresh.sheets ?? []).filter((sheet) => !isLocked(sheet.config));
