@@ -270,7 +270,7 @@ async function reconcileRound(
     writes.push(
       changeWorkbook(api, ctx.workbookId, leaseTable, (fresh) => {
         desired = desiredWorkbook(fresh, counts, ruleSheetId, scanned);
-        return { update: desired.update, result: undefined };
+        return desired.update;
       }).catch((error: unknown) => {
         throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
       }),

@@ -29,7 +29,7 @@ import { appendHistory, renderLocked } from "../domain/guide";
 import { isLocked, lockedConfig, runActionJob } from "./action-context";
 import { findGuideId } from "./space-state";
 import { changeGuide, changeWorkbook } from "./leased-writes";
-import { workbookUpdate } from "./workbook-update";
+import { withSheetConfigs } from "./workbook-update";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
@@ -80,7 +80,7 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           if (lockedNow && !isLocked(lockedNow.config)) replaced.set(lockedNow.id, lockedConfig(lockedNow.config));
           // A copy of a sheet that was already locked down inherits its lock: open it up.
           if (copyNow && inheritedLock && isLocked(copyNow.config)) replaced.set(copyNow.id, workingConfig(copyNow.config, copyNow));
-          return { update: replaced.size > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
+          return withSheetConfigs(fresh, replaced);
         }),
         guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
       ]);

@@ -14,17 +14,16 @@ import { withLease } from "../core/lease";
  * actions wholesale, so an update computed from an older read would undo whatever another job
  * wrote since (a submit's locks, say).
  */
-export async function changeWorkbook<R>(
+export async function changeWorkbook(
   api: FlatfileApi,
   workbookId: string,
   leaseTable: string | undefined,
-  change: (fresh: Flatfile.Workbook) => { update?: Flatfile.WorkbookUpdate; result: R },
-): Promise<R> {
-  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
+  change: (fresh: Flatfile.Workbook) => Flatfile.WorkbookUpdate | undefined,
+): Promise<void> {
+  await withLease(`workbook#${workbookId}`, leaseTable, async () => {
     const fresh = (await api.workbooks.get(workbookId)).data;
-    const { update, result } = change(fresh);
+    const update = change(fresh);
     if (update) await api.workbooks.update(workbookId, update);
-    return result;
   });
 }
 

@@ -15,7 +15,7 @@ import { appendHistory, plural, renderSubmitted } from "../domain/guide";
 import { isLocked, lockedConfig, runActionJob } from "./action-context";
 import { findGuideId } from "./space-state";
 import { changeGuide, changeWorkbook } from "./leased-writes";
-import { workbookUpdate } from "./workbook-update";
+import { withSheetConfigs } from "./workbook-update";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
@@ -63,7 +63,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
         changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
           const unlocked = (fresh.sheets ?? []).filter((sheet) => !isLocked(sheet.config));
           const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
-          return { update: unlocked.length > 0 ? workbookUpdate(fresh, fresh.actions ?? [], replaced) : undefined, result: undefined };
+          return withSheetConfigs(fresh, replaced);
         }),
         guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
       ]);

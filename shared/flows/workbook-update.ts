@@ -26,3 +26,8 @@ export function workbookUpdate(
     actions,
   };
 }
+
+/** The workbook with some sheets' configs replaced and everything else as it is; undefined when none is. */
+export function withSheetConfigs(workbook: Flatfile.Workbook, replaced: ReadonlyMap<string, Flatfile.SheetConfig>): Flatfile.WorkbookUpdate | undefined {
+  return replaced.size > 0 ? workbookUpdate(workbook, workbook.actions ?? [], replaced) : undefined;
+}
