@@ -39,6 +39,25 @@ async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): 
   return { workbook, guideId };
 }
 
+/** What later handlers find in `space.metadata`: the ids of what this job made. */
+function configuredState(workbook: Flatfile.Workbook, guideDocumentId: string, currency: string, audience: string, jobId: string): SpaceState {
+  return {
+    version: 1,
+    workbookId: workbook.id,
+    guideDocumentId,
+    sheets: sheetIdsOf(workbook),
+    currency,
+    audience,
+    configuredAt: new Date().toISOString(),
+    configureJobId: jobId,
+  };
+}
+
+/** Points the space at our workbook and merges our state into its metadata, keeping the rest. */
+function recordConfiguration(api: FlatfileApi, space: Flatfile.Space, state: SpaceState): Promise<unknown> {
+  return api.spaces.update(space.id, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });
+}
+
 function outcomeMessage(workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig, currency: string): string {
   const names = (workbook.sheets ?? []).map((sheet) => sheet.name);
   const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} & ${names.at(-1)}` : (names[0] ?? workbook.name);
@@ -79,21 +98,12 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
       const { audience, workbook: blueprint, guide } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
-      const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId, audience } };
+      const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId } };
       const [workbook, guideId] = await Promise.all([
         leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
         leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
       ]);
-      const state: SpaceState = {
-        version: 1,
-        workbookId: workbook.id,
-        guideDocumentId: guideId,
-        sheets: sheetIdsOf(workbook),
-        currency: currency.code,
-        audience,
-        configuredAt: new Date().toISOString(),
-        configureJobId: jobId,
-      };
+      const state = configuredState(workbook, guideId, currency.code, audience, jobId);
       const message = outcomeMessage(workbook, currency.code);
       return {
         outcome: {
@@ -110,8 +120,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
           referenceData: referenceData.source,
           reused: Boolean(leftover.workbook),
         },
-        alongsideComplete: () =>
-          api.spaces.update(spaceId, { primaryWorkbookId: workbook.id, metadata: withSpaceState(space.metadata, state) }),
+        alongsideComplete: () => recordConfiguration(api, space, state),
       };
     },
     onAlreadyComplete: async () => {
@@ -120,18 +129,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       if (readSpaceState(space.metadata)) return undefined;
       const leftover = await findLeftovers(api, spaceId, jobId);
       if (!leftover.workbook || !leftover.guideId) return { repaired: false };
-      const currency = resolveCurrency(space.metadata);
-      const state: SpaceState = {
-        version: 1,
-        workbookId: leftover.workbook.id,
-        guideDocumentId: leftover.guideId,
-        sheets: sheetIdsOf(leftover.workbook),
-        currency: currency.code,
-        audience: String(leftover.workbook.metadata?.audience ?? "default"),
-        configuredAt: new Date().toISOString(),
-        configureJobId: jobId,
-      };
-      await api.spaces.update(spaceId, { primaryWorkbookId: leftover.workbook.id, metadata: withSpaceState(space.metadata, state) });
+      const audience = String(leftover.workbook.metadata?.audience ?? "default");
+      await recordConfiguration(api, space, configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId));
       return { repaired: true, workbookId: leftover.workbook.id };
     },
   });
