@@ -65,7 +65,7 @@ export function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: Action
 }
 
 /** Why this action is not ours to run, or undefined when it is. */
-export function notOurs(context: ActionContext): string | undefined {
+function notOurs(context: ActionContext): string | undefined {
   if (!context.state) return "the space was not configured by this blueprint";
   if (context.state.workbookId !== context.workbook.id) return `workbook ${context.workbook.id} is not the one this blueprint made`;
   return undefined;
