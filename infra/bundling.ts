@@ -13,7 +13,7 @@
  * CDK asset machinery is unchanged: bundling happens at synth, is skipped for stacks outside
  * `aws:cdk:bundling-stacks`, and the asset hash is the hash of the bundle (AssetHashType.OUTPUT).
  *
- * The AWS SDK v3 is BUNDLED, not left to the runtime: nodejs22.x ships *a* v3 SDK whose version
+ * The AWS SDK v3 is BUNDLED, not left to the runtime: nodejs24.x ships *a* v3 SDK whose version
  * AWS changes without notice, while package.json pins 3.1162.0 (and Powertools is tested against
  * it). Bundling the pinned version keeps what we test what we run; the cost is a larger but
  * minified, tree-shaken file, and loading one local file is no slower at cold start than
@@ -84,12 +84,19 @@ export const esbuildPlugins: Plugin[] = [
   unreachableAwsDependenciesPlugin(),
 ];
 
+/**
+ * The one Node version of the product: the Lambda runtime every function deploys on and the
+ * esbuild target of every bundle. `npm ci` brings the same major (the `node` package) for tests.
+ */
+export const LAMBDA_RUNTIME_NAME = "nodejs24.x";
+export const NODE_TARGET = "node24";
+
 /** esbuild `define` entries (compile-time constants), e.g. `{ "process.env.X": '"y"' }`. */
 export const esbuildDefine: Record<string, string> = {};
 
 /**
  * The esbuild options for one function. Equivalent to NodejsFunction's
- * `{ minify: true, sourceMap: true, format: CJS, target: "node22", bundleAwsSDK: true }` on
+ * `{ minify: true, sourceMap: true, format: CJS, target: "node24", bundleAwsSDK: true }` on
  * platform node, plus the hooks above.
  *
  * `outfile` is always `dist/<name>/index.js` and nothing is written by esbuild (`write: false`):
@@ -104,7 +111,7 @@ export function functionBuildOptions(name: FunctionName): BuildOptions & { write
     absWorkingDir: REPO_ROOT,
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: NODE_TARGET,
     format: "cjs",
     minify: true,
     // Linked map (index.js.map) + NODE_OPTIONS=--enable-source-maps on the function: stack traces

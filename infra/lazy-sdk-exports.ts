@@ -95,7 +95,7 @@ export function lazySdkExportsPlugin(): Plugin {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dead weight that is provably never run on Node >= 18 (the functions run nodejs22.x)
+// Dead weight that is provably never run on Node >= 18 (the functions run nodejs24.x)
 // ---------------------------------------------------------------------------------------------
 
 /**

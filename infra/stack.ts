@@ -19,7 +19,8 @@ import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk-lib/aws-lambda";
+import { LAMBDA_RUNTIME } from "./runtime";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -171,7 +172,7 @@ export class FlatfileStack extends Stack {
 
       const fn = new LambdaFunction(this, `${id}Function`, {
         description: `Answers Flatfile events on POST ${ROUTE_PATHS[name]}`,
-        runtime: Runtime.NODEJS_22_X,
+        runtime: LAMBDA_RUNTIME,
         architecture: Architecture.ARM_64,
         handler: LAMBDA_HANDLER,
         code: bundledCode(name),
@@ -324,10 +325,6 @@ export class FlatfileStack extends Stack {
   private acknowledgeNagFindings(ownsSecret: boolean): void {
     for (const name of FUNCTION_NAMES) {
       const fn = this.functions[name];
-      Validations.of(fn).acknowledge({
-        id: "AwsSolutions-L1",
-        reason: "The product deliberately targets nodejs22.x (the bundle's esbuild target and the tested runtime); moving runtimes is a separate, tested change.",
-      });
       // On the role: its DefaultPolicy is a child of the role, not of the function.
       Validations.of(fn.role!).acknowledge({
         id: "AwsSolutions-IAM5[Resource::*]",
@@ -357,7 +354,7 @@ function bundledCode(name: FunctionName): Code {
   return Code.fromAsset(join(REPO_ROOT, "functions", name), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
-      image: Runtime.NODEJS_22_X.bundlingImage,
+      image: LAMBDA_RUNTIME.bundlingImage,
       local: {
         tryBundle(outputDir: string): boolean {
           buildFunctionSync(name, outputDir);

@@ -3,7 +3,7 @@
  *
  *   new RelayRegistration(this, "Relay", { secret, apiUrl: api.apiEndpoint, environmentId });
  *
- * What it adds: the register function (register.ts, nodejs22.x on arm64, allowed to read the
+ * What it adds: the register function (register.ts, nodejs24.x on arm64, allowed to read the
  * stack's secret and nothing else), a Provider (the CDK custom resource framework) and the custom
  * resource itself.
  *
@@ -17,12 +17,14 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import { Architecture, Runtime, type CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { NODE_TARGET } from "../bundling";
+import { LAMBDA_RUNTIME } from "../runtime";
 import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
 
 export interface RelayRegistrationProps {
@@ -71,7 +73,7 @@ export class RelayRegistration extends Construct {
       description: "Registers the signed relay agent in the Flatfile environment (custom resource).",
       entry: join(__dirname, "register.ts"),
       handler: "onEvent",
-      runtime: Runtime.NODEJS_22_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       // Secrets Manager read + a handful of Flatfile calls, each bounded; 100 s budget in code.
       timeout: Duration.minutes(2),
@@ -87,7 +89,7 @@ export class RelayRegistration extends Construct {
         minify: true,
         sourceMap: true,
         format: OutputFormat.CJS,
-        target: "node22",
+        target: NODE_TARGET,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
@@ -135,11 +137,7 @@ function acknowledgeFindings(registration: RelayRegistration): void {
     {
       id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
       reason: "AWSLambdaBasicExecutionRole only lets the register function write its own CloudWatch logs; it grants no data access.",
-    },
-    {
-      id: "AwsSolutions-L1",
-      reason: "nodejs22.x is the runtime the whole stack standardises on (issue 6); the register function runs only during deployments.",
-    },
+    }
   );
   Validations.of(registration.provider).acknowledge(
     {

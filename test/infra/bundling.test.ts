@@ -13,7 +13,7 @@ describe("bundling config", () => {
     }
   });
 
-  it("is NodejsFunction-equivalent: node22 CJS, minified, linked source maps, everything bundled (AWS SDK v3 included)", () => {
+  it("is NodejsFunction-equivalent: node24 CJS, minified, linked source maps, everything bundled (AWS SDK v3 included)", () => {
     for (const name of FUNCTION_NAMES) {
       const options = functionBuildOptions(name);
       expect(options).toMatchObject({
@@ -21,7 +21,7 @@ describe("bundling config", () => {
         outfile: join(REPO_ROOT, "dist", name, "index.js"),
         bundle: true,
         platform: "node",
-        target: "node22",
+        target: "node24",
         format: "cjs",
         minify: true,
         sourcemap: true,

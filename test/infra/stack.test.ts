@@ -29,11 +29,11 @@ describe("FlatfileStack (default context)", () => {
     expect(synthError).toBeUndefined();
   });
 
-  it("has three functions on nodejs22.x, arm64, 25 s, source maps on, within the integration timeout", () => {
+  it("has three functions on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
     template.resourceCountIs("AWS::Lambda::Function", 3);
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
       expect(fn.Properties).toMatchObject({
-        Runtime: "nodejs22.x",
+        Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
         Timeout: 25,
