@@ -1,0 +1,67 @@
+/**
+ * A local stand-in for the Flatfile REST API (`/v1`): a real HTTP server on 127.0.0.1 that the
+ * real `@flatfile/api` SDK talks to. It keeps state in memory, validates every request body
+ * strictly against the SDK's own wire schemas (an unknown key or a wrong type is a 400, where the
+ * SDK itself would silently strip it), logs every request as it went over the wire, and lets tests
+ * inject faults per route: status sequences, latency and requests that never answer.
+ *
+ * Route names are `<resource>.<method>` after the SDK method (`sheets.counts` for
+ * getRecordCounts, `sheets.duplicate` for duplicateSheet, `sheets.lock`/`sheets.unlock`).
+ * Each resource's routes and what they model live in `resources/<resource>.ts`.
+ */
+import { randomBytes } from "node:crypto";
+import { agentRoutes, secretRoutes } from "./resources/agents";
+import { jobRoutes } from "./resources/jobs";
+import { recordRoutes } from "./resources/records";
+import { documentRoutes, spaceRoutes } from "./resources/spaces";
+import { userRoutes } from "./resources/users";
+import { sheetRoutes, workbookRoutes } from "./resources/workbooks";
+import { serveRoutes, type Route } from "./router";
+import { createSeed } from "./seed";
+import { Store } from "./store";
+import type { FlatfileStandIn } from "./types";
+
+export * from "./types";
+
+const ROUTES: readonly Route[] = [
+  ...jobRoutes,
+  ...spaceRoutes,
+  ...workbookRoutes,
+  ...sheetRoutes,
+  ...recordRoutes,
+  ...documentRoutes,
+  ...userRoutes,
+  ...agentRoutes,
+  ...secretRoutes,
+];
+
+export async function startFlatfileStandIn(options: { port?: number; latencyMs?: number; apiKey?: string } = {}): Promise<FlatfileStandIn> {
+  const apiKey = options.apiKey ?? `sk_local_${randomBytes(12).toString("hex")}`;
+  const store = new Store();
+  const seed = createSeed(store);
+  const server = await serveRoutes(ROUTES, store, { port: options.port, latencyMs: options.latencyMs, apiKey });
+
+  return {
+    url: server.url,
+    apiKey,
+    requests: server.requests,
+    seed,
+    faults: server.faults,
+    spaces: store.spaces,
+    jobs: store.jobs,
+    workbooks: store.workbooks,
+    sheets: store.sheets,
+    documents: store.documents,
+    users: store.users,
+    guests: store.guests,
+    agents: store.agents,
+    secrets: store.secrets,
+    commits: store.commits,
+    reset() {
+      server.requests.length = 0;
+      store.clear();
+      server.faults.clear();
+    },
+    close: server.close,
+  };
+}

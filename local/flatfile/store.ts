@@ -1,0 +1,230 @@
+/**
+ * The stand-in's state, in memory, and the views it answers with: ids, spaces, jobs, workbooks,
+ * sheets and their records, commits, documents, users, guests, agents and secrets.
+ */
+import { randomBytes } from "node:crypto";
+import type { Flatfile } from "@flatfile/api";
+import { notFound, throwIt } from "./errors";
+import type {
+  Json,
+  SeedCommit,
+  SheetView,
+  StoredAgent,
+  StoredCommit,
+  StoredDocument,
+  StoredGuest,
+  StoredJob,
+  StoredRecord,
+  StoredSecret,
+  StoredSheet,
+  StoredSpace,
+  StoredUser,
+  StoredWorkbook,
+  WorkbookView,
+} from "./types";
+
+const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
+export const now = () => new Date().toISOString();
+export const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+export const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
+
+export function slugify(name: string): string {
+  return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "sheet";
+}
+
+export class Store {
+  readonly spaces = new Map<string, StoredSpace>();
+  readonly jobs = new Map<string, StoredJob>();
+  readonly workbooks = new Map<string, StoredWorkbook>();
+  readonly sheets = new Map<string, StoredSheet>();
+  readonly documents = new Map<string, StoredDocument>();
+  readonly users = new Map<string, StoredUser>();
+  readonly guests = new Map<string, StoredGuest>();
+  readonly agents = new Map<string, StoredAgent>();
+  readonly secrets = new Map<string, StoredSecret>();
+  readonly commits = new Map<string, StoredCommit>();
+
+  /** A short random tag per stand-in, so ids from two instances never collide. */
+  private readonly instance = Array.from(randomBytes(2), (b) => ALNUM[b % 36]).join("");
+  private counter = 0;
+  private commitSeq = 0;
+
+  newId(kind: string): string {
+    return `us_${kind}_${this.instance}${(this.counter++).toString(36).padStart(6, "0")}`;
+  }
+
+  /** Forgets every stored thing (ids keep counting, so an old id never comes back). */
+  clear(): void {
+    for (const map of [this.spaces, this.jobs, this.workbooks, this.sheets, this.documents, this.users, this.guests, this.agents, this.secrets, this.commits]) {
+      map.clear();
+    }
+  }
+
+  getSpace = (id: string) => this.spaces.get(id) ?? throwIt(notFound("Space", id));
+  getJob = (id: string) => this.jobs.get(id) ?? throwIt(notFound("Job", id));
+  getWorkbook = (id: string) => this.workbooks.get(id) ?? throwIt(notFound("Workbook", id));
+  getSheet = (id: string) => this.sheets.get(id) ?? throwIt(notFound("Sheet", id));
+
+  newCommit(sheetId: string): StoredCommit {
+    const commit: StoredCommit = { id: this.newId("vr"), sheetId, seq: ++this.commitSeq, createdAt: now() };
+    this.commits.set(commit.id, commit);
+    return commit;
+  }
+
+  fieldsOf(sheet: StoredSheet): Json[] {
+    const fields = sheet.config.fields;
+    return Array.isArray(fields) ? fields.filter(isObject) : [];
+  }
+
+  /** Values of a seeded record, from the sheet's field keys. */
+  generated(sheet: StoredSheet, n: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const field of this.fieldsOf(sheet)) {
+      const key = String(field.key);
+      switch (field.type) {
+        case "number":
+          out[key] = n;
+          break;
+        case "boolean":
+          out[key] = n % 2 === 0;
+          break;
+        case "date":
+          out[key] = "2024-01-01";
+          break;
+        case "enum": {
+          const options = isObject(field.config) && Array.isArray(field.config.options) ? field.config.options : [];
+          const first = options[0];
+          out[key] = isObject(first) ? first.value : null;
+          break;
+        }
+        default:
+          out[key] = `${key} ${n}`;
+      }
+    }
+    return out;
+  }
+
+  valuesOf(sheet: StoredSheet, record: StoredRecord): Record<string, unknown> {
+    return record.values ?? this.generated(sheet, record.n);
+  }
+
+  recordView(sheet: StoredSheet, record: StoredRecord, fields?: Set<string>): Json {
+    const raw = this.valuesOf(sheet, record);
+    const values: Record<string, Json> = {};
+    let flagged = record.valid;
+    for (const [key, value] of Object.entries(raw)) {
+      if (fields && !fields.has(key)) continue;
+      if (!flagged) {
+        values[key] = { value, valid: false, messages: [{ field: key, type: "error", source: "custom-logic", message: "Invalid value" }] };
+        flagged = true;
+      } else {
+        values[key] = { value, valid: true, messages: [] };
+      }
+    }
+    return {
+      id: record.id,
+      values,
+      valid: record.valid,
+      messages: [],
+      metadata: record.metadata ?? {},
+      commitId: record.commitId,
+      versionId: record.commitId,
+    };
+  }
+
+  countsOf(records: readonly StoredRecord[]): { total: number; valid: number; error: number } {
+    let valid = 0;
+    for (const r of records) if (r.valid) valid += 1;
+    return { total: records.length, valid, error: records.length - valid };
+  }
+
+  /** Records changed by a commit, or by commits after one. */
+  byCommit(sheet: StoredSheet, query: URLSearchParams): StoredRecord[] {
+    const commitId = query.get("commitId") ?? query.get("versionId");
+    const sinceId = query.get("sinceCommitId") ?? query.get("sinceVersionId");
+    let records = sheet.records;
+    if (commitId) {
+      if (!this.commits.has(commitId)) throw notFound("Commit", commitId);
+      records = records.filter((r) => r.commitId === commitId);
+    }
+    if (sinceId) {
+      const since = this.commits.get(sinceId) ?? throwIt(notFound("Commit", sinceId));
+      records = records.filter((r) => (this.commits.get(r.commitId)?.seq ?? 0) > since.seq);
+    }
+    const ids = query.getAll("ids");
+    if (ids.length) {
+      const wanted = new Set(ids);
+      records = records.filter((r) => wanted.has(r.id));
+    }
+    return records;
+  }
+
+  sheetView(sheet: StoredSheet): SheetView {
+    const view: SheetView = {
+      id: sheet.id,
+      workbookId: sheet.workbookId,
+      name: sheet.name,
+      slug: sheet.slug,
+      config: clone(sheet.config) as unknown as Flatfile.SheetConfig,
+      createdAt: sheet.createdAt,
+      updatedAt: sheet.updatedAt,
+    };
+    if (sheet.metadata !== undefined) view.metadata = clone(sheet.metadata);
+    if (sheet.lockedBy) view.lockedBy = sheet.lockedBy;
+    if (sheet.lockedAt) view.lockedAt = sheet.lockedAt;
+    return view;
+  }
+
+  workbookView(workbook: StoredWorkbook, includeSheets = true): WorkbookView {
+    const { sheetIds, ...rest } = workbook;
+    const view = clone(rest) as unknown as WorkbookView;
+    view.sheets = includeSheets
+      ? sheetIds.map((id) => this.sheets.get(id)).filter((s): s is StoredSheet => !!s).map((s) => this.sheetView(s))
+      : [];
+    return view;
+  }
+
+  createSheet(workbookId: string, config: Json, records: StoredRecord[] = []): StoredSheet {
+    const name = typeof config.name === "string" ? config.name : "Sheet";
+    const slug = typeof config.slug === "string" ? config.slug : slugify(name);
+    const at = now();
+    const sheet: StoredSheet = {
+      id: this.newId("sh"),
+      workbookId,
+      name,
+      slug,
+      config: { ...config, name, slug },
+      createdAt: at,
+      updatedAt: at,
+      records,
+    };
+    this.sheets.set(sheet.id, sheet);
+    return sheet;
+  }
+
+  applyCommit(sheet: StoredSheet, change: SeedCommit): { commitId: string; recordIds: string[] } {
+    const commit = this.newCommit(sheet.id);
+    if (change.deleteAll) sheet.records = [];
+    if (change.delete?.length) {
+      const gone = new Set(change.delete);
+      sheet.records = sheet.records.filter((r) => !gone.has(r.id));
+    }
+    if (change.update?.length) {
+      const byId = new Map(sheet.records.map((r) => [r.id, r]));
+      for (const u of change.update) {
+        const record = byId.get(u.id) ?? throwIt(notFound("Record", u.id));
+        record.values = { ...this.valuesOf(sheet, record), ...clone(u.values) };
+        record.commitId = commit.id;
+      }
+    }
+    const recordIds: string[] = [];
+    const invalid = change.invalid ?? 0;
+    (change.insert ?? []).forEach((values, i) => {
+      const record: StoredRecord = { id: this.newId("rc"), commitId: commit.id, valid: i >= invalid, n: sheet.records.length, values: clone(values) };
+      sheet.records.push(record);
+      recordIds.push(record.id);
+    });
+    sheet.updatedAt = now();
+    return { commitId: commit.id, recordIds };
+  }
+}

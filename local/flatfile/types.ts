@@ -1,0 +1,265 @@
+/**
+ * The stand-in's public types: what it stores, what tests seed, the request log and faults.
+ */
+import type { Flatfile } from "@flatfile/api";
+
+export const DEFAULT_ENVIRONMENT_ID = "us_env_local0001";
+export const DEFAULT_ACCOUNT_ID = "us_acc_local0001";
+
+export type RouteName =
+  | "jobs.get" | "jobs.ack" | "jobs.complete" | "jobs.fail" | "jobs.retry"
+  | "spaces.get" | "spaces.update"
+  | "workbooks.create" | "workbooks.get" | "workbooks.list" | "workbooks.update"
+  | "sheets.get" | "sheets.counts" | "sheets.lock" | "sheets.unlock" | "sheets.duplicate"
+  | "records.get" | "records.insert"
+  | "documents.create" | "documents.list" | "documents.get" | "documents.update"
+  | "users.get" | "guests.get"
+  | "agents.create" | "agents.list" | "agents.get" | "agents.delete"
+  | "secrets.list" | "secrets.upsert" | "secrets.delete"
+  | "unknown";
+
+export interface RequestLogEntry {
+  method: string;
+  /** `<resource>.<method>`, or "unknown" for a path the stand-in does not serve. */
+  route: RouteName | string;
+  /** As received, including the query string (e.g. `/v1/sheets/us_sh_x/records?commitId=...`). */
+  path: string;
+  /** The raw JSON body as received (undefined when there was none, the text when not JSON). */
+  body?: unknown;
+  /** The status answered; 0 for a request that was made to hang. */
+  status: number;
+  /** Epoch ms when the request arrived. */
+  at: number;
+}
+
+export interface Faults {
+  /** The next calls to `route` ("*" for any) answer these statuses, in order, touching nothing. */
+  statuses(route: string, list: number[]): void;
+  /** Extra delay before every answer on `route` ("*" for any). 0 removes it. */
+  latency(route: string, ms: number): void;
+  /** The next `count` calls to `route` ("*" for any) never answer (until close). */
+  hang(route: string, count?: number): void;
+  clear(): void;
+}
+
+export type Json = Record<string, unknown>;
+
+export interface StoredSpace {
+  id: string;
+  name: string;
+  environmentId: string;
+  accountId: string;
+  metadata: unknown;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+}
+
+export interface StoredJob {
+  id: string;
+  type: string;
+  operation: string;
+  source: string;
+  status: "created" | "ready" | "scheduled" | "executing" | "complete" | "failed" | "canceled" | "planning";
+  info?: string;
+  progress?: number;
+  outcome?: Record<string, unknown>;
+  environmentId: string;
+  spaceId?: string;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+}
+
+export interface SheetView {
+  id: string;
+  workbookId: string;
+  name: string;
+  slug: string;
+  config: Flatfile.SheetConfig;
+  metadata?: unknown;
+  lockedBy?: string;
+  lockedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WorkbookView {
+  id: string;
+  name?: string;
+  spaceId: string;
+  environmentId: string;
+  sheets: SheetView[];
+  labels?: string[];
+  actions?: Flatfile.Action[];
+  settings?: unknown;
+  metadata?: unknown;
+  namespace?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A record as stored: values are generated on read for seeded records (`values` undefined). */
+export interface StoredRecord {
+  id: string;
+  commitId: string;
+  valid: boolean;
+  /** Seed index, used to generate the values of a seeded record. */
+  n: number;
+  values?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface StoredSheet {
+  id: string;
+  workbookId: string;
+  name: string;
+  slug: string;
+  config: Json;
+  metadata?: unknown;
+  lockedBy?: string;
+  lockedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  records: StoredRecord[];
+}
+
+export interface StoredWorkbook {
+  id: string;
+  spaceId: string;
+  environmentId: string;
+  sheetIds: string[];
+  createdAt: string;
+  updatedAt: string;
+  /** name, labels, actions, settings, metadata, namespace... as sent. */
+  [key: string]: unknown;
+}
+
+export interface StoredDocument {
+  id: string;
+  spaceId: string;
+  environmentId: string;
+  title: string;
+  body: string;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+}
+
+export interface StoredUser {
+  id: string;
+  email: string;
+  name: string;
+  accountId: string;
+  idp: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredGuest {
+  id: string;
+  email: string;
+  name: string;
+  environmentId: string;
+  spaces: { id: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredAgent {
+  id: string;
+  environmentId: string;
+  slug?: string;
+  topics?: string[];
+  compiler?: string;
+  source?: string;
+  accountId?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  [key: string]: unknown;
+}
+
+export interface StoredSecret {
+  id: string;
+  name: string;
+  value: string;
+  environmentId?: string;
+  spaceId?: string;
+  [key: string]: unknown;
+}
+
+export interface StoredCommit {
+  id: string;
+  sheetId: string;
+  /** Global order of commits. */
+  seq: number;
+  createdAt: string;
+}
+
+export interface SeedSheet {
+  name: string;
+  slug: string;
+  /** This many valid records, in one initial commit. */
+  records?: number;
+  /** Defaults to firstName, lastName, email strings. */
+  fields?: Flatfile.Property[];
+  access?: Flatfile.SheetAccess[];
+  readonly?: boolean;
+  actions?: Flatfile.Action[];
+}
+
+export interface SeedCommit {
+  /** Plain values, `{ key: value }`. */
+  insert?: Record<string, unknown>[];
+  update?: { id: string; values: Record<string, unknown> }[];
+  deleteAll?: boolean;
+  delete?: string[];
+  /** Mark this many of the inserted records (the first ones) as error records. */
+  invalid?: number;
+}
+
+export interface Seed {
+  space(input?: { name?: string; metadata?: unknown; environmentId?: string; accountId?: string }): StoredSpace;
+  user(input: { email: string; name: string; metadata?: Record<string, unknown>; accountId?: string }): StoredUser;
+  guest(input: { email: string; name: string; environmentId?: string; spaceIds?: string[] }): StoredGuest;
+  job(input: { job: string; spaceId?: string; workbookId?: string; sheetId?: string; status?: StoredJob["status"]; environmentId?: string }): StoredJob;
+  workbook(input: {
+    spaceId: string;
+    name?: string;
+    sheets: SeedSheet[];
+    actions?: Flatfile.Action[];
+    metadata?: unknown;
+    labels?: string[];
+  }): WorkbookView;
+  /** Applies the change as one new commit (an empty insert still makes one). */
+  commit(sheetId: string, change: SeedCommit): { commitId: string; recordIds: string[] };
+  /** Inserts records as one commit; `invalid` marks the first ones as error records. */
+  records(sheetId: string, values: Record<string, unknown>[], options?: { invalid?: number }): { commitId: string; recordIds: string[] };
+  /** Marks existing records valid or invalid (no commit). */
+  markInvalid(sheetId: string, recordIds: string[], invalid?: boolean): void;
+}
+
+export interface FlatfileStandIn {
+  /** `http://127.0.0.1:<port>/v1` */
+  url: string;
+  /** Bearer token required on every request. */
+  apiKey: string;
+  /** Append-only log of every request received (cleared by reset). */
+  readonly requests: RequestLogEntry[];
+  seed: Seed;
+  faults: Faults;
+  spaces: Map<string, StoredSpace>;
+  jobs: Map<string, StoredJob>;
+  workbooks: Map<string, StoredWorkbook>;
+  sheets: Map<string, StoredSheet>;
+  documents: Map<string, StoredDocument>;
+  users: Map<string, StoredUser>;
+  guests: Map<string, StoredGuest>;
+  agents: Map<string, StoredAgent>;
+  secrets: Map<string, StoredSecret>;
+  commits: Map<string, StoredCommit>;
+  /** Clears all state, the request log and faults; keeps the server, port and apiKey. */
+  reset(): void;
+  close(): Promise<void>;
+}
