@@ -9,26 +9,21 @@
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
  * through a custom resource that is the only other reader of the secret.
  */
-import { join } from "node:path";
-import { AssetHashType, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
 import { CfnRoute, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
-import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
-import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk-lib/aws-lambda";
-import { LAMBDA_RUNTIME } from "./runtime";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
-import { Topic } from "aws-cdk-lib/aws-sns";
-import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { buildFunctionSync, FUNCTION_NAMES, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
+import { ServiceAlarms } from "./alarms";
+import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
+import { RouteFunction } from "./route-function";
 
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
@@ -50,10 +45,8 @@ export interface FlatfileStackProps extends StackProps {
   logLevel?: string;
 }
 
-/** Function timeout: see the comment where the functions are created. */
-export const FUNCTION_TIMEOUT = Duration.seconds(25);
-/** Function memory: see the comment where the functions are created. */
-export const FUNCTION_MEMORY_MB = 1024;
+/** Function timeout and memory: see infra/route-function.ts. */
+export { FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT } from "./route-function";
 /** API Gateway's integration timeout; the functions end well inside it. */
 export const INTEGRATION_TIMEOUT = Duration.seconds(29);
 export const DEFAULT_THROTTLE = { rateLimit: 25, burstLimit: 50 } as const;
@@ -77,14 +70,15 @@ export class FlatfileStack extends Stack {
   /** The Flatfile environment the functions accept ("" = any); the relay registers there. */
   readonly flatfileEnvironmentId: string;
   /** One function per route. */
-  readonly functions: Readonly<Record<FunctionName, LambdaFunction>>;
+  readonly functions: Readonly<Record<FunctionName, RouteFunction>>;
   /** The relay's registration in Flatfile; only when an environment is given. */
   readonly relay?: RelayRegistration;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`). */
   readonly idempotencyTable: Table;
   /** Encrypted topic every alarm notifies. */
   readonly alarmTopic: Topic;
-  readonly alarms: Alarm[] = [];
+  /** Every alarm, in the order created (the dashboard shows their state). */
+  readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: FlatfileStackProps = {}) {
     super(scope, id, props);
@@ -135,62 +129,24 @@ export class FlatfileStack extends Stack {
     });
 
     // --- Functions ------------------------------------------------------------------------
-    // Timeout 25 s: API Gateway cuts the integration at 29 s (INTEGRATION_TIMEOUT), and the
-    // route pipeline (shared/core/route.ts) budgets 24 s of work and keeps a reserve to finish
-    // the Flatfile job. 25 s lets the function always answer before the gateway gives up, so
-    // the sender sees our status code, not a gateway 503/504.
-    // Memory 1024 MB: Lambda allocates CPU in proportion to memory; cold start parses a ~3 MB
-    // minified bundle (AWS SDK v3 + @flatfile/api), which is CPU-bound, and the Flatfile calls
-    // serialize sizeable workbooks. At 1024 MB that runs on ~0.6 vCPU; the extra cost on arm64
-    // is small against the latency a person waiting on a Space sees.
-    const environment: Record<string, string> = {
-      // The full ARN of a secret we create; an imported secret exactly as the operator named it
-      // (a name imported with fromSecretNameV2 has only a partial ARN).
-      FLATFILE_SECRET_ID: secretName || this.secret.secretArn,
-      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
-      POWERTOOLS_SERVICE_NAME: props.serviceName ?? "flatfile-space-configurator",
-      LOG_LEVEL: props.logLevel ?? "INFO",
-      NODE_OPTIONS: "--enable-source-maps",
-      ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
-      ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
-    };
-
-    const functions = {} as Record<FunctionName, LambdaFunction>;
+    // Shared settings (runtime, arm64, timeout, memory, tracing, log group, role) are in
+    // RouteFunction; here only what differs per function.
+    const functions = {} as Record<FunctionName, RouteFunction>;
     for (const name of FUNCTION_NAMES) {
-      const id = pascal(name);
-      // Logs: an explicit group per function; a month is enough to investigate a delivery and
-      // keeps cost bounded. RETAIN: a deleted stack's last month stays readable (the
-      // retention still empties the group).
-      const logGroup = new LogGroup(this, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
-      // Own role per function instead of AWSLambdaBasicExecutionRole: it may write to its own
-      // log group only (no managed policy, no logs:* on every group).
-      const role = new Role(this, `${id}Role`, {
-        assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-        description: `Execution role of the ${name} function`,
-      });
-      logGroup.grantWrite(role);
-
-      const fn = new LambdaFunction(this, `${id}Function`, {
+      functions[name] = new RouteFunction(this, pascal(name), {
+        name,
         description: `Answers Flatfile events on POST ${ROUTE_PATHS[name]}`,
-        runtime: LAMBDA_RUNTIME,
-        architecture: Architecture.ARM_64,
-        handler: LAMBDA_HANDLER,
-        code: bundledCode(name),
-        timeout: FUNCTION_TIMEOUT,
-        memorySize: FUNCTION_MEMORY_MB,
-        role,
-        logGroup,
-        environment,
-        // X-Ray: a segment per invocation shows cold start vs. Flatfile time. Cheap: sampled
-        // (1 request/s + 5%), and the first 100k traces a month are free.
-        tracing: Tracing.ACTIVE,
-      });
-
-      // Only these three functions may read the secret; the statement names its ARN.
-      this.secret.grantRead(fn);
-      // Exactly the calls Powertools' DynamoDB persistence layer makes, on this table only.
-      this.idempotencyTable.grant(fn, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
-      functions[name] = fn;
+        serviceName: props.serviceName,
+        logLevel: props.logLevel,
+        environment: {
+          ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
+          ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
+        },
+      })
+        // Only these functions may read the secret; the statement names its ARN. An imported
+        // secret is passed exactly as the operator named it.
+        .bindSecret(this.secret, secretName || this.secret.secretArn)
+        .bindTable(this.idempotencyTable);
     }
     this.functions = functions;
 
@@ -252,57 +208,12 @@ export class FlatfileStack extends Stack {
     }
 
     // --- Alarms ---------------------------------------------------------------------------
-    // Encrypted topic. CloudWatch cannot publish to a topic under the AWS managed SNS key, so a
-    // customer managed key whose policy lets CloudWatch use it. DESTROY: nothing lasting is
-    // encrypted with it (SNS messages only), deletion waits the 7-30 day KMS window anyway.
-    const topicKey = new Key(this, "AlarmTopicKey", {
-      description: "Encrypts the alarm topic; CloudWatch alarms may use it to publish",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    topicKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
-    this.alarmTopic = new Topic(this, "AlarmTopic", {
-      displayName: "Flatfile Space Configurator alarms",
-      masterKey: topicKey,
-      enforceSSL: true,
-    });
-    // enforceSSL writes a topic policy, which replaces SNS's default one: allow this account's
-    // CloudWatch alarms to publish explicitly.
-    this.alarmTopic.addToResourcePolicy(
-      new PolicyStatement({
-        sid: "AllowCloudWatchAlarms",
-        effect: Effect.ALLOW,
-        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [this.alarmTopic.topicArn],
-        conditions: {
-          StringEquals: { "aws:SourceAccount": this.account },
-          ArnLike: { "aws:SourceArn": `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
-        },
-      }),
-    );
-    if (alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(alarmEmail));
-
-    const alarmAction = new SnsAction(this.alarmTopic);
-    const alarm = (id: string, metric: IMetric, description: string) => {
-      const created = new Alarm(this, id, {
-        metric,
-        alarmDescription: description,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(alarmAction);
-      this.alarms.push(created);
-    };
-    const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
-    for (const name of FUNCTION_NAMES) {
-      const fn = functions[name];
-      alarm(`${pascal(name)}Errors`, fn.metricErrors(fiveMinutes), `${name}: the function threw or timed out (5 min)`);
-      alarm(`${pascal(name)}Throttles`, fn.metricThrottles(fiveMinutes), `${name}: invocations were throttled (5 min)`);
-    }
-    alarm("Api5xx", this.api.metricServerError(fiveMinutes), "HTTP API answered 5xx: senders are retrying (5 min)");
+    // Into one encrypted topic (infra/alarms.ts).
+    const alarms = new ServiceAlarms(this, { alarmEmail });
+    for (const name of FUNCTION_NAMES) alarms.watchFunction(pascal(name), name, functions[name]);
+    alarms.watchApi(this.api);
+    this.alarmTopic = alarms.topic;
+    this.alarms = alarms.alarms;
 
     // --- Outputs --------------------------------------------------------------------------
     new CfnOutput(this, "ApiUrl", { value: this.apiUrl, description: "HTTP API base URL (RELAY_BASE_URL)" });
@@ -323,14 +234,7 @@ export class FlatfileStack extends Stack {
 
   /** cdk-nag (AwsSolutions) findings this stack knowingly carries, each with its reason. */
   private acknowledgeNagFindings(ownsSecret: boolean): void {
-    for (const name of FUNCTION_NAMES) {
-      const fn = this.functions[name];
-      // On the role: its DefaultPolicy is a child of the role, not of the function.
-      Validations.of(fn.role!).acknowledge({
-        id: "AwsSolutions-IAM5[Resource::*]",
-        reason: "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource '*'. Every other statement of this role names its resource.",
-      });
-    }
+    // Each RouteFunction acknowledges its own role's finding (X-Ray needs Resource "*").
     for (const route of this.api.node.findAll().filter((c): c is CfnRoute => c instanceof CfnRoute)) {
       Validations.of(route).acknowledge({
         id: "AwsSolutions-APIG4",
@@ -344,25 +248,6 @@ export class FlatfileStack extends Stack {
       });
     }
   }
-}
-
-/**
- * The function's asset: the shared esbuild build (bundling.ts) run locally at synth. The image
- * is never pulled: local bundling always succeeds or throws. Hash = hash of the bundle.
- */
-function bundledCode(name: FunctionName): Code {
-  return Code.fromAsset(join(REPO_ROOT, "functions", name), {
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      image: LAMBDA_RUNTIME.bundlingImage,
-      local: {
-        tryBundle(outputDir: string): boolean {
-          buildFunctionSync(name, outputDir);
-          return true;
-        },
-      },
-    },
-  });
 }
 
 function pascal(name: string): string {

@@ -29,6 +29,11 @@ describe("FlatfileStack (default context)", () => {
     expect(synthError).toBeUndefined();
   });
 
+  it("keeps the logical id of every resource it had (a renamed id would replace the resource on deploy)", () => {
+    const types = Object.fromEntries(Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]));
+    expect(types).toMatchObject(PINNED_LOGICAL_IDS);
+  });
+
   it("has three functions on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
     template.resourceCountIs("AWS::Lambda::Function", 3);
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
@@ -255,8 +260,72 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
   });
 
+  it("keeps the logical ids of the relay's resources and the e-mail subscription", () => {
+    const types = Object.fromEntries(Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]));
+    const { FlatfileSecretD72B70CC: _createdSecretOnly, ...withoutSecret } = PINNED_LOGICAL_IDS;
+    expect(types).toMatchObject({ ...withoutSecret, ...PINNED_RELAY_LOGICAL_IDS });
+  });
+
   it("is nag clean too", () => {
     expect(violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
     expect(synthError).toBeUndefined();
   });
 });
+
+/**
+ * Every resource's logical id as deployed stacks have it. Refactors of infra/ must keep these:
+ * CloudFormation replaces a resource whose id changes (a new log group, table, alarm...).
+ * New resources may be added beside them.
+ */
+const PINNED_LOGICAL_IDS: Record<string, string> = {
+  FlatfileSecretD72B70CC: "AWS::SecretsManager::Secret",
+  IdempotencyTable22A5A209: "AWS::DynamoDB::Table",
+  SpaceConfigureLogs55A05AAF: "AWS::Logs::LogGroup",
+  SpaceConfigureRole68C3D2F8: "AWS::IAM::Role",
+  SpaceConfigureRoleDefaultPolicy34CFE6C5: "AWS::IAM::Policy",
+  SpaceConfigureFunctionD0950035: "AWS::Lambda::Function",
+  ActionJobLogs7F079840: "AWS::Logs::LogGroup",
+  ActionJobRoleB4A2271B: "AWS::IAM::Role",
+  ActionJobRoleDefaultPolicy5B02C8A5: "AWS::IAM::Policy",
+  ActionJobFunction2F05FBEF: "AWS::Lambda::Function",
+  CommitCreatedLogs1E1ECF15: "AWS::Logs::LogGroup",
+  CommitCreatedRoleC0CC9213: "AWS::IAM::Role",
+  CommitCreatedRoleDefaultPolicyAD742C06: "AWS::IAM::Policy",
+  CommitCreatedFunctionA999E9E3: "AWS::Lambda::Function",
+  HttpApiF5A9A8A7: "AWS::ApiGatewayV2::Api",
+  HttpApiPOSTspaceconfigureSpaceConfigureIntegrationDF13801B: "AWS::ApiGatewayV2::Integration",
+  HttpApiPOSTspaceconfigureSpaceConfigureIntegrationPermission7CB7CC23: "AWS::Lambda::Permission",
+  HttpApiPOSTspaceconfigureB921106A: "AWS::ApiGatewayV2::Route",
+  HttpApiPOSTactionjobActionJobIntegration518324C6: "AWS::ApiGatewayV2::Integration",
+  HttpApiPOSTactionjobActionJobIntegrationPermissionD7DCB90B: "AWS::Lambda::Permission",
+  HttpApiPOSTactionjob227F18C4: "AWS::ApiGatewayV2::Route",
+  HttpApiPOSTcommitcreatedCommitCreatedIntegrationA3079489: "AWS::ApiGatewayV2::Integration",
+  HttpApiPOSTcommitcreatedCommitCreatedIntegrationPermission69507A62: "AWS::Lambda::Permission",
+  HttpApiPOSTcommitcreated149A039E: "AWS::ApiGatewayV2::Route",
+  ApiAccessLogsE9DF007D: "AWS::Logs::LogGroup",
+  DefaultStageEE28A986: "AWS::ApiGatewayV2::Stage",
+  AlarmTopicKey57B0D3A7: "AWS::KMS::Key",
+  AlarmTopicD01E77F9: "AWS::SNS::Topic",
+  AlarmTopicPolicy309DB5F8: "AWS::SNS::TopicPolicy",
+  SpaceConfigureErrors768A9B95: "AWS::CloudWatch::Alarm",
+  SpaceConfigureThrottles894CF116: "AWS::CloudWatch::Alarm",
+  ActionJobErrorsEE10707F: "AWS::CloudWatch::Alarm",
+  ActionJobThrottlesD5922283: "AWS::CloudWatch::Alarm",
+  CommitCreatedErrors1A5B7734: "AWS::CloudWatch::Alarm",
+  CommitCreatedThrottles4156AA17: "AWS::CloudWatch::Alarm",
+  Api5xx3D9EE91A: "AWS::CloudWatch::Alarm",
+};
+
+/** With an environment id and an alarm e-mail: the relay's registration and the subscription. */
+const PINNED_RELAY_LOGICAL_IDS: Record<string, string> = {
+  RelayRegisterLogs1946E1EF: "AWS::Logs::LogGroup",
+  RelayRegisterFunctionServiceRoleD529DB5C: "AWS::IAM::Role",
+  RelayRegisterFunctionServiceRoleDefaultPolicy7D813284: "AWS::IAM::Policy",
+  RelayRegisterFunctionF48F5FED: "AWS::Lambda::Function",
+  RelayProviderLogsA2108BDB: "AWS::Logs::LogGroup",
+  RelayProviderframeworkonEventServiceRole08991064: "AWS::IAM::Role",
+  RelayProviderframeworkonEventServiceRoleDefaultPolicyBA928687: "AWS::IAM::Policy",
+  RelayProviderframeworkonEventE92A70AE: "AWS::Lambda::Function",
+  Relay3F9A082A: "Custom::FlatfileRelay",
+  AlarmTopicopsexamplecom7B0F70A1: "AWS::SNS::Subscription",
+};

@@ -1,0 +1,106 @@
+/**
+ * `ServiceAlarms`: the encrypted topic every alarm notifies, and the alarms themselves.
+ *
+ *   const alarms = new ServiceAlarms(stack, { alarmEmail });
+ *   alarms.watchFunction("SpaceConfigure", "space-configure", fn);   // Errors, Throttles
+ *   alarms.add("SomethingWrong", metric, "what it means (period)", { threshold: 5 });
+ *
+ * Not a construct of its own: topic, key and alarms are created on the stack's scope, so they
+ * keep the logical ids deployed stacks have (AlarmTopic, SpaceConfigureErrors, Api5xx...; pinned
+ * in test/infra/stack.test.ts). `alarms` is what the dashboard's alarm status widget shows.
+ */
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
+import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { Effect, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+
+export interface ServiceAlarmsProps {
+  /** E-mail address subscribed to the topic. "" = no subscription. */
+  alarmEmail?: string;
+}
+
+export interface AlarmOptions {
+  /** Alarm when the metric reaches this value (>=) in one period. Default 1. */
+  threshold?: number;
+  /** Consecutive periods at or above the threshold. Default 1. */
+  evaluationPeriods?: number;
+}
+
+/** The period and statistic of every alarm: a sum over five minutes. */
+export const ALARM_PERIOD = { period: Duration.minutes(5), statistic: "Sum" } as const;
+
+export class ServiceAlarms {
+  /** Encrypted topic every alarm notifies. */
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+  private readonly action: SnsAction;
+
+  constructor(
+    private readonly scope: Stack,
+    props: ServiceAlarmsProps = {},
+  ) {
+    // Encrypted topic. CloudWatch cannot publish to a topic under the AWS managed SNS key, so a
+    // customer managed key whose policy lets CloudWatch use it. DESTROY: nothing lasting is
+    // encrypted with it (SNS messages only), deletion waits the 7-30 day KMS window anyway.
+    const topicKey = new Key(scope, "AlarmTopicKey", {
+      description: "Encrypts the alarm topic; CloudWatch alarms may use it to publish",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    topicKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
+    this.topic = new Topic(scope, "AlarmTopic", {
+      displayName: "Flatfile Space Configurator alarms",
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    // enforceSSL writes a topic policy, which replaces SNS's default one: allow this account's
+    // CloudWatch alarms to publish explicitly.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowCloudWatchAlarms",
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": scope.account },
+          ArnLike: { "aws:SourceArn": `arn:${scope.partition}:cloudwatch:${scope.region}:${scope.account}:alarm:*` },
+        },
+      }),
+    );
+    const alarmEmail = props.alarmEmail?.trim() ?? "";
+    if (alarmEmail) this.topic.addSubscription(new EmailSubscription(alarmEmail));
+    this.action = new SnsAction(this.topic);
+  }
+
+  /** An alarm on `metric` (>= threshold), notifying the topic; missing data is not breaching. */
+  add(id: string, metric: IMetric, description: string, options: AlarmOptions = {}): Alarm {
+    const alarm = new Alarm(this.scope, id, {
+      metric,
+      alarmDescription: description,
+      threshold: options.threshold ?? 1,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** `<id>Errors` and `<id>Throttles`: any in five minutes. */
+  watchFunction(id: string, name: string, fn: IFunction): void {
+    this.add(`${id}Errors`, fn.metricErrors(ALARM_PERIOD), `${name}: the function threw or timed out (5 min)`);
+    this.add(`${id}Throttles`, fn.metricThrottles(ALARM_PERIOD), `${name}: invocations were throttled (5 min)`);
+  }
+
+  /** `Api5xx`: the HTTP API answered any 5xx in five minutes. */
+  watchApi(api: HttpApi): void {
+    this.add("Api5xx", api.metricServerError(ALARM_PERIOD), "HTTP API answered 5xx: senders are retrying (5 min)");
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `RouteFunction`: one of the product's Lambda functions, with everything they share set once.
+ *
+ *   const fn = new RouteFunction(this, "SpaceConfigure", { name: "space-configure", description, environment });
+ *   fn.bindSecret(secret);        // FLATFILE_SECRET_ID + read grant
+ *   fn.bindTable(table);          // IDEMPOTENCY_TABLE + the four item calls
+ *
+ * Shared settings: nodejs24.x (infra/runtime.ts) on arm64, 25 s, 1024 MB, active X-Ray tracing,
+ * source maps, the Powertools service name and metrics namespace, the esbuild bundle of
+ * `functions/<name>/handler.ts` (bundling.ts). Its log group and role are created on the STACK
+ * scope as `<id>Logs` / `<id>Role` and the function as `<id>Function`, which are the logical
+ * ids deployed stacks already have (test/infra/stack.test.ts pins them): moving a resource under
+ * another construct would rename it, and CloudFormation would replace it.
+ */
+import { join } from "node:path";
+import { AssetHashType, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import { buildFunctionSync, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
+import { LAMBDA_RUNTIME } from "./runtime";
+
+// Timeout 25 s: API Gateway cuts the integration at 29 s (INTEGRATION_TIMEOUT in stack.ts), and
+// the route pipeline (shared/core/route.ts) budgets 24 s of work and keeps a reserve to finish
+// the Flatfile job. 25 s lets the function always answer before the gateway gives up, so the
+// sender sees our status code, not a gateway 503/504.
+export const FUNCTION_TIMEOUT = Duration.seconds(25);
+// Memory 1024 MB: Lambda allocates CPU in proportion to memory; cold start parses the minified
+// bundle (AWS SDK v3 + @flatfile/api), which is CPU-bound, and the Flatfile calls serialize
+// sizeable workbooks. At 1024 MB that runs on ~0.6 vCPU; the extra cost on arm64 is small
+// against the latency a person waiting on a Space sees.
+export const FUNCTION_MEMORY_MB = 1024;
+
+export const DEFAULT_SERVICE_NAME = "flatfile-space-configurator";
+
+export interface RouteFunctionProps {
+  /** `functions/<name>/handler.ts` is bundled as the code. */
+  name: FunctionName;
+  description: string;
+  /** Settings beyond the shared ones (FLATFILE_ENVIRONMENT_ID, REFERENCE_DATA_URL...). */
+  environment?: Record<string, string>;
+  /** POWERTOOLS_SERVICE_NAME. Default DEFAULT_SERVICE_NAME. */
+  serviceName?: string;
+  /** LOG_LEVEL. Default "INFO". */
+  logLevel?: string;
+}
+
+export class RouteFunction extends LambdaFunction {
+  constructor(scope: Construct, id: string, props: RouteFunctionProps) {
+    // Logs: an explicit group per function; a month is enough to investigate a delivery and
+    // keeps cost bounded. RETAIN: a deleted stack's last month stays readable (the retention
+    // still empties the group).
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
+    // Own role per function instead of AWSLambdaBasicExecutionRole: it may write to its own log
+    // group only (no managed policy, no logs:* on every group).
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of the ${props.name} function`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, `${id}Function`, {
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      handler: LAMBDA_HANDLER,
+      code: bundledCode(props.name),
+      timeout: FUNCTION_TIMEOUT,
+      memorySize: FUNCTION_MEMORY_MB,
+      role,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? DEFAULT_SERVICE_NAME,
+        LOG_LEVEL: props.logLevel ?? "INFO",
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      // X-Ray: a segment per invocation shows cold start vs. Flatfile time. Cheap: sampled
+      // (1 request/s + 5%), and the first 100k traces a month are free.
+      tracing: Tracing.ACTIVE,
+    });
+
+    // On the role: its DefaultPolicy is a child of the role, not of the function.
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource '*'. Every other statement of this role names its resource.",
+    });
+  }
+
+  /**
+   * The Flatfile secret `{"apiKey","signingSecret"}`: FLATFILE_SECRET_ID and read on that secret
+   * only. `secretId` as the operator named an imported secret (a name imported with
+   * fromSecretNameV2 has only a partial ARN); default the secret's full ARN.
+   */
+  bindSecret(secret: ISecret, secretId: string = secret.secretArn): this {
+    this.addEnvironment("FLATFILE_SECRET_ID", secretId);
+    secret.grantRead(this);
+    return this;
+  }
+
+  /** The idempotency/lease table: IDEMPOTENCY_TABLE and exactly the calls Powertools' DynamoDB persistence layer and the lease make, on this table only. */
+  bindTable(table: ITable): this {
+    this.addEnvironment("IDEMPOTENCY_TABLE", table.tableName);
+    table.grant(this, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+    return this;
+  }
+}
+
+/**
+ * The function's asset: the shared esbuild build (bundling.ts) run locally at synth. The image
+ * is never pulled: local bundling always succeeds or throws. Hash = hash of the bundle.
+ */
+function bundledCode(name: FunctionName): Code {
+  return Code.fromAsset(join(REPO_ROOT, "functions", name), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: LAMBDA_RUNTIME.bundlingImage,
+      local: {
+        tryBundle(outputDir: string): boolean {
+          buildFunctionSync(name, outputDir);
+          return true;
+        },
+      },
+    },
+  });
+}
