@@ -25,21 +25,31 @@ export class ConfigurationError extends Error {
 /** What a freshly deployed stack's secret holds until the operator pastes in the Flatfile key. */
 export const API_KEY_PLACEHOLDER = "REPLACE_ME";
 
-const SecretValue = z.object({
+/** What verifying a request needs; checked before anything else is read from the secret. */
+const SigningPart = z.looseObject({
+  signingSecret: z.string().check(z.minLength(16, "signingSecret must be at least 16 characters")),
+  previousSigningSecret: z.optional(z.string().check(z.minLength(16))),
+});
+/** The rest, checked only once a request's signature holds (see `Configuration.settings`). */
+const ApiKeyPart = z.looseObject({
   apiKey: z
     .string()
     .check(
       z.minLength(1, "apiKey is empty"),
       z.refine((key) => key !== API_KEY_PLACEHOLDER, `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`),
     ),
-  signingSecret: z.string().check(z.minLength(16, "signingSecret must be at least 16 characters")),
-  previousSigningSecret: z.optional(z.string().check(z.minLength(16))),
 });
 
 /** Long enough to spare Secrets Manager on warm invocations, short enough to pick up a rotation. */
 export const SECRET_CACHE_TTL_MS = 5 * 60_000;
 
-let cached: { key: string; at: number; value: z.infer<typeof SecretValue> } | undefined;
+interface SecretContent {
+  signingSecrets: string[];
+  /** The apiKey, or what is wrong with it (told only after the signature holds). */
+  apiKey: { ok: true; value: string } | { ok: false; problem: string };
+}
+
+let cached: { key: string; at: number; value: SecretContent } | undefined;
 let secretsClient: SecretsManagerClient | undefined;
 
 export function resetSettingsCache(): void {
@@ -47,7 +57,11 @@ export function resetSettingsCache(): void {
   secretsClient = undefined;
 }
 
-async function readSecret(secretId: string, now: number): Promise<z.infer<typeof SecretValue>> {
+function problemsOf(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${i.path.map(String).join(".") || "value"}: ${i.message}`).join("; ");
+}
+
+async function readSecret(secretId: string, now: number): Promise<SecretContent> {
   if (cached && cached.key === secretId && now - cached.at < SECRET_CACHE_TTL_MS) return cached.value;
   // Tight timeouts: a Secrets Manager outage must become a 5xx well inside the gateway's 29 s.
   // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
@@ -70,13 +84,15 @@ async function readSecret(secretId: string, now: number): Promise<z.infer<typeof
   } catch {
     throw new ConfigurationError(`secret ${secretId} is not JSON: expected {"apiKey","signingSecret"}`);
   }
-  const parsed = SecretValue.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`);
-    throw new ConfigurationError(`secret ${secretId} is invalid: ${problems.join("; ")}`);
-  }
-  cached = { key: secretId, at: now, value: parsed.data };
-  return parsed.data;
+  const signing = SigningPart.safeParse(json);
+  if (!signing.success) throw new ConfigurationError(`secret ${secretId} is invalid: ${problemsOf(signing.error.issues)}`);
+  const key = ApiKeyPart.safeParse(json);
+  const value: SecretContent = {
+    signingSecrets: [signing.data.signingSecret, ...(signing.data.previousSigningSecret ? [signing.data.previousSigningSecret] : [])],
+    apiKey: key.success ? { ok: true, value: key.data.apiKey } : { ok: false, problem: `secret ${secretId} is invalid: ${problemsOf(key.error.issues)}` },
+  };
+  cached = { key: secretId, at: now, value };
+  return value;
 }
 
 function optional(value: string | undefined): string | undefined {
@@ -84,32 +100,55 @@ function optional(value: string | undefined): string | undefined {
 }
 
 /**
+ * The configuration in the order a request may learn of it: the signing secrets first (a failure
+ * to get them throws: the route answers a generic 500), everything else through `settings()`,
+ * which the route calls only once the signature holds, so that an unsigned caller learns nothing
+ * about the deployment (issue 13 §2).
+ */
+export interface Configuration {
+  signingSecrets: string[];
+  /** The whole settings, or the ConfigurationError that names what is missing. */
+  settings(): Settings;
+}
+
+/**
  * Reads the contract's configuration. `FLATFILE_SECRET_ID` wins; without it the plain env vars
  * serve (local runs). A missing value is a ConfigurationError that names it.
  */
-export async function loadSettings(env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<Settings> {
+export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<Configuration> {
   const secretId = optional(env.FLATFILE_SECRET_ID);
-  let apiKey: string | undefined;
+  let apiKey: SecretContent["apiKey"];
   let signingSecrets: string[];
   if (secretId) {
     const secret = await readSecret(secretId, now);
     apiKey = secret.apiKey;
-    signingSecrets = [secret.signingSecret, ...(secret.previousSigningSecret ? [secret.previousSigningSecret] : [])];
+    signingSecrets = secret.signingSecrets;
   } else {
-    apiKey = optional(env.FLATFILE_API_KEY);
+    const key = optional(env.FLATFILE_API_KEY);
     const signing = optional(env.FLATFILE_SIGNING_SECRET);
-    if (!apiKey) throw new ConfigurationError("FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)");
     if (!signing) throw new ConfigurationError("FLATFILE_SIGNING_SECRET is not set (and no FLATFILE_SECRET_ID names a secret)");
+    apiKey = key ? { ok: true, value: key } : { ok: false, problem: "FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)" };
     signingSecrets = [signing];
   }
-  registerSecretForRedaction(apiKey);
+  if (apiKey.ok) registerSecretForRedaction(apiKey.value);
   signingSecrets.forEach(registerSecretForRedaction);
   return {
-    apiKey,
     signingSecrets,
-    apiUrl: optional(env.FLATFILE_API_URL),
-    environmentId: optional(env.FLATFILE_ENVIRONMENT_ID),
-    idempotencyTable: optional(env.IDEMPOTENCY_TABLE),
-    referenceDataUrl: optional(env.REFERENCE_DATA_URL),
+    settings() {
+      if (!apiKey.ok) throw new ConfigurationError(apiKey.problem);
+      return {
+        apiKey: apiKey.value,
+        signingSecrets,
+        apiUrl: optional(env.FLATFILE_API_URL),
+        environmentId: optional(env.FLATFILE_ENVIRONMENT_ID),
+        idempotencyTable: optional(env.IDEMPOTENCY_TABLE),
+        referenceDataUrl: optional(env.REFERENCE_DATA_URL),
+      };
+    },
   };
+}
+
+/** Every setting at once, for callers that are not answering a request (scripts, the relay deploy). */
+export async function loadSettings(env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<Settings> {
+  return (await loadConfiguration(env, now)).settings();
 }

@@ -64,14 +64,26 @@ export type JobPayload = z.infer<typeof JobPayload>;
 
 /** The body exactly as signed: base64 decoded when API Gateway encoded it. */
 export function rawBodyOf(request: Pick<APIGatewayProxyEventV2, "body" | "isBase64Encoded">): string {
+  const read = readBody(request);
+  if (read.problem) throw read.problem;
+  return read.text;
+}
+
+/**
+ * The body as signed, and what is wrong with it, without throwing: the route verifies the
+ * signature over `text` first and tells the problem (400) only to a signed request. A body that
+ * is not base64 is checked as it came, so no genuine signature can match it.
+ */
+export function readBody(request: Pick<APIGatewayProxyEventV2, "body" | "isBase64Encoded">): { text: string; problem?: BadRequestError } {
   const body = request.body ?? "";
   if (!request.isBase64Encoded) {
-    if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) throw new BadRequestError("body is larger than 1 MB");
-    return body;
+    if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) return { text: body, problem: new BadRequestError("body is larger than 1 MB") };
+    return { text: body };
   }
-  if (body.length > Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4) throw new BadRequestError("body is larger than 1 MB");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new BadRequestError("body is marked base64 but is not valid base64");
-  return Buffer.from(body, "base64").toString("utf8");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) return { text: body, problem: new BadRequestError("body is marked base64 but is not valid base64") };
+  const text = Buffer.from(body, "base64").toString("utf8");
+  if (body.length > Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4) return { text, problem: new BadRequestError("body is larger than 1 MB") };
+  return { text };
 }
 
 function describe(issues: z.core.$ZodIssue[]): string {

@@ -4,13 +4,13 @@
  * handler is this pipeline plus its route spec.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { loadSettings, type Settings } from "./config";
-import { parseEvent, rawBodyOf, type FlatfileEvent } from "./envelope";
+import { loadConfiguration, type Configuration, type Settings } from "./config";
+import { parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
 import { once } from "./idempotency";
 import { logger, setCorrelation } from "./logger";
-import { SIGNATURE_HEADER, verifySignature } from "./signature";
+import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
 
 /** Well inside API Gateway's 29 s integration timeout, whatever the Lambda timeout is. */
@@ -60,10 +60,24 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     const deadline = started + Math.min(INVOCATION_BUDGET_MS, remaining - 1_000);
     setCorrelation({ route: spec.name });
     try {
-      const rawBody = rawBodyOf(request);
-      const settings = await loadSettings();
-      const signature = verifySignature(headerOf(request, SIGNATURE_HEADER), rawBody, settings.signingSecrets);
+      // Nothing is told before the signature holds (issue 13 §2): a header that no secret could
+      // match is a 401 before any configuration is read; a signing secret that cannot be read
+      // is a generic 500; what else is wrong with the body or the configuration comes after.
+      const signatureHeader = headerOf(request, SIGNATURE_HEADER);
+      const header = readSignatureHeader(signatureHeader);
+      if (!header.ok) throw new UnauthorizedError(header.reason);
+      let configuration: Configuration;
+      try {
+        configuration = await loadConfiguration();
+      } catch (error) {
+        return signingSecretUnavailable(error);
+      }
+      const body = readBody(request);
+      const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
       if (!signature.ok) throw new UnauthorizedError(signature.reason);
+      if (body.problem) throw body.problem;
+      const settings = configuration.settings();
+      const rawBody = body.text;
       const event = parseEvent(rawBody);
       setCorrelation({ route: spec.name, eventId: event.id, jobId: event.context.jobId, spaceId: event.context.spaceId });
       if (settings.environmentId && event.context.environmentId !== settings.environmentId) {
@@ -93,6 +107,17 @@ export function createRoute(spec: RouteSpec): RouteHandler {
       return failureAnswer(error);
     }
   };
+}
+
+/**
+ * The signing secret could not be read, so nobody can be told apart from a stranger: the same
+ * generic 500 for everyone (the sender retries), the reason only in the log.
+ */
+function signingSecretUnavailable(error: unknown): APIGatewayProxyStructuredResultV2 {
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error("signing secret unavailable; answered before the signature could be checked", { failure: `${name}: ${message}` });
+  return answer(500, { error: "internal error" });
 }
 
 function failureAnswer(error: unknown): APIGatewayProxyStructuredResultV2 {

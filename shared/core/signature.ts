@@ -20,17 +20,13 @@ export function signPayload(
   return [`t=${t}`, ...list.map((s) => `v1=${hmacHex(s, t, rawBody)}`)].join(",");
 }
 
+export type SignatureHeader = { ok: true; timestamp: string; candidates: Buffer[] } | { ok: false; reason: string };
+
 /**
- * Checks the contract's signature: a timestamp within 300 s of now, and at least one `v1` that
- * matches one of our secrets (several on either side allow a rotation). Every candidate is
- * compared in constant time.
+ * The header's shape and freshness, which need no secret: a request that fails here is answered
+ * 401 before any configuration is read (issue 13 §2), so it costs nothing and learns nothing.
  */
-export function verifySignature(
-  header: string | undefined,
-  rawBody: string,
-  secrets: string[],
-  nowSeconds = Math.floor(Date.now() / 1000),
-): SignatureCheck {
+export function readSignatureHeader(header: string | undefined, nowSeconds = Math.floor(Date.now() / 1000)): SignatureHeader {
   if (!header) return { ok: false, reason: "missing signature header" };
   let timestamp: string | undefined;
   const candidates: Buffer[] = [];
@@ -55,6 +51,23 @@ export function verifySignature(
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: "signature timestamp outside the 300 s tolerance" };
   }
+  return { ok: true, timestamp, candidates };
+}
+
+/**
+ * Checks the contract's signature: a timestamp within 300 s of now, and at least one `v1` that
+ * matches one of our secrets (several on either side allow a rotation). Every candidate is
+ * compared in constant time.
+ */
+export function verifySignature(
+  header: string | undefined,
+  rawBody: string,
+  secrets: string[],
+  nowSeconds = Math.floor(Date.now() / 1000),
+): SignatureCheck {
+  const parsed = readSignatureHeader(header, nowSeconds);
+  if (!parsed.ok) return parsed;
+  const { timestamp, candidates } = parsed;
   let matched = false;
   for (const secret of secrets) {
     const expected = Buffer.from(hmacHex(secret, timestamp, rawBody), "hex");

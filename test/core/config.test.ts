@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ConfigurationError, loadSettings, resetSettingsCache, SECRET_CACHE_TTL_MS } from "../../shared/core/config";
+import { ConfigurationError, loadConfiguration, loadSettings, resetSettingsCache, SECRET_CACHE_TTL_MS } from "../../shared/core/config";
 import { RetryableError } from "../../shared/core/errors";
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from "../../local/secrets-manager-stand-in";
 
@@ -56,6 +56,13 @@ describe("loadSettings", () => {
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/no-signing" })).rejects.toThrow(/signingSecret/);
     // A freshly deployed stack's secret: the operator has not pasted the key in yet.
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/placeholder" })).rejects.toThrow(/apiKey is still the placeholder REPLACE_ME/);
+  });
+
+  it("gives the signing secrets of a placeholder secret, and its problem only through settings()", async () => {
+    const configuration = await loadConfiguration({ ...process.env, FLATFILE_SECRET_ID: "flatfile/placeholder" });
+    expect(configuration.signingSecrets).toEqual(["whsec_0123456789abcdef"]);
+    expect(() => configuration.settings()).toThrow(/apiKey is still the placeholder/);
+    await expect(loadConfiguration({ ...process.env, FLATFILE_SECRET_ID: "flatfile/no-signing" })).rejects.toThrow(/signingSecret/);
   });
 
   it("turns an unreachable Secrets Manager into a retryable error, quickly", async () => {
