@@ -1,12 +1,10 @@
 /**
- * The CDK app: `npx cdk synth` / `npm run synth` (cdk.json: `"app": "npx tsx infra/app.ts"`).
+ * The CDK app: `npm run synth` / `npm run deploy` / `npm run destroy` (cdk.json:
+ * `"app": "npx tsx infra/app.ts"`).
  *
- * Context (defaults in cdk.json; override with `-c key=value`):
- *   flatfileEnvironmentId  only accept events from this Flatfile environment ("" = any)
- *   referenceDataUrl       reference-data API for space-configure ("" = bundled fallback data)
- *   secretName             existing secret name or ARN ("" = the stack creates one)
- *   alarmEmail             e-mail subscribed to the alarm topic ("" = none)
- *   stackName              CloudFormation stack name (default FlatfileSpaceConfigurator)
+ * Settings come from the context (defaults in cdk.json; override with `-c key=value`) and are
+ * checked first (infra/settings.ts, which lists every key and what it means): a bad value fails
+ * the synth with a message naming the key, before any construct exists.
  *
  * The stack is environment-agnostic (no account/region, no lookups): synth needs no AWS
  * credentials; `cdk deploy` takes the account and region from the CLI's credentials.
@@ -16,25 +14,35 @@
  */
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { InvalidSettingsError, readDeploySettings, type DeploySettings } from "./settings";
 import { FlatfileStack } from "./stack";
 
-export function contextString(app: App, key: string): string {
-  const value: unknown = app.node.tryGetContext(key);
-  return value === undefined || value === null ? "" : String(value).trim();
-}
-
-export function createApp(app: App = new App()): { app: App; stack: FlatfileStack } {
+/**
+ * Checks the app's context, then builds the stack. Throws InvalidSettingsError (every bad key,
+ * each named) before building anything.
+ */
+export function createApp(app: App = new App()): { app: App; stack: FlatfileStack; settings: DeploySettings } {
+  const settings = readDeploySettings(app.node.getAllContext());
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
-  const stack = new FlatfileStack(app, contextString(app, "stackName") || "FlatfileSpaceConfigurator", {
+  const stack = new FlatfileStack(app, settings.stackName, {
     description: "Flatfile Space Configurator: signed Flatfile events -> HTTP API -> three Lambda functions",
-    flatfileEnvironmentId: contextString(app, "flatfileEnvironmentId"),
-    referenceDataUrl: contextString(app, "referenceDataUrl"),
-    secretName: contextString(app, "secretName"),
-    alarmEmail: contextString(app, "alarmEmail"),
+    flatfileEnvironmentId: settings.flatfileEnvironmentId,
+    referenceDataUrl: settings.referenceDataUrl,
+    secretName: settings.secretName,
+    alarmEmail: settings.alarmEmail,
   });
-  return { app, stack };
+  return { app, stack, settings };
 }
 
-if (require.main === module) {
-  createApp().app.synth();
+/** The app as the CLI runs it: a bad setting is one readable message on stderr and exit code 1. */
+export function main(): void {
+  try {
+    createApp().app.synth();
+  } catch (error) {
+    if (!(error instanceof InvalidSettingsError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 1;
+  }
 }
+
+if (require.main === module) main();

@@ -1,14 +1,16 @@
 /**
- * The ONE full synth, with bundling, through the real CDK CLI (node_modules/.bin/cdk, the pinned
- * aws-cdk 2.1148.1) and cdk.json's app command: a CLI/library mismatch, a bundle that does not
- * build, or an unacknowledged nag finding fails here. Offline: no AWS credentials, no IMDS, no
- * Docker, no notices.
+ * The ONE full synth, with bundling, through `npm run --silent synth` (the real CDK CLI,
+ * node_modules/.bin/cdk, the pinned aws-cdk 2.1148.1, and cdk.json's app command): a CLI/library
+ * mismatch, a bundle that does not build, or an unacknowledged nag finding fails here. Offline:
+ * no AWS credentials, no IMDS, no Docker, no notices. Its stdout is the template and nothing
+ * else (npm's "> script" banner goes only with --silent; cdk's progress goes to stderr).
  *
  * It also proves "one bundling config": each function's asset is byte-identical to what
  * `buildFunction` (npm run build) produces, and it loads and exports `handler`.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunction, BUNDLE_FILE, FUNCTION_NAMES, REPO_ROOT } from "../../infra/bundling";
@@ -28,7 +30,7 @@ describe("cdk synth (real CLI, with bundling)", () => {
     for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) delete env[key];
     env.AWS_CONFIG_FILE = join(outdir, "no-aws-config");
     env.AWS_SHARED_CREDENTIALS_FILE = join(outdir, "no-aws-credentials");
-    result = spawnSync(join(REPO_ROOT, "node_modules", ".bin", "cdk"), ["synth", "-q", "--no-notices", "-o", outdir], {
+    result = spawnSync("npm", ["run", "--silent", "synth", "--", "--no-notices", "-o", outdir], {
       cwd: REPO_ROOT,
       env,
       encoding: "utf8",
@@ -41,6 +43,16 @@ describe("cdk synth (real CLI, with bundling)", () => {
     const violations = existsSync(report) ? violationsOf(JSON.parse(readFileSync(report, "utf8"))) : [];
     expect(violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
     expect(result.status, `${result.stderr}\n${result.stdout}`).toBe(0);
+  });
+
+  it("prints the template on stdout, and only it: stdout parses as YAML into the synthesized template", () => {
+    // aws-cdk-lib's own YAML parser (a dependency it bundles), rather than one more package.
+    const yaml = createRequire(require.resolve("aws-cdk-lib"))("yaml") as { parse(text: string): unknown };
+    const template = JSON.parse(readFileSync(join(outdir, `${STACK}.template.json`), "utf8"));
+    // The CLI leaves out the bootstrap-version check rule when it prints a template.
+    delete template.Rules;
+    expect(String(result.stdout)).toMatch(/^Description: /);
+    expect(yaml.parse(String(result.stdout))).toEqual(template);
   });
 
   it("ships each function as index.js + index.js.map, byte-identical to npm run build's output, exporting handler", async () => {

@@ -1,0 +1,242 @@
+/**
+ * The deploy settings: the CDK context (cdk.json "context", `-c key=value`) checked before the
+ * stack is built, so that a mistyped value fails `cdk synth` / `cdk deploy` with a message naming
+ * the key, instead of deploying a stack that answers 403 to every event.
+ *
+ * Pure: no CDK, no I/O. `readDeploySettings(context)` takes the raw context values and returns
+ * the typed settings, or throws InvalidSettingsError listing every problem at once.
+ *
+ * Adding a key: one entry in SETTINGS (its default, a one-line meaning and a parse that throws
+ * SettingProblem), a field in DeploySettings, the key with its default in cdk.json (the "//"
+ * comment there names every key; test/infra/settings.test.ts checks both), and a use in app.ts.
+ */
+
+/** Why one value was refused; `readDeploySettings` prefixes it with the key. */
+export class SettingProblem extends Error {}
+
+export class InvalidSettingsError extends Error {
+  constructor(readonly problems: readonly { key: string; message: string }[]) {
+    super(
+      [
+        `Refusing to synthesize: ${problems.length === 1 ? "a deploy setting is" : `${problems.length} deploy settings are`} invalid (cdk.json "context", or -c key=value):`,
+        ...problems.map((p) => `  - ${p.key}: ${p.message}`),
+      ].join("\n"),
+    );
+    this.name = "InvalidSettingsError";
+  }
+}
+
+export interface DeploySettings {
+  /** CloudFormation stack name. */
+  stackName: string;
+  /** Only events from this environment are accepted, and the relay registers there. undefined = any. */
+  flatfileEnvironmentId?: string;
+  /** Reference-data API read by space-configure. undefined = the bundled list. */
+  referenceDataUrl?: string;
+  /** An existing Secrets Manager secret (name or complete ARN). undefined = the stack creates one. */
+  secretName?: string;
+  /** One address subscribed to the alarm topic. undefined = no subscription. */
+  alarmEmail?: string;
+}
+
+export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
+
+/**
+ * Flatfile ids are `<prefix>_<kind>_<letters and digits>`. The prefix is not always `us`: docs
+ * and Flatfile's own sources show `dev_env_…`, `us0_…` and other regional prefixes
+ * (../shared/flatfile-notes.md, "ids"), so any short lowercase prefix with optional digits.
+ */
+const ID_PREFIX = "[a-z]{2,8}[0-9]{0,2}";
+const ID_BODY = "[A-Za-z0-9]{1,64}";
+export const ENVIRONMENT_ID = new RegExp(`^${ID_PREFIX}_env_${ID_BODY}$`);
+const ANY_ID = new RegExp(`^${ID_PREFIX}_([a-z]{1,4})_${ID_BODY}$`);
+const ID_KINDS: Readonly<Record<string, string>> = {
+  acc: "an account",
+  sp: "a Space",
+  wb: "a workbook",
+  sh: "a sheet",
+  jb: "a job",
+  evt: "an event",
+  usr: "a user",
+  g: "a guest",
+  ag: "an agent",
+  app: "an app",
+};
+
+/** CloudFormation: a letter, then letters, digits and hyphens; 128 characters at most. */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+/** Secrets Manager names: 1-512 of letters, digits and /_+=.@- . */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A complete secret ARN: Secrets Manager appends "-" and six characters to the name. */
+const SECRET_ARN = /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const PARTIAL_SECRET_ARN = /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/** One address: no spaces, no commas, one @, a dot in the domain. SNS subscribes one per subscription. */
+const EMAIL = /^[^\s@,;<>"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+const show = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+
+function environmentId(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (ENVIRONMENT_ID.test(value)) return value;
+  const kind = ANY_ID.exec(value)?.[1];
+  if (/^(sk|pk)_/.test(value)) {
+    throw new SettingProblem("this looks like an API key, not an environment id. The key belongs in the secret (context values are written into the template); the environment id looks like us_env_1a2b3c4d");
+  }
+  if (kind && kind !== "env") {
+    throw new SettingProblem(`${show(value)} is ${ID_KINDS[kind] ?? `a "${kind}"`} id, not an environment id (<prefix>_env_..., e.g. us_env_1a2b3c4d)`);
+  }
+  throw new SettingProblem(
+    `${show(value)} is not a Flatfile environment id: expected <prefix>_env_<letters and digits>, e.g. us_env_1a2b3c4d, dev_env_1a2b3c4d, us0_env_1a2b3c4d (empty: accept every environment)`,
+  );
+}
+
+/** An https URL without credentials (context ends up in the template and the functions' environment). */
+function httpsUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingProblem(`${show(value)} is not a URL: expected https://host/path`);
+  }
+  if (url.protocol !== "https:") {
+    throw new SettingProblem(`${what} must be an https:// URL, not ${url.protocol}// (plain http is only for local runs with npm start)`);
+  }
+  if (url.username || url.password) {
+    throw new SettingProblem(`${what} must not carry credentials (user:password@): context values are visible in the template and in the functions' configuration`);
+  }
+  return url;
+}
+
+function secretName(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value.startsWith("arn:")) {
+    if (SECRET_ARN.test(value)) return value;
+    if (PARTIAL_SECRET_ARN.test(value)) {
+      throw new SettingProblem(
+        `${show(value)} is a partial secret ARN: give the complete ARN (ending in the six characters Secrets Manager appends, e.g. ...:secret:prod/flatfile-AbC123) or just the secret's name`,
+      );
+    }
+    throw new SettingProblem(`${show(value)} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`);
+  }
+  if (SECRET_NAME.test(value)) return value;
+  throw new SettingProblem(`${show(value)} is not a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ -`);
+}
+
+function alarmEmail(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value.length <= 254 && EMAIL.test(value)) return value;
+  const several = /[,;\s]/.test(value) && value.includes("@");
+  throw new SettingProblem(
+    several
+      ? `${show(value)}: give one address (subscribe more to the AlarmTopicArn output's topic in SNS)`
+      : `${show(value)} is not an e-mail address (name@example.com)`,
+  );
+}
+
+interface SettingRule<K extends keyof DeploySettings> {
+  field: K;
+  /** The value cdk.json holds. */
+  default: string;
+  meaning: string;
+  parse(value: string): DeploySettings[K];
+}
+
+/** Every context key the app reads, in the order cdk.json lists them. */
+export const SETTINGS = {
+  flatfileEnvironmentId: {
+    field: "flatfileEnvironmentId",
+    default: "",
+    meaning: "accept only events from this Flatfile environment (403 otherwise) and register the relay there; empty: any environment, no relay",
+    parse: environmentId,
+  },
+  referenceDataUrl: {
+    field: "referenceDataUrl",
+    default: "",
+    meaning: "https:// reference-data API read by space-configure; empty: the bundled category list",
+    parse: (value: string) => (value === "" ? undefined : (httpsUrl(value, "the reference-data URL"), value)),
+  },
+  secretName: {
+    field: "secretName",
+    default: "",
+    meaning: 'an existing Secrets Manager secret (name, or complete ARN) holding {"apiKey","signingSecret"}; empty: the stack creates one',
+    parse: secretName,
+  },
+  alarmEmail: {
+    field: "alarmEmail",
+    default: "",
+    meaning: "one e-mail address subscribed to the alarm topic; empty: no subscription",
+    parse: alarmEmail,
+  },
+  stackName: {
+    field: "stackName",
+    default: DEFAULT_STACK_NAME,
+    meaning: "the CloudFormation stack name (deploy and destroy must use the same one)",
+    parse: (value: string) => {
+      if (value === "") return DEFAULT_STACK_NAME;
+      if (STACK_NAME.test(value)) return value;
+      throw new SettingProblem(`${show(value)} is not a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters`);
+    },
+  },
+} as const satisfies { [key: string]: SettingRule<keyof DeploySettings> };
+
+export type SettingKey = keyof typeof SETTINGS;
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** Levenshtein distance, for "did you mean" on a mistyped key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * A context key that is not ours but close to one (another case, a letter or two off) is a
+ * typo that would otherwise be ignored silently: `-c flatfileEnvironmentID=...` must not deploy
+ * a stack that accepts every environment. Keys with ":" "@" "/" are CDK's own (feature flags,
+ * aws:cdk:..., "//") and are left alone, as is anything not close to one of ours.
+ */
+export function mistypedKeys(keys: Iterable<string>): { key: string; meant: SettingKey }[] {
+  const found: { key: string; meant: SettingKey }[] = [];
+  for (const key of keys) {
+    if (/[:@/]/.test(key) || (SETTING_KEYS as string[]).includes(key)) continue;
+    const meant = SETTING_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || distance(known, key) <= 2);
+    if (meant) found.push({ key, meant });
+  }
+  return found;
+}
+
+/**
+ * The settings from the raw context. Absent or null is the key's default; a value is trimmed;
+ * anything but a string (cdk.json can hold numbers and booleans) is refused.
+ */
+export function readDeploySettings(context: Readonly<Record<string, unknown>>): DeploySettings {
+  const problems: { key: string; message: string }[] = [];
+  const settings: Partial<Record<keyof DeploySettings, unknown>> = {};
+  for (const key of SETTING_KEYS) {
+    const rule: SettingRule<keyof DeploySettings> = SETTINGS[key];
+    const raw = context[key];
+    if (raw !== undefined && raw !== null && typeof raw !== "string") {
+      problems.push({ key, message: `must be a string, not ${typeof raw} ${show(JSON.stringify(raw))}` });
+      continue;
+    }
+    try {
+      settings[rule.field] = rule.parse((raw ?? rule.default).trim());
+    } catch (error) {
+      if (!(error instanceof SettingProblem)) throw error;
+      problems.push({ key, message: error.message });
+    }
+  }
+  for (const { key, meant } of mistypedKeys(Object.keys(context))) {
+    problems.push({ key, message: `is not a setting; did you mean ${meant}? (a mistyped key would be ignored and its default deployed)` });
+  }
+  if (problems.length > 0) throw new InvalidSettingsError(problems);
+  return settings as unknown as DeploySettings;
+}
