@@ -23,20 +23,28 @@
  *
  * ── What the outside says (the reference data) ──────────────────────────────────────────────
  *   The Orders `category` options are the reference API's categories, or the bundled list.
+ *   Flatfile documents at most 100 options per enum field (ENUM_OPTION_LIMIT), counting those
+ *   the category rule adds from data, so the reference list is capped at REFERENCE_OPTION_LIMIT
+ *   (the rest of the room is kept for categories found in the data) and the guide says so.
+ *   Labels from outside are one line, without control characters, at most 100 characters.
  *
- * ── Later, when records change (commit-time rules) ──────────────────────────────────────────
- *   - submitAvailability: while every sheet is empty the Submit action carries a `hasData`
- *     constraint and the tooltip "Add records before submitting"; once any sheet has a record
- *     both go and Submit is offered (still subject to `hasAllValid`).
+ * ── Submit ──────────────────────────────────────────────────────────────────────────────────
+ *   Submit carries the static `hasData` constraint (documented: disabled while the workbook has
+ *   no records) and `hasAllValid` only while no sheet of the workbook is locked: Flatfile
+ *   disables a `hasAllValid` action while ANY sheet has invalid records, and a locked snapshot's
+ *   errors can never be fixed. Every workbook write applies `withSubmitConstraints`.
+ *
+ * ── Later, when records change (commit-time rule) ───────────────────────────────────────────
  *   - unknown categories (UNKNOWN_CATEGORY_RULE): category values in the Orders data that are
  *     not options yet are either added as options labelled "<value> (added from data)", at
- *     most 50 over the sheet's life ("extend"), or only reported ("flag").
- *   Both are idempotent: applied to their own output they change nothing.
+ *     most 50 over the sheet's life and never past ENUM_OPTION_LIMIT ("extend"), or only
+ *     reported ("flag"). Idempotent: applied to its own output it changes nothing.
  */
 import type { Flatfile } from "@flatfile/api";
 import type { Audience, StaffRule } from "./audience";
 import type { CurrencyChoice } from "./currency";
 import type { ReferenceData } from "./reference-data";
+import { MAX_OPTION_LABEL, optionLabel, plainText } from "./text";
 
 // ─── Identity ────────────────────────────────────────────────────────────────────────────────
 
@@ -85,14 +93,14 @@ export const WORKBOOK_ACTIONS = deepFreeze({
     operation: "submitActionFg",
     mode: "foreground",
     primary: true,
-    constraints: [{ type: "hasAllValid" }],
+    constraints: [{ type: "hasAllValid" }, { type: "hasData" }],
     label: "Submit",
     description: "Submit every record in this workbook. You can keep editing afterwards.",
   },
 } satisfies Record<string, Flatfile.Action>);
 
-/** Shown on Submit while the workbook has no records. */
-export const SUBMIT_EMPTY_TOOLTIP = "Add records before submitting";
+/** The tooltip an earlier version toggled on Submit while the workbook was empty; removed on sight. */
+export const LEGACY_SUBMIT_TOOLTIP = "Add records before submitting";
 
 /** `"<domain>:<operation>"` of every job our action handler owns. */
 export const OWNED_ACTION_JOBS: readonly string[] = Object.freeze([
@@ -125,6 +133,32 @@ export const UNKNOWN_CATEGORY_RULE: UnknownEnumRule = deepFreeze({
   maxValueLength: 100,
   labelSuffix: " (added from data)",
 });
+
+/** Flatfile's documented limit on an enum field's options (field-types docs). */
+export const ENUM_OPTION_LIMIT = 100;
+/** Reference categories offered at most; the rest of ENUM_OPTION_LIMIT is room for the data's. */
+export const REFERENCE_OPTION_LIMIT = 80;
+
+export interface CategoryOptions {
+  options: Flatfile.EnumPropertyOption[];
+  /** Categories the reference data listed. */
+  total: number;
+  /** Why fewer options than categories, when so. */
+  capReason?: string;
+}
+
+/** The Orders category options from the reference data: capped, labels made plain. */
+export function categoryOptions(referenceData: ReferenceData): CategoryOptions {
+  const total = referenceData.categories.length;
+  const options = referenceData.categories
+    .slice(0, REFERENCE_OPTION_LIMIT)
+    .map((c) => ({ value: c.value, label: optionLabel(c.label) || optionLabel(c.value) || c.value }));
+  const out: CategoryOptions = { options, total };
+  if (total > options.length) {
+    out.capReason = `The reference data lists ${total} categories. Flatfile allows at most ${ENUM_OPTION_LIMIT} options in a field, and room is kept for ${ENUM_OPTION_LIMIT - REFERENCE_OPTION_LIMIT} categories found in your data, so the first ${options.length} are offered.`;
+  }
+  return out;
+}
 
 // ─── Building the workbook ───────────────────────────────────────────────────────────────────
 
@@ -188,23 +222,29 @@ export function amountField(currency: CurrencyChoice): Flatfile.Property.Number 
   };
 }
 
+function categoryField(referenceData: ReferenceData): Flatfile.Property.Enum {
+  const { options, total, capReason } = categoryOptions(referenceData);
+  const from =
+    referenceData.source === "remote"
+      ? "Categories from the reference API"
+      : "Categories from the bundled default list (the reference API was not available)";
+  return {
+    type: "enum",
+    key: UNKNOWN_CATEGORY_RULE.fieldKey,
+    label: "Category",
+    description: capReason ? `${from}: the first ${options.length} of ${total}.` : `${from}.`,
+    config: { options },
+    metadata: { referenceData: { source: referenceData.source, detail: referenceData.detail, total, offered: options.length } },
+  };
+}
+
 function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
   const isGuest = input.audience === "guest";
   const fields: Field[] = [
     { type: "string", key: "orderId", label: "Order ID", constraints: [required, unique] },
     { type: "string", key: "contactEmail", label: "Contact email", description: "The email of a contact in the Contacts sheet." },
     amountField(input.currency),
-    {
-      type: "enum",
-      key: UNKNOWN_CATEGORY_RULE.fieldKey,
-      label: "Category",
-      description:
-        input.referenceData.source === "remote"
-          ? "Categories from the reference API."
-          : "Categories from the bundled default list (the reference API was not available).",
-      config: { options: input.referenceData.categories.map((c) => ({ value: c.value, label: c.label })) },
-      metadata: { referenceData: { source: input.referenceData.source, detail: input.referenceData.detail } },
-    },
+    categoryField(input.referenceData),
   ];
   if (!isGuest) {
     fields.push(
@@ -226,10 +266,7 @@ function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
 
 export function buildWorkbook(input: BlueprintInput): Flatfile.CreateWorkbookConfig {
   const sheets = [contactsSheet(input), ordersSheet(input)];
-  const actions = submitAvailability(
-    sheets.map((s) => ({ sheetSlug: s.slug ?? s.name, total: 0 })),
-    [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)],
-  );
+  const actions = [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)];
   return {
     name: WORKBOOK_NAME,
     spaceId: input.spaceId,
@@ -247,34 +284,48 @@ export function buildWorkbook(input: BlueprintInput): Flatfile.CreateWorkbookCon
   };
 }
 
-// ─── Commit-time rule 1: Submit only once there is data ──────────────────────────────────────
+// ─── Submit and locked sheets ───────────────────────────────────────────────────────────────
 
 function isSubmit(action: Flatfile.Action): boolean {
   return action.operation === WORKBOOK_ACTIONS.submit.operation;
 }
 
+/** A sheet config nobody can change: no access, read-only. Its actions stay (duplicate it to go on). */
+export function lockedConfig(config: Flatfile.SheetConfig): Flatfile.SheetConfig {
+  return { ...config, readonly: true, access: [] };
+}
+
+/** A locked snapshot replaced by a working copy: locked, and without actions (it is done with). */
+export function archivedConfig(config: Flatfile.SheetConfig): Flatfile.SheetConfig {
+  return { ...lockedConfig(config), actions: [] };
+}
+
+export function isLocked(config: Flatfile.SheetConfig): boolean {
+  return config.readonly === true && Array.isArray(config.access) && config.access.length === 0;
+}
+
 /**
- * The workbook's actions with Submit switched for the record counts: while every sheet is empty
- * (or no counts are known), Submit gets a `hasData` constraint and SUBMIT_EMPTY_TOOLTIP; once any
- * sheet has a record, both are removed. Every other action is returned as the same object, and
- * so is Submit when it is already in the right state. Idempotent.
+ * The workbook's actions with Submit's constraints as the workbook's sheets call for: `hasData`
+ * always; `hasAllValid` only while no sheet is locked (see the module comment). An earlier
+ * version's toggled tooltip goes. Every other action, and Submit when it is right already, is
+ * returned as the same object. Idempotent.
  */
-export function submitAvailability(counts: readonly { sheetSlug: string; total: number }[], actions: readonly Flatfile.Action[]): Flatfile.Action[] {
-  const empty = counts.every((c) => !(c.total > 0));
+export function withSubmitConstraints(actions: readonly Flatfile.Action[], anySheetLocked: boolean): Flatfile.Action[] {
   return actions.map((action) => {
     if (!isSubmit(action)) return action;
-    const others = (action.constraints ?? []).filter((c) => c.type !== "hasData");
-    const hasDataNow = (action.constraints ?? []).some((c) => c.type === "hasData");
-    const tooltipNow = action.tooltip === SUBMIT_EMPTY_TOOLTIP;
-    if (empty === hasDataNow && empty === tooltipNow) return action;
-    const next: Flatfile.Action = { ...action, constraints: empty ? [...others, { type: "hasData" }] : others };
-    if (empty) next.tooltip = SUBMIT_EMPTY_TOOLTIP;
-    else if (tooltipNow) delete next.tooltip;
+    const current = action.constraints ?? [];
+    const others = current.filter((c) => c.type !== "hasData" && c.type !== "hasAllValid");
+    const wanted: Flatfile.ActionConstraint[] = [...others, ...(anySheetLocked ? [] : [{ type: "hasAllValid" as const }]), { type: "hasData" }];
+    const sameConstraints = current.length === wanted.length && current.every((c, i) => c.type === wanted[i]!.type);
+    const legacyTooltip = action.tooltip === LEGACY_SUBMIT_TOOLTIP;
+    if (sameConstraints && !legacyTooltip) return action;
+    const next: Flatfile.Action = { ...action, constraints: wanted };
+    if (legacyTooltip) delete next.tooltip;
     return next;
   });
 }
 
-// ─── Commit-time rule 2: category values the options do not know ────────────────────────────
+// ─── Commit-time rule: category values the options do not know ────────────────────────────
 
 /**
  * Running state of a scan over pages of records: JSON-serialisable and bounded (at most
@@ -379,7 +430,8 @@ export interface EnumExtension {
 /**
  * Applies a finished scan to the sheet. "extend": each scanned value that is not an option yet
  * becomes `{ value, label: value + labelSuffix, meta: { addedFromData: true } }`, first seen
- * first, while the options added from data number at most `rule.maxNewOptions`. "flag": the
+ * first, while the options added from data number at most `rule.maxNewOptions` and the field's
+ * options at most ENUM_OPTION_LIMIT. "flag": the
  * sheet is left as it is and the values are reported. Idempotent: applied to its own output
  * with the same scan, nothing changes (`changed: false`, the same sheet object).
  */
@@ -394,13 +446,14 @@ export function planEnumExtension(
   const options = field.config.options ?? [];
   const present = new Set(options.map(optionValue).filter((v): v is string => v !== undefined));
   const candidates = acc.unknown.filter((v) => !present.has(v));
-  const room = rule.mode === "extend" ? Math.max(0, rule.maxNewOptions - options.filter(isFromData).length) : 0;
+  const room =
+    rule.mode === "extend" ? Math.max(0, Math.min(rule.maxNewOptions - options.filter(isFromData).length, ENUM_OPTION_LIMIT - options.length)) : 0;
   const added = candidates.slice(0, room);
   const flagged = candidates.slice(added.length);
   if (added.length === 0) return { sheet: sheetConfig, changed: false, added, flagged, skipped };
   const newOptions: Flatfile.EnumPropertyOption[] = added.map((value) => ({
     value,
-    label: `${value}${rule.labelSuffix}`,
+    label: `${plainText(value, Math.max(1, MAX_OPTION_LABEL - rule.labelSuffix.length))}${rule.labelSuffix}`,
     meta: { addedFromData: true },
   }));
   const nextField: Flatfile.Property.Enum = { ...field, config: { ...field.config, options: [...options, ...newOptions] } };

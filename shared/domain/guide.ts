@@ -1,85 +1,106 @@
 /**
- * The "Getting started" guide document. Pure. The body is HTML made of marked sections,
+ * The "Getting started" guide document. Pure.
  *
- *   <!-- section:NAME -->…<!-- /section:NAME -->
+ * The guide is a view of `GuideState`, which we keep in our own state (the space's metadata),
+ * never parsed back out of the document: every write renders the whole body from the state. What
+ * Flatfile's renderer keeps of a body (HTML comments, say, which it may drop) therefore does not
+ * matter, and the body is the same for the same state.
  *
- * for NAME in intro, currency, reference-data, progress, history, so later handlers replace one
- * section (`replaceSection`) and leave every other byte as it was. All interpolated text is
- * HTML-escaped; the `html` given to `replaceSection` / `appendHistory` is trusted (use the
- * `render*` helpers, which escape).
+ * The body is one HTML block: every line starts with a tag and no line is blank, so a Markdown
+ * renderer passes it through as HTML. Every interpolated piece of outside text goes through
+ * `guideText` (./text), which keeps it one line and inert as both HTML and Markdown.
  */
 import type { Audience } from "./audience";
 import type { CurrencyChoice } from "./currency";
-import type { ReferenceData } from "./reference-data";
+import { clip, guideText, plainText } from "./text";
 
-export const GUIDE_SECTIONS = ["intro", "currency", "reference-data", "progress", "history"] as const;
-export type GuideSection = (typeof GUIDE_SECTIONS)[number];
 export const DEFAULT_GUIDE_TITLE = "Getting started";
-/** History keeps the newest entries only, so the document cannot grow without bound. */
-export const MAX_HISTORY_ENTRIES = 100;
-const NO_HISTORY = "<p>Nothing has been locked or submitted yet.</p>";
-
-export interface GuideInput {
-  audience: Audience;
-  actorName?: string;
-  currency: CurrencyChoice;
-  referenceData: ReferenceData;
-  workbookName: string;
-  sheets: { name: string; slug: string }[];
-}
+/** History keeps the newest entries only, so our state and the document stay small. */
+export const MAX_HISTORY_ENTRIES = 30;
+/** The most characters a name kept in the guide's state has (names are shown, not trusted). */
+export const MAX_NAME_CHARS = 100;
+const MAX_DETAIL_CHARS = 300;
 
 export interface SheetProgress {
+  /** The blueprint's slug for the sheet's role ("contacts"), whichever sheet plays it now. */
+  role: string;
   sheetName: string;
   total: number;
   valid: number;
   error: number;
 }
 
-export function escapeHtml(text: unknown): string {
-  return String(text ?? "")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
+export type HistoryEntry =
+  | { id: string; kind: "locked"; at: string; sheetName: string; continueSheetName: string }
+  | { id: string; kind: "submitted"; at: string; actorName?: string; records: number };
+
+export interface GuideReferenceData {
+  source: "remote" | "bundled";
+  /** Where and when it came from, or why the bundled list is in use. */
+  detail: string;
+  /** Categories the source listed. */
+  total: number;
+  /** Of those, the options the Orders sheet offers (fewer when the list was capped). */
+  offered: number;
+  /** Why fewer are offered than listed. */
+  capReason?: string;
 }
 
-const open = (name: string) => `<!-- section:${name} -->`;
-const close = (name: string) => `<!-- /section:${name} -->`;
-
-function assertName(name: string): void {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`invalid guide section name: ${JSON.stringify(name)}`);
+/** Everything the guide shows: small and bounded (names clipped, history capped). */
+export interface GuideState {
+  audience: Audience;
+  actorName?: string;
+  workbookName: string;
+  currency: CurrencyChoice;
+  referenceData?: GuideReferenceData;
+  /** The working sheets, in the workbook's order. */
+  progress: SheetProgress[];
+  /** Oldest first; at most MAX_HISTORY_ENTRIES. */
+  history: HistoryEntry[];
 }
 
-function section(name: string, html: string): string {
-  return `${open(name)}\n${html.trim()}\n${close(name)}`;
+export interface GuideInput {
+  audience: Audience;
+  actorName?: string;
+  currency: CurrencyChoice;
+  referenceData?: GuideReferenceData;
+  workbookName: string;
+  sheets: { name: string; slug: string }[];
 }
 
-/** The inner HTML of a section, or undefined when the body has no such section. */
-export function readSection(body: string, name: string): string | undefined {
-  assertName(name);
-  const start = body.indexOf(open(name));
-  if (start < 0) return undefined;
-  const from = start + open(name).length;
-  const end = body.indexOf(close(name), from);
-  if (end < 0) return undefined;
-  return body.slice(from, end);
+const name = (text: unknown) => plainText(text, MAX_NAME_CHARS);
+
+/** The guide's state for a new Space: no records, no history. */
+export function initialGuideState(input: GuideInput): GuideState {
+  const state: GuideState = {
+    audience: input.audience,
+    workbookName: name(input.workbookName),
+    currency: { ...input.currency },
+    progress: input.sheets.map((s) => ({ role: s.slug, sheetName: name(s.name), total: 0, valid: 0, error: 0 })),
+    history: [],
+  };
+  const actorName = name(input.actorName);
+  if (actorName) state.actorName = actorName;
+  if (input.referenceData) state.referenceData = { ...input.referenceData, detail: clip(input.referenceData.detail, MAX_DETAIL_CHARS) };
+  return state;
+}
+
+/** The state with the working sheets' progress replaced (names clipped). */
+export function withProgress(state: GuideState, progress: readonly SheetProgress[]): GuideState {
+  return { ...state, progress: progress.map((p) => ({ role: p.role, sheetName: name(p.sheetName), total: p.total, valid: p.valid, error: p.error })) };
 }
 
 /**
- * The body with section `name` holding `html` (trusted HTML). Everything outside the section is
- * kept byte for byte. A body without the section gets it appended at the end. Returns the body
- * itself when the section already holds exactly that.
+ * The state with `entry` appended to the history, unless an entry with its id is there already
+ * (a retry of the same job adds nothing). Keeps the newest MAX_HISTORY_ENTRIES.
  */
-export function replaceSection(body: string, name: string, html: string): string {
-  assertName(name);
-  const start = body.indexOf(open(name));
-  const from = start + open(name).length;
-  const end = start < 0 ? -1 : body.indexOf(close(name), from);
-  const inner = `\n${html.trim()}\n`;
-  if (start < 0 || end < 0) return `${body}${body === "" || body.endsWith("\n") ? "" : "\n"}${section(name, html)}\n`;
-  if (body.slice(from, end) === inner) return body;
-  return body.slice(0, from) + inner + body.slice(end);
+export function withHistory(state: GuideState, entry: HistoryEntry): GuideState {
+  if (state.history.some((e) => e.id === entry.id)) return state;
+  const clipped: HistoryEntry =
+    entry.kind === "locked"
+      ? { ...entry, sheetName: name(entry.sheetName), continueSheetName: name(entry.continueSheetName) }
+      : { ...entry, ...(entry.actorName !== undefined ? { actorName: name(entry.actorName) } : {}) };
+  return { ...state, history: [...state.history, clipped].slice(-MAX_HISTORY_ENTRIES) };
 }
 
 function formatNumber(n: number): string {
@@ -90,54 +111,42 @@ export function plural(n: number, one: string, many: string): string {
   return `${formatNumber(n)} ${n === 1 ? one : many}`;
 }
 
-function timeHtml(at: Date | string | number): string {
+function timeHtml(at: string): string {
   const date = new Date(at);
-  if (Number.isNaN(date.getTime())) return escapeHtml(String(at));
+  if (Number.isNaN(date.getTime())) return guideText(at, 40);
   const iso = date.toISOString();
   return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC</time>`;
 }
 
-/** The progress section's HTML: total, valid and error records per sheet. */
-export function renderProgress(counts: readonly SheetProgress[]): string {
-  const rows = counts.map((c) => {
+/** The progress section: total, valid and error records per working sheet. */
+export function renderProgress(progress: readonly SheetProgress[]): string {
+  const rows = progress.map((c) => {
     const status =
       c.total > 0
         ? `${plural(c.total, "record", "records")}: ${formatNumber(c.valid)} valid, ${formatNumber(c.error)} with errors`
         : "no records yet";
-    return `<li><strong>${escapeHtml(c.sheetName)}</strong>: ${status}</li>`;
+    return `<li><strong>${guideText(c.sheetName)}</strong>: ${status}</li>`;
   });
-  const empty = counts.every((c) => !(c.total > 0));
+  const empty = progress.every((c) => !(c.total > 0));
   const lead = empty
-    ? "<p>No records yet. Submit becomes available once you have added some.</p>"
-    : counts.some((c) => c.error > 0)
+    ? "<p>No records yet. Add some, then submit.</p>"
+    : progress.some((c) => c.error > 0)
       ? "<p>Fix the records with errors before you submit.</p>"
       : "<p>Every record is valid: you can submit.</p>";
   return `<h2>Progress</h2>\n${lead}\n<ul>\n${rows.join("\n")}\n</ul>`;
 }
 
-/** A history line for a sheet that was duplicated and locked. */
-export function renderLocked(input: { sheetName: string; at: Date | string | number; continueSheetName: string }): string {
-  return `${timeHtml(input.at)}: <strong>${escapeHtml(input.sheetName)}</strong> was locked; keep working in <strong>${escapeHtml(input.continueSheetName)}</strong>.`;
+function renderEntry(entry: HistoryEntry): string {
+  if (entry.kind === "locked") {
+    return `${timeHtml(entry.at)}: <strong>${guideText(entry.sheetName)}</strong> was locked; keep working in <strong>${guideText(entry.continueSheetName)}</strong>.`;
+  }
+  const who = entry.actorName ? ` by ${guideText(entry.actorName)}` : "";
+  return `Submitted on ${timeHtml(entry.at)}${who} (${plural(entry.records, "record", "records")}).`;
 }
 
-/** A history line for a submission. */
-export function renderSubmitted(input: { at: Date | string | number; actorName?: string; records: number }): string {
-  const who = input.actorName?.trim() ? ` by ${escapeHtml(input.actorName.trim())}` : "";
-  return `Submitted on ${timeHtml(input.at)}${who} (${plural(input.records, "record", "records")}).`;
-}
-
-/**
- * The body with `line` (trusted HTML, e.g. from `renderLocked`) appended to the history section.
- * Idempotent: a line already in the history is not added again. Keeps the newest
- * MAX_HISTORY_ENTRIES entries.
- */
-export function appendHistory(body: string, line: string): string {
-  const entry = `<li>${line.trim()}</li>`;
-  const inner = readSection(body, "history") ?? "";
-  const entries: string[] = inner.match(/<li>[\s\S]*?<\/li>/g) ?? [];
-  if (entries.includes(entry)) return body;
-  const kept = [...entries, entry].slice(-MAX_HISTORY_ENTRIES);
-  return replaceSection(body, "history", `<h2>History</h2>\n<ul>\n${kept.join("\n")}\n</ul>`);
+function renderHistory(history: readonly HistoryEntry[]): string {
+  if (history.length === 0) return "<h2>History</h2>\n<p>Nothing has been locked or submitted yet.</p>";
+  return `<h2>History</h2>\n<ul>\n${history.map((e) => `<li>${renderEntry(e)}</li>`).join("\n")}\n</ul>`;
 }
 
 function currencyName(code: string): string {
@@ -156,28 +165,32 @@ function example(currency: CurrencyChoice): string | undefined {
   }
 }
 
-function renderIntro(input: GuideInput): string {
-  const greeting = input.actorName?.trim() ? `Welcome, ${escapeHtml(input.actorName.trim())}!` : "Welcome!";
-  const sheetList = input.sheets.map((s) => `<strong>${escapeHtml(s.name)}</strong>`);
+function renderIntro(state: GuideState): string {
+  const greeting = state.actorName ? `Welcome, ${guideText(state.actorName)}!` : "Welcome!";
+  const sheetList = state.progress.map((s) => `<strong>${guideText(s.sheetName)}</strong>`);
   const sheets = sheetList.length > 1 ? `${sheetList.slice(0, -1).join(", ")} and ${sheetList.at(-1)}` : (sheetList[0] ?? "its sheets");
   const steps = [
-    `Open the workbook <strong>${escapeHtml(input.workbookName)}</strong>: it has ${sheets}.`,
+    `Open the workbook <strong>${guideText(state.workbookName)}</strong>: it has ${sheets}.`,
     "Add your records: upload a file, paste, or type them in. Fields marked required must be filled in.",
     "Fix anything highlighted as an error.",
     "Press <strong>Submit</strong> once every record is valid.",
   ];
   const notes: string[] = [];
-  if (input.audience === "guest") notes.push("<p>You can add and edit records; deleting them is not available to guests.</p>");
-  else notes.push("<p>Need a frozen copy? <strong>Duplicate this Sheet and lock down the original</strong> (in the Contacts sheet's menu) copies the sheet for you to keep working in and locks the original.</p>");
-  if (input.audience === "internal") notes.push("<p>As staff, you also see an <strong>Internal notes</strong> field on every sheet.</p>");
+  if (state.audience === "guest") notes.push("<p>You can add and edit records; deleting them is not available to guests.</p>");
+  else {
+    notes.push(
+      "<p>Need a frozen copy? <strong>Duplicate this Sheet and lock down the original</strong> (in the Contacts sheet's menu) copies the sheet for you to keep working in and locks the original. The locked original is kept as it was: it is not submitted, and its errors do not hold Submit back.</p>",
+    );
+  }
+  if (state.audience === "internal") notes.push("<p>As staff, you also see an <strong>Internal notes</strong> field on every sheet.</p>");
   return `<h1>Getting started</h1>\n<p>${greeting}</p>\n<h2>What to do first</h2>\n<ol>\n${steps.map((s) => `<li>${s}</li>`).join("\n")}\n</ol>\n${notes.join("\n")}`;
 }
 
 function renderCurrency(currency: CurrencyChoice): string {
-  const code = escapeHtml(currency.code);
+  const code = guideText(currency.code, 10);
   const why: Record<CurrencyChoice["source"], string> = {
     "metadata.currency": "It was set for this Space.",
-    "metadata.locale": `It follows this Space's locale (${escapeHtml(currency.locale)}).`,
+    "metadata.locale": `It follows this Space's locale (${guideText(currency.locale, 40)}).`,
     "metadata.country": "It follows this Space's country.",
     default: "No currency, locale or country was given for this Space, so the default is used.",
   };
@@ -185,30 +198,39 @@ function renderCurrency(currency: CurrencyChoice): string {
   const places = plural(currency.decimals, "decimal place", "decimal places");
   return [
     "<h2>Currency</h2>",
-    `<p>Amounts are in <strong>${escapeHtml(currencyName(currency.code))} (${code})</strong>, with ${places}. ${why[currency.source]}</p>`,
-    sample ? `<p>For example: ${escapeHtml(sample)}.</p>` : "",
+    `<p>Amounts are in <strong>${guideText(currencyName(currency.code), 60)} (${code})</strong>, with ${places}. ${why[currency.source] ?? ""}</p>`,
+    sample ? `<p>For example: ${guideText(sample, 40)}.</p>` : "",
   ]
     .filter(Boolean)
     .join("\n");
 }
 
-function renderReferenceData(referenceData: ReferenceData): string {
-  const n = plural(referenceData.categories.length, "category", "categories");
+function renderReferenceData(reference: GuideReferenceData): string {
+  const n = plural(reference.total, "category", "categories");
   const body =
-    referenceData.source === "remote"
-      ? `<p>The ${n} in the Orders sheet were loaded from ${escapeHtml(referenceData.detail)}.</p>`
-      : `<p><strong>The reference data service was not available, so a bundled default list of ${n} is in use.</strong> Reason: ${escapeHtml(referenceData.detail.replace(/^bundled default:\s*/, ""))}.</p>`;
-  return `<h2>Reference data</h2>\n${body}`;
+    reference.source === "remote"
+      ? `<p>The ${n} in the Orders sheet were loaded from ${guideText(reference.detail, MAX_DETAIL_CHARS)}.</p>`
+      : `<p><strong>The reference data service was not available, so a bundled default list of ${n} is in use.</strong> Reason: ${guideText(reference.detail.replace(/^bundled default:\s*/, ""), MAX_DETAIL_CHARS)}.</p>`;
+  const capped =
+    reference.offered < reference.total
+      ? `\n<p><strong>Only the first ${plural(reference.offered, "category is", "categories are")} offered in the Orders sheet.</strong> ${guideText(reference.capReason ?? "", MAX_DETAIL_CHARS)}</p>`
+      : "";
+  return `<h2>Reference data</h2>\n${body}${capped}`;
 }
 
+/** The whole document, from the state alone. */
+export function renderGuide(state: GuideState): { title: string; body: string } {
+  const parts = [
+    renderIntro(state),
+    renderCurrency(state.currency),
+    state.referenceData ? renderReferenceData(state.referenceData) : "",
+    renderProgress(state.progress),
+    renderHistory(state.history),
+  ].filter(Boolean);
+  return { title: DEFAULT_GUIDE_TITLE, body: `${parts.join("\n")}\n` };
+}
+
+/** The guide for a new Space. */
 export function buildGuide(input: GuideInput): { title: string; body: string } {
-  const progress = renderProgress(input.sheets.map((s) => ({ sheetName: s.name, total: 0, valid: 0, error: 0 })));
-  const body = [
-    section("intro", renderIntro(input)),
-    section("currency", renderCurrency(input.currency)),
-    section("reference-data", renderReferenceData(input.referenceData)),
-    section("progress", progress),
-    section("history", `<h2>History</h2>\n${NO_HISTORY}`),
-  ].join("\n");
-  return { title: DEFAULT_GUIDE_TITLE, body: `${body}\n` };
+  return renderGuide(initialGuideState(input));
 }

@@ -1,12 +1,13 @@
 /**
  * Everything a new Space gets, as one pure function of who made it, where it is and the
- * reference data: the audience, the workbook to create and the "Getting started" guide.
+ * reference data: the audience, the workbook to create, the "Getting started" guide and the
+ * guide's state (kept in our state, and rendered into the guide on every later write).
  */
 import type { Flatfile } from "@flatfile/api";
 import { audienceOf, type Actor, type Audience } from "./audience";
-import { buildWorkbook } from "./blueprint";
+import { buildWorkbook, categoryOptions } from "./blueprint";
 import type { CurrencyChoice } from "./currency";
-import { buildGuide } from "./guide";
+import { initialGuideState, renderGuide, type GuideState } from "./guide";
 import type { ReferenceData } from "./reference-data";
 
 export interface SpaceSetupInput {
@@ -21,19 +22,21 @@ export interface SpaceSetup {
   audience: Audience;
   workbook: Flatfile.CreateWorkbookConfig;
   guide: { title: string; body: string };
+  guideState: GuideState;
 }
 
 export function buildSpaceSetup(input: SpaceSetupInput): SpaceSetup {
   const { actor, currency, referenceData } = input;
   const audience = audienceOf(actor);
   const workbook = buildWorkbook({ spaceId: input.spaceId, environmentId: input.environmentId, audience, currency, referenceData, actorName: actor.name });
-  const guide = buildGuide({
+  const { options, total, capReason } = categoryOptions(referenceData);
+  const guideState = initialGuideState({
     audience,
     actorName: actor.name,
     currency,
-    referenceData,
+    referenceData: { source: referenceData.source, detail: referenceData.detail, total, offered: options.length, ...(capReason ? { capReason } : {}) },
     workbookName: workbook.name,
     sheets: (workbook.sheets ?? []).map((s) => ({ name: s.name, slug: s.slug ?? s.name })),
   });
-  return { audience, workbook, guide };
+  return { audience, workbook, guide: renderGuide(guideState), guideState };
 }

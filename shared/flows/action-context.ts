@@ -70,12 +70,3 @@ function notOurs(context: ActionContext): string | undefined {
   if (context.state.workbookId !== context.workbook.id) return `workbook ${context.workbook.id} is not the one this blueprint made`;
   return undefined;
 }
-
-/** A sheet config that nobody can change: no access, and read-only. */
-export function lockedConfig(config: Flatfile.SheetConfig): Flatfile.SheetConfig {
-  return { ...config, readonly: true, access: [] };
-}
-
-export function isLocked(config: Flatfile.SheetConfig): boolean {
-  return config.readonly === true && Array.isArray(config.access) && config.access.length === 0;
-}

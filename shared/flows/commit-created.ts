@@ -1,12 +1,14 @@
 /**
  * `commit:created`: reshape the Space as its data changes, at any sheet size.
  *
- * A commit on one of our sheets (by the ids configure stored in `space.metadata`, never by a
- * display name) brings the Space in line with its data:
- *   - the guide's progress section shows total / valid / error per sheet (one counts call per
- *     sheet, never the records);
- *   - the blueprint's data-driven rules: the submit action is offered only while there is data,
- *     and categories that the commit's changed records bring are added to the enum's options.
+ * A commit on one of our working sheets (by the ids in our state in `space.metadata`, never by a
+ * display name; a locked snapshot left by a duplicate is not one) brings the Space in line with
+ * its data:
+ *   - the guide's progress shows total / valid / error per working sheet (one counts call per
+ *     sheet, never the records), kept in our state and rendered into the guide from it;
+ *   - the blueprint's data-driven rule: categories that the commit's changed records bring are
+ *     added to the enum's options (and Submit's constraints are kept as the blueprint wants
+ *     them, which only changes anything for a workbook made by an earlier version).
  *
  * Reconcile, not accumulate. Each round reads the current counts, guide and workbook, computes
  * the desired guide and workbook from them and writes only what differs. After a write the round
@@ -15,17 +17,18 @@
  * deliveries finishing in any order therefore ends in the state of the last commit, and a
  * delivery that finds nothing to change writes nothing.
  *
- * Calls per delivery: spaces.get, then per round (counts × our sheets ∥ workbooks.get ∥
- * documents.get), the changed-records pages of this commit for the category rule (bounded by the
- * commit, pages and time, not by the sheet), and at most one documents.update and one
- * workbooks.update per round. None of it grows with the sheet's size.
+ * Calls per delivery: spaces.get, then per round (counts × working sheets ∥ workbooks.get; a
+ * later round reads spaces.get first), the changed-records pages of this commit for the category
+ * rule (bounded by the commit, pages and time, not by the sheet), and per round at most one
+ * leased state write (spaces.get → documents.update → spaces.update) and one leased workbook
+ * write (workbooks.get → workbooks.update). None of it grows with the sheet's size.
  *
  * No loops. This flow never writes records: it writes a document (documents.update) and the
  * workbook's configuration (workbooks.update). A commit is a new version of a sheet's records;
  * neither write creates one, so neither can raise `commit:created` and no chain can start from us.
  * Even if a platform did revalidate records after the enum's options grow and commit the result,
  * the chain would stop after one step: every write here is a fixed point of the data (the same
- * counts give the same progress text and actions; options only grow, so the second pass finds no
+ * counts give the same progress and actions; options only grow, so the second pass finds no
  * unknown category) and nothing is written when nothing differs. As a belt to those braces, a
  * commit whose actor is listed in COMMIT_SELF_ACTOR_IDS (our own API key's or agent's actor) is
  * skipped before any call.
@@ -40,15 +43,18 @@ import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
 import { FINALIZE_RESERVE_MS } from "../core/route";
 import {
   collectUnknownEnumValues,
+  isLocked,
   planEnumExtension,
-  submitAvailability,
   UNKNOWN_CATEGORY_RULE,
+  withSubmitConstraints,
   type UnknownEnumScan,
 } from "../domain/blueprint";
-import { renderProgress, replaceSection } from "../domain/guide";
+import type { SheetProgress } from "../domain/guide";
+import { archivedEntry, guideStateOf, readSpaceState, recordProgress, roleOf, type SpaceState } from "../domain/space-state";
+import { same } from "./canonical";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
-import { readSpaceState, type SpaceState } from "./space-state";
-import { changeGuide, changeWorkbook } from "./leased-writes";
+import { changeWorkbook } from "./leased-writes";
+import { changeSpaceState } from "./space-state";
 import { workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
@@ -103,25 +109,11 @@ const isNotFound = (error: unknown) => judge(error).kind === "not-found";
 function foreignReason(state: SpaceState | undefined, ctx: CommitContext): string | undefined {
   if (!state) return "the space was not configured by this blueprint";
   if (state.workbookId !== ctx.workbookId) return `workbook ${ctx.workbookId} is not the one this blueprint made`;
-  if (!Object.values(state.sheets).includes(ctx.sheetId)) return `sheet ${ctx.sheetId} is not one this blueprint made`;
+  if (archivedEntry(state, ctx.sheetId)) return `sheet ${ctx.sheetId} is a locked snapshot, not a working sheet`;
+  if (!roleOf(state, ctx.sheetId)) return `sheet ${ctx.sheetId} is not one of this space's working sheets`;
   return undefined;
 }
 
-/** JSON with sorted keys and no undefined, so equal configurations compare equal. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Date) return v.toISOString();
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>)
-          .filter(([, x]) => x !== undefined)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      );
-    }
-    return v;
-  });
-}
-const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 /** Fresh counts for our sheets, in parallel. A sheet other than the commit's that is gone is left out. */
 async function readCounts(api: FlatfileApi, state: SpaceState, ctx: CommitContext): Promise<SheetCounts[]> {
@@ -152,12 +144,11 @@ function named(counts: SheetCounts[], workbook: Flatfile.Workbook): SheetCounts[
     .sort((a, b) => rank(a.sheetId) - rank(b.sheetId) || (a.sheetSlug < b.sheetSlug ? -1 : 1));
 }
 
-async function readGuide(api: FlatfileApi, spaceId: string, guideId: string): Promise<Flatfile.Document | undefined> {
+async function readState(api: FlatfileApi, spaceId: string): Promise<SpaceState | undefined> {
   try {
-    return (await api.documents.get(spaceId, guideId)).data;
+    return readSpaceState((await api.spaces.get(spaceId)).data.metadata);
   } catch (error) {
-    if (isNotFound(error)) return undefined; // deleted by someone: nothing to keep current
-    throw asRouteError(error, `reading the guide ${guideId}`);
+    throw asRouteError(error, `reading space ${spaceId}`);
   }
 }
 
@@ -182,22 +173,15 @@ interface DesiredWorkbook {
 }
 
 /**
- * The workbook as the rules want it, from fresh data: the submit action's availability from the
- * counts, and (on the rule's sheet) the enum options extended with the commit's unknown values.
+ * The workbook as the rules want it: on the rule's sheet, the enum options extended with the
+ * commit's unknown values; and Submit's constraints as the blueprint wants them for the locks
+ * the workbook has (a no-op except for workbooks made by an earlier version).
  */
-function desiredWorkbook(
-  workbook: Flatfile.Workbook,
-  counts: SheetCounts[],
-  ruleSheetId: string | undefined,
-  unknowns: Unknowns | undefined,
-): DesiredWorkbook {
+function desiredWorkbook(workbook: Flatfile.Workbook, ruleSheetId: string | undefined, unknowns: Unknowns | undefined): DesiredWorkbook {
   const changed: string[] = [];
   const out: DesiredWorkbook = { changed, added: [], flagged: [] };
   const current = workbook.actions ?? [];
-  const actions = submitAvailability(
-    counts.map((c) => ({ sheetSlug: c.sheetSlug, total: c.total })),
-    current,
-  );
+  const actions = withSubmitConstraints(current, (workbook.sheets ?? []).some((s) => isLocked(s.config)));
   if (!same(actions, current)) changed.push("actions");
   const replaced = new Map<string, Flatfile.SheetConfig>();
   if (ruleSheetId && unknowns !== undefined) {
@@ -214,6 +198,11 @@ function desiredWorkbook(
   }
   if (changed.length > 0) out.update = workbookUpdate(workbook, actions, replaced);
   return out;
+}
+
+/** The guide's progress from fresh counts: display names, the workbook's sheet order. */
+function progressOf(counts: SheetCounts[]): SheetProgress[] {
+  return counts.map(({ sheetSlug, sheetName, total, valid, error }) => ({ role: sheetSlug, sheetName, total, valid, error }));
 }
 
 interface RoundResult {
@@ -235,41 +224,36 @@ async function reconcileRound(
 ): Promise<RoundResult> {
   // Every read (and the changed-records scan) settles before any write starts, so a failed read
   // never leaves a write in flight behind a 5xx answer.
-  const [workbook, guide, fresh, scanned] = await Promise.all([
-    readWorkbook(api, ctx.workbookId),
-    readGuide(api, ctx.spaceId, state.guideDocumentId),
-    readCounts(api, state, ctx),
-    unknowns,
-  ]);
+  const [workbook, fresh, scanned] = await Promise.all([readWorkbook(api, ctx.workbookId), readCounts(api, state, ctx), unknowns]);
   const counts = named(fresh, workbook);
+  const progress = progressOf(counts);
 
   const writes: Promise<unknown>[] = [];
-  let guideOutcome: RoundResult["guide"] = "missing";
-  if (guide) {
-    const progress = renderProgress(counts.map(({ sheetName, total, valid, error }) => ({ sheetName, total, valid, error })));
-    const withProgress = (body: string) => replaceSection(body, "progress", progress);
-    guideOutcome = withProgress(guide.body) === guide.body ? "unchanged" : "updated";
-    if (guideOutcome === "updated") {
-      // Rewritten from a fresh read under the guide's lease, so an action's history line
-      // written since this round's read is kept.
-      writes.push(
-        changeGuide(api, ctx.spaceId, guide.id, leaseTable, withProgress)
-          .then((outcome) => {
-            guideOutcome = outcome;
-          })
-          .catch((error: unknown) => {
-            throw asRouteError(error, `updating the guide ${guide.id}`);
-          }),
-      );
-    }
+  let guideOutcome: RoundResult["guide"] = "unchanged";
+  if (!same(guideStateOf(state).progress, progress)) {
+    // Recorded under the space's lease from a fresh read of our state, so a duplicate's or a
+    // submit's change made since this round's read is kept. Counts taken for another working set
+    // (a duplicate replaced a sheet meanwhile) are not written: the next round counts again.
+    writes.push(
+      changeSpaceState(api, ctx.spaceId, leaseTable, async (_space, now) => {
+        if (!now || !same(now.sheets, state.sheets)) return { value: undefined };
+        return { state: recordProgress(now, progress), value: undefined };
+      })
+        .then((outcome) => {
+          guideOutcome = outcome.guide;
+        })
+        .catch((error: unknown) => {
+          throw asRouteError(error, `recording the progress in space ${ctx.spaceId}`);
+        }),
+    );
   }
-  let desired = desiredWorkbook(workbook, counts, ruleSheetId, scanned);
+  let desired = desiredWorkbook(workbook, ruleSheetId, scanned);
   if (desired.update) {
     // Recomputed on a fresh read under the workbook's lease, so an action job's change made
     // since this round's read (a submit's locks, say) is kept.
     writes.push(
-      changeWorkbook(api, ctx.workbookId, leaseTable, (fresh) => {
-        desired = desiredWorkbook(fresh, counts, ruleSheetId, scanned);
+      changeWorkbook(api, ctx.workbookId, leaseTable, (latest) => {
+        desired = desiredWorkbook(latest, ruleSheetId, scanned);
         return desired.update;
       }).catch((error: unknown) => {
         throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
@@ -323,9 +307,16 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
   unknowns.catch(() => undefined);
 
   const rounds: RoundResult[] = [];
+  let current: SpaceState = state;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (round > 0 && workDeadline - Date.now() < ROUND_BUDGET_MS) break;
-    const result = await reconcileRound(api, ctx, state, ruleSheetId, unknowns, deps.settings.idempotencyTable);
+    if (round > 0) {
+      if (workDeadline - Date.now() < ROUND_BUDGET_MS) break;
+      const again = await readState(api, ctx.spaceId);
+      // The sheet stopped being a working sheet (duplicated meanwhile): the duplicate keeps the guide.
+      if (!again || foreignReason(again, ctx)) break;
+      current = again;
+    }
+    const result = await reconcileRound(api, ctx, current, ruleSheetFor(current, ctx), unknowns, deps.settings.idempotencyTable);
     rounds.push(result);
     if (!result.wrote) break;
   }

@@ -2,99 +2,168 @@
  * `sheet:duplicate`: "Duplicate this Sheet and lock down the original".
  *
  * Flatfile copies the sheet with its records on its side (`sheets.duplicateSheet`), so the cost
- * does not grow with the sheet. The original is then made read-only through `workbooks.update`
- * (the only place `access`/`readonly` can change), the guide says what was locked and where to
- * continue, and the job completes pointing at the copy.
+ * does not grow with the sheet. The copy becomes the working sheet for the original's role (in our
+ * state, see shared/domain/space-state.ts), the original a locked snapshot: read-only through
+ * `workbooks.update` (the only place `access`/`readonly` can change), without actions, and from
+ * then on neither counted nor checked by Submit. Submit drops `hasAllValid` in the same write,
+ * since a locked snapshot's errors could otherwise keep it disabled for good. The guide says what
+ * was locked and where to continue, and the job's dialog links to the copy.
  *
- * The workbook is changed under its lease, from a fresh read (see `changeWorkbook`), so a submit
- * or a commit changing the same workbook at the same moment keeps its change.
+ * One leased section: under the space's lease (our state), and inside it the workbook's lease,
+ * the workbook is read, the copy made, the workbook read again and written with the lock, then
+ * the copy counted and the guide and state written. Two duplicates, or a duplicate beside commits
+ * and a submit on the same workbook, therefore cannot lose each other's copy, lock or record.
  *
- * The copy's slug is derived from the job id, so a retry of the same job (say the lock failed
- * after the copy was made) finds the copy it made and finishes, instead of making a second.
+ * The copy's slug is derived from the role and the job id, so a retry of the same job (say the
+ * lock failed after the copy was made) finds the copy it made and finishes, instead of making a
+ * second.
  *
  * `sheets.lockSheet` is deliberately not used: it is Flatfile's transient processing lock, which
  * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
  * is the lasting "lock down" the action promises.
  *
- * Round trips: (job ∥ space ∥ workbook) → (ack ∥ duplicate) → (workbook read → update ∥
- * guide read → update) → complete.
+ * Calls: (jobs.get ∥ spaces.get ∥ workbooks.get) → jobs.ack ∥ [space lease: spaces.get →
+ * [workbook lease: workbooks.get → sheets.duplicate → workbooks.get → workbooks.update] →
+ * sheets.counts → documents.update → spaces.update] → jobs.complete.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../core/envelope";
-import { NotFoundError } from "../core/errors";
-import type { JobSummary } from "../core/job-lifecycle";
+import { JobFailure, NotFoundError } from "../core/errors";
+import type { FlatfileApi } from "../core/flatfile-client";
+import type { JobResult, JobSummary } from "../core/job-lifecycle";
+import { withLease } from "../core/lease";
 import type { RouteDeps } from "../core/route";
-import { SHEET_ACTIONS } from "../domain/blueprint";
-import { appendHistory, renderLocked } from "../domain/guide";
-import { isLocked, lockedConfig, runActionJob } from "./action-context";
-import { findGuideId } from "./space-state";
-import { changeGuide, changeWorkbook } from "./leased-writes";
-import { withSheetConfigs } from "./workbook-update";
+import { archivedConfig, isLocked, SHEET_ACTIONS } from "../domain/blueprint";
+import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../domain/space-state";
+import { runActionJob } from "./action-context";
+import { changeSpaceState } from "./space-state";
+import { withSheetsAndSubmit } from "./workbook-update";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
 /** Unique per job, and the same for every attempt at that job. */
-export function copySlugFor(slug: string, jobId: string): string {
-  return `${slug}-copy-${jobId.replace(/^[a-z]{2}_jb_/, "").toLowerCase()}`;
+export function copySlugFor(role: string, jobId: string): string {
+  return `${role}-copy-${jobId.replace(/^[a-z0-9]+_jb_/, "").toLowerCase()}`;
 }
 
-export function copyNameFor(name: string): string {
-  return `${name} (copy)`;
+/** "Contacts (copy)", and for a copy of a copy "Contacts (copy 2)", "Contacts (copy 3)"… */
+export function copyNameFor(name: string, taken: readonly string[] = []): string {
+  const base = name.replace(/ \(copy(?: \d+)?\)$/, "");
+  const names = new Set(taken);
+  if (!names.has(`${base} (copy)`)) return `${base} (copy)`;
+  for (let n = 2; ; n++) if (!names.has(`${base} (copy ${n})`)) return `${base} (copy ${n})`;
 }
 
-/** The copy's configuration without the lock it inherited. */
+/** The copy's configuration without the lock it inherited from a locked (submitted) original. */
 function workingConfig(config: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flatfile.SheetConfig {
   const { readonly: _readonly, access: _access, ...rest } = config;
   return { ...rest, name: copy.name, slug: copy.slug };
 }
 
+interface Copied {
+  original: Flatfile.Sheet;
+  copy: Flatfile.Sheet;
+  reused: boolean;
+}
+
+/**
+ * Under the workbook's lease: the copy (made now, or found from an earlier attempt) and the
+ * workbook written with the original locked down, the copy open, and Submit's constraints.
+ */
+async function copyAndLock(api: FlatfileApi, workbookId: string, sheetId: string, role: string, jobId: string, leaseTable: string | undefined): Promise<Copied> {
+  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
+    let workbook = (await api.workbooks.get(workbookId)).data;
+    const original = workbook.sheets?.find((sheet) => sheet.id === sheetId);
+    if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
+    const slug = copySlugFor(role, jobId);
+    const leftover = workbook.sheets?.find((sheet) => sheet.slug === slug);
+    if (!leftover) {
+      const name = copyNameFor(original.name, (workbook.sheets ?? []).map((s) => s.name));
+      await api.sheets.duplicateSheet(sheetId, { name, slug });
+      // Read again, so the write below sends the copy as Flatfile made it, with every other sheet.
+      workbook = (await api.workbooks.get(workbookId)).data;
+    }
+    const sheets = workbook.sheets ?? [];
+    const lockedNow = sheets.find((sheet) => sheet.id === sheetId);
+    const copy = sheets.find((sheet) => sheet.slug === slug);
+    if (!lockedNow || !copy) throw new NotFoundError(`the copy ${slug} of sheet ${sheetId} is not in workbook ${workbookId}`);
+    const replaced = new Map<string, Flatfile.SheetConfig>();
+    const archived = archivedConfig(lockedNow.config);
+    if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
+    // A copy of a locked (submitted) sheet inherits the lock: open it up, it is where work goes on.
+    if (isLocked(copy.config)) replaced.set(copy.id, workingConfig(copy.config, copy));
+    const update = withSheetsAndSubmit(workbook, replaced);
+    if (update) await api.workbooks.update(workbookId, update);
+    return { original: lockedNow, copy, reused: Boolean(leftover) };
+  });
+}
+
+function openCopy(copy: { id: string; name: string }, heading: string, message: string): Flatfile.JobOutcome {
+  // `next` links are shown in the outcome dialog (acknowledge: true), not in a toast.
+  return { heading, message, acknowledge: true, next: { type: "id", id: copy.id, label: "Open the copy" } };
+}
+
+/** The job when its sheet was already locked down by another duplicate: point at the working copy. */
+function alreadyDone(state: SpaceState, sheetId: string, names: Map<string, string>): JobResult | undefined {
+  const entry = archivedEntry(state, sheetId);
+  if (!entry) return undefined;
+  const workingId = state.sheets[entry.role] ?? entry.replacedBy;
+  const workingName = names.get(workingId) ?? "the copy";
+  return {
+    outcome: openCopy({ id: workingId, name: workingName }, "Already locked", `${entry.name} was already locked. Keep working in ${workingName}.`),
+    summary: { operation: DUPLICATE_JOB, lockedSheetId: sheetId, copySheetId: workingId, already: true },
+  };
+}
+
 export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
   const { api } = deps;
   const sheetId = requireContext(event, "sheetId");
+  const leaseTable = deps.settings.idempotencyTable;
 
   return runActionJob(event, deps, {
     what: "Duplicating this sheet",
     ackInfo: "Copying the sheet with its records",
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
-      const sheets = context.workbook.sheets ?? [];
-      const original = sheets.find((sheet) => sheet.id === sheetId);
-      if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
-      const slug = copySlugFor(original.slug, jobId);
-      const leftover = sheets.find((sheet) => sheet.slug === slug);
-
-      const [copy, guideId] = await Promise.all([
-        leftover ?? api.sheets.duplicateSheet(sheetId, { name: copyNameFor(original.name), slug }).then((r) => r.data),
-        findGuideId(api, spaceId, context.state),
-      ]);
-      progress(60, `Locking ${original.name}`);
-
-      const inheritedLock = isLocked(original.config);
-      // The copy's creation time, not now: a retry then writes the same line, which the history keeps once.
-      const line = renderLocked({ sheetName: original.name, at: copy.createdAt ?? new Date(), continueSheetName: copy.name });
-      const [, guide] = await Promise.all([
-        changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
-          const now = fresh.sheets ?? [];
-          const lockedNow = now.find((sheet) => sheet.id === original.id);
-          const copyNow = now.find((sheet) => sheet.id === copy.id);
-          const replaced = new Map<string, Flatfile.SheetConfig>();
-          if (lockedNow && !isLocked(lockedNow.config)) replaced.set(lockedNow.id, lockedConfig(lockedNow.config));
-          // A copy of a sheet that was already locked down inherits its lock: open it up.
-          if (copyNow && inheritedLock && isLocked(copyNow.config)) replaced.set(copyNow.id, workingConfig(copyNow.config, copyNow));
-          return withSheetConfigs(fresh, replaced);
-        }),
-        guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
-      ]);
-
-      const label = `Open ${copy.name}`;
-      return {
-        outcome: {
-          heading: "Sheet duplicated",
-          message: `${original.name} is now read-only. Keep working in ${copy.name}, which has all its records.`,
-          acknowledge: false,
-          next: { type: "id", id: copy.id, label },
-        },
-        summary: { operation: DUPLICATE_JOB, lockedSheetId: original.id, copySheetId: copy.id, copySlug: copy.slug, reusedCopy: Boolean(leftover), guide },
-      };
+      const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
+      const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
+        if (!state) throw new JobFailure("This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.");
+        // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
+        const mine = archivedEntry(state, sheetId);
+        const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
+        if (!role) {
+          const done = alreadyDone(state, sheetId, names);
+          if (done) return { value: done };
+          throw new JobFailure(`${names.get(sheetId) ?? "This sheet"} is not one of the sheets this Space works in, so it was not duplicated.`);
+        }
+        const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
+        progress(70, `Locked ${copied.original.name}`);
+        const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
+        const next = recordDuplicate(state, {
+          role,
+          original: { id: copied.original.id, name: copied.original.name },
+          copy: { id: copied.copy.id, name: copied.copy.name },
+          jobId,
+          // The copy's creation time, not now: a retry writes the same line.
+          at: isoTime(copied.copy.createdAt, event.createdAt),
+          counts: { total: counts.total, valid: counts.valid, error: counts.error },
+        });
+        const result: JobResult = {
+          outcome: openCopy(
+            copied.copy,
+            "Sheet duplicated",
+            `${copied.original.name} is now locked and kept as it was. Keep working in ${copied.copy.name}, which has all its records.`,
+          ),
+          summary: {
+            operation: DUPLICATE_JOB,
+            lockedSheetId: copied.original.id,
+            copySheetId: copied.copy.id,
+            copySlug: copied.copy.slug,
+            reusedCopy: copied.reused,
+          },
+        };
+        return { state: next, value: result };
+      });
+      return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
     },
   });
 }

@@ -1,9 +1,9 @@
 /**
- * Writes to a workbook or the guide that several deliveries may make at once: each re-reads the
- * resource under its lease and applies only its own change (see shared/core/lease.ts).
+ * Writes to a workbook that several deliveries may make at once: each re-reads the workbook under
+ * its lease and applies only its own change (see shared/core/lease.ts). Our state and the guide
+ * rendered from it are written the same way, under the space's lease (./space-state.ts).
  */
 import type { Flatfile } from "@flatfile/api";
-import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
 import { withLease } from "../core/lease";
 
@@ -26,31 +26,3 @@ export async function changeWorkbook(
     if (update) await api.workbooks.update(workbookId, update);
   });
 }
-
-/**
- * Changes the guide's body the same way: under the document's lease, from a fresh read, so an
- * action's history line and a commit's progress section written at the same moment both stay.
- */
-export async function changeGuide(
-  api: FlatfileApi,
-  spaceId: string,
-  guideId: string,
-  leaseTable: string | undefined,
-  change: (body: string) => string,
-): Promise<"updated" | "unchanged" | "missing"> {
-  return withLease(`document#${guideId}`, leaseTable, async () => {
-    let guide: Flatfile.Document;
-    try {
-      guide = (await api.documents.get(spaceId, guideId)).data;
-    } catch (error) {
-      // Someone deleted the guide: there is nothing to keep current.
-      if (judge(error).kind === "not-found") return "missing";
-      throw error;
-    }
-    const body = change(guide.body);
-    if (body === guide.body) return "unchanged";
-    await api.documents.update(spaceId, guideId, { title: guide.title, body });
-    return "updated";
-  });
-}
-

@@ -2,7 +2,7 @@
  * `space:configure`: build a new Space from who made it, where they are, and data from outside.
  *
  * The critical path is three round trips: (job lookup ∥ space ∥ actor ∥ reference data), then
- * (ack ∥ workbook ∥ guide), then (complete ∥ space update). A retry of a job that an earlier
+ * (ack ∥ workbook ∥ guide), then (complete ∥ space read → update, under the space's lease). A retry of a job that an earlier
  * attempt started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
@@ -15,6 +15,8 @@ import { lookUpActor } from "./actor";
 import { resolveCurrency } from "../domain/currency";
 import { buildSpaceSetup } from "../domain/space-setup";
 import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
+import { withLease } from "../core/lease";
+import type { GuideState } from "../domain/guide";
 import { GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
 
 export const CONFIGURE_JOB = "space:configure";
@@ -39,8 +41,15 @@ async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): 
   return { workbook, guideId };
 }
 
-/** What later handlers find in `space.metadata`: the ids of what this job made. */
-function configuredState(workbook: Flatfile.Workbook, guideDocumentId: string, currency: string, audience: string, jobId: string): SpaceState {
+/** What later handlers find in `space.metadata`: the ids of what this job made, and the guide's state. */
+function configuredState(
+  workbook: Flatfile.Workbook,
+  guideDocumentId: string,
+  currency: string,
+  audience: string,
+  jobId: string,
+  guide?: GuideState,
+): SpaceState {
   return {
     version: 1,
     workbookId: workbook.id,
@@ -50,12 +59,21 @@ function configuredState(workbook: Flatfile.Workbook, guideDocumentId: string, c
     audience,
     configuredAt: new Date().toISOString(),
     configureJobId: jobId,
+    ...(guide ? { guide } : {}),
   };
 }
 
-/** Points the space at our workbook and merges our state into its metadata, keeping the rest. */
-function recordConfiguration(api: FlatfileApi, space: Flatfile.Space, state: SpaceState): Promise<unknown> {
-  return api.spaces.update(space.id, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });
+/**
+ * Points the space at our workbook and merges our state into its metadata, keeping the rest:
+ * under the space's lease, from a fresh read (`spaces.update` replaces metadata whole). A state
+ * that is there already (recorded by a concurrent delivery) is kept.
+ */
+function recordConfiguration(api: FlatfileApi, spaceId: string, state: SpaceState, leaseTable: string | undefined): Promise<unknown> {
+  return withLease(`space#${spaceId}`, leaseTable, async () => {
+    const { data: space } = await api.spaces.get(spaceId);
+    if (readSpaceState(space.metadata)) return;
+    await api.spaces.update(spaceId, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });
+  });
 }
 
 function outcomeMessage(workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig, currency: string): string {
@@ -97,20 +115,20 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       // attempt saves the two lookups (and a round trip's worth of work on every new Space).
       const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
-      const { audience, workbook: blueprint, guide } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
+      const { audience, workbook: blueprint, guide, guideState } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
       const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId } };
       const [workbook, guideId] = await Promise.all([
         leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
         leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
       ]);
-      const state = configuredState(workbook, guideId, currency.code, audience, jobId);
+      const state = configuredState(workbook, guideId, currency.code, audience, jobId, guideState);
       const message = outcomeMessage(workbook, currency.code);
       return {
         outcome: {
           heading: "Space ready",
           message,
+          // A toast (acknowledge: false): `next` links are shown only in the dialog, so none is sent.
           acknowledge: false,
-          next: { type: "id", id: workbook.id, label: "Open the workbook" },
         },
         summary: {
           workbookId: workbook.id,
@@ -120,7 +138,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
           referenceData: referenceData.source,
           reused: Boolean(leftover.workbook),
         },
-        alongsideComplete: () => recordConfiguration(api, space, state),
+        alongsideComplete: () => recordConfiguration(api, spaceId, state, deps.settings.idempotencyTable),
       };
     },
     onAlreadyComplete: async () => {
@@ -130,7 +148,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       const leftover = await findLeftovers(api, spaceId, jobId);
       if (!leftover.workbook || !leftover.guideId) return { repaired: false };
       const audience = String(leftover.workbook.metadata?.audience ?? "default");
-      await recordConfiguration(api, space, configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId));
+      // The guide's state is not rebuilt here: later writes render the guide from what the state has.
+      await recordConfiguration(api, spaceId, configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId), deps.settings.idempotencyTable);
       return { repaired: true, workbookId: leftover.workbook.id };
     },
   });

@@ -1,51 +1,78 @@
 /**
- * What configure-time records in `space.metadata` for the handlers that come later: the ids and
- * slugs of what we made. Later handlers find our workbook, sheets and guide by these, never by a
- * display name. It sits under one key so the embedding app's own metadata is left as it was.
+ * Our state in `space.metadata` (its shape and transitions: shared/domain/space-state.ts), read
+ * and written here. `spaces.update` replaces `metadata` whole, so every write is a
+ * read-modify-write under the space's lease (`changeSpaceState`): a duplicate recording its copy
+ * and a commit recording progress cannot overwrite each other.
  */
 import type { Flatfile } from "@flatfile/api";
-import * as z from "zod/mini";
-import "../core/zod-locale";
+import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
+import { withLease } from "../core/lease";
+import { DEFAULT_GUIDE_TITLE, renderGuide } from "../domain/guide";
+import { guideStateOf, readSpaceState, withSpaceState, type SpaceState } from "../domain/space-state";
+import { canonical } from "./canonical";
 
-export const SPACE_STATE_KEY = "spaceConfigurator";
-export const GUIDE_TITLE = "Getting started";
+export {
+  readSpaceState,
+  sheetIdsOf,
+  SPACE_STATE_KEY,
+  SpaceState,
+  withSpaceState,
+} from "../domain/space-state";
 
-export const SpaceState = z.object({
-  version: z.literal(1),
-  workbookId: z.string(),
-  guideDocumentId: z.string(),
-  /** slug → sheet id, for the sheets the blueprint made. */
-  sheets: z.record(z.string(), z.string()),
-  currency: z.string(),
-  audience: z.string(),
-  configuredAt: z.string(),
-  configureJobId: z.string(),
-});
-export type SpaceState = z.infer<typeof SpaceState>;
-
-export function readSpaceState(metadata: unknown): SpaceState | undefined {
-  if (typeof metadata !== "object" || metadata === null) return undefined;
-  const parsed = SpaceState.safeParse((metadata as Record<string, unknown>)[SPACE_STATE_KEY]);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** Merges our state into the space's metadata, keeping every key that was already there. */
-export function withSpaceState(metadata: unknown, state: SpaceState): Record<string, unknown> {
-  const base = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {};
-  return { ...base, [SPACE_STATE_KEY]: state };
-}
-
-/** Sheet slug → id for a workbook's sheets. */
-export function sheetIdsOf(workbook: Flatfile.Workbook): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const sheet of workbook.sheets ?? []) if (sheet.slug) out[sheet.slug] = sheet.id;
-  return out;
-}
+export const GUIDE_TITLE = DEFAULT_GUIDE_TITLE;
 
 /** The guide's id from our state, else the one titled as ours (for spaces made before we kept it). */
 export async function findGuideId(api: FlatfileApi, spaceId: string, state: SpaceState | undefined): Promise<string | undefined> {
   if (state?.guideDocumentId) return state.guideDocumentId;
   const { data } = await api.documents.list(spaceId);
   return data.find((doc) => doc.title === GUIDE_TITLE)?.id;
+}
+
+export interface StateChange<T> {
+  /** The state to keep; undefined, or equal to what is there, writes nothing. */
+  state?: SpaceState;
+  value: T;
+}
+
+export interface StateWrite<T> {
+  value: T;
+  guide: "updated" | "unchanged" | "missing";
+  state: "updated" | "unchanged";
+}
+
+/**
+ * Under the space's lease: reads the space fresh, lets `change` work from our state as it is now
+ * (it may call Flatfile, and take the workbook's lease inside this one: always space, then
+ * workbook, never the other way), and when the state it returns differs, writes the guide
+ * rendered from that state and then the state. The guide goes first: a crash between the two
+ * leaves the state behind, so the redelivery finds the change still to make and writes both.
+ */
+export async function changeSpaceState<T>(
+  api: FlatfileApi,
+  spaceId: string,
+  leaseTable: string | undefined,
+  change: (space: Flatfile.Space, state: SpaceState | undefined) => Promise<StateChange<T>>,
+): Promise<StateWrite<T>> {
+  return withLease(`space#${spaceId}`, leaseTable, async () => {
+    const space = (await api.spaces.get(spaceId)).data;
+    const before = readSpaceState(space.metadata);
+    const { state: after, value } = await change(space, before);
+    if (!after || (before && canonical(before) === canonical(after))) return { value, guide: "unchanged", state: "unchanged" };
+    const guide = await writeGuide(api, spaceId, after);
+    await api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) });
+    return { value, guide, state: "updated" };
+  });
+}
+
+/** The whole guide, rendered from the state. A guide someone deleted is left deleted. */
+async function writeGuide(api: FlatfileApi, spaceId: string, state: SpaceState): Promise<"updated" | "missing"> {
+  const { title, body } = renderGuide(guideStateOf(state));
+  try {
+    await api.documents.update(spaceId, state.guideDocumentId, { title, body });
+    return "updated";
+  } catch (error) {
+    if (judge(error).kind === "not-found") return "missing";
+    throw error;
+  }
 }

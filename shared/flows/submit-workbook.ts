@@ -1,82 +1,115 @@
 /**
- * `workbook:submitActionFg`: submit the workbook once every record is valid.
+ * `workbook:submitActionFg`: submit the working sheets once every record in them is valid.
  *
- * The counts (one call per sheet, never the records) decide: a sheet with records in error fails
- * the job with a message naming the sheet and the count; otherwise every sheet is made read-only,
- * the guide records who submitted what and when, and the job completes with the number submitted.
+ * The working sheets are the ones our state names (shared/domain/space-state.ts): a locked
+ * snapshot left by "Duplicate this Sheet and lock down the original" is neither counted nor
+ * blocking. Their counts (one call per sheet, never the records) decide: a working sheet with
+ * records in error fails the job with a message naming it and the count; no records at all fails
+ * it too; otherwise the working sheets are made read-only (and Submit drops `hasAllValid`, since
+ * a sheet is now locked), the guide records who submitted what and when, and the job completes
+ * with the number submitted.
+ *
+ * All of it under the space's lease (the working set cannot change between the check and the
+ * lock), with the workbook's lease inside it for the lock.
+ *
+ * Calls: (jobs.get ∥ spaces.get ∥ workbooks.get ∥ users.get) → jobs.ack ∥ [space lease:
+ * spaces.get → sheets.counts × working sheets → [workbook lease: workbooks.get →
+ * workbooks.update] → documents.update → spaces.update] → jobs.complete.
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileEvent } from "../core/envelope";
 import { JobFailure } from "../core/errors";
-import type { JobSummary } from "../core/job-lifecycle";
+import type { FlatfileApi } from "../core/flatfile-client";
+import type { JobResult, JobSummary } from "../core/job-lifecycle";
+import { withLease } from "../core/lease";
 import type { RouteDeps } from "../core/route";
-import { WORKBOOK_ACTIONS } from "../domain/blueprint";
-import { appendHistory, plural, renderSubmitted } from "../domain/guide";
-import { isLocked, lockedConfig, runActionJob } from "./action-context";
-import { findGuideId } from "./space-state";
-import { changeGuide, changeWorkbook } from "./leased-writes";
-import { withSheetConfigs } from "./workbook-update";
+import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../domain/blueprint";
+import { plural, type SheetProgress } from "../domain/guide";
+import { guideStateOf, isoTime, recordSubmit } from "../domain/space-state";
+import { runActionJob } from "./action-context";
+import { changeSpaceState } from "./space-state";
+import { withSheetsAndSubmit } from "./workbook-update";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
-interface SheetTally {
-  sheet: Flatfile.Sheet;
+export interface SheetTally {
+  role: string;
+  sheetId: string;
+  name: string;
   total: number;
+  valid: number;
   error: number;
 }
 
-/** The message for records still in error, or undefined when there are none. Pure. */
+/** The message for working sheets with records still in error, or undefined when there are none. Pure. */
 export function blockingErrors(tallies: readonly SheetTally[]): string | undefined {
   const blocking = tallies.filter((t) => t.error > 0);
   if (blocking.length === 0) return undefined;
-  const list = blocking.map((t) => `${t.sheet.name} has ${plural(t.error, "record", "records")} with errors`).join("; ");
+  const list = blocking.map((t) => `${t.name} has ${plural(t.error, "record", "records")} with errors`).join("; ");
   return `Nothing was submitted: ${list}. Filter the sheet by errors, fix them, then submit again.`;
+}
+
+/** Under the workbook's lease: the working sheets locked, Submit's constraints to match. */
+async function lockWorkingSheets(api: FlatfileApi, workbookId: string, sheetIds: readonly string[], leaseTable: string | undefined): Promise<Flatfile.Sheet[]> {
+  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
+    const fresh = (await api.workbooks.get(workbookId)).data;
+    const working = (fresh.sheets ?? []).filter((sheet) => sheetIds.includes(sheet.id));
+    const replaced = new Map(working.filter((sheet) => !isLocked(sheet.config)).map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
+    const update = withSheetsAndSubmit(fresh, replaced);
+    if (update) await api.workbooks.update(workbookId, update);
+    return working;
+  });
 }
 
 export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
   const { api } = deps;
+  const leaseTable = deps.settings.idempotencyTable;
 
   return runActionJob(event, deps, {
     what: "Submitting this workbook",
     ackInfo: "Checking the records",
     needsActor: true,
-    work: async (context, { spaceId, workbookId }, progress) => {
-      const sheets = context.workbook.sheets ?? [];
-      const [tallies, guideId] = await Promise.all([
-        Promise.all(
-          sheets.map(async (sheet): Promise<SheetTally> => {
-            const { counts } = (await api.sheets.getRecordCounts(sheet.id)).data;
-            return { sheet, total: counts.total, error: counts.error };
+    work: async (context, { jobId, spaceId, workbookId }, progress) => {
+      const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
+      const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
+        if (!state) throw new JobFailure("This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.");
+        const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
+        const tallies = await Promise.all(
+          Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
+            const { counts } = (await api.sheets.getRecordCounts(sheetId)).data;
+            const name = names.get(sheetId) ?? shown.get(role) ?? role;
+            return { role, sheetId, name, total: counts.total, valid: counts.valid, error: counts.error };
           }),
-        ),
-        findGuideId(api, spaceId, context.state),
-      ]);
-      const errors = blockingErrors(tallies);
-      if (errors) throw new JobFailure(errors);
-      const records = tallies.reduce((sum, t) => sum + t.total, 0);
-      if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
-      progress(60, "Locking the sheets");
+        );
+        const errors = blockingErrors(tallies);
+        if (errors) throw new JobFailure(errors);
+        const records = tallies.reduce((sum, t) => sum + t.total, 0);
+        if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
+        progress(60, "Locking the sheets");
 
-      // The event's time, not now: a redelivery writes the same line, which the history keeps once.
-      const line = renderSubmitted({ at: event.createdAt ?? new Date(), actorName: context.actor?.name ?? context.actor?.email, records });
-      const [, guide] = await Promise.all([
-        changeWorkbook(api, workbookId, deps.settings.idempotencyTable, (fresh) => {
-          const unlocked = (fresh.sheets ?? []).filter((sheet) => !isLocked(sheet.config));
-          const replaced = new Map(unlocked.map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
-          return withSheetConfigs(fresh, replaced);
-        }),
-        guideId ? changeGuide(api, spaceId, guideId, deps.settings.idempotencyTable, (body) => appendHistory(body, line)) : "missing",
-      ]);
-
-      const name = context.workbook.name ?? "this workbook";
-      return {
-        outcome: {
-          heading: "Submitted",
-          message: `Submitted ${plural(records, "record", "records")} from ${name}. Its sheets are now read-only.`,
-          acknowledge: true,
-        },
-        summary: { operation: SUBMIT_JOB, records, lockedSheets: sheets.map((s) => s.slug), guide },
-      };
+        const locked = await lockWorkingSheets(api, workbookId, tallies.map((t) => t.sheetId), leaseTable);
+        const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
+        const sheetProgress: SheetProgress[] = tallies.map((t) => ({ role: t.role, sheetName: lockedNames.get(t.sheetId) ?? t.name, total: t.total, valid: t.valid, error: t.error }));
+        const next = recordSubmit(state, {
+          jobId,
+          // The event's time, not now: a redelivery writes the same line.
+          at: isoTime(event.createdAt),
+          actorName: context.actor?.name ?? context.actor?.email,
+          records,
+          progress: sheetProgress,
+        });
+        const name = context.workbook.name ?? "this workbook";
+        const result: JobResult = {
+          outcome: {
+            heading: "Submitted",
+            message: `Submitted ${plural(records, "record", "records")} from ${name}. Its sheets are now read-only.`,
+            acknowledge: true,
+          },
+          summary: { operation: SUBMIT_JOB, records, lockedSheets: locked.map((s) => s.slug) },
+        };
+        return { state: next, value: result };
+      });
+      return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
     },
   });
 }

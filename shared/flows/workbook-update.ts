@@ -1,4 +1,5 @@
 import type { Flatfile } from "@flatfile/api";
+import { isLocked, withSubmitConstraints } from "../domain/blueprint";
 
 /**
  * The whole workbook as a `WorkbookUpdate`. Flatfile's own examples of `workbooks.update` send
@@ -27,7 +28,14 @@ export function workbookUpdate(
   };
 }
 
-/** The workbook with some sheets' configs replaced and everything else as it is; undefined when none is. */
-export function withSheetConfigs(workbook: Flatfile.Workbook, replaced: ReadonlyMap<string, Flatfile.SheetConfig>): Flatfile.WorkbookUpdate | undefined {
-  return replaced.size > 0 ? workbookUpdate(workbook, workbook.actions ?? [], replaced) : undefined;
+/**
+ * The update that replaces some sheets' configs and brings Submit's constraints in line with the
+ * locks that result (see `withSubmitConstraints`); undefined when neither changes anything.
+ */
+export function withSheetsAndSubmit(workbook: Flatfile.Workbook, replaced: ReadonlyMap<string, Flatfile.SheetConfig>): Flatfile.WorkbookUpdate | undefined {
+  const configs = (workbook.sheets ?? []).map((sheet) => replaced.get(sheet.id) ?? sheet.config);
+  const current = workbook.actions ?? [];
+  const actions = withSubmitConstraints(current, configs.some(isLocked));
+  const actionsChanged = actions.some((action, i) => action !== current[i]);
+  return replaced.size > 0 || actionsChanged ? workbookUpdate(workbook, actions, replaced) : undefined;
 }

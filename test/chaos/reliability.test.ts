@@ -23,7 +23,8 @@ import { MAX_BODY_BYTES } from "../../shared/core/envelope";
 import { logger } from "../../shared/core/logger";
 import { signPayload } from "../../shared/core/signature";
 import { WORKBOOK_NAME } from "../../shared/domain/blueprint";
-import { readSection, renderProgress } from "../../shared/domain/guide";
+import { renderProgress } from "../../shared/domain/guide";
+import { guideSection as readSection } from "../support/guide";
 import { resetReferenceDataCache } from "../../shared/domain/reference-data";
 import { copySlugFor } from "../../shared/flows/duplicate-sheet";
 import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../shared/flows/space-state";
@@ -95,11 +96,9 @@ beforeAll(async () => {
   resetSettingsCache();
   resetReferenceDataCache();
   logger.setLogLevel("DEBUG");
-  // Unthrottled: this suite drives the handlers faster than the stage's throttle lets anyone
-  // (300 hostile inputs in a few seconds); the flood scenarios run their own throttled gateway.
-  gateway = await startGateway({ port: 0, routes, throttle: false });
-  shortGateway = await startGateway({ port: 0, routes, timeoutMs: SHORT_TIMEOUT_MS, throttle: false });
-  smallGateway = await startGateway({ port: 0, routes, maxBodyBytes: 2 * MAX_BODY_BYTES, throttle: false });
+  gateway = await startGateway({ port: 0, routes });
+  shortGateway = await startGateway({ port: 0, routes, timeoutMs: SHORT_TIMEOUT_MS });
+  smallGateway = await startGateway({ port: 0, routes, maxBodyBytes: 2 * MAX_BODY_BYTES });
   logs = captureLogs();
 });
 
@@ -238,7 +237,8 @@ function configuredFrom(spaceId: string): Configured {
 }
 
 function actionJob(c: Configured, job: "sheet:duplicate" | "workbook:submitActionFg"): { jobId: string; event: Event } {
-  const sheetId = job === "sheet:duplicate" ? c.contactsId : undefined;
+  // Duplicate the Contacts sheet people work in now: after a duplicate, that is the copy.
+  const sheetId = job === "sheet:duplicate" ? (stateOf(c.spaceId)?.sheets.contacts ?? c.contactsId) : undefined;
   const seeded = flatfile.seed.job({ job, spaceId: c.spaceId, workbookId: c.workbookId, ...(sheetId ? { sheetId } : {}) });
   own(seeded.id);
   if (job === "sheet:duplicate") {
@@ -684,8 +684,8 @@ describe("floods", () => {
     expect(routesOf(m.writes())).toEqual([]);
     const guide = flatfile.documents.get(c.state.guideDocumentId)!;
     const expected = renderProgress([
-      { sheetName: "Contacts", total: 20, valid: 16, error: 4 },
-      { sheetName: "Orders", total: 0, valid: 0, error: 0 },
+      { role: "contacts", sheetName: "Contacts", total: 20, valid: 16, error: 4 },
+      { role: "orders", sheetName: "Orders", total: 0, valid: 0, error: 0 },
     ]);
     expect(readSection(guide.body, "progress")?.trim()).toBe(expected.trim());
   }, 30_000);

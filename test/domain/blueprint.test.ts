@@ -4,9 +4,10 @@ import type { Audience } from "../../shared/domain/audience";
 import {
   BLUEPRINT_MARKER,
   buildWorkbook,
+  ENUM_OPTION_LIMIT,
+  REFERENCE_OPTION_LIMIT,
   OWNED_ACTION_JOBS,
   SHEET_ACTIONS,
-  SUBMIT_EMPTY_TOOLTIP,
   WORKBOOK_ACTIONS,
   type BlueprintInput,
 } from "../../shared/domain/blueprint";
@@ -57,7 +58,7 @@ describe("action definitions", () => {
   });
   it("defines the duplicate and submit actions", () => {
     expect(SHEET_ACTIONS.duplicate).toMatchObject({ operation: "duplicate", mode: "background", label: "Duplicate this Sheet and lock down the original" });
-    expect(WORKBOOK_ACTIONS.submit).toMatchObject({ operation: "submitActionFg", mode: "foreground", primary: true, constraints: [{ type: "hasAllValid" }], label: "Submit" });
+    expect(WORKBOOK_ACTIONS.submit).toMatchObject({ operation: "submitActionFg", mode: "foreground", primary: true, constraints: [{ type: "hasAllValid" }, { type: "hasData" }], label: "Submit" });
     expect(Object.isFrozen(WORKBOOK_ACTIONS.submit.constraints)).toBe(true);
   });
 });
@@ -157,7 +158,33 @@ describe("buildWorkbook", () => {
     expect(field(sheet(bundled, "orders"), "category")?.description).toMatch(/bundled/);
   });
 
-  it("marks the workbook and carries the primary submit action, initially waiting for data", () => {
+  it("makes option labels from outside one plain line of at most 100 characters, and keeps the values", () => {
+    const hostile: ReferenceData = {
+      ...remote,
+      categories: [
+        { value: "hw", label: "Hard\u0000ware\n\n[click](https://evil.example)\u202E" },
+        { value: "long", label: "L".repeat(500) },
+        { value: "tab\tbed", label: "" },
+      ],
+    };
+    const category = field(sheet(buildWorkbook(input("member", { referenceData: hostile })), "orders"), "category");
+    const options = category?.type === "enum" ? category.config.options : [];
+    expect(options.map((o) => o.value)).toEqual(["hw", "long", "tab\tbed"]);
+    expect(options[0]!.label).toBe("Hardware [click](https://evil.example)");
+    expect(options[1]!.label).toHaveLength(100);
+    expect(options[2]!.label).toBe("tab bed");
+    for (const o of options) expect(o.label).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+  });
+
+  it("offers at most REFERENCE_OPTION_LIMIT reference categories, leaving room under Flatfile's 100", () => {
+    const many: ReferenceData = { ...remote, categories: Array.from({ length: 500 }, (_, i) => ({ value: `c${i}`, label: `C ${i}` })) };
+    const category = field(sheet(buildWorkbook(input("member", { referenceData: many })), "orders"), "category");
+    expect(category?.type === "enum" && category.config.options.length).toBe(REFERENCE_OPTION_LIMIT);
+    expect(REFERENCE_OPTION_LIMIT).toBeLessThan(ENUM_OPTION_LIMIT);
+    expect(category?.metadata).toMatchObject({ referenceData: { total: 500, offered: REFERENCE_OPTION_LIMIT } });
+  });
+
+  it("marks the workbook and carries the primary submit action, with the static hasData constraint", () => {
     const wb = buildWorkbook(input("member"));
     expect(wb).toMatchObject({ name: expect.any(String), spaceId: "us_sp_123", environmentId: "us_env_123" });
     expect(wb.metadata[BLUEPRINT_MARKER.key]).toBe(BLUEPRINT_MARKER.value);
@@ -170,7 +197,6 @@ describe("buildWorkbook", () => {
         label: "Submit",
         description: expect.any(String),
         constraints: [{ type: "hasAllValid" }, { type: "hasData" }],
-        tooltip: SUBMIT_EMPTY_TOOLTIP,
       },
     ]);
   });
@@ -182,6 +208,6 @@ describe("buildWorkbook", () => {
     a.actions?.[0]?.constraints?.push({ type: "hasSelection" });
     sheet(a, "contacts")?.actions?.pop();
     expect(buildWorkbook(input("member"))).toEqual(b);
-    expect(WORKBOOK_ACTIONS.submit.constraints).toEqual([{ type: "hasAllValid" }]);
+    expect(WORKBOOK_ACTIONS.submit.constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
   });
 });

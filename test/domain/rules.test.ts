@@ -6,8 +6,12 @@ import {
   extendEnumOptions,
   planEnumExtension,
   startUnknownEnumScan,
-  submitAvailability,
-  SUBMIT_EMPTY_TOOLTIP,
+  archivedConfig,
+  ENUM_OPTION_LIMIT,
+  isLocked,
+  LEGACY_SUBMIT_TOOLTIP,
+  lockedConfig,
+  withSubmitConstraints,
   UNKNOWN_CATEGORY_RULE,
   WORKBOOK_ACTIONS,
   type RecordLike,
@@ -28,48 +32,55 @@ const wb = buildWorkbook({
 const orders = wb.sheets!.find((s) => s.slug === "orders")!;
 const other: Flatfile.Action = { operation: "export", mode: "background", label: "Export", constraints: [{ type: "hasSelection" }] };
 const submitOf = (actions: Flatfile.Action[]) => actions.find((a) => a.operation === "submitActionFg")!;
-const empty = [
-  { sheetSlug: "contacts", total: 0 },
-  { sheetSlug: "orders", total: 0 },
-];
-const some = [
-  { sheetSlug: "contacts", total: 3 },
-  { sheetSlug: "orders", total: 0 },
-];
+const withTooltip = (a: Flatfile.Action) => ({ ...a, tooltip: LEGACY_SUBMIT_TOOLTIP });
 
-describe("submitAvailability", () => {
+describe("withSubmitConstraints", () => {
   const initial = [other, ...wb.actions!];
 
-  it("keeps Submit waiting for data while every sheet is empty, idempotently", () => {
-    const out = submitAvailability(empty, initial);
+  it("keeps hasAllValid and hasData while no sheet is locked, returning the same objects", () => {
+    const out = withSubmitConstraints(initial, false);
     expect(out).toEqual(initial);
-    expect(out).not.toBe(initial);
     expect(out[0]).toBe(other);
-    expect(submitOf(out)).toMatchObject({ tooltip: SUBMIT_EMPTY_TOOLTIP, constraints: [{ type: "hasAllValid" }, { type: "hasData" }] });
+    expect(submitOf(out)).toBe(submitOf(initial));
+    expect(submitOf(out).constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
   });
 
-  it("offers Submit once there is data, and takes it back when the data is gone", () => {
-    const offered = submitAvailability(some, initial);
-    expect(offered[0]).toBe(other);
-    expect(submitOf(offered)).toEqual({ ...WORKBOOK_ACTIONS.submit });
-    expect(submitOf(offered).tooltip).toBeUndefined();
-    expect(submitAvailability(some, offered)).toEqual(offered);
-    expect(submitOf(submitAvailability(some, offered))).toBe(submitOf(offered));
-    expect(submitAvailability(empty, offered)).toEqual(initial);
+  it("drops hasAllValid once a sheet is locked and keeps hasData, idempotently", () => {
+    const locked = withSubmitConstraints(initial, true);
+    expect(locked[0]).toBe(other);
+    expect(submitOf(locked).constraints).toEqual([{ type: "hasData" }]);
+    expect(submitOf(withSubmitConstraints(locked, true))).toBe(submitOf(locked));
+    expect(withSubmitConstraints(locked, false)).toEqual(initial);
   });
 
-  it("treats no counts as empty, and keeps a custom tooltip when data arrives", () => {
-    const bare = [{ ...WORKBOOK_ACTIONS.submit, constraints: [...WORKBOOK_ACTIONS.submit.constraints], tooltip: "Send it" }];
-    expect(submitOf(submitAvailability([], bare)).tooltip).toBe(SUBMIT_EMPTY_TOOLTIP);
-    expect(submitOf(submitAvailability(some, bare))).toBe(bare[0]);
+  it("brings an earlier version's toggled Submit in line: static hasData, no tooltip", () => {
+    const toggledEmpty = [withTooltip({ ...WORKBOOK_ACTIONS.submit, constraints: [{ type: "hasAllValid" }, { type: "hasData" }] })];
+    const toggledOffered = [{ ...WORKBOOK_ACTIONS.submit, constraints: [{ type: "hasAllValid" as const }] }];
+    for (const actions of [toggledEmpty, toggledOffered]) {
+      const out = submitOf(withSubmitConstraints(actions, false));
+      expect(out.tooltip).toBeUndefined();
+      expect(out.constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
+    }
+    const custom = [{ ...WORKBOOK_ACTIONS.submit, constraints: [...WORKBOOK_ACTIONS.submit.constraints], tooltip: "Send it" }];
+    expect(submitOf(withSubmitConstraints(custom, false))).toBe(custom[0]);
   });
 
   it("does not change its input and passes the SDK's strict WorkbookUpdate schema", () => {
     const before = structuredClone(initial);
-    const out = submitAvailability(some, initial);
+    const out = withSubmitConstraints(initial, true);
     expect(initial).toEqual(before);
     const update: Flatfile.WorkbookUpdate = { actions: out };
     expect(() => serialization.WorkbookUpdate.jsonOrThrow(update, { unrecognizedObjectKeys: "fail" })).not.toThrow();
+  });
+});
+
+describe("locked sheets", () => {
+  it("locks a sheet read-only with no access; a snapshot also loses its actions", () => {
+    const contacts = wb.sheets!.find((s) => s.slug === "contacts")!;
+    expect(isLocked(contacts)).toBe(false);
+    expect(isLocked(lockedConfig(contacts))).toBe(true);
+    expect(lockedConfig(contacts).actions).toEqual(contacts.actions);
+    expect(archivedConfig(contacts)).toMatchObject({ readonly: true, access: [], actions: [] });
   });
 });
 
@@ -119,6 +130,29 @@ describe("unknown categories", () => {
     const second = planEnumExtension(first.sheet, collectUnknownEnumValues(undefined, [rec("new")], rule), rule);
     expect(second).toMatchObject({ changed: false, added: [], flagged: ["new"] });
     expect(second.sheet).toBe(first.sheet);
+  });
+
+  it("never takes the field past Flatfile's 100 options, counting those from the reference data", () => {
+    const full: Flatfile.SheetConfig = {
+      ...orders,
+      fields: orders.fields.map((f) =>
+        f.key === "category" && f.type === "enum"
+          ? { ...f, config: { options: Array.from({ length: ENUM_OPTION_LIMIT - 2 }, (_, i) => ({ value: `ref${i}`, label: `Ref ${i}` })) } }
+          : f,
+      ),
+    };
+    const plan = planEnumExtension(full, collectUnknownEnumValues(undefined, [rec("a"), rec("b"), rec("c"), rec("d")]));
+    expect(plan.added).toEqual(["a", "b"]);
+    expect(plan.flagged).toEqual(["c", "d"]);
+    const field = plan.sheet.fields.find((f) => f.key === "category") as Flatfile.Property.Enum;
+    expect(field.config.options).toHaveLength(ENUM_OPTION_LIMIT);
+    expect(planEnumExtension(plan.sheet, collectUnknownEnumValues(undefined, [rec("e")]))).toMatchObject({ changed: false, added: [], flagged: ["e"] });
+  });
+
+  it("labels options added from data as one plain line", () => {
+    const plan = planEnumExtension(orders, collectUnknownEnumValues(undefined, [rec("toy\u0007s\u202E")]));
+    const field = plan.sheet.fields.find((f) => f.key === "category") as Flatfile.Property.Enum;
+    expect(field.config.options.at(-1)).toMatchObject({ value: "toy\u0007s\u202E", label: "toys (added from data)" });
   });
 
   it("ignores over-long values", () => {

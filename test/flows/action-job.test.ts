@@ -8,7 +8,7 @@ import { handler } from "../../functions/action-job/handler";
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
-import { readSection } from "../../shared/domain/guide";
+import { guideSection as readSection } from "../support/guide";
 import { actionJobRoute } from "../../shared/flows/action-job";
 import { copySlugFor } from "../../shared/flows/duplicate-sheet";
 import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
@@ -113,7 +113,8 @@ describe("action-job: sheet:duplicate", () => {
 
     const finished = await jobOf(job.id);
     expect(finished.status).toBe("complete");
-    expect(finished.outcome?.next).toEqual({ type: "id", id: copyId, label: "Open Contacts (copy)" });
+    // The link to the copy is in the outcome dialog (acknowledge: true), where Flatfile shows `next`.
+    expect(finished.outcome).toMatchObject({ acknowledge: true, next: { type: "id", id: copyId, label: "Open the copy" } });
   });
 
   it("makes the same Flatfile calls for a 10-record sheet as for a 25,000-record one", async () => {

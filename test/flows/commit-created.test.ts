@@ -6,8 +6,10 @@ import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../functions/commit-created/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
-import { SUBMIT_EMPTY_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { readSection, renderProgress } from "../../shared/domain/guide";
+import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { workbookUpdate } from "../../shared/flows/workbook-update";
+import { renderProgress } from "../../shared/domain/guide";
+import { guideSection as readSection } from "../support/guide";
 import { SELF_ACTOR_ENV } from "../../shared/flows/commit-created";
 import { GUIDE_TITLE } from "../../shared/flows/space-state";
 import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../support/configured-space";
@@ -113,16 +115,14 @@ describe("commit-created", () => {
     expect(quiet.writes()).toEqual([]);
   });
 
-  it("offers Submit once there is data and withdraws it when all data is deleted, keeping the sheets", async () => {
+  it("leaves Submit to its static constraints (no toggle on the data), keeping the sheets", async () => {
     const c = await seedConfiguredSpace();
-    expect((await submitAction(c))?.tooltip).toBe(SUBMIT_EMPTY_TOOLTIP);
+    expect((await submitAction(c))?.constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
 
     const added = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
     const a = await h.deliver(handler, eventFor(c, c.contactsId, added.commitId));
-    expect(a.body.workbook).toEqual(["actions"]);
-    const offered = await submitAction(c);
-    expect(offered?.tooltip).toBeUndefined();
-    expect(offered?.constraints).toEqual([{ type: "hasAllValid" }]);
+    expect(a.body.workbook).toEqual([]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
 
     const wb = (await api.workbooks.get(c.workbookId)).data;
     expect(wb.sheets?.map((s) => s.slug)).toEqual(["contacts", "orders"]);
@@ -131,11 +131,20 @@ describe("commit-created", () => {
 
     const deleted = h.flatfile.seed.commit(c.contactsId, { deleteAll: true });
     const b = await h.deliver(handler, eventFor(c, c.contactsId, deleted.commitId));
-    expect(b.body.workbook).toEqual(["actions"]);
-    const withdrawn = await submitAction(c);
-    expect(withdrawn?.tooltip).toBe(SUBMIT_EMPTY_TOOLTIP);
-    expect(withdrawn?.constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
+    expect(b.body.workbook).toEqual([]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
     expect(await progressOf(c)).toContain("No records yet");
+  });
+
+  it("brings a workbook made by an earlier version (toggled Submit with a tooltip) to the static constraints", async () => {
+    const c = await seedConfiguredSpace();
+    const wb = (await api.workbooks.get(c.workbookId)).data;
+    const toggled = { ...WORKBOOK_ACTIONS.submit, constraints: [{ type: "hasAllValid" as const }, { type: "hasData" as const }], tooltip: LEGACY_SUBMIT_TOOLTIP };
+    await api.workbooks.update(c.workbookId, workbookUpdate(wb, [toggled]));
+    const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const answer = await h.deliver(handler, eventFor(c, c.contactsId, commit.commitId));
+    expect(answer.body.workbook).toEqual(["actions"]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
   });
 
   it("extends the category options from the commit's changed records only", async () => {
@@ -182,9 +191,10 @@ describe("commit-created", () => {
     h.reset();
     const large = await calls(100_000);
     expect(large).toEqual(small);
-    // spaces.get; a round of reads (2 counts, workbook, guide) and the commit's one records page; the two
-    // writes, each re-read under its lease; a second round that finds nothing to change; and this
-    // test's own read of the guide.
+    // spaces.get; a round of reads (2 counts, workbook) and the commit's one records page; the state
+    // write (spaces.get, documents.update, spaces.update under the space's lease) and the workbook
+    // write (workbooks.get, workbooks.update under its lease); a second round (spaces.get, 2 counts,
+    // workbook) that finds nothing to change; and this test's own read of the guide.
     expect(small).toHaveLength(15);
   });
 
@@ -233,11 +243,10 @@ describe("commit-created", () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
 
     const expected = renderProgress([
-      { sheetName: "Contacts", total: 0, valid: 0, error: 0 },
-      { sheetName: "Orders", total: 3, valid: 3, error: 0 },
+      { role: "contacts", sheetName: "Contacts", total: 0, valid: 0, error: 0 },
+      { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
     ]);
     expect((await progressOf(c)).trim()).toBe(expected.trim());
-    expect((await submitAction(c))?.tooltip).toBeUndefined();
 
     // A later commit that changes nothing finds the state settled: nothing to write.
     const settle = mark();

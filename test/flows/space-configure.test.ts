@@ -9,7 +9,7 @@ import { handler } from "../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { readSection } from "../../shared/domain/guide";
+import { guideSection as readSection } from "../support/guide";
 import { resetReferenceDataCache } from "../../shared/domain/reference-data";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../shared/flows/space-state";
 import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../support/dynalite";
@@ -85,7 +85,12 @@ describe("space-configure: one event", () => {
     const finished = await jobOf(job.id);
     expect(finished.status).toBe("complete");
     expect(finished.outcome?.message).toBe("Contacts & Orders ready · prices in EUR");
-    expect(finished.outcome?.next).toMatchObject({ type: "id", id: workbook!.id });
+    // A toast: `next` links are shown only in the dialog (acknowledge: true), so none is sent.
+    expect(finished.outcome).toMatchObject({ acknowledge: false });
+    expect(finished.outcome?.next).toBeUndefined();
+    // The guide's state is kept with ours, and the guide is it rendered.
+    expect(state!.guide).toMatchObject({ actorName: "Ada Lovelace", currency: { code: "EUR" }, history: [] });
+    expect(state!.guide!.progress.map((p) => p.role)).toEqual(["contacts", "orders"]);
   });
 
   it("gives the Contacts sheet its fields and the duplicate action, and the workbook its primary submit action", async () => {

@@ -1,14 +1,15 @@
 /**
  * A space as space-configure leaves it, seeded straight into the Flatfile stand-in: our workbook
- * (Contacts with the duplicate action, Orders with the category enum), the guide with its
- * sections, and our state in `space.metadata`. Used by the commit-created tests and the bench,
+ * (Contacts with the duplicate action, Orders with the category enum), the guide rendered from
+ * its state, and our state (with the guide's) in `space.metadata`. Used by the commit-created tests and the bench,
  * which need sheets of a given size without running configure first.
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileStandIn } from "../../local/flatfile-stand-in";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
-import { SHEET_ACTIONS, submitAvailability, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { renderProgress } from "../../shared/domain/guide";
+import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { resolveCurrency } from "../../shared/domain/currency";
+import { initialGuideState, renderGuide, withProgress } from "../../shared/domain/guide";
 import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flows/space-state";
 
 export const CATEGORIES = ["books", "music", "games"];
@@ -50,17 +51,25 @@ export async function seedConfiguredSpace(
       { name: "Contacts", slug: "contacts", records: contacts, fields: contactFields, actions: [copy<Flatfile.Action>(SHEET_ACTIONS.duplicate)] },
       { name: "Orders", slug: "orders", records: orders, fields: orderFields },
     ],
-    actions: submitAvailability([{ sheetSlug: "contacts", total: contacts + orders }], [copy<Flatfile.Action>(WORKBOOK_ACTIONS.submit)]),
+    actions: [copy<Flatfile.Action>(WORKBOOK_ACTIONS.submit)],
   });
   const sheetId = (slug: string) => workbook.sheets.find((s) => s.slug === slug)!.id;
-  const body = [
-    "<!-- section:intro -->\n<h1>Getting started</h1>\n<!-- /section:intro -->",
-    `<!-- section:progress -->\n${renderProgress([
-      { sheetName: "Contacts", total: contacts, valid: contacts, error: 0 },
-      { sheetName: "Orders", total: orders, valid: orders, error: 0 },
-    ])}\n<!-- /section:progress -->`,
-    "<!-- section:history -->\n<h2>History</h2>\n<!-- /section:history -->",
-  ].join("\n");
+  const guideState = withProgress(
+    initialGuideState({
+      audience: "member",
+      currency: resolveCurrency({ locale: "en-US" }),
+      workbookName: "Contacts & Orders",
+      sheets: [
+        { name: "Contacts", slug: "contacts" },
+        { name: "Orders", slug: "orders" },
+      ],
+    }),
+    [
+      { role: "contacts", sheetName: "Contacts", total: contacts, valid: contacts, error: 0 },
+      { role: "orders", sheetName: "Orders", total: orders, valid: orders, error: 0 },
+    ],
+  );
+  const { body } = renderGuide(guideState);
   const guide = (await api.documents.create(space.id, { title: GUIDE_TITLE, body })).data;
   const state: SpaceState = {
     version: 1,
@@ -71,6 +80,7 @@ export async function seedConfiguredSpace(
     audience: "member",
     configuredAt: new Date().toISOString(),
     configureJobId: "us_jb_seed0001",
+    guide: guideState,
   };
   await api.spaces.update(space.id, { metadata: withSpaceState(space.metadata, state) });
   return { spaceId: space.id, workbookId: workbook.id, contactsId: sheetId("contacts"), ordersId: sheetId("orders"), guideId: guide.id };

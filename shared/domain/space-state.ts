@@ -1,0 +1,185 @@
+/**
+ * What we keep in `space.metadata` under one key (the embedding app's own metadata is left as it
+ * was): the ids of what configure made, the working set of sheets, the locked snapshots, and
+ * the guide's state. Later handlers find our workbook, sheets and guide by these ids, never by a
+ * display name. Pure: the reads and writes are in shared/flows/space-state.ts.
+ *
+ * Working sheets. `sheets` maps each sheet role of the blueprint (its slug: "contacts",
+ * "orders") to the sheet that plays it now. "Duplicate this Sheet and lock down the original"
+ * makes the copy the working sheet for the role and moves the original to `archived`, a locked
+ * snapshot that nothing counts, checks or changes again. Commit rules, the guide's progress and
+ * Submit follow `sheets` only.
+ *
+ * Bounded: at most MAX_ARCHIVED snapshots are remembered (older ones stay locked in the workbook,
+ * they are only forgotten here), the guide's history is capped and names are clipped.
+ */
+import type { Flatfile } from "@flatfile/api";
+import * as z from "zod/mini";
+import "../core/zod-locale";
+import type { Audience } from "./audience";
+import { resolveCurrency } from "./currency";
+import { initialGuideState, MAX_NAME_CHARS, withHistory, withProgress, type GuideState, type SheetProgress } from "./guide";
+import { plainText } from "./text";
+
+export const SPACE_STATE_KEY = "spaceConfigurator";
+export const MAX_ARCHIVED = 50;
+
+const Count = z.number().check(z.nonnegative());
+const Progress = z.object({ role: z.string(), sheetName: z.string(), total: Count, valid: Count, error: Count });
+const History = z.union([
+  z.object({ id: z.string(), kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
+  z.object({ id: z.string(), kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
+]);
+const Guide = z.object({
+  audience: z.enum(["internal", "member", "guest", "default"]),
+  actorName: z.optional(z.string()),
+  workbookName: z.string(),
+  currency: z.object({
+    code: z.string(),
+    decimals: z.number(),
+    locale: z.string(),
+    source: z.enum(["metadata.currency", "metadata.locale", "metadata.country", "default"]),
+  }),
+  referenceData: z.optional(
+    z.object({ source: z.enum(["remote", "bundled"]), detail: z.string(), total: Count, offered: Count, capReason: z.optional(z.string()) }),
+  ),
+  progress: z.array(Progress),
+  history: z.array(History),
+});
+
+const Archived = z.object({
+  /** The locked original. */
+  sheetId: z.string(),
+  role: z.string(),
+  name: z.string(),
+  /** The copy that replaced it as the role's working sheet. */
+  replacedBy: z.string(),
+  jobId: z.string(),
+  lockedAt: z.string(),
+});
+export type ArchivedSheet = z.infer<typeof Archived>;
+
+export const SpaceState = z.object({
+  version: z.literal(1),
+  workbookId: z.string(),
+  guideDocumentId: z.string(),
+  /** Role (the blueprint's sheet slug) → the working sheet's id. */
+  sheets: z.record(z.string(), z.string()),
+  currency: z.string(),
+  audience: z.string(),
+  configuredAt: z.string(),
+  configureJobId: z.string(),
+  /** Locked snapshots, oldest first. Absent in spaces configured before duplicates were recorded. */
+  archived: z.optional(z.array(Archived)),
+  /** What the guide shows. Absent in spaces configured before the guide was rendered from state. */
+  guide: z.optional(Guide),
+});
+export type SpaceState = z.infer<typeof SpaceState>;
+
+export function readSpaceState(metadata: unknown): SpaceState | undefined {
+  if (typeof metadata !== "object" || metadata === null) return undefined;
+  const parsed = SpaceState.safeParse((metadata as Record<string, unknown>)[SPACE_STATE_KEY]);
+  return parsed.success ? (parsed.data as SpaceState) : undefined;
+}
+
+/** Our state in the space's metadata, every other key as it was. */
+export function withSpaceState(metadata: unknown, state: SpaceState): Record<string, unknown> {
+  const base = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {};
+  return { ...base, [SPACE_STATE_KEY]: state };
+}
+
+/** Sheet slug → id for a workbook's sheets. */
+export function sheetIdsOf(workbook: Flatfile.Workbook): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const sheet of workbook.sheets ?? []) if (sheet.slug) out[sheet.slug] = sheet.id;
+  return out;
+}
+
+/** The guide's state, or for a space configured before it was kept, one built from what is known. */
+export function guideStateOf(state: SpaceState): GuideState {
+  if (state.guide) return state.guide as GuideState;
+  return initialGuideState({
+    audience: (["internal", "member", "guest", "default"].includes(state.audience) ? state.audience : "default") as Audience,
+    currency: resolveCurrency({ currency: state.currency }),
+    workbookName: "Contacts & Orders",
+    sheets: Object.keys(state.sheets).map((role) => ({ slug: role, name: role.charAt(0).toUpperCase() + role.slice(1) })),
+  });
+}
+
+/** The role a sheet plays in the working set, if it is a working sheet. */
+export function roleOf(state: SpaceState, sheetId: string): string | undefined {
+  return Object.entries(state.sheets).find(([, id]) => id === sheetId)?.[0];
+}
+
+export function isWorkingSheet(state: SpaceState, sheetId: string): boolean {
+  return roleOf(state, sheetId) !== undefined;
+}
+
+export function archivedEntry(state: SpaceState, sheetId: string): ArchivedSheet | undefined {
+  return state.archived?.find((a) => a.sheetId === sheetId);
+}
+
+/** The state with the guide's progress replaced. */
+export function recordProgress(state: SpaceState, progress: readonly SheetProgress[]): SpaceState {
+  return { ...state, guide: withProgress(guideStateOf(state), progress) };
+}
+
+export interface Duplication {
+  role: string;
+  original: { id: string; name: string };
+  copy: { id: string; name: string };
+  jobId: string;
+  at: string;
+  /** The copy's counts: its records are the original's. */
+  counts: { total: number; valid: number; error: number };
+}
+
+/**
+ * The state after a duplicate: the copy is the role's working sheet, the original a locked
+ * snapshot, the guide's progress shows the copy and its history says what happened. Idempotent
+ * (a retry of the same job changes nothing more).
+ */
+export function recordDuplicate(state: SpaceState, d: Duplication): SpaceState {
+  const archived = state.archived ?? [];
+  const already = archived.some((a) => a.sheetId === d.original.id);
+  const nextArchived = already
+    ? archived
+    : [...archived, { sheetId: d.original.id, role: d.role, name: plainText(d.original.name, MAX_NAME_CHARS), replacedBy: d.copy.id, jobId: d.jobId, lockedAt: d.at }].slice(-MAX_ARCHIVED);
+  const guide = guideStateOf(state);
+  const progress = guide.progress.some((p) => p.role === d.role)
+    ? guide.progress.map((p) => (p.role === d.role ? { role: d.role, sheetName: d.copy.name, ...d.counts } : p))
+    : [...guide.progress, { role: d.role, sheetName: d.copy.name, ...d.counts }];
+  const withLine = withHistory(withProgress(guide, progress), {
+    id: d.jobId,
+    kind: "locked",
+    at: d.at,
+    sheetName: d.original.name,
+    continueSheetName: d.copy.name,
+  });
+  return { ...state, sheets: { ...state.sheets, [d.role]: d.copy.id }, archived: nextArchived, guide: withLine };
+}
+
+export interface Submission {
+  jobId: string;
+  at: string;
+  actorName?: string;
+  records: number;
+  progress: readonly SheetProgress[];
+}
+
+/** The state after a submit: the counts it checked, and a history line (once per job). */
+export function recordSubmit(state: SpaceState, s: Submission): SpaceState {
+  const guide = withProgress(guideStateOf(state), s.progress);
+  const entry = { id: s.jobId, kind: "submitted" as const, at: s.at, records: s.records, ...(s.actorName ? { actorName: s.actorName } : {}) };
+  return { ...state, guide: withHistory(guide, entry) };
+}
+
+/** The first of `candidates` that is a valid time, as ISO 8601; else now. */
+export function isoTime(...candidates: unknown[]): string {
+  for (const candidate of candidates) {
+    if (candidate === undefined || candidate === null) continue;
+    const date = new Date(candidate as string | number | Date);
+    if (!Number.isNaN(date.getTime())) return date.toISOString();
+  }
+  return new Date().toISOString();
+}

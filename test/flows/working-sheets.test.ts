@@ -1,0 +1,246 @@
+/**
+ * One working set of sheets across duplicate, commit and submit (issue 12 §1), through the
+ * handlers against the Flatfile stand-in, on a space configured by the real configure handler.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { handler as actionHandler } from "../../functions/action-job/handler";
+import { handler as commitHandler } from "../../functions/commit-created/handler";
+import { handler as configureHandler } from "../../functions/space-configure/handler";
+import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { workbookActionPressable } from "../support/action-constraints";
+import { guideSection, sectionCount } from "../support/guide";
+import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
+
+let h: Harness;
+let api: FlatfileApi;
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => h.reset());
+
+interface Space {
+  spaceId: string;
+  workbookId: string;
+  guideId: string;
+  contactsId: string;
+  ordersId: string;
+  userId: string;
+}
+
+async function configuredSpace(): Promise<Space> {
+  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+  const answer = await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }));
+  expect(answer.status).toBe(200);
+  const state = await stateOf(space.id);
+  return { spaceId: space.id, workbookId: state.workbookId, guideId: state.guideDocumentId, contactsId: state.sheets.contacts!, ordersId: state.sheets.orders!, userId: user.id };
+}
+
+async function stateOf(spaceId: string): Promise<SpaceState> {
+  const state = readSpaceState((await api.spaces.get(spaceId)).data.metadata);
+  if (!state) throw new Error("no state");
+  return state;
+}
+
+const workbookOf = async (s: Space) => (await api.workbooks.get(s.workbookId)).data;
+const sheetOf = async (s: Space, id: string) => (await workbookOf(s)).sheets!.find((sheet) => sheet.id === id)!;
+const guideOf = async (s: Space) => (await api.documents.get(s.spaceId, s.guideId)).data.body;
+const jobOf = async (id: string) => (await api.jobs.get(id)).data;
+const submitPressable = (s: Space) => workbookActionPressable(api, s.workbookId, WORKBOOK_ACTIONS.submit.operation);
+const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
+const order = (i: number) => ({ orderId: `o-${i}`, amount: 10 + i, category: "hardware" });
+
+function actionJob(s: Space, job: "sheet:duplicate" | "workbook:submitActionFg", sheetId?: string) {
+  const seeded = h.flatfile.seed.job({ job, spaceId: s.spaceId, workbookId: s.workbookId, ...(sheetId ? { sheetId } : {}) });
+  const event = jobReadyEvent({ job, jobId: seeded.id, spaceId: s.spaceId, workbookId: s.workbookId, ...(sheetId ? { sheetId } : {}), actorId: s.userId });
+  return { jobId: seeded.id, event };
+}
+
+function commitOn(s: Space, sheetId: string, change: Parameters<Harness["flatfile"]["seed"]["commit"]>[1]) {
+  const { commitId } = h.flatfile.seed.commit(sheetId, change);
+  return commitCreatedEvent({ spaceId: s.spaceId, workbookId: s.workbookId, sheetId, commitId });
+}
+
+describe("working sheets: duplicate → fix the copy → commit on the copy → submit", () => {
+  it("completes with the progress and counts of the working sheets only, Submit pressable throughout", async () => {
+    const s = await configuredSpace();
+    // Three contacts, two of them with errors; one order.
+    expect((await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2), contact(3)], invalid: 2 }))).status).toBe(200);
+    expect((await h.deliver(commitHandler, commitOn(s, s.ordersId, { insert: [order(1)] }))).status).toBe(200);
+    // Before any lock, hasAllValid keeps Submit disabled while records have errors (documented).
+    expect(await submitPressable(s)).toEqual({ enabled: false, blockedBy: ["hasAllValid"] });
+
+    // Duplicate Contacts: the copy is the working sheet, the original a locked snapshot.
+    const dup = actionJob(s, "sheet:duplicate", s.contactsId);
+    const duplicated = await h.deliver(actionHandler, dup.event);
+    expect(duplicated.body).toMatchObject({ status: "complete", lockedSheetId: s.contactsId });
+    const copyId = String(duplicated.body.copySheetId);
+    const state = await stateOf(s.spaceId);
+    expect(state.sheets).toEqual({ contacts: copyId, orders: s.ordersId });
+    expect(state.archived).toEqual([expect.objectContaining({ sheetId: s.contactsId, role: "contacts", replacedBy: copyId, jobId: dup.jobId })]);
+    const original = await sheetOf(s, s.contactsId);
+    expect(isLocked(original.config)).toBe(true);
+    expect(original.config.actions).toEqual([]);
+    const copy = await sheetOf(s, copyId);
+    expect(isLocked(copy.config)).toBe(false);
+    expect(copy.config.actions?.map((a) => a.operation)).toEqual(["duplicate"]);
+    // The dialog links to the copy.
+    expect((await jobOf(dup.jobId)).outcome).toMatchObject({ acknowledge: true, next: { type: "id", id: copyId, label: "Open the copy" } });
+    // The guide's progress follows the working sheets: the copy, not the original.
+    let progress = guideSection(await guideOf(s), "progress")!;
+    expect(progress).toContain("<strong>Contacts (copy)</strong>: 3 records: 1 valid, 2 with errors");
+    expect(progress).not.toContain("<strong>Contacts</strong>");
+    expect(guideSection(await guideOf(s), "history")).toContain("<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>");
+    // Submit dropped hasAllValid in the same write: the locked original's errors cannot block it.
+    expect((await workbookOf(s)).actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation)?.constraints).toEqual([{ type: "hasData" }]);
+
+    // Fix the copy: its two error records replaced by good ones, in one commit.
+    const errors = (await api.records.get(copyId, { filter: "error" })).data.records!.map((r) => r.id);
+    expect(errors).toHaveLength(2);
+    const fix = commitOn(s, copyId, { delete: errors, insert: [contact(4), contact(5)] });
+    const committed = await h.deliver(commitHandler, fix);
+    expect(committed.body).toMatchObject({ sheet: "contacts", guide: "updated" });
+    expect(committed.body.ignored).toBeUndefined();
+    progress = guideSection(await guideOf(s), "progress")!;
+    expect(progress).toContain("<strong>Contacts (copy)</strong>: 3 records: 3 valid, 0 with errors");
+    expect(progress).toContain("Every record is valid: you can submit.");
+
+    // The original still has its two errors, and Submit is pressable all the same.
+    expect((await api.sheets.getRecordCounts(s.contactsId)).data.counts).toMatchObject({ total: 3, error: 2 });
+    expect(await submitPressable(s)).toEqual({ enabled: true, blockedBy: [] });
+    // A commit on the locked original (were one to happen) is not ours to act on.
+    const onOriginal = await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [] }));
+    expect(onOriginal.body).toMatchObject({ ignored: true, reason: expect.stringContaining("locked snapshot") });
+
+    // Submit: the copy's 3 and the order's 1, never the original's.
+    const submit = actionJob(s, "workbook:submitActionFg");
+    const submitted = await h.deliver(actionHandler, submit.event);
+    expect(submitted.body).toMatchObject({ status: "complete", records: 4 });
+    expect((submitted.body.lockedSheets as string[]).sort()).toEqual([copy.slug, "orders"].sort());
+    expect((await jobOf(submit.jobId)).outcome?.message).toBe("Submitted 4 records from Contacts & Orders. Its sheets are now read-only.");
+    for (const id of [copyId, s.ordersId]) expect(isLocked((await sheetOf(s, id)).config)).toBe(true);
+    expect(guideSection(await guideOf(s), "history")).toMatch(/Submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace \(4 records\)/);
+  });
+
+  it("fails Submit naming the working sheet's errors, not the locked original's", async () => {
+    const s = await configuredSpace();
+    await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2)], invalid: 1 }));
+    const dup = actionJob(s, "sheet:duplicate", s.contactsId);
+    const copyId = String((await h.deliver(actionHandler, dup.event)).body.copySheetId);
+    // The copy gets a third error; the original keeps its one.
+    await h.deliver(commitHandler, commitOn(s, copyId, { insert: [contact(3)], invalid: 1 }));
+    const submit = actionJob(s, "workbook:submitActionFg");
+    const answer = await h.deliver(actionHandler, submit.event);
+    expect(answer.body).toMatchObject({ status: "failed" });
+    expect((await jobOf(submit.jobId)).outcome?.message).toBe(
+      "Nothing was submitted: Contacts (copy) has 2 records with errors. Filter the sheet by errors, fix them, then submit again.",
+    );
+    expect(isLocked((await sheetOf(s, copyId)).config)).toBe(false);
+  });
+
+  it("answers a second duplicate of a sheet already locked down with the copy to work in", async () => {
+    const s = await configuredSpace();
+    const first = actionJob(s, "sheet:duplicate", s.contactsId);
+    const copyId = String((await h.deliver(actionHandler, first.event)).body.copySheetId);
+    const second = actionJob(s, "sheet:duplicate", s.contactsId);
+    const answer = await h.deliver(actionHandler, second.event);
+    expect(answer.body).toMatchObject({ status: "complete", already: true, copySheetId: copyId });
+    expect((await jobOf(second.jobId)).outcome).toMatchObject({ acknowledge: true, next: { type: "id", id: copyId } });
+    expect((await workbookOf(s)).sheets).toHaveLength(3);
+    // A copy of the copy is the next working sheet, named so it can be told apart.
+    const third = actionJob(s, "sheet:duplicate", copyId);
+    const again = await h.deliver(actionHandler, third.event);
+    expect(again.body).toMatchObject({ status: "complete", lockedSheetId: copyId });
+    const state = await stateOf(s.spaceId);
+    expect(state.sheets.contacts).toBe(again.body.copySheetId);
+    expect((await sheetOf(s, state.sheets.contacts!)).name).toBe("Contacts (copy 2)");
+    expect(state.archived?.map((a) => a.sheetId)).toEqual([s.contactsId, copyId]);
+  });
+});
+
+describe("working sheets: writers at once on one workbook", () => {
+  it("two duplicates and commits at once keep every copy and every lock", async () => {
+    const s = await configuredSpace();
+    await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2)] }));
+    await h.deliver(commitHandler, commitOn(s, s.ordersId, { insert: [order(1)] }));
+    // The copies take a while on Flatfile's side, so every writer reads before any writes.
+    h.flatfile.faults.latency("sheets.duplicate", 150);
+    const dupContacts = actionJob(s, "sheet:duplicate", s.contactsId);
+    const dupOrders = actionJob(s, "sheet:duplicate", s.ordersId);
+    const commits = [
+      commitOn(s, s.contactsId, { insert: [contact(3)] }),
+      commitOn(s, s.ordersId, { insert: [{ ...order(2), category: "vinyl" }] }),
+      commitOn(s, s.ordersId, { insert: [order(3)] }),
+    ];
+    const answers = await Promise.all([
+      h.deliver(actionHandler, dupContacts.event),
+      h.deliver(actionHandler, dupOrders.event),
+      ...commits.map((e) => h.deliver(commitHandler, e)),
+    ]);
+    for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
+    expect(answers[0]!.body).toMatchObject({ status: "complete" });
+    expect(answers[1]!.body).toMatchObject({ status: "complete" });
+    const contactsCopy = String(answers[0]!.body.copySheetId);
+    const ordersCopy = String(answers[1]!.body.copySheetId);
+
+    const sheets = (await workbookOf(s)).sheets!;
+    expect(sheets.map((sheet) => sheet.id).sort()).toEqual([s.contactsId, s.ordersId, contactsCopy, ordersCopy].sort());
+    for (const id of [s.contactsId, s.ordersId]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(true);
+    for (const id of [contactsCopy, ordersCopy]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(false);
+    const state = await stateOf(s.spaceId);
+    expect(state.sheets).toEqual({ contacts: contactsCopy, orders: ordersCopy });
+    expect(state.archived?.map((a) => a.sheetId).sort()).toEqual([s.contactsId, s.ordersId].sort());
+    const body = await guideOf(s);
+    expect(sectionCount(body, "progress")).toBe(1);
+    const progress = guideSection(body, "progress")!;
+    expect(progress).toContain("<strong>Contacts (copy)</strong>");
+    expect(progress).toContain("<strong>Orders (copy)</strong>");
+    expect(guideSection(body, "history")!.match(/was locked/g)).toHaveLength(2);
+    for (const job of [dupContacts, dupOrders]) expect((await jobOf(job.jobId)).status).toBe("complete");
+  });
+
+  it("two duplicates of the same sheet at once make one copy and one lock", async () => {
+    const s = await configuredSpace();
+    await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1)] }));
+    h.flatfile.faults.latency("sheets.duplicate", 150);
+    const a = actionJob(s, "sheet:duplicate", s.contactsId);
+    const b = actionJob(s, "sheet:duplicate", s.contactsId);
+    const answers = await Promise.all([h.deliver(actionHandler, a.event), h.deliver(actionHandler, b.event), h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(2)] }))]);
+    for (const answer of answers) expect(answer.status).toBe(200);
+    const sheets = (await workbookOf(s)).sheets!;
+    expect(sheets).toHaveLength(3);
+    const state = await stateOf(s.spaceId);
+    expect(answers.slice(0, 2).map((x) => x.body.copySheetId)).toEqual([state.sheets.contacts, state.sheets.contacts]);
+    expect(answers.slice(0, 2).filter((x) => x.body.already === true)).toHaveLength(1);
+    expect(state.archived).toHaveLength(1);
+    expect(isLocked(sheets.find((sheet) => sheet.id === s.contactsId)!.config)).toBe(true);
+  });
+});
+
+describe("the guide whatever the renderer keeps", () => {
+  it("six commits leave one progress section, rendered from our state", async () => {
+    const s = await configuredSpace();
+    for (let i = 0; i < 6; i++) {
+      const answer = await h.deliver(commitHandler, commitOn(s, i % 2 ? s.ordersId : s.contactsId, { insert: [i % 2 ? order(i) : contact(i)] }));
+      expect(answer.status).toBe(200);
+    }
+    const body = await guideOf(s);
+    expect(body).not.toContain("<!--");
+    for (const name of ["intro", "currency", "reference-data", "progress", "history"] as const) expect(sectionCount(body, name), name).toBe(1);
+    expect(guideSection(body, "progress")).toContain("<strong>Contacts</strong>: 3 records");
+    expect(guideSection(body, "progress")).toContain("<strong>Orders</strong>: 3 records");
+    expect((await stateOf(s.spaceId)).guide?.progress).toEqual([
+      { role: "contacts", sheetName: "Contacts", total: 3, valid: 3, error: 0 },
+      { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
+    ]);
+  });
+});
+

@@ -1,0 +1,29 @@
+/**
+ * Reading the guide the way a person sees it, for assertions: sections found by their headings
+ * (the body has no markers: it is rendered whole from our state), character references decoded.
+ */
+const SECTIONS = { intro: "<h1>Getting started</h1>", currency: "<h2>Currency</h2>", "reference-data": "<h2>Reference data</h2>", progress: "<h2>Progress</h2>", history: "<h2>History</h2>" } as const;
+export type GuideSectionName = keyof typeof SECTIONS;
+
+/** `&#N;`, `&#xN;` and the five named references HTML escaping uses, decoded. */
+export function decodeReferences(html: string): string {
+  return html
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCodePoint(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_m, n: string) => String.fromCodePoint(parseInt(n, 16)))
+    .replace(/&(lt|gt|quot|#39|amp);/g, (_m, name: string) => ({ lt: "<", gt: ">", quot: '"', "#39": "'", amp: "&" })[name] ?? _m);
+}
+
+/** The section's HTML with references decoded, or undefined when the body has no such section. */
+export function guideSection(body: string, name: GuideSectionName): string | undefined {
+  const start = body.indexOf(SECTIONS[name]);
+  if (start < 0) return undefined;
+  const ends = Object.values(SECTIONS)
+    .map((heading) => body.indexOf(heading, start + 1))
+    .filter((i) => i > start);
+  return decodeReferences(body.slice(start, ends.length ? Math.min(...ends) : body.length));
+}
+
+/** How many times a section's heading appears (one guide, one of each). */
+export function sectionCount(body: string, name: GuideSectionName): number {
+  return body.split(SECTIONS[name]).length - 1;
+}
