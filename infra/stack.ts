@@ -24,6 +24,7 @@ import { ServiceAlarms } from "./alarms";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
 import { RouteFunction } from "./route-function";
+import { ROUTE_THROTTLE } from "./throttle";
 
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
@@ -37,7 +38,7 @@ export interface FlatfileStackProps extends StackProps {
   secretName?: string;
   /** E-mail address subscribed to the alarm topic. "" = no subscription. */
   alarmEmail?: string;
-  /** Stage throttling. Defaults: 25 requests/s steady, bursts of 50. */
+  /** Throttling of each route. Default ROUTE_THROTTLE (infra/throttle.ts, also the local gateway's). */
   throttle?: { rateLimit: number; burstLimit: number };
   /** POWERTOOLS_SERVICE_NAME. Default "flatfile-space-configurator". */
   serviceName?: string;
@@ -49,7 +50,8 @@ export interface FlatfileStackProps extends StackProps {
 export { FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT } from "./route-function";
 /** API Gateway's integration timeout; the functions end well inside it. */
 export const INTEGRATION_TIMEOUT = Duration.seconds(29);
-export const DEFAULT_THROTTLE = { rateLimit: 25, burstLimit: 50 } as const;
+/** The route throttle the stage applies unless told otherwise; sized in infra/throttle.ts. */
+export const DEFAULT_THROTTLE = ROUTE_THROTTLE;
 
 /** Route path of each function. */
 export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = {
@@ -161,8 +163,8 @@ export class FlatfileStack extends Stack {
       httpApi: this.api,
       stageName: "$default",
       autoDeploy: true,
-      // Flatfile events for one environment arrive at human pace; this caps a runaway sender or
-      // a flood of forged requests (each costs a Lambda invocation before the signature fails).
+      // Applies to each route. Caps a runaway sender and what a flood of forged requests costs
+      // (each is a Lambda invocation before the signature fails); sized in infra/throttle.ts.
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),

@@ -1,13 +1,17 @@
 /**
  * A local stand-in for the API Gateway HTTP API: the three routes on 127.0.0.1, each calling the
  * same handler function the Lambda runs, with a payload-format-2.0 event. Anything else is a 404,
- * as with the deployed API, which has no default route.
+ * as with the deployed API, which has no default route. Each POST route is throttled as the stage
+ * is (infra/throttle.ts): a token bucket per route, 429 `{"message":"Too Many Requests"}` when
+ * it is empty, before the body is read or the handler runs.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { ROUTE_THROTTLE, type ThrottleLimits } from "../infra/throttle";
 import type { RouteHandler } from "../shared/core/route";
+import { TokenBucket } from "./token-bucket";
 
 export const ROUTE_PATHS = ["/space-configure", "/action-job", "/commit-created"] as const;
 export type RoutePath = (typeof ROUTE_PATHS)[number];
@@ -22,6 +26,11 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** API Gateway's own payload cap. */
   maxBodyBytes?: number;
+  /**
+   * The stage's throttle, per route. Default: the deployed one (ROUTE_THROTTLE, real clock).
+   * `false` only for suites that measure the handlers at a rate no deployment would let through.
+   */
+  throttle?: false | { limits?: ThrottleLimits; now?: () => number };
 }
 
 export interface LocalGateway {
@@ -77,6 +86,8 @@ function toEvent(request: IncomingMessage, path: string, body: Buffer, base64: b
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const timeoutMs = options.timeoutMs ?? 25_000;
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const throttle = options.throttle === false ? undefined : { limits: ROUTE_THROTTLE, ...options.throttle };
+  const buckets = new Map<RoutePath, TokenBucket>(throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : []);
   const server: Server = createServer(async (request, response) => {
     const send = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }) => {
       response.writeHead(status, headers);
@@ -85,6 +96,11 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     const path = (request.url ?? "/").split("?")[0] as RoutePath;
     const handler = request.method === "POST" && ROUTE_PATHS.includes(path) ? options.routes[path] : undefined;
     if (!handler) return send(404, JSON.stringify({ message: "Not Found" }));
+    if (buckets.get(path)?.take() === false) {
+      // As API Gateway: no Retry-After, the body unread, the function not invoked.
+      request.resume();
+      return send(429, JSON.stringify({ message: "Too Many Requests" }));
+    }
     try {
       const body = await readBody(request, maxBody);
       if (body === "too-large") return send(413, JSON.stringify({ message: "Request Entity Too Large" }));

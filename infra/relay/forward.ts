@@ -11,6 +11,11 @@
  *     our handlers answer within 24 s) or at that deadline, whichever comes first;
  *   - between attempts: exponential backoff 1 s, 2 s, 4 s, 8 s (capped at 8 s) with equal jitter
  *     (half fixed, half random), or the server's numeric Retry-After when shorter than the cap;
+ *   - except after API Gateway's own throttle (a 429 without Retry-After): 250 ms, 500 ms, then
+ *     1 s each, jittered alike. Such a 429 invoked nothing and took no token, and during a flood
+ *     each attempt has about a 1-in-k chance of a token (k = flood rate / route rate), so many
+ *     cheap attempts are what gets a delivery through (infra/throttle.ts); a 5xx keeps the slower
+ *     schedule, since it cost a function run and perhaps Flatfile calls;
  *   - the last `failReserveMs` (5 s) is kept for failing the job through the Flatfile API.
  * 5xx, 429 and network errors/timeouts are retried; any other 4xx is final.
  */
@@ -36,6 +41,9 @@ export interface RetryBound {
   attemptTimeoutMs: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Backoff after the gateway's throttle (429 without Retry-After). */
+  throttledBaseDelayMs: number;
+  throttledMaxDelayMs: number;
 }
 
 export const RELAY_BOUND: RetryBound = {
@@ -44,6 +52,8 @@ export const RELAY_BOUND: RetryBound = {
   attemptTimeoutMs: 30_000,
   baseDelayMs: 1_000,
   maxDelayMs: 8_000,
+  throttledBaseDelayMs: 250,
+  throttledMaxDelayMs: 1_000,
 };
 
 export interface RelayDeps {
@@ -94,7 +104,18 @@ export function routeUrl(baseUrl: string, route: string): string {
 
 export type DeliveryResult =
   | { ok: true; status: number; attempts: number }
-  | { ok: false; final: boolean; reason: string; status?: number; attempts: number; elapsedMs: number };
+  | {
+      ok: false;
+      final: boolean;
+      reason: string;
+      status?: number;
+      attempts: number;
+      elapsedMs: number;
+      /** Attempts API Gateway's throttle turned away (429 without Retry-After). */
+      throttled: number;
+      /** The last attempt was one of them. */
+      lastThrottled: boolean;
+    };
 
 const retryableStatus = (status: number) => status === 429 || status >= 500;
 
@@ -124,6 +145,8 @@ export async function deliver(
 ): Promise<DeliveryResult> {
   const started = deps.now();
   let attempts = 0;
+  let throttled = 0;
+  let lastThrottled = false;
   let last: { reason: string; status?: number } = { reason: "no attempt was made" };
   for (;;) {
     const remaining = request.deadline - deps.now();
@@ -132,6 +155,7 @@ export async function deliver(
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), Math.min(bound.attemptTimeoutMs, remaining));
     let retryAfter: number | undefined;
+    lastThrottled = false;
     try {
       const response = await deps.fetch(request.url, {
         method: "POST",
@@ -148,15 +172,18 @@ export async function deliver(
       if (response.ok) return { ok: true, status: response.status, attempts };
       last = { status: response.status, reason: `it answered HTTP ${response.status}${summary(text)}` };
       if (!retryableStatus(response.status)) {
-        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started };
+        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled, lastThrottled };
       }
       retryAfter = retryAfterMs(response);
+      lastThrottled = response.status === 429 && retryAfter === undefined;
+      if (lastThrottled) throttled += 1;
     } catch (error) {
       last = { reason: controller.signal.aborted ? "the request timed out" : `network error (${describeError(error)})` };
     } finally {
       clearTimeout(timer);
     }
-    const backoff = Math.min(bound.baseDelayMs * 2 ** (attempts - 1), bound.maxDelayMs);
+    const [base, cap] = lastThrottled ? [bound.throttledBaseDelayMs, bound.throttledMaxDelayMs] : [bound.baseDelayMs, bound.maxDelayMs];
+    const backoff = Math.min(base * 2 ** (attempts - 1), cap);
     const jittered = backoff / 2 + deps.random() * (backoff / 2);
     const delay = retryAfter !== undefined ? Math.min(retryAfter, bound.maxDelayMs) : jittered;
     deps.log("warn", "relay delivery failed, will retry", { attempt: attempts, reason: last.reason, delayMs: Math.round(delay) });
@@ -164,7 +191,7 @@ export async function deliver(
     if (deps.now() + delay >= request.deadline) break;
     await deps.sleep(delay);
   }
-  return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started };
+  return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started, throttled, lastThrottled };
 }
 
 function summary(text: string): string {
@@ -233,6 +260,20 @@ export function unreachableMessage(detail: string): string {
   );
 }
 
+/**
+ * Why a job failed when every late attempt met API Gateway's throttle: the address is taking more
+ * requests than its limit, which for a relay that sends one request per event means someone else
+ * is sending them. Says what to look at; "check RELAY_BASE_URL" would send the reader astray.
+ */
+export function throttledMessage(attempts: number, throttled: number, elapsedMs: number): string {
+  return (
+    `The configuration service turned this request away ${throttled} of ${attempts} times over ${Math.round(elapsedMs / 1000)} s ` +
+    'with "429 Too Many Requests": its address is receiving more requests than it accepts, most likely a flood from elsewhere. ' +
+    "Nothing was changed. Try again in a few minutes; if it keeps happening, ask the administrator of the AWS deployment to look " +
+    "at the API's access logs for where the requests come from (the README's section on floods says what can be done)."
+  );
+}
+
 export interface RelayContext {
   /** Reads a Flatfile secret (the listener's `event.secrets`). */
   readSecret: (name: string) => Promise<string>;
@@ -262,6 +303,7 @@ export async function relayEvent(
   const fields = { eventId: event.id, topic: event.topic, job: event.payload?.job, route };
 
   let detail: string;
+  let message: string | undefined;
   let settings: { baseUrl: string; signingSecret: string } | undefined;
   try {
     const [baseUrl, signingSecret] = await Promise.all([
@@ -289,6 +331,10 @@ export async function relayEvent(
     detail = result.final
       ? `${result.reason}`
       : `${result.reason}, after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} over ${Math.round(result.elapsedMs / 1000)} s`;
+    if (!result.final && result.lastThrottled) {
+      detail = `${detail}, ${result.throttled} of them turned away by API Gateway's throttle`;
+      message = throttledMessage(result.attempts, result.throttled, result.elapsedMs);
+    }
   } else {
     detail = `the relay is not set up in this Flatfile environment (the secrets ${RELAY_SECRET_BASE_URL} and ${RELAY_SECRET_SIGNING} could not be read; run \`npm run relay:deploy\` or redeploy the stack)`;
   }
@@ -299,7 +345,7 @@ export async function relayEvent(
   const { url, token } = context.flatfileApi;
   const jobFailed =
     !!url && !!token &&
-    (await failJob({ apiUrl: url, token, jobId, message: unreachableMessage(detail), deadline: started + bound.totalMs }, deps));
+    (await failJob({ apiUrl: url, token, jobId, message: message ?? unreachableMessage(detail), deadline: started + bound.totalMs }, deps));
   if (!jobFailed) deps.log("error", "could not fail the job; it stays open", { ...fields, jobId });
   return { kind: "gave-up", route, reason: detail, jobFailed };
 }

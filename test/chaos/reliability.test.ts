@@ -96,9 +96,11 @@ beforeAll(async () => {
   resetSettingsCache();
   resetReferenceDataCache();
   logger.setLogLevel("DEBUG");
-  gateway = await startGateway({ port: 0, routes });
-  shortGateway = await startGateway({ port: 0, routes, timeoutMs: SHORT_TIMEOUT_MS });
-  smallGateway = await startGateway({ port: 0, routes, maxBodyBytes: 2 * MAX_BODY_BYTES });
+  // Unthrottled: this suite drives the handlers faster than the stage's throttle lets anyone
+  // (300 hostile inputs in a few seconds); the flood scenarios run their own throttled gateway.
+  gateway = await startGateway({ port: 0, routes, throttle: false });
+  shortGateway = await startGateway({ port: 0, routes, timeoutMs: SHORT_TIMEOUT_MS, throttle: false });
+  smallGateway = await startGateway({ port: 0, routes, maxBodyBytes: 2 * MAX_BODY_BYTES, throttle: false });
   logs = captureLogs();
 });
 

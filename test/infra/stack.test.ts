@@ -12,6 +12,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
 import { FUNCTION_MEMORY_MB, ROUTE_PATHS } from "../../infra/stack";
+import { ROUTE_THROTTLE } from "../../infra/throttle";
 import { actionsOf, cleanup, hasWildcard, iamStatements, synthWithoutBundling, tempDir, violationsOf } from "./support";
 
 afterAll(cleanup);
@@ -101,8 +102,8 @@ describe("FlatfileStack (default context)", () => {
     const stage = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"))[0]!.Properties;
     expect(stage.StageName).toBe("$default");
     expect(stage.AutoDeploy).toBe(true);
-    expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
-    expect(stage.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThanOrEqual(stage.DefaultRouteSettings.ThrottlingRateLimit);
+    // The limits the local gateway applies too (one constant, infra/throttle.ts).
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit });
     const destination = stage.AccessLogSettings.DestinationArn["Fn::GetAtt"] as [string, string];
     expect(template.findResources("AWS::Logs::LogGroup")[destination[0]]).toBeDefined();
     const format = JSON.parse(stage.AccessLogSettings.Format);
