@@ -35,9 +35,18 @@ const ROUTES: readonly Route[] = [
   ...secretRoutes,
 ];
 
-export async function startFlatfileStandIn(options: { port?: number; latencyMs?: number; apiKey?: string } = {}): Promise<FlatfileStandIn> {
+export interface StandInOptions {
+  port?: number;
+  latencyMs?: number;
+  apiKey?: string;
+  /** Keep HTML comments in document bodies; by default they are dropped (see resources/spaces.ts). */
+  keepHtmlComments?: boolean;
+}
+
+export async function startFlatfileStandIn(options: StandInOptions = {}): Promise<FlatfileStandIn> {
   const apiKey = options.apiKey ?? `sk_local_${randomBytes(12).toString("hex")}`;
   const store = new Store();
+  store.keepHtmlComments = options.keepHtmlComments === true;
   const seed = createSeed(store);
   const server = await serveRoutes(ROUTES, store, { port: options.port, latencyMs: options.latencyMs, apiKey });
 

@@ -44,6 +44,9 @@ export class Store {
   readonly secrets = new Map<string, StoredSecret>();
   readonly commits = new Map<string, StoredCommit>();
 
+  /** Keep HTML comments in document bodies (undocumented on the platform; dropped by default). */
+  keepHtmlComments = false;
+
   /** A short random tag per stand-in, so ids from two instances never collide. */
   private readonly instance = Array.from(randomBytes(2), (b) => ALNUM[b % 36]).join("");
   private counter = 0;

@@ -132,16 +132,14 @@ async function readCounts(api: FlatfileApi, state: SpaceState, ctx: CommitContex
   return results.filter((r): r is SheetCounts => r !== undefined);
 }
 
-/** Display names and the workbook's sheet order, so the text does not depend on which call answered first. */
+/**
+ * Display names from the workbook. The order stays the roles' order in our state (Promise.all
+ * keeps it), not the workbook's, where a copy is appended at the end: the guide lists Contacts
+ * before Orders whichever sheet plays each role.
+ */
 function named(counts: SheetCounts[], workbook: Flatfile.Workbook): SheetCounts[] {
   const sheets = workbook.sheets ?? [];
-  const rank = (id: string) => {
-    const i = sheets.findIndex((s) => s.id === id);
-    return i === -1 ? sheets.length : i;
-  };
-  return counts
-    .map((c) => ({ ...c, sheetName: sheets.find((s) => s.id === c.sheetId)?.name ?? c.sheetName }))
-    .sort((a, b) => rank(a.sheetId) - rank(b.sheetId) || (a.sheetSlug < b.sheetSlug ? -1 : 1));
+  return counts.map((c) => ({ ...c, sheetName: sheets.find((s) => s.id === c.sheetId)?.name ?? c.sheetName }));
 }
 
 async function readState(api: FlatfileApi, spaceId: string): Promise<SpaceState | undefined> {

@@ -110,7 +110,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     expect(committed.body).toMatchObject({ sheet: "contacts", guide: "updated" });
     expect(committed.body.ignored).toBeUndefined();
     progress = guideSection(await guideOf(s), "progress")!;
-    expect(progress).toContain("<strong>Contacts (copy)</strong>: 3 records: 3 valid, 0 with errors");
+    expect(progress).toMatch(/<strong>Contacts \(copy\)<\/strong>: 3 records: 3 valid, 0 with errors[\s\S]*<strong>Orders<\/strong>: 1 record/);
     expect(progress).toContain("Every record is valid: you can submit.");
 
     // The original still has its two errors, and Submit is pressable all the same.
@@ -201,8 +201,8 @@ describe("working sheets: writers at once on one workbook", () => {
     const body = await guideOf(s);
     expect(sectionCount(body, "progress")).toBe(1);
     const progress = guideSection(body, "progress")!;
-    expect(progress).toContain("<strong>Contacts (copy)</strong>");
-    expect(progress).toContain("<strong>Orders (copy)</strong>");
+    // The roles' order, whichever sheet plays them: Contacts first.
+    expect(progress).toMatch(/<strong>Contacts \(copy\)<\/strong>[\s\S]*<strong>Orders \(copy\)<\/strong>/);
     expect(guideSection(body, "history")!.match(/was locked/g)).toHaveLength(2);
     for (const job of [dupContacts, dupOrders]) expect((await jobOf(job.jobId)).status).toBe("complete");
   });
@@ -226,8 +226,11 @@ describe("working sheets: writers at once on one workbook", () => {
 });
 
 describe("the guide whatever the renderer keeps", () => {
-  it("six commits leave one progress section, rendered from our state", async () => {
+  it("six commits with a stand-in that drops HTML comments leave one progress section, rendered from our state", async () => {
     const s = await configuredSpace();
+    // The stand-in takes the least convenient plausible reading: comments in a body are dropped.
+    const probe = (await api.documents.create(s.spaceId, { title: "probe", body: "<p>a</p><!-- section:progress --><p>b</p>" })).data;
+    expect((await api.documents.get(s.spaceId, probe.id)).data.body).toBe("<p>a</p><p>b</p>");
     for (let i = 0; i < 6; i++) {
       const answer = await h.deliver(commitHandler, commitOn(s, i % 2 ? s.ordersId : s.contactsId, { insert: [i % 2 ? order(i) : contact(i)] }));
       expect(answer.status).toBe(200);
