@@ -46,6 +46,8 @@ export interface RouteFunctionProps {
   serviceName?: string;
   /** LOG_LEVEL. Default "INFO". */
   logLevel?: string;
+  /** Reserved concurrent executions; undefined = none (the stack makes it opt-in). */
+  reservedConcurrency?: number;
 }
 
 export class RouteFunction extends LambdaFunction {
@@ -70,6 +72,7 @@ export class RouteFunction extends LambdaFunction {
       code: bundledCode(props.name),
       timeout: FUNCTION_TIMEOUT,
       memorySize: FUNCTION_MEMORY_MB,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role,
       logGroup,
       environment: {

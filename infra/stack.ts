@@ -9,8 +9,8 @@
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
  * through a custom resource that is the only other reader of the secret.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
-import { CfnRoute, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
+import { CfnRoute, CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
@@ -24,7 +24,7 @@ import { ServiceAlarms } from "./alarms";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
 import { RouteFunction } from "./route-function";
-import { ROUTE_THROTTLE } from "./throttle";
+import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
 
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
@@ -39,7 +39,13 @@ export interface FlatfileStackProps extends StackProps {
   /** E-mail address subscribed to the alarm topic. "" = no subscription. */
   alarmEmail?: string;
   /** Throttling of each route. Default ROUTE_THROTTLE (infra/throttle.ts, also the local gateway's). */
-  throttle?: { rateLimit: number; burstLimit: number };
+  throttle?: ThrottleLimits;
+  /**
+   * Reserved concurrency of each route's function. undefined = none (the default): a reservation
+   * fails the deploy on an account whose concurrency limit cannot spare it (see ReservedConcurrency
+   * below), so it is the operator's choice.
+   */
+  reservedConcurrency?: number;
   /** POWERTOOLS_SERVICE_NAME. Default "flatfile-space-configurator". */
   serviceName?: string;
   /** LOG_LEVEL for the functions. Default "INFO". */
@@ -134,9 +140,14 @@ export class FlatfileStack extends Stack {
     // Shared settings (runtime, arm64, timeout, memory, tracing, log group, role) are in
     // RouteFunction; here only what differs per function.
     const functions = {} as Record<FunctionName, RouteFunction>;
+    // Reserved concurrency, when the operator opts in: the function always has that many
+    // environments, whatever else runs in the account, and never more, which also caps what a
+    // flood can run. Lambda refuses a reservation that leaves the account under 100 unreserved,
+    // so on a new account (limit 10) or a busy one the deploy would fail: hence opt-in.
     for (const name of FUNCTION_NAMES) {
       functions[name] = new RouteFunction(this, pascal(name), {
         name,
+        reservedConcurrency: props.reservedConcurrency,
         description: `Answers Flatfile events on POST ${ROUTE_PATHS[name]}`,
         serviceName: props.serviceName,
         logLevel: props.logLevel,
@@ -189,8 +200,10 @@ export class FlatfileStack extends Stack {
         ),
       },
     });
+    const routeSettings: Record<string, Record<string, unknown>> = {};
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
     for (const name of FUNCTION_NAMES) {
-      this.api.addRoutes({
+      const [route] = this.api.addRoutes({
         path: ROUTE_PATHS[name],
         methods: [HttpMethod.POST],
         integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, functions[name], {
@@ -198,7 +211,13 @@ export class FlatfileStack extends Stack {
           timeout: INTEGRATION_TIMEOUT,
         }),
       });
+      // Each route's own bucket, stated: a flood on one route leaves the others' tokens alone
+      // (as the local gateway models it), whatever the stage default's scope. The stage must
+      // be updated after its routes exist, or CloudFormation cannot find the route keys.
+      routeSettings[`POST ${ROUTE_PATHS[name]}`] = { ...stageDefaults(cfnStage), ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+      this.stage.node.addDependency(route!);
     }
+    cfnStage.routeSettings = routeSettings;
     this.apiUrl = this.api.apiEndpoint;
 
     // --- Relay ----------------------------------------------------------------------------
@@ -250,6 +269,17 @@ export class FlatfileStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * The stage's default route settings (detailed metrics, logging...), which a route's own settings
+ * would otherwise replace, in CloudFormation's spelling: RouteSettings is untyped JSON, which the
+ * L1 passes through as given (DefaultRouteSettings is typed and converted).
+ */
+function stageDefaults(stage: CfnStage): Record<string, unknown> {
+  const defaults = stage.defaultRouteSettings;
+  if (!defaults || Tokenization.isResolvable(defaults)) return {};
+  return Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key.charAt(0).toUpperCase() + key.slice(1), value]));
 }
 
 function pascal(name: string): string {

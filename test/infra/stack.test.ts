@@ -38,6 +38,8 @@ describe("FlatfileStack (default context)", () => {
   it("has three functions on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
     template.resourceCountIs("AWS::Lambda::Function", 3);
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+      // Reserved concurrency is opt-in (context reservedConcurrency): it fails deploys on small accounts.
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
@@ -104,6 +106,16 @@ describe("FlatfileStack (default context)", () => {
     expect(stage.AutoDeploy).toBe(true);
     // The limits the local gateway applies too (one constant, infra/throttle.ts).
     expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit });
+    // Each route's own bucket, stated per route key, with the stage's other defaults kept; the
+    // stage waits for the routes (CloudFormation cannot apply settings to a route key not there yet).
+    const routeIds = Object.keys(template.findResources("AWS::ApiGatewayV2::Route"));
+    const [stageId, stageResource] = Object.entries(template.findResources("AWS::ApiGatewayV2::Stage"))[0]!;
+    expect(stageId).toBeDefined();
+    expect(stageResource.DependsOn).toEqual(expect.arrayContaining(routeIds));
+    expect(Object.keys(stage.RouteSettings).sort()).toEqual(Object.values(ROUTE_PATHS).map((path) => `POST ${path}`).sort());
+    for (const settings of Object.values(stage.RouteSettings)) {
+      expect(settings).toEqual({ ...stage.DefaultRouteSettings, ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit });
+    }
     const destination = stage.AccessLogSettings.DestinationArn["Fn::GetAtt"] as [string, string];
     expect(template.findResources("AWS::Logs::LogGroup")[destination[0]]).toBeDefined();
     const format = JSON.parse(stage.AccessLogSettings.Format);
