@@ -113,8 +113,6 @@ export type DeliveryResult =
       elapsedMs: number;
       /** Attempts API Gateway's throttle turned away (429 without Retry-After). */
       throttled: number;
-      /** The last attempt was one of them. */
-      lastThrottled: boolean;
     };
 
 const retryableStatus = (status: number) => status === 429 || status >= 500;
@@ -172,7 +170,7 @@ export async function deliver(
       if (response.ok) return { ok: true, status: response.status, attempts };
       last = { status: response.status, reason: `it answered HTTP ${response.status}${summary(text)}` };
       if (!retryableStatus(response.status)) {
-        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled, lastThrottled };
+        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled };
       }
       retryAfter = retryAfterMs(response);
       lastThrottled = response.status === 429 && retryAfter === undefined;
@@ -191,7 +189,7 @@ export async function deliver(
     if (deps.now() + delay >= request.deadline) break;
     await deps.sleep(delay);
   }
-  return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started, throttled, lastThrottled };
+  return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started, throttled };
 }
 
 function summary(text: string): string {
@@ -331,7 +329,9 @@ export async function relayEvent(
     detail = result.final
       ? `${result.reason}`
       : `${result.reason}, after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} over ${Math.round(result.elapsedMs / 1000)} s`;
-    if (!result.final && result.lastThrottled) {
+    // Mostly throttled: a flood, whatever the last attempt met (near the deadline it may be the
+    // attempt's own timeout).
+    if (!result.final && result.throttled * 2 > result.attempts) {
       detail = `${detail}, ${result.throttled} of them turned away by API Gateway's throttle`;
       message = throttledMessage(result.attempts, result.throttled, result.elapsedMs);
     }

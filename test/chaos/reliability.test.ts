@@ -30,7 +30,9 @@ import { copySlugFor } from "../../shared/flows/duplicate-sheet";
 import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../shared/flows/space-state";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 import { ACCOUNT_ID, ENVIRONMENT_ID, commitCreatedEvent, jobReadyEvent } from "../support/harness";
+import { relayUnderFlood, SHORT_BOUND, SHORT_WINDOW_MS } from "../support/virtual-flood";
 import {
+  attack,
   captureLogs,
   counters,
   fault,
@@ -111,7 +113,7 @@ afterAll(async () => {
   const open = flatfile ? openJobs() : [];
   const dups = flatfile ? duplicates() : [];
   console.log(
-    `reliability: ${counters.scenarios} scenarios, ${counters.faults} faults injected, ${counters.hostile} hostile inputs, ` +
+    `reliability: ${counters.scenarios} scenarios, ${counters.faults} faults injected, ${counters.hostile} hostile inputs, ${counters.attacks} attacks, ` +
       `jobs left open ${open.length}, duplicates ${dups.length}, secrets in logs ${secretsInLogs}`,
   );
   await Promise.allSettled([gateway?.close(), shortGateway?.close(), smallGateway?.close()]);
@@ -691,6 +693,47 @@ describe("floods", () => {
     ]);
     expect(readSection(guide.body, "progress")?.trim()).toBe(expected.trim());
   }, 30_000);
+
+  // Floods from strangers (issue 13 §5): unsigned requests through a gateway that throttles like
+  // the stage, while the relay's own code delivers real events (virtual time, short bound;
+  // test/support/virtual-flood.ts).
+  const relayFlooded = (plan: Parameters<typeof relayUnderFlood>[0]["plan"], jobs: ConfigureJob[]) =>
+    relayUnderFlood({
+      routes,
+      flatfile: { url: flatfile.url, apiKey: flatfile.apiKey },
+      signingSecret,
+      plan,
+      deliveries: jobs.map((job, i) => ({ name: `job ${i}`, event: job.event, jobId: job.jobId })),
+    });
+
+  scenario("a flood of unsigned requests at 4x the route limit that stops within the relay's window delays relayed deliveries, loses none", async () => {
+    attack();
+    const jobs = [newConfigureJob("flooded 1"), newConfigureJob("flooded 2"), newConfigureJob("flooded 3")];
+    const { relayed, flood } = await relayFlooded(
+      (start) => ({ kind: "paced", routes: ["/space-configure", "/action-job", "/commit-created"], timesLimit: 4, from: start - 1_000, until: start + SHORT_WINDOW_MS / 3 }),
+      jobs,
+    );
+    expect(Object.keys(flood.tally.statuses).sort(), "the flood met the throttle and the signature check only").toEqual(["401", "429"]);
+    for (const { outcome } of relayed) expect(outcome).toMatchObject({ kind: "delivered", status: 200 });
+    for (const job of jobs) expectConfigured(job);
+  });
+
+  scenario("a flood that takes every token and outlasts the relay's window → each job ends failed, saying it was flooded", async () => {
+    attack();
+    const jobs = [newConfigureJob("starved 1"), newConfigureJob("starved 2")];
+    const m = mark();
+    const { relayed } = await relayFlooded(
+      (start) => ({ kind: "saturating", routes: ["/space-configure"], from: start - 1_000, until: start + SHORT_BOUND.totalMs * 2 }),
+      jobs,
+    );
+    for (const { outcome } of relayed) expect(outcome).toMatchObject({ kind: "gave-up", jobFailed: true });
+    // Nothing reached the handlers but the flood's unsigned requests: the only Flatfile calls are the relay failing the jobs.
+    expect(routesOf(m.all())).toEqual(jobs.map(() => "jobs.fail:200"));
+    for (const job of jobs) {
+      expect(stateOf(job.spaceId), "nothing was configured").toBeUndefined();
+      expect(jobStatus(job.jobId)).toMatchObject({ status: "failed", message: expect.stringContaining("most likely a flood from elsewhere") });
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

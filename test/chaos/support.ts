@@ -16,12 +16,18 @@ export const counters = {
   scenarios: 0,
   faults: 0,
   hostile: 0,
+  /** Attacks from someone who knows the URL (issue 13): floods, forgeries, hostile answers. */
+  attacks: 0,
   deliveries: 0,
   contractViolations: [] as string[],
 };
 
 export function fault(n = 1): void {
   counters.faults += n;
+}
+
+export function attack(n = 1): void {
+  counters.attacks += n;
 }
 
 // ---------------------------------------------------------------------------------------------

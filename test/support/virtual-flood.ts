@@ -15,8 +15,24 @@
  *     until one request is turned away): the attacker no retry schedule can outrun.
  */
 import { ROUTE_THROTTLE, type ThrottleLimits } from "../../infra/throttle";
-import type { RelayDeps } from "../../infra/relay/forward";
-import type { RoutePath } from "../../local/gateway";
+import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "../../infra/relay/forward";
+import { startGateway, type RoutePath } from "../../local/gateway";
+import type { RouteHandler } from "../../shared/core/route";
+import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
+
+/** The production bound scaled down ten times: same shape, same number of attempts. */
+export const SHORT_BOUND: RetryBound = {
+  totalMs: RELAY_BOUND.totalMs / 10,
+  failReserveMs: RELAY_BOUND.failReserveMs / 10,
+  // Not scaled: an attempt is real HTTP to a real handler, whose time is not virtual.
+  attemptTimeoutMs: RELAY_BOUND.attemptTimeoutMs,
+  baseDelayMs: RELAY_BOUND.baseDelayMs / 10,
+  maxDelayMs: RELAY_BOUND.maxDelayMs / 10,
+  throttledBaseDelayMs: RELAY_BOUND.throttledBaseDelayMs / 10,
+  throttledMaxDelayMs: RELAY_BOUND.throttledMaxDelayMs / 10,
+};
+/** The relay's delivery window under the short bound. */
+export const SHORT_WINDOW_MS = SHORT_BOUND.totalMs - SHORT_BOUND.failReserveMs;
 
 export type FloodPlan =
   | { kind: "paced"; routes: readonly RoutePath[]; timesLimit: number; from: number; until: number }
@@ -152,3 +168,59 @@ function mulberry32(seed: number): () => number {
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+export interface Delivery {
+  name: string;
+  event: Record<string, unknown>;
+  /** The job the event carries, if any: it must end complete or failed. */
+  jobId?: string;
+}
+
+export interface Relayed {
+  delivery: Delivery;
+  outcome: RelayOutcome;
+  /** Virtual time when the relay finished with the event. */
+  endedAt: number;
+}
+
+/**
+ * The relay (forward.ts's relayEvent, with `bound`) delivers each event through a gateway that
+ * throttles on the flood's clock, while the flood planned from the start time runs.
+ */
+export async function relayUnderFlood(options: {
+  routes: Record<RoutePath, RouteHandler>;
+  flatfile: { url: string; apiKey: string };
+  signingSecret: string;
+  plan: (start: number) => FloodPlan;
+  deliveries: Delivery[];
+  bound?: RetryBound;
+  seed?: number;
+}): Promise<{ relayed: Relayed[]; flood: VirtualFlood; start: number }> {
+  const start = Date.now();
+  let flood: VirtualFlood | undefined;
+  // The bucket reads the clock on its first request, when the flood exists.
+  const gateway = await startGateway({ port: 0, routes: options.routes, throttle: { now: () => flood!.now() } });
+  try {
+    const running = createVirtualFlood({ gatewayUrl: gateway.url, startAt: start, plan: options.plan(start), seed: options.seed ?? 13 });
+    flood = running;
+    const secrets: Record<string, string> = { [RELAY_SECRET_BASE_URL]: gateway.url, [RELAY_SECRET_SIGNING]: options.signingSecret };
+    const context = {
+      readSecret: async (name: string) => secrets[name] ?? "",
+      flatfileApi: { url: options.flatfile.url, token: options.flatfile.apiKey },
+    };
+    const deps: RelayDeps = { ...defaultDeps(), ...running.relayDeps };
+    const relayed = await running.run(
+      options.deliveries.map((delivery) => async (): Promise<Relayed> => {
+        const outcome = await relayEvent(delivery.event, OWNED_ACTION_JOBS, context, deps, options.bound ?? SHORT_BOUND);
+        return { delivery, outcome, endedAt: running.now() };
+      }),
+    );
+    return { relayed, flood: running, start };
+  } finally {
+    await gateway.close();
+  }
+}
+
+/** The relay's own log of attempts the gateway's throttle turned away. */
+export const throttledAttempts = (flood: VirtualFlood): number =>
+  flood.relayLogs.filter((l) => l.message === "relay delivery failed, will retry" && String(l.fields?.reason).includes("HTTP 429")).length;
