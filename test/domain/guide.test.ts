@@ -10,7 +10,7 @@ import {
   type GuideInput,
 } from "../../shared/domain/guide";
 import { resolveCurrency } from "../../shared/domain/currency";
-import { decodeReferences, guideSection, sectionCount } from "../support/guide";
+import { decodeReferences, expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
 
 const base: GuideInput = {
   audience: "member",
@@ -25,24 +25,6 @@ const base: GuideInput = {
 };
 
 const HOSTILE = "Ada\n\n[click here](https://evil.example/login)\n\n![](https://evil.example/p.png)";
-
-/**
- * What a CommonMark renderer makes of a body, checked structurally (no Markdown renderer is in
- * node_modules): a body whose every line starts with an HTML block-level tag and that has no
- * blank line is one HTML block (CommonMark §4.6, type 6), passed through without Markdown
- * parsing; inside it, the only markup is the HTML itself.
- */
-function expectOneInertHtmlBlock(body: string): void {
-  const lines = body.trimEnd().split("\n");
-  expect(lines[0]).toMatch(/^<h1>/);
-  for (const line of lines) {
-    expect(line.trim(), `line ${JSON.stringify(line)}`).not.toBe("");
-    expect(line, `line ${JSON.stringify(line)}`).toMatch(/^<\/?(h1|h2|p|ol|ul|li)>/);
-  }
-  // No Markdown link, image or autolink syntax, and no HTML we did not write.
-  expect(body).not.toMatch(/\]\(|!\[|<a[\s>]|<img[\s>]|https?:\/\/|www\.|\[[^\]]*\]/);
-  expect([...body.matchAll(/<([a-z0-9]+)[\s>]/g)].map((m) => m[1]).every((tag) => ["h1", "h2", "p", "ol", "ul", "li", "strong", "time"].includes(tag!))).toBe(true);
-}
 
 describe("buildGuide", () => {
   const guide = buildGuide(base);

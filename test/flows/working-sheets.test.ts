@@ -10,7 +10,7 @@ import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfi
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
 import { workbookActionPressable } from "../support/action-constraints";
-import { guideSection, sectionCount } from "../support/guide";
+import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 let h: Harness;
@@ -34,8 +34,8 @@ interface Space {
   userId: string;
 }
 
-async function configuredSpace(): Promise<Space> {
-  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+async function configuredSpace(userName = "Ada Lovelace"): Promise<Space> {
+  const user = h.flatfile.seed.user({ email: "ada@example.com", name: userName });
   const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
   const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
   const answer = await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }));
@@ -222,6 +222,21 @@ describe("working sheets: writers at once on one workbook", () => {
     expect(answers.slice(0, 2).filter((x) => x.body.already === true)).toHaveLength(1);
     expect(state.archived).toHaveLength(1);
     expect(isLocked(sheets.find((sheet) => sheet.id === s.contactsId)!.config)).toBe(true);
+  });
+});
+
+describe("names are text in the guide, never Markdown (issue 13 §1)", () => {
+  it("keeps a hostile user name inert in the welcome line and, as the submitter, in the history", async () => {
+    const hostile = "Ada\n\n[click here](https://evil.example/login)\n\n![](https://evil.example/p.png)";
+    const s = await configuredSpace(hostile);
+    await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1)] }));
+    const submit = actionJob(s, "workbook:submitActionFg");
+    expect((await h.deliver(actionHandler, submit.event)).body).toMatchObject({ status: "complete" });
+    const body = await guideOf(s);
+    expectOneInertHtmlBlock(body);
+    const flat = "Ada [click here](https://evil.example/login) ![](https://evil.example/p.png)";
+    expect(guideSection(body, "intro")).toContain(`Welcome, ${flat}!`);
+    expect(guideSection(body, "history")).toContain(`by ${flat} (1 record)`);
   });
 });
 

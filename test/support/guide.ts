@@ -2,6 +2,8 @@
  * Reading the guide the way a person sees it, for assertions: sections found by their headings
  * (the body has no markers: it is rendered whole from our state), character references decoded.
  */
+import { expect } from "vitest";
+
 const SECTIONS = { intro: "<h1>Getting started</h1>", currency: "<h2>Currency</h2>", "reference-data": "<h2>Reference data</h2>", progress: "<h2>Progress</h2>", history: "<h2>History</h2>" } as const;
 export type GuideSectionName = keyof typeof SECTIONS;
 
@@ -27,3 +29,22 @@ export function guideSection(body: string, name: GuideSectionName): string | und
 export function sectionCount(body: string, name: GuideSectionName): number {
   return body.split(SECTIONS[name]).length - 1;
 }
+
+/**
+ * What a CommonMark renderer makes of a body, checked structurally (no Markdown renderer is in
+ * node_modules): a body whose every line starts with an HTML block-level tag and that has no
+ * blank line is one HTML block (CommonMark §4.6, type 6), passed through without Markdown
+ * parsing; inside it, the only markup is the HTML itself.
+ */
+export function expectOneInertHtmlBlock(body: string): void {
+  const lines = body.trimEnd().split("\n");
+  expect(lines[0]).toMatch(/^<h1>/);
+  for (const line of lines) {
+    expect(line.trim(), `line ${JSON.stringify(line)}`).not.toBe("");
+    expect(line, `line ${JSON.stringify(line)}`).toMatch(/^<\/?(h1|h2|p|ol|ul|li)>/);
+  }
+  // No Markdown link, image or autolink syntax, and no HTML we did not write.
+  expect(body).not.toMatch(/\]\(|!\[|<a[\s>]|<img[\s>]|https?:\/\/|www\.|\[[^\]]*\]/);
+  expect([...body.matchAll(/<([a-z0-9]+)[\s>]/g)].map((m) => m[1]).every((tag) => ["h1", "h2", "p", "ol", "ul", "li", "strong", "time"].includes(tag!))).toBe(true);
+}
+
