@@ -166,6 +166,30 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
   });
 });
 
+describe("working sheets: a duplicate interrupted after the copy was made", () => {
+  for (const route of ["workbooks.update", "sheets.counts", "documents.update", "spaces.update"] as const) {
+    it(`finishes on redelivery after ${route} kept failing: one copy, recorded once, one history line`, async () => {
+      const s = await configuredSpace();
+      await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1)] }));
+      const dup = actionJob(s, "sheet:duplicate", s.contactsId);
+      h.flatfile.faults.statuses(route, [500, 500, 500]);
+      const first = await h.deliver(actionHandler, dup.event);
+      expect(first.status).toBeGreaterThanOrEqual(500);
+      h.flatfile.faults.clear();
+      const again = await h.deliver(actionHandler, { ...dup.event, id: `${String(dup.event.id)}r` });
+      expect(again.body).toMatchObject({ status: "complete", reusedCopy: true });
+      const sheets = (await workbookOf(s)).sheets!;
+      expect(sheets).toHaveLength(3);
+      const state = await stateOf(s.spaceId);
+      expect(state.sheets.contacts).toBe(again.body.copySheetId);
+      expect(state.archived).toHaveLength(1);
+      expect(isLocked(sheets.find((sheet) => sheet.id === s.contactsId)!.config)).toBe(true);
+      expect(guideSection(await guideOf(s), "history")!.match(/was locked/g)).toHaveLength(1);
+      expect((await jobOf(dup.jobId)).status).toBe("complete");
+    });
+  }
+});
+
 describe("working sheets: writers at once on one workbook", () => {
   it("two duplicates and commits at once keep every copy and every lock", async () => {
     const s = await configuredSpace();
