@@ -6,7 +6,7 @@
  * it is empty, before the body is read or the handler runs.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "../infra/throttle";
@@ -31,6 +31,11 @@ export interface GatewayOptions {
    * `false` only for suites that measure the handlers at a rate no deployment would let through.
    */
   throttle?: false | { limits?: ThrottleLimits; now?: () => number };
+  /**
+   * Local only: asked about every request that is not a POST to a route (the playground's page).
+   * Answers it and returns true, or returns false for the gateway's own 404.
+   */
+  fallback?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
 }
 
 export interface LocalGateway {
@@ -95,7 +100,14 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     };
     const path = (request.url ?? "/").split("?")[0] as RoutePath;
     const handler = request.method === "POST" && ROUTE_PATHS.includes(path) ? options.routes[path] : undefined;
-    if (!handler) return send(404, JSON.stringify({ message: "Not Found" }));
+    if (!handler) {
+      const answered = await Promise.resolve(options.fallback?.(request, response)).catch(() => {
+        if (!response.headersSent) send(500, JSON.stringify({ message: "Internal Server Error" }));
+        return true;
+      });
+      if (!answered) send(404, JSON.stringify({ message: "Not Found" }));
+      return;
+    }
     if (buckets.get(path)?.take() === false) {
       // As API Gateway: no Retry-After, the body unread, the function not invoked.
       request.resume();
@@ -117,7 +129,14 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       send(500, JSON.stringify({ message: "Internal Server Error" }));
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  // A taken port rejects (error.code "EADDRINUSE") instead of crashing the process.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

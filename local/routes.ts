@@ -11,9 +11,3 @@ export const routes: Record<RoutePath, RouteHandler> = {
   "/commit-created": commitCreated,
 };
 
-/** Which route a Flatfile event belongs to, as the relay decides it. */
-export function routeForEvent(event: { topic?: string; payload?: { job?: string } | null }): RoutePath {
-  if (event.topic === "commit:created") return "/commit-created";
-  if (event.payload?.job === "space:configure") return "/space-configure";
-  return "/action-job";
-}

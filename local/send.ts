@@ -1,44 +1,162 @@
 /**
- * Signs a Flatfile event file and posts it to the local gateway:
- *   npm run send -- local/events/space-configure.json [--route /space-configure] [--url http://127.0.0.1:3000]
- * The signing secret comes from FLATFILE_SIGNING_SECRET, or from the session file `npm start` writes.
+ * `npm run send`: drives the running `npm start` from the command line.
+ *
+ *   npm run send -- configure [--locale fr-CH] [--country JP] [--currency BHD]
+ *                             [--creator member|staff|guest|unknown] [--reference ok|slow|failing|none]
+ *   npm run send -- commit    [--valid N] [--invalid N] [--sheet contacts|orders]   (default: 3 valid Contacts records)
+ *   npm run send -- duplicate
+ *   npm run send -- submit
+ *   npm run send -- <event.json> [--route /space-configure]
+ *   any of them: [--space us_sp_…] [--url http://127.0.0.1:3000]
+ *
+ * A flow does what the page's button does, on the latest Space, and prints what happened; the
+ * exit code is 1 when the job failed or the delivery was refused. A file is signed and posted
+ * as is; a template (local/events/*.json, with {{placeholders}}) is first filled by npm start
+ * with the latest Space's ids and a job or commit made for it. npm start is found by PORT, else
+ * by the session file it writes.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { signPayload } from "../shared/core/signature";
-import { routeForEvent } from "./routes";
-import { SESSION_FILE, type LocalSession } from "./session";
+import type { FlowResult } from "./playground/flows";
+import { sessionFile, type LocalSession } from "./session";
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args.splice(i, 2)[1] : undefined;
-  };
-  const route = option("--route");
-  const urlOption = option("--url");
-  const file = args[0];
-  if (!file) {
-    console.error("usage: npm run send -- <event.json> [--route /space-configure] [--url http://127.0.0.1:3000]");
-    process.exit(2);
-  }
-  const session: Partial<LocalSession> = existsSync(SESSION_FILE) ? JSON.parse(readFileSync(SESSION_FILE, "utf8")) : {};
-  const secret = process.env.FLATFILE_SIGNING_SECRET ?? session.signingSecret;
-  if (!secret) {
-    console.error(`No signing secret: set FLATFILE_SIGNING_SECRET or start the local run first (npm start writes ${SESSION_FILE}).`);
-    process.exit(2);
-  }
-  const body = readFileSync(file, "utf8");
-  const url = `${urlOption ?? session.url ?? "http://127.0.0.1:3000"}${route ?? routeForEvent(JSON.parse(body))}`;
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-flatfile-signature": signPayload(body, secret) },
-    body,
-  });
-  console.log(`${response.status} ${url}`);
-  console.log(await response.text());
+const FLOWS = ["configure", "commit", "duplicate", "submit"] as const;
+const USAGE = `usage: npm run send -- configure|commit|duplicate|submit [options]   or   npm run send -- <event.json>
+  configure  --locale fr-CH  --country JP  --currency BHD  --creator member|staff|guest|unknown  --reference ok|slow|failing|none
+  commit     --valid N  --invalid N  --sheet contacts|orders   (default: 3 valid Contacts records)
+  any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route /space-configure)`;
+
+/** Which route a file's event goes to, as the relay decides it (without loading the handlers). */
+function routeForEvent(event: { topic?: string; payload?: { job?: string } | null }): string {
+  if (event.topic === "commit:created") return "/commit-created";
+  if (event.payload?.job === "space:configure") return "/space-configure";
+  return "/action-job";
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+class Exit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parseArgs(argv: string[]): { positional: string[]; options: Record<string, string> } {
+  const positional: string[] = [];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Exit(2, `--${name} needs a value\n${USAGE}`);
+    options[name] = value;
+  }
+  return { positional, options };
+}
+
+function readSession(): Partial<LocalSession> {
+  try {
+    return existsSync(sessionFile()) ? (JSON.parse(readFileSync(sessionFile(), "utf8")) as LocalSession) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function reach(base: string): Promise<{ mode: string; latestSpace: string | null }> {
+  try {
+    const answer = await fetch(`${base}/playground/state`, { signal: AbortSignal.timeout(5_000) });
+    if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+    return (await answer.json()) as { mode: string; latestSpace: string | null };
+  } catch {
+    throw new Exit(2, `No npm start answers at ${base}: run \`npm start\` first (in another terminal), or set PORT to where it listens.`);
+  }
+}
+
+async function post(url: string, body: string, contentType: string): Promise<{ status: number; text: string }> {
+  const answer = await fetch(url, { method: "POST", headers: { "content-type": contentType, accept: "application/json" }, body });
+  return { status: answer.status, text: await answer.text() };
+}
+
+function errorOf(text: string): string {
+  try {
+    return String((JSON.parse(text) as { error?: unknown }).error ?? text);
+  } catch {
+    return text;
+  }
+}
+
+async function runFlow(base: string, flow: (typeof FLOWS)[number], options: Record<string, string>): Promise<number> {
+  const body: Record<string, string | number> = {};
+  if (options.space) body.space = options.space;
+  let path: string = flow;
+  if (flow === "configure") {
+    for (const key of ["locale", "country", "currency", "creator", "reference"]) if (options[key]) body[key] = options[key]!;
+  } else if (flow === "commit") {
+    path = "records";
+    const given = options.valid !== undefined || options.invalid !== undefined;
+    Object.assign(body, { op: "add", add: options.valid ?? (given ? "0" : "3"), invalid: options.invalid ?? "0", sheet: options.sheet ?? "contacts" });
+  }
+  const unknown = Object.keys(options).filter((k) => !["space", "url", "locale", "country", "currency", "creator", "reference", "valid", "invalid", "sheet"].includes(k));
+  if (unknown.length) throw new Exit(2, `Unknown option --${unknown[0]}\n${USAGE}`);
+  const answer = await post(`${base}/playground/${path}`, JSON.stringify(body), "application/json");
+  if (answer.status !== 200) throw new Exit(2, `${flow}: ${errorOf(answer.text)}`);
+  const result = JSON.parse(answer.text) as FlowResult;
+  for (const line of result.lines) console.log(line);
+  console.log(result.ok ? `✓ ${flow} done (event ${result.eventId})` : `✗ ${flow} did not go through: ${result.job?.status === "failed" ? "the job failed" : result.delivery}`);
+  console.log(`See it at ${base}/?space=${result.spaceId}`);
+  return result.ok ? 0 : 1;
+}
+
+async function sendFile(base: string, file: string, options: Record<string, string>, session: Partial<LocalSession>): Promise<number> {
+  let body = readFileSync(file, "utf8");
+  if (/\{\{\w+\}\}/.test(body)) {
+    const filled = await post(`${base}/playground/fill`, body, "application/json");
+    if (filled.status !== 200) throw new Exit(2, `Could not fill the template ${file}: ${errorOf(filled.text)}`);
+    body = filled.text;
+    const event = JSON.parse(body) as { id?: string; context?: { spaceId?: string } };
+    console.log(`Filled ${file} for Space ${event.context?.spaceId}: event ${event.id}`);
+  }
+  const secret = process.env.FLATFILE_SIGNING_SECRET ?? session.signingSecret;
+  if (!secret) throw new Exit(2, `No signing secret: set FLATFILE_SIGNING_SECRET, or start the local run first (npm start writes ${sessionFile()}).`);
+  let route = options.route;
+  if (!route) {
+    try {
+      route = routeForEvent(JSON.parse(body));
+    } catch {
+      throw new Exit(2, `${file} is not JSON: give --route to post it anyway`);
+    }
+  }
+  const url = `${base}${route}`;
+  const answer = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-flatfile-signature": signPayload(body, secret) }, body });
+  console.log(`${answer.status} ${url}`);
+  console.log(await answer.text());
+  return answer.ok ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  const { positional, options } = parseArgs(process.argv.slice(2));
+  const session = readSession();
+  const base = (options.url ?? (process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : session.url) ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
+  const target = positional[0];
+  const state = await reach(base);
+  if (!target) throw new Exit(2, USAGE);
+  if ((FLOWS as readonly string[]).includes(target)) {
+    if (state.mode !== "embedded") throw new Exit(2, `npm start at ${base} is in ${state.mode} mode: the flows drive the embedded stand-in (start it without FLATFILE_API_KEY)`);
+    return runFlow(base, target as (typeof FLOWS)[number], options);
+  }
+  if (!existsSync(target)) throw new Exit(2, `${target} is neither a flow (${FLOWS.join(", ")}) nor a file\n${USAGE}`);
+  return sendFile(base, target, options, session);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(error instanceof Exit ? error.code : 1);
+  },
+);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../shared/core/errors";
 import { parseEvent, rawBodyOf } from "../../shared/core/envelope";
 
-const sample = readFileSync(join(__dirname, "../../local/events/space-configure.json"), "utf8");
+const sample = readFileSync(join(__dirname, "../support/events/space-configure.json"), "utf8");
 
 function rejection(fn: () => unknown): string {
   try {

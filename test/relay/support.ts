@@ -78,7 +78,7 @@ export async function startReceiver(signingSecret: string): Promise<Receiver> {
 
 export type SampleName = "space-configure" | "action-duplicate" | "action-submit" | "commit-created";
 
-/** A sample platform event from local/events, as a fresh object. */
+/** A sample platform event (test/support/events: fixed ids, unlike the templates in local/events), as a fresh object. */
 export function sampleEvent(name: SampleName): Record<string, any> {
-  return JSON.parse(readFileSync(join(__dirname, "..", "..", "local", "events", `${name}.json`), "utf8"));
+  return JSON.parse(readFileSync(join(__dirname, "..", "support", "events", `${name}.json`), "utf8"));
 }

@@ -1,0 +1,64 @@
+/**
+ * Delivers an event to the local routes the way the deployed relay does: the relay's own code
+ * (infra/relay/forward.ts: routing, signing, retries within its bound, failing the job when it
+ * gives up), with the local gateway as its base URL.
+ */
+import {
+  defaultDeps,
+  RELAY_BOUND,
+  RELAY_SECRET_BASE_URL,
+  RELAY_SECRET_SIGNING,
+  relayEvent,
+  type PlatformEvent,
+  type RelayDeps,
+  type RelayOutcome,
+  type RetryBound,
+} from "../../infra/relay/forward";
+import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
+import type { Activity, DeliverySource } from "./activity";
+
+export interface LocalRelayOptions {
+  gatewayUrl: string;
+  signingSecret: string;
+  /** The Flatfile API and key the relay fails a job with when it gives up (an agent's token in production). */
+  flatfile: { url: string; token: string };
+  activity: Activity;
+  bound?: RetryBound;
+  deps?: Partial<RelayDeps>;
+}
+
+export type Forward = (event: PlatformEvent, source: DeliverySource) => Promise<RelayOutcome>;
+
+export function describeOutcome(outcome: RelayOutcome): string {
+  switch (outcome.kind) {
+    case "ignored":
+      return "not forwarded: the relay does not own this event";
+    case "delivered":
+      return `delivered to ${outcome.route}: HTTP ${outcome.status}${outcome.attempts > 1 ? ` after ${outcome.attempts} attempts` : ""}`;
+    case "gave-up": {
+      const job = outcome.jobFailed === "not-a-job" ? "" : outcome.jobFailed ? "; the relay failed the job" : "; the job could not be failed and stays open";
+      return `the relay gave up: ${outcome.reason}${job}`;
+    }
+  }
+}
+
+export function createLocalRelay(options: LocalRelayOptions): Forward {
+  const secrets: Record<string, string> = {
+    [RELAY_SECRET_BASE_URL]: options.gatewayUrl,
+    [RELAY_SECRET_SIGNING]: options.signingSecret,
+  };
+  // The relay's log lines are for Flatfile's agent log; here the page shows the same facts.
+  const deps: RelayDeps = { ...defaultDeps(), log: () => undefined, ...options.deps };
+  return async (event, source) => {
+    if (typeof event.id === "string") options.activity.expect(event.id, source);
+    const outcome = await relayEvent(
+      event,
+      OWNED_ACTION_JOBS,
+      { readSecret: async (name) => secrets[name] ?? "", flatfileApi: options.flatfile },
+      deps,
+      options.bound ?? RELAY_BOUND,
+    );
+    if (typeof event.id === "string") options.activity.setRelayOutcome(event.id, describeOutcome(outcome));
+    return outcome;
+  };
+}

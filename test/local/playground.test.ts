@@ -1,0 +1,166 @@
+/**
+ * The playground in-process, as npm start assembles it (local-run.ts): each flow creates what the
+ * platform would in the stand-in and delivers the event through the relay's code to the routes
+ * over HTTP; the page shows the result, escaped; the answers are retried as the relay would.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalRun, PortInUseError, type LocalRun } from "../../local/local-run";
+import { sanitizeHtml, renderMarkdown } from "../../local/web/markdown";
+import { signPayload } from "../../shared/core/signature";
+import { RELAY_BOUND } from "../../infra/relay/forward";
+
+let run: LocalRun;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  for (const key of Object.keys(process.env)) if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
+  process.env.LOCAL_STATE_DIR = mkdtempSync(join(tmpdir(), "playground-"));
+  // A short relay bound: a retried delivery waits milliseconds, not seconds.
+  run = await startLocalRun({ port: 0, relayBound: { ...RELAY_BOUND, totalMs: 20_000, failReserveMs: 2_000, attemptTimeoutMs: 10_000, baseDelayMs: 10, maxDelayMs: 50 } });
+});
+afterAll(async () => {
+  await run?.close();
+  process.env = saved;
+});
+
+const page = async (query = "") => (await fetch(`${run.url}/${query}`)).text();
+const text = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ");
+
+describe("the playground's flows", () => {
+  it("creates a Space with fr-CH, configured through the relay: CHF with 2 decimals on the page", async () => {
+    const started = run.playground!.configure({ locale: "fr-CH", creator: "staff" });
+    const result = await started.done;
+    expect(result).toMatchObject({ ok: true, flow: "configure", job: { status: "complete" } });
+    expect(result.lines.join("\n")).toMatch(/prices in CHF/);
+    expect(result.delivery).toBe("delivered to /space-configure: HTTP 200");
+
+    const html = await page();
+    expect(text(html)).toContain("Amount (CHF)");
+    expect(text(html)).toContain("CHF · 2 decimals");
+    expect(text(html)).toContain("audience internal");
+    // The delivery is listed with the Flatfile calls the handler made, in order, ack first.
+    const delivery = run.activity.delivery(result.eventId)!;
+    expect(delivery).toMatchObject({ topic: "job:ready", route: "/space-configure", source: "button" });
+    const calls = delivery.attempts[0]!.calls.filter((c) => c.target === "flatfile").map((c) => `${c.method} ${c.path}`);
+    const ack = calls.findIndex((c) => /^POST \/v1\/jobs\/us_jb_\w+\/ack$/.test(c));
+    const workbook = calls.indexOf("POST /v1/workbooks");
+    const complete = calls.findIndex((c) => /^POST \/v1\/jobs\/us_jb_\w+\/complete$/.test(c));
+    expect(ack).toBeGreaterThanOrEqual(0);
+    expect(workbook).toBeGreaterThan(ack);
+    expect(complete).toBeGreaterThan(workbook);
+    expect(delivery.attempts[0]!.calls.some((c) => c.target === "reference" && c.status === 200)).toBe(true);
+    expect(html).toContain(`data-event="${result.eventId}"`);
+  });
+
+  it("adds records with an error: counts and the guide's progress change", async () => {
+    const before = text(await page());
+    expect(before).toMatch(/Contacts contacts open[^·]*0 records · 0 valid · 0 in error/);
+    const result = await run.playground!.records({ add: 3, invalid: 1 }).done;
+    expect(result.ok).toBe(true);
+    expect(result.lines.join("\n")).toMatch(/Contacts: 4 records, 1 in error/);
+    expect(result.lines.join("\n")).toMatch(/Guide progress: Contacts: 4 records: 3 valid, 1 with errors/);
+    const after = text(await page());
+    expect(after).toMatch(/4 records · 3 valid · 1 in error/);
+    expect(after).toMatch(/Contacts : 4 records: 3 valid, 1 with errors/);
+  });
+
+  it("fixes, breaks and deletes records by id, each a commit delivered to /commit-created", async () => {
+    const sheet = [...run.flatfile!.sheets.values()].find((s) => s.slug === "contacts")!;
+    const broken = sheet.records.find((r) => !r.valid)!;
+    const fine = sheet.records.find((r) => r.valid)!;
+    const fixed = await run.playground!.records({ fix: [broken.id], breakIds: [fine.id] }).done;
+    expect(fixed.ok).toBe(true);
+    expect(sheet.records.find((r) => r.id === broken.id)!.valid).toBe(true);
+    expect(sheet.records.find((r) => r.id === fine.id)!.valid).toBe(false);
+    const removed = await run.playground!.records({ remove: [fine.id] }).done;
+    expect(removed.lines.join("\n")).toMatch(/Contacts: 3 records, 0 in error/);
+    expect(run.activity.delivery(removed.eventId)!.route).toBe("/commit-created");
+    expect(() => run.playground!.records({ fix: ["us_rc_nothere"] })).toThrow(/not in Contacts/);
+  });
+
+  it("duplicates: the original is locked, the copy open, and the job's next link names the copy", async () => {
+    const result = await run.playground!.duplicate({}).done;
+    expect(result.ok).toBe(true);
+    expect(result.job?.next).toMatch(/^Open the copy → us_sh_/);
+    expect(result.job?.message).toMatch(/Contacts \(copy\)/);
+    const html = await page();
+    expect(html).toMatch(/data-slug="contacts" data-locked="true"/);
+    expect(html).toMatch(/data-slug="contacts-copy[^"]*" data-locked="false"/);
+  });
+
+  it("retries a retryable answer as the relay does, and the job still completes", async () => {
+    // Every Flatfile call of the first delivery answers 503 until the handler gives up with a 5xx.
+    run.flatfile!.faults.statuses("jobs.ack", [503, 503, 503]);
+    const result = await run.playground!.configure({ currency: "JPY", creator: "guest" }).done;
+    const delivery = run.activity.delivery(result.eventId)!;
+    expect(delivery.attempts.length).toBeGreaterThanOrEqual(2);
+    expect(delivery.attempts[0]!.status).toBeGreaterThanOrEqual(500);
+    expect(delivery.attempts.at(-1)!.status).toBe(200);
+    expect(result).toMatchObject({ ok: true, job: { status: "complete" } });
+    expect(result.delivery).toMatch(/after \d attempts/);
+  });
+
+  it("falls back to the bundled categories when the reference API fails, and says so in the guide", async () => {
+    const result = await run.playground!.configure({ country: "JP", creator: "unknown", reference: "failing" }).done;
+    expect(result.ok).toBe(true);
+    const html = text(await page(`?space=${result.spaceId}`));
+    expect(html).toMatch(/bundled/i);
+    expect(html).toContain("audience default");
+  });
+
+  it("fills each event template with the latest Space's ids, making the job or commit it names", async () => {
+    for (const [name, route] of [["space-configure", "/space-configure"], ["commit-created", "/commit-created"], ["action-duplicate", "/action-job"]]) {
+      const template = readFileSync(join(__dirname, "../../local/events", `${name}.json`), "utf8");
+      const filled = run.playground!.fill(template);
+      const event = JSON.parse(filled);
+      expect(filled).not.toMatch(/\{\{/);
+      expect(run.flatfile!.spaces.has(event.context.spaceId)).toBe(true);
+      if (event.context.jobId) expect(run.flatfile!.jobs.get(event.context.jobId)?.status).toBe("ready");
+      if (event.context.commitId) expect(run.flatfile!.commits.has(event.context.commitId)).toBe(true);
+      const answer = await fetch(`${run.url}${route}`, { method: "POST", headers: { "x-flatfile-signature": signPayload(filled, run.signingSecret) }, body: filled });
+      expect(answer.status).toBe(200);
+      expect(run.activity.delivery(event.id)?.source).toBe("file");
+    }
+  });
+});
+
+describe("the page", () => {
+  it("escapes what came from outside, and renders the guide's Markdown without live HTML", async () => {
+    const result = await run.playground!.configure({ locale: `<script>alert(1)</script>` }).done;
+    const html = await page(`?space=${result.spaceId}`);
+    expect(html).not.toContain("<script>alert(1)</script>");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(sanitizeHtml(`<h1>Hi</h1><img src=x onerror=alert(1)><a href="javascript:x">z</a><!-- c -->`)).toBe(
+      "<h1>Hi</h1>&lt;img src=x onerror=alert(1)&gt;&lt;a href=&quot;javascript:x&quot;&gt;z&lt;/a&gt;",
+    );
+    expect(renderMarkdown("[x](javascript:alert(1)) ![p](https://evil.example/p.png)")).not.toMatch(/href="javascript|<img/);
+  });
+
+  it("serves GET / and the playground paths only; the routes stay POST only and anything else is 404", async () => {
+    expect((await fetch(`${run.url}/`)).headers.get("content-security-policy")).toMatch(/script-src 'nonce-/);
+    expect((await fetch(`${run.url}/space-configure`)).status).toBe(404);
+    expect((await fetch(`${run.url}/admin`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await fetch(`${run.url}/nothing`)).status).toBe(404);
+    const state = (await (await fetch(`${run.url}/playground/state`)).json()) as { latestSpace: string };
+    expect(state.latestSpace).toMatch(/^us_sp_/);
+    const live = await fetch(`${run.url}/playground/live?since=${run.activity.version}`);
+    expect([200, 204]).toContain(live.status);
+    const crossSite = await fetch(`${run.url}/playground/submit`, { method: "POST", headers: { origin: "https://evil.example" } });
+    expect(crossSite.status).toBe(403);
+    const form = await fetch(`${run.url}/playground/records`, {
+      method: "POST",
+      body: new URLSearchParams({ op: "add", add: "2", invalid: "0" }),
+      redirect: "manual",
+    });
+    expect(form.status).toBe(303);
+    expect(form.headers.get("location")).toMatch(/^\/\?space=us_sp_/);
+  });
+
+  it("refuses a taken port before starting anything", async () => {
+    await expect(startLocalRun({ port: run.port })).rejects.toBeInstanceOf(PortInUseError);
+    expect((await fetch(`${run.url}/playground/state`)).status).toBe(200);
+  });
+});
