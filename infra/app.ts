@@ -30,6 +30,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     referenceDataUrl: settings.referenceDataUrl,
     secretName: settings.secretName,
     alarmEmail: settings.alarmEmail,
+    reservedConcurrency: settings.reservedConcurrency,
   });
   return { app, stack, settings };
 }

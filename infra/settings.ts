@@ -37,6 +37,8 @@ export interface DeploySettings {
   secretName?: string;
   /** One address subscribed to the alarm topic. undefined = no subscription. */
   alarmEmail?: string;
+  /** Reserved concurrency of each route function. undefined = none (opt-in, see infra/stack.ts). */
+  reservedConcurrency?: number;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -133,6 +135,20 @@ function alarmEmail(value: string): string | undefined {
   );
 }
 
+/**
+ * A whole number of environments, at least 1: 0 would reserve none and stop the function (every
+ * delivery throttled). Lambda itself refuses a total that leaves the account under 100
+ * unreserved, which only the deploy can find out (the account's limit is not known at synth).
+ */
+function reservedConcurrency(value: string): number | undefined {
+  if (value === "") return undefined;
+  if (!/^\d+$/.test(value)) throw new SettingProblem(`${show(value)} is not a whole number of concurrent executions (e.g. 20; empty: no reservation)`);
+  const count = Number(value);
+  if (count === 0) throw new SettingProblem("0 would stop each function (every delivery throttled); give at least 1, or leave it empty for no reservation");
+  if (count > 10_000) throw new SettingProblem(`${count} is more than any account's concurrency limit allows; reserve what the routes need (e.g. 20)`);
+  return count;
+}
+
 interface SettingRule<K extends keyof DeploySettings> {
   field: K;
   /** The value cdk.json holds. */
@@ -166,6 +182,13 @@ export const SETTINGS = {
     default: "",
     meaning: "one e-mail address subscribed to the alarm topic; empty: no subscription",
     parse: alarmEmail,
+  },
+  reservedConcurrency: {
+    field: "reservedConcurrency",
+    default: "",
+    meaning:
+      "reserve this many concurrent executions for each of the three route functions (opt-in: the account's limit must leave 100 unreserved after 3 x this, or the deploy fails); empty: no reservation",
+    parse: reservedConcurrency,
   },
   stackName: {
     field: "stackName",

@@ -36,6 +36,7 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     ["secretName", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile"],
     ["secretName", "prod flatfile"],
     ["stackName", "flatfile_prod"],
+    ["reservedConcurrency", "0"],
     ["flatfileEnvironmentID", "us_env_1a2b3c4d"],
   ])("%s = %s", (key, value) => {
     const { error, built } = refused({ [key]: value });

@@ -152,6 +152,32 @@ describe("deploy settings: secretName", () => {
   });
 });
 
+describe("deploy settings: reservedConcurrency (opt-in)", () => {
+  it("is off unless set", () => {
+    expect(readDeploySettings({}).reservedConcurrency).toBeUndefined();
+    expect(readDeploySettings({ reservedConcurrency: " " }).reservedConcurrency).toBeUndefined();
+  });
+  it.each([
+    ["1", 1],
+    ["20", 20],
+    [" 50 ", 50],
+  ])("accepts %j as %d", (value, expected) => {
+    expect(accepts("reservedConcurrency", value).reservedConcurrency).toBe(expected);
+  });
+  it.each([
+    ["0", /0 would stop each function/],
+    ["-5", /not a whole number/],
+    ["2.5", /not a whole number/],
+    ["twenty", /not a whole number/],
+    ["20000", /more than any account's concurrency limit/],
+  ])("refuses %j", (value, why) => {
+    expect(refusal("reservedConcurrency", value)).toMatch(why);
+  });
+  it("refuses a number written without quotes in cdk.json, like every setting", () => {
+    expect(refusal("reservedConcurrency", 20)).toMatch(/must be a string, not number/);
+  });
+});
+
 describe("deploy settings: stackName", () => {
   it.each(["FlatfileSpaceConfigurator", "flatfile-prod-eu", `A${"b".repeat(127)}`])("accepts %s", (name) => {
     expect(accepts("stackName", name).stackName).toBe(name);

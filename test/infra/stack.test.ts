@@ -217,6 +217,19 @@ describe("FlatfileStack (default context)", () => {
   });
 });
 
+describe("FlatfileStack with reserved concurrency (context reservedConcurrency, opt-in)", () => {
+  const { template, violations, synthError } = synthWithoutBundling({ reservedConcurrency: "20" });
+
+  it("reserves that many executions for each route function, and nothing else changes the nag verdict", () => {
+    expect(synthError).toBeUndefined();
+    expect(violations).toEqual([]);
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    const routeFunctions = functions.filter((fn) => /^Answers Flatfile events on POST /.test(fn.Properties.Description));
+    expect(routeFunctions).toHaveLength(FUNCTION_NAMES.length);
+    for (const fn of routeFunctions) expect(fn.Properties.ReservedConcurrentExecutions).toBe(20);
+  });
+});
+
 describe("the nag check itself", () => {
   it("does report an unacknowledged finding (negative control for the report reading)", () => {
     const outdir = tempDir("infra-nag-control-");
