@@ -17,6 +17,7 @@ import { resetReferenceDataCache } from "../shared/domain/reference-data";
 import { handler as spaceConfigureHandler } from "../functions/space-configure/handler";
 import { startHarness } from "../test/support/harness";
 import { buildBaselineBundle, measureColdInit, median } from "./cold-init";
+import { floodLoss, printFloodLoss } from "./flood";
 import { startReferenceDataServer } from "./reference-data-server";
 import { countRoundTrips, describeWaves, waves } from "./round-trips";
 import { commitCreatedAtSize, duplicateAtSize, type ScaleRun } from "./scale";
@@ -167,11 +168,20 @@ async function scale(): Promise<void> {
   }
 }
 
+async function floods(): Promise<void> {
+  const trials = Number(process.env.BENCH_FLOOD_TRIALS ?? 200);
+  console.log("\nFloods: share of deliveries the relay loses to a flood of unsigned requests on their route (simulated, bench/flood.ts)");
+  const rows = await floodLoss(trials);
+  printFloodLoss(rows, trials);
+  results.floods = rows;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   await coldInit();
   await spaceConfigure();
   await scale();
+  await floods();
   const total = (performance.now() - started) / 1000;
   results.verdicts = verdicts;
   results.totalSeconds = total;

@@ -82,7 +82,9 @@ export function createVirtualFlood(options: {
   const meanGapMs = plan.kind === "paced" ? 1000 / (plan.timesLimit * limits.rateLimit) : 0;
   // Exponential gaps per route: a Poisson stream of the planned mean rate on each.
   const nextGap = () => -Math.log(1 - floodRandom()) * meanGapMs;
-  const nextArrival = new Map(plan.routes.map((path) => [path, plan.from + nextGap()]));
+  // The first request at a random phase of the token interval: a flood that started a whole
+  // number of seconds before the relay would line a token up with the relay's first attempt.
+  const nextArrival = new Map(plan.routes.map((path) => [path, plan.from + floodRandom() * (1000 / limits.rateLimit)]));
 
   async function unsigned(path: RoutePath): Promise<number> {
     const response = await fetch(`${gatewayUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
