@@ -27,10 +27,12 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
   const stack = new FlatfileStack(app, settings.stackName, {
     description: "Flatfile Space Configurator: signed Flatfile events -> HTTP API -> three Lambda functions",
     flatfileEnvironmentId: settings.flatfileEnvironmentId,
+    flatfileApiUrl: settings.flatfileApiUrl,
     referenceDataUrl: settings.referenceDataUrl,
     secretName: settings.secretName,
     alarmEmail: settings.alarmEmail,
     reservedConcurrency: settings.reservedConcurrency,
+    commitSelfActorIds: settings.commitSelfActorIds,
   });
   return { app, stack, settings };
 }

@@ -31,6 +31,8 @@ export interface DeploySettings {
   stackName: string;
   /** Only events from this environment are accepted, and the relay registers there. undefined = any. */
   flatfileEnvironmentId?: string;
+  /** Flatfile API base for the functions and the relay. undefined = the production (US) API. */
+  flatfileApiUrl?: string;
   /** Reference-data API read by space-configure. undefined = the bundled list. */
   referenceDataUrl?: string;
   /** An existing Secrets Manager secret (name or complete ARN). undefined = the stack creates one. */
@@ -39,6 +41,8 @@ export interface DeploySettings {
   alarmEmail?: string;
   /** Reserved concurrency of each route function. undefined = none (opt-in, see infra/stack.ts). */
   reservedConcurrency?: number;
+  /** Actors whose commits commit-created skips (COMMIT_SELF_ACTOR_IDS). */
+  commitSelfActorIds: string[];
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -51,6 +55,8 @@ export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
 const ID_PREFIX = "[a-z]{2,8}[0-9]{0,2}";
 const ID_BODY = "[A-Za-z0-9]{1,64}";
 export const ENVIRONMENT_ID = new RegExp(`^${ID_PREFIX}_env_${ID_BODY}$`);
+/** Users `us_usr_`, guests `us_g_`, agents and API keys: any kind of 1-4 letters. */
+export const ACTOR_ID = new RegExp(`^${ID_PREFIX}_[a-z]{1,4}_${ID_BODY}$`);
 const ANY_ID = new RegExp(`^${ID_PREFIX}_([a-z]{1,4})_${ID_BODY}$`);
 const ID_KINDS: Readonly<Record<string, string>> = {
   acc: "an account",
@@ -93,7 +99,7 @@ function environmentId(value: string): string | undefined {
 }
 
 /** An https URL without credentials (context ends up in the template and the functions' environment). */
-function httpsUrl(value: string, what: string): URL {
+function httpsUrl(value: string, what: string, allowQuery: boolean): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -106,6 +112,7 @@ function httpsUrl(value: string, what: string): URL {
   if (url.username || url.password) {
     throw new SettingProblem(`${what} must not carry credentials (user:password@): context values are visible in the template and in the functions' configuration`);
   }
+  if (!allowQuery && (url.search || url.hash)) throw new SettingProblem(`${what} must be a base URL without ?query or #fragment`);
   return url;
 }
 
@@ -149,6 +156,15 @@ function reservedConcurrency(value: string): number | undefined {
   return count;
 }
 
+function commitSelfActorIds(value: string): string[] {
+  const ids = value.split(",").map((id) => id.trim()).filter(Boolean);
+  const bad = ids.filter((id) => !ACTOR_ID.test(id));
+  if (bad.length > 0) {
+    throw new SettingProblem(`${bad.map(show).join(", ")} ${bad.length === 1 ? "is not a Flatfile actor id" : "are not Flatfile actor ids"}: expected comma-separated ids like us_usr_1a2b3c4d, us_ag_1a2b3c4d`);
+  }
+  return ids;
+}
+
 interface SettingRule<K extends keyof DeploySettings> {
   field: K;
   /** The value cdk.json holds. */
@@ -165,11 +181,17 @@ export const SETTINGS = {
     meaning: "accept only events from this Flatfile environment (403 otherwise) and register the relay there; empty: any environment, no relay",
     parse: environmentId,
   },
+  flatfileApiUrl: {
+    field: "flatfileApiUrl",
+    default: "",
+    meaning: "Flatfile API of the environment's region, e.g. https://platform.eu.flatfile.com/api; empty: the production (US) API",
+    parse: (value: string) => (value === "" ? undefined : (httpsUrl(value, "the Flatfile API URL", false), value.replace(/\/+$/, ""))),
+  },
   referenceDataUrl: {
     field: "referenceDataUrl",
     default: "",
     meaning: "https:// reference-data API read by space-configure; empty: the bundled category list",
-    parse: (value: string) => (value === "" ? undefined : (httpsUrl(value, "the reference-data URL"), value)),
+    parse: (value: string) => (value === "" ? undefined : (httpsUrl(value, "the reference-data URL", true), value)),
   },
   secretName: {
     field: "secretName",
@@ -189,6 +211,12 @@ export const SETTINGS = {
     meaning:
       "reserve this many concurrent executions for each of the three route functions (opt-in: the account's limit must leave 100 unreserved after 3 x this, or the deploy fails); empty: no reservation",
     parse: reservedConcurrency,
+  },
+  commitSelfActorIds: {
+    field: "commitSelfActorIds",
+    default: "",
+    meaning: "comma-separated Flatfile actor ids whose commits commit-created skips (our own writes); empty: none",
+    parse: commitSelfActorIds,
   },
   stackName: {
     field: "stackName",

@@ -29,6 +29,8 @@ import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
 export interface FlatfileStackProps extends StackProps {
   /** Only events from this Flatfile environment are accepted (403 otherwise). "" = any. */
   flatfileEnvironmentId?: string;
+  /** Flatfile API base of the environment's region, for the functions and the relay. "" = production (US). */
+  flatfileApiUrl?: string;
   /** External reference-data API read by space-configure. "" = the bundled fallback data. */
   referenceDataUrl?: string;
   /**
@@ -38,6 +40,8 @@ export interface FlatfileStackProps extends StackProps {
   secretName?: string;
   /** E-mail address subscribed to the alarm topic. "" = no subscription. */
   alarmEmail?: string;
+  /** Actor ids whose commits commit-created skips (COMMIT_SELF_ACTOR_IDS). [] = none. */
+  commitSelfActorIds?: readonly string[];
   /** Throttling of each route. Default ROUTE_THROTTLE (infra/throttle.ts, also the local gateway's). */
   throttle?: ThrottleLimits;
   /**
@@ -91,7 +95,9 @@ export class FlatfileStack extends Stack {
   constructor(scope: Construct, id: string, props: FlatfileStackProps = {}) {
     super(scope, id, props);
     const environmentId = props.flatfileEnvironmentId?.trim() ?? "";
+    const flatfileApiUrl = props.flatfileApiUrl?.trim() ?? "";
     const referenceDataUrl = props.referenceDataUrl?.trim() ?? "";
+    const selfActorIds = (props.commitSelfActorIds ?? []).map((id) => id.trim()).filter(Boolean);
     const secretName = props.secretName?.trim() ?? "";
     const alarmEmail = props.alarmEmail?.trim() ?? "";
     const throttle = props.throttle ?? DEFAULT_THROTTLE;
@@ -153,7 +159,10 @@ export class FlatfileStack extends Stack {
         logLevel: props.logLevel,
         environment: {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
+          ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
+          // Read by commit-created only (SELF_ACTOR_ENV in shared/flows/commit-created.ts).
+          ...(name === "commit-created" && selfActorIds.length > 0 ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") } : {}),
         },
       })
         // Only these functions may read the secret; the statement names its ARN. An imported
@@ -225,7 +234,12 @@ export class FlatfileStack extends Stack {
     // It is registered in one environment, so it needs one; without it the README's
     // `npm run relay:deploy` registers it later.
     if (environmentId) {
-      this.relay = new RelayRegistration(this, "Relay", { secret: this.secret, apiUrl: this.apiUrl, environmentId });
+      this.relay = new RelayRegistration(this, "Relay", {
+        secret: this.secret,
+        apiUrl: this.apiUrl,
+        environmentId,
+        ...(flatfileApiUrl ? { flatfileApiUrl } : {}),
+      });
     }
 
     // --- Alarms ---------------------------------------------------------------------------

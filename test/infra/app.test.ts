@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../../infra/app";
-import { REPO_ROOT } from "../../infra/bundling";
+import { FUNCTION_NAMES, REPO_ROOT } from "../../infra/bundling";
 import { InvalidSettingsError } from "../../infra/settings";
+import { SELF_ACTOR_ENV } from "../../shared/flows/commit-created";
 import { cleanup, synthWithoutBundling, tempDir } from "./support";
 
 afterAll(cleanup);
@@ -33,6 +34,8 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     ["referenceDataUrl", "http://reference.example.com/categories"],
     ["referenceDataUrl", "not a url"],
     ["alarmEmail", "ops"],
+    ["flatfileApiUrl", "http://platform.eu.flatfile.com/api"],
+    ["commitSelfActorIds", "me"],
     ["secretName", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile"],
     ["secretName", "prod flatfile"],
     ["stackName", "flatfile_prod"],
@@ -47,25 +50,37 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     expect(built).toBe(0);
   });
 
-  it("builds the stack from good values, as given (dev_ environment, complete ARN, custom stack name)", () => {
+  it("builds the stack from good values, as given (dev_ environment, regional API, complete ARN, self actors, stack name)", () => {
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile-AbC123";
     const { stack, template, synthError } = synthWithoutBundling({
       flatfileEnvironmentId: "dev_env_1a2b3c4d",
+      flatfileApiUrl: "https://platform.eu.flatfile.com/api/",
       secretName: arn,
       referenceDataUrl: "https://reference.example.com/categories",
       alarmEmail: "ops@example.com",
+      commitSelfActorIds: "us_usr_1a2b3c4d, us_ag_9z",
       stackName: "flatfile-dev",
     });
     expect(synthError).toBeUndefined();
     expect(stack.stackName).toBe("flatfile-dev");
-    const variables = Object.values(template.findResources("AWS::Lambda::Function"))
-      .map((fn) => fn.Properties.Environment?.Variables)
-      .filter((v) => v?.FLATFILE_SECRET_ID);
-    expect(variables).toHaveLength(3);
-    for (const v of variables) {
-      expect(v).toMatchObject({ FLATFILE_SECRET_ID: arn, FLATFILE_ENVIRONMENT_ID: "dev_env_1a2b3c4d", REFERENCE_DATA_URL: "https://reference.example.com/categories" });
+    const variables = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => [name, template.findResources("AWS::Lambda::Function")[stack.getLogicalId(stack.functions[name].node.defaultChild as never)]!.Properties.Environment.Variables]),
+    );
+    for (const name of FUNCTION_NAMES) {
+      expect(variables[name], name).toMatchObject({
+        FLATFILE_SECRET_ID: arn,
+        FLATFILE_ENVIRONMENT_ID: "dev_env_1a2b3c4d",
+        FLATFILE_API_URL: "https://platform.eu.flatfile.com/api",
+        REFERENCE_DATA_URL: "https://reference.example.com/categories",
+      });
     }
-    template.hasResourceProperties("Custom::FlatfileRelay", { EnvironmentId: "dev_env_1a2b3c4d" });
+    // Only the function that reads it gets it, under the name it reads.
+    expect(SELF_ACTOR_ENV).toBe("COMMIT_SELF_ACTOR_IDS");
+    expect(variables["commit-created"]).toMatchObject({ [SELF_ACTOR_ENV]: "us_usr_1a2b3c4d,us_ag_9z" });
+    expect(variables["space-configure"]).not.toHaveProperty(SELF_ACTOR_ENV);
+    expect(variables["action-job"]).not.toHaveProperty(SELF_ACTOR_ENV);
+    // The relay registers in the same region's API.
+    template.hasResourceProperties("Custom::FlatfileRelay", { EnvironmentId: "dev_env_1a2b3c4d", FlatfileApiUrl: "https://platform.eu.flatfile.com/api" });
   });
 });
 

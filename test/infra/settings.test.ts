@@ -35,15 +35,17 @@ describe("deploy settings: defaults", () => {
     expect(readDeploySettings({})).toEqual({
       stackName: DEFAULT_STACK_NAME,
       flatfileEnvironmentId: undefined,
+      flatfileApiUrl: undefined,
       referenceDataUrl: undefined,
       secretName: undefined,
       alarmEmail: undefined,
+      commitSelfActorIds: [],
     });
   });
 
   it('empty strings, whitespace and null mean "not set"; values are trimmed', () => {
     const settings = readDeploySettings({ flatfileEnvironmentId: "  ", referenceDataUrl: null, secretName: "", alarmEmail: " ops@example.com ", stackName: "" });
-    expect(settings).toEqual({ stackName: DEFAULT_STACK_NAME, alarmEmail: "ops@example.com" });
+    expect(settings).toEqual({ stackName: DEFAULT_STACK_NAME, alarmEmail: "ops@example.com", commitSelfActorIds: [] });
   });
 
   it("refuses a value that is not a string (cdk.json can hold numbers and booleans)", () => {
@@ -112,6 +114,35 @@ describe("deploy settings: referenceDataUrl", () => {
     ["https://user:pass@reference.example.com/", /must not carry credentials/],
   ])("refuses %s", (url, why) => {
     expect(refusal("referenceDataUrl", url)).toMatch(why);
+  });
+});
+
+describe("deploy settings: flatfileApiUrl", () => {
+  it.each([
+    ["https://platform.eu.flatfile.com/api", "https://platform.eu.flatfile.com/api"],
+    ["https://platform.flatfile.com/api/v1/", "https://platform.flatfile.com/api/v1"],
+  ])("accepts %s as %s", (url, kept) => {
+    expect(accepts("flatfileApiUrl", url).flatfileApiUrl).toBe(kept);
+  });
+
+  it.each([
+    ["http://platform.eu.flatfile.com/api", /must be an https:\/\/ URL, not http:/],
+    ["https://platform.eu.flatfile.com/api?x=1", /base URL without \?query/],
+    ["https://key@platform.eu.flatfile.com/api", /must not carry credentials/],
+    ["platform.eu.flatfile.com", /is not a URL/],
+  ])("refuses %s", (url, why) => {
+    expect(refusal("flatfileApiUrl", url)).toMatch(why);
+  });
+});
+
+describe("deploy settings: commitSelfActorIds", () => {
+  it("accepts comma-separated actor ids of any kind and prefix, spaces and empty entries ignored", () => {
+    expect(accepts("commitSelfActorIds", " us_usr_1a2b3c4d, dev_ag_X9 ,,us0_key_abc ").commitSelfActorIds).toEqual(["us_usr_1a2b3c4d", "dev_ag_X9", "us0_key_abc"]);
+  });
+
+  it("refuses anything else, naming each bad entry", () => {
+    const message = refusal("commitSelfActorIds", "us_usr_1a2b3c4d;us_ag_x, usr_1, us_usr_a/b");
+    expect(message).toMatch(/^"us_usr_1a2b3c4d;us_ag_x", "usr_1", "us_usr_a\/b" are not Flatfile actor ids/);
   });
 });
 

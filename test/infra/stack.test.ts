@@ -59,7 +59,9 @@ describe("FlatfileStack (default context)", () => {
       });
       // Empty context values are not passed as empty variables.
       expect(env).not.toHaveProperty("FLATFILE_ENVIRONMENT_ID");
+      expect(env).not.toHaveProperty("FLATFILE_API_URL");
       expect(env).not.toHaveProperty("REFERENCE_DATA_URL");
+      expect(env).not.toHaveProperty("COMMIT_SELF_ACTOR_IDS");
       expect(fn.Properties.Timeout).toBeLessThan(29);
     }
     template.allResourcesProperties("AWS::ApiGatewayV2::Integration", { TimeoutInMillis: 29_000 });
@@ -162,6 +164,22 @@ describe("FlatfileStack (default context)", () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
+  });
+
+  it("keeps only log groups when destroyed: the functions' and the API's logs are retained, the table (PITR on) and the secret are deleted", () => {
+    // The README's "npm run destroy" paragraph states exactly this.
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+    const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === "Retain");
+    expect(retained.length).toBeGreaterThan(0);
+    for (const [id, r] of retained) expect(r.Type, id).toBe("AWS::Logs::LogGroup");
+    const retainedIds = retained.map(([id]) => id);
+    for (const name of FUNCTION_NAMES) {
+      const fn = resources[functionIds[name]!] as unknown as { Properties: { LoggingConfig: { LogGroup: { Ref: string } } } };
+      expect(retainedIds).toContain(fn.Properties.LoggingConfig.LogGroup.Ref);
+    }
+    expect(retainedIds).toContainEqual(expect.stringMatching(/^ApiAccessLogs/));
+    expect(resources[tableId]).toMatchObject({ DeletionPolicy: "Delete" });
+    expect(resources[secretId]).toMatchObject({ DeletionPolicy: "Delete" });
   });
 
   it("grants each function read/write on that table only", () => {
