@@ -35,26 +35,34 @@ import { stripUnusedSdkMethodsPlugin } from "./strip-sdk-methods";
 /** The repository root (this file lives in `<root>/infra`). */
 export const REPO_ROOT = resolve(__dirname, "..");
 
-/** The three functions; each is `functions/<name>/handler.ts` exporting `handler`. */
+/** The three route functions; each is `functions/<name>/handler.ts` exporting `handler`. */
 export const FUNCTION_NAMES = ["space-configure", "action-job", "commit-created"] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
+/** Functions run on a schedule, not behind a route (the job sweep). Bundled the same way. */
+export const SCHEDULED_FUNCTION_NAMES = ["job-sweep"] as const;
+export type ScheduledFunctionName = (typeof SCHEDULED_FUNCTION_NAMES)[number];
+
+/** Every function `npm run build` and the stack bundle. */
+export const BUNDLED_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_FUNCTION_NAMES] as const;
+export type BundledFunctionName = (typeof BUNDLED_FUNCTION_NAMES)[number];
+
 /** Absolute entry path of a function. */
-export function entryOf(name: FunctionName): string {
+export function entryOf(name: BundledFunctionName): string {
   return join(REPO_ROOT, "functions", name, "handler.ts");
 }
 
 /** name -> absolute entry path. */
-export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = Object.fromEntries(
-  FUNCTION_NAMES.map((name) => [name, entryOf(name)]),
-) as Record<FunctionName, string>;
+export const FUNCTION_ENTRIES: Readonly<Record<BundledFunctionName, string>> = Object.fromEntries(
+  BUNDLED_FUNCTION_NAMES.map((name) => [name, entryOf(name)]),
+) as Record<BundledFunctionName, string>;
 
 /** The bundle's file name inside the asset; the Lambda handler is therefore `index.handler`. */
 export const BUNDLE_FILE = "index.js";
 export const LAMBDA_HANDLER = "index.handler";
 
 /** Where `npm run build` writes: `dist/<name>/index.js`. */
-export function distDirOf(name: FunctionName): string {
+export function distDirOf(name: BundledFunctionName): string {
   return join(REPO_ROOT, "dist", name);
 }
 
@@ -104,7 +112,7 @@ export const esbuildDefine: Record<string, string> = {};
  * byte-identical wherever it is finally written (dist/ or a cdk.out bundling folder), and the
  * asset hash stable across outdirs.
  */
-export function functionBuildOptions(name: FunctionName): BuildOptions & { write: false; metafile: true } {
+export function functionBuildOptions(name: BundledFunctionName): BuildOptions & { write: false; metafile: true } {
   return {
     entryPoints: [entryOf(name)],
     outfile: join(distDirOf(name), BUNDLE_FILE),
@@ -136,7 +144,7 @@ export function functionBuildOptions(name: FunctionName): BuildOptions & { write
 }
 
 export interface BuiltFunction {
-  name: FunctionName;
+  name: BundledFunctionName;
   outdir: string;
   files: { path: string; bytes: number }[];
   metafile: Metafile;
@@ -146,7 +154,7 @@ export interface BuiltFunction {
  * Builds one function with `functionBuildOptions` and writes `index.js` + `index.js.map` into
  * `outdir` (default `dist/<name>`), replacing what was there.
  */
-export async function buildFunction(name: FunctionName, outdir: string = distDirOf(name)): Promise<BuiltFunction> {
+export async function buildFunction(name: BundledFunctionName, outdir: string = distDirOf(name)): Promise<BuiltFunction> {
   const options = functionBuildOptions(name);
   const result = await build(options);
   const pinnedDir = dirname(options.outfile!);
@@ -166,7 +174,7 @@ export async function buildFunction(name: FunctionName, outdir: string = distDir
  * synchronous and esbuild's `buildSync` refuses plugins). Runs `scripts/build.ts --only <name>
  * --outdir <outdir>` in a child Node process with tsx, which calls `buildFunction` above.
  */
-export function buildFunctionSync(name: FunctionName, outdir: string): void {
+export function buildFunctionSync(name: BundledFunctionName, outdir: string): void {
   const result = spawnSync(
     process.execPath,
     ["--import", "tsx", join(REPO_ROOT, "scripts", "build.ts"), "--only", name, "--outdir", outdir, "--quiet"],

@@ -15,12 +15,12 @@
 import { join } from "node:path";
 import { AssetHashType, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { buildFunctionSync, LAMBDA_HANDLER, REPO_ROOT, type FunctionName } from "./bundling";
+import { buildFunctionSync, LAMBDA_HANDLER, REPO_ROOT, type BundledFunctionName } from "./bundling";
 import { LAMBDA_RUNTIME } from "./runtime";
 
 // Timeout 25 s: API Gateway cuts the integration at 29 s (INTEGRATION_TIMEOUT in stack.ts), and
@@ -38,7 +38,7 @@ export const DEFAULT_SERVICE_NAME = "flatfile-space-configurator";
 
 export interface RouteFunctionProps {
   /** `functions/<name>/handler.ts` is bundled as the code. */
-  name: FunctionName;
+  name: BundledFunctionName;
   description: string;
   /** Settings beyond the shared ones (FLATFILE_ENVIRONMENT_ID, REFERENCE_DATA_URL...). */
   environment?: Record<string, string>;
@@ -104,10 +104,16 @@ export class RouteFunction extends LambdaFunction {
     return this;
   }
 
-  /** The idempotency/lease table: IDEMPOTENCY_TABLE and exactly the calls Powertools' DynamoDB persistence layer and the lease make, on this table only. */
+  /**
+   * The idempotency/lease table: IDEMPOTENCY_TABLE and exactly the item calls Powertools' DynamoDB
+   * persistence layer, the lease and the open-job record make, on the table itself only (not
+   * on its indexes, as `table.grant` would add).
+   */
   bindTable(table: ITable): this {
     this.addEnvironment("IDEMPOTENCY_TABLE", table.tableName);
-    table.grant(this, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], resources: [table.tableArn] }),
+    );
     return this;
   }
 }
@@ -116,7 +122,7 @@ export class RouteFunction extends LambdaFunction {
  * The function's asset: the shared esbuild build (bundling.ts) run locally at synth. The image
  * is never pulled: local bundling always succeeds or throws. Hash = hash of the bundle.
  */
-function bundledCode(name: FunctionName): Code {
+function bundledCode(name: BundledFunctionName): Code {
   return Code.fromAsset(join(REPO_ROOT, "functions", name), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {

@@ -1,9 +1,9 @@
 /**
  * The Flatfile Space Configurator stack: three Lambda functions behind an API Gateway HTTP API
- * (payload 2.0), their secret, their idempotency table, and alarms.
+ * (payload 2.0), their secret, their idempotency table, the scheduled job sweep, and alarms.
  *
- * Reads top to bottom: settings -> secret -> table -> functions -> API -> alarms -> outputs ->
- * cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
+ * Reads top to bottom: settings -> secret -> table -> functions -> API -> sweep -> alarms ->
+ * outputs -> cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
  * offline, without credentials and without Docker (bundling is a local esbuild, see bundling.ts).
  *
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
@@ -14,16 +14,28 @@ import { CfnRoute, CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestinat
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
-import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
-import { ServiceAlarms } from "./alarms";
+import {
+  OPEN_JOB_BOUND_MS,
+  OPEN_JOB_KEY_PREFIX,
+  OPEN_JOB_SWEEP_INTERVAL_MS,
+  OPEN_JOBS_INDEX,
+  OPEN_JOBS_PARTITION_ATTRIBUTE,
+  OPEN_JOBS_SORT_ATTRIBUTE,
+  SWEPT_LOG_MESSAGE,
+} from "../shared/core/open-jobs";
+import { ALARM_PERIOD, ServiceAlarms } from "./alarms";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
-import { RouteFunction } from "./route-function";
+import { DEFAULT_SERVICE_NAME, RouteFunction } from "./route-function";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
 
 export interface FlatfileStackProps extends StackProps {
@@ -63,6 +75,10 @@ export const INTEGRATION_TIMEOUT = Duration.seconds(29);
 /** The route throttle the stage applies unless told otherwise; sized in infra/throttle.ts. */
 export const DEFAULT_THROTTLE = ROUTE_THROTTLE;
 
+/** Namespace of the metrics the stack derives from the functions' logs (jobs swept). */
+export const LOG_METRICS_NAMESPACE = DEFAULT_SERVICE_NAME;
+export const JOBS_SWEPT_METRIC = "JobsSwept";
+
 /** Route path of each function. */
 export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = {
   "space-configure": "/space-configure",
@@ -85,8 +101,11 @@ export class FlatfileStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, RouteFunction>>;
   /** The relay's registration in Flatfile; only when an environment is given. */
   readonly relay?: RelayRegistration;
-  /** Powertools Idempotency table (partition key `id`, TTL `expiration`). */
+  /** Powertools Idempotency table (partition key `id`, TTL `expiration`), with the open-jobs index. */
   readonly idempotencyTable: Table;
+  /** Fails the jobs left open past the bound, on a schedule (shared/flows/job-sweep.ts). */
+  readonly jobSweep: RouteFunction;
+  readonly jobSweepSchedule: Rule;
   /** Encrypted topic every alarm notifies. */
   readonly alarmTopic: Topic;
   /** Every alarm, in the order created (the dashboard shows their state). */
@@ -140,6 +159,15 @@ export class FlatfileStack extends Stack {
       // key policy to maintain and no KMS grant needed by the functions.
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The sweep's to-do list (shared/core/open-jobs.ts): only the open-job items carry the
+    // partition attribute, so the index holds them alone, oldest first, and the sweep queries it
+    // up to its cut-off instead of scanning a table that grows with traffic.
+    this.idempotencyTable.addGlobalSecondaryIndex({
+      indexName: OPEN_JOBS_INDEX,
+      partitionKey: { name: OPEN_JOBS_PARTITION_ATTRIBUTE, type: AttributeType.STRING },
+      sortKey: { name: OPEN_JOBS_SORT_ATTRIBUTE, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
     });
 
     // --- Functions ------------------------------------------------------------------------
@@ -229,6 +257,43 @@ export class FlatfileStack extends Stack {
     cfnStage.routeSettings = routeSettings;
     this.apiUrl = this.api.apiEndpoint;
 
+    // --- Job sweep ------------------------------------------------------------------------
+    // The last line behind "an acknowledged job ends complete or failed": every few minutes it
+    // fails the jobs our routes acknowledged and left executing past OPEN_JOB_BOUND_MS (10 min,
+    // above the relay's 60 s window plus a last invocation's 25 s). Least privilege: the secret,
+    // a Query on the open-jobs index, and DeleteItem on the open-job items only (their key prefix).
+    this.jobSweep = new RouteFunction(this, "JobSweep", {
+      name: "job-sweep",
+      description: `Fails the Flatfile jobs left open more than ${OPEN_JOB_BOUND_MS / 60_000} minutes (every ${OPEN_JOB_SWEEP_INTERVAL_MS / 60_000} minutes)`,
+      serviceName: props.serviceName,
+      logLevel: props.logLevel,
+      // The same Flatfile region as the routes: the jobs it fails live there.
+      environment: { IDEMPOTENCY_TABLE: this.idempotencyTable.tableName, ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}) },
+    }).bindSecret(this.secret, secretName || this.secret.secretArn);
+    this.jobSweep.addToRolePolicy(
+      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${this.idempotencyTable.tableArn}/index/${OPEN_JOBS_INDEX}`] }),
+    );
+    this.jobSweep.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["dynamodb:DeleteItem"],
+        resources: [this.idempotencyTable.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${OPEN_JOB_KEY_PREFIX}*`] } },
+      }),
+    );
+    this.jobSweepSchedule = new Rule(this, "JobSweepSchedule", {
+      description: "Runs the job sweep",
+      schedule: Schedule.rate(Duration.minutes(OPEN_JOB_SWEEP_INTERVAL_MS / 60_000)),
+      targets: [new LambdaTarget(this.jobSweep)],
+    });
+    // Each job the sweep fails is one log line; the metric counts them for the alarm below.
+    const jobsSwept = new MetricFilter(this, "JobsSweptFilter", {
+      logGroup: this.jobSweep.logGroup,
+      metricNamespace: LOG_METRICS_NAMESPACE,
+      metricName: JOBS_SWEPT_METRIC,
+      filterPattern: FilterPattern.stringValue("$.message", "=", SWEPT_LOG_MESSAGE),
+      metricValue: "1",
+    });
+
     // --- Relay ----------------------------------------------------------------------------
     // Flatfile has no signed webhook: the relay agent (infra/relay) forwards our events, signed.
     // It is registered in one environment, so it needs one; without it the README's
@@ -247,6 +312,12 @@ export class FlatfileStack extends Stack {
     const alarms = new ServiceAlarms(this, { alarmEmail });
     for (const name of FUNCTION_NAMES) alarms.watchFunction(pascal(name), name, functions[name]);
     alarms.watchApi(this.api);
+    alarms.watchFunction("JobSweep", "job-sweep", this.jobSweep);
+    alarms.add(
+      "JobsSwept",
+      jobsSwept.metric(ALARM_PERIOD),
+      `The sweep failed jobs left open for ${OPEN_JOB_BOUND_MS / 60_000} minutes: a delivery died or the relay could not fail them; read the job-sweep logs for their ids (5 min)`,
+    );
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;
 

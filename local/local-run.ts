@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { createFlatfileClient, normalizeApiUrl } from "../shared/core/flatfile-client";
 import { startFlatfileStandIn, type FlatfileStandIn } from "./flatfile-stand-in";
 import { startGateway } from "./gateway";
+import { startSweepTimer } from "./sweep-timer";
 import { Activity } from "./playground/activity";
 import { createPlayground, type Playground } from "./playground/flows";
 import { startEventPull, type EventPull } from "./playground/pull";
@@ -121,6 +122,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       const started = pull;
       cleanups.push(() => started.stop());
     }
+    // The stack's job sweep, on a timer: fails the jobs these routes left open past the bound.
+    const sweepTimer = startSweepTimer();
+    cleanups.push(() => sweepTimer.stop());
     web = createWebHandler({ activity, api: createFlatfileClient({ token: apiKey, baseUrl: apiUrl }), mode, playground, pull: pull && (() => pull.status()) });
     return { url: gateway.url, port: gateway.port, mode, signingSecret, activity, flatfile: embedded?.flatfile, playground, pull, close };
   } catch (error) {

@@ -3,23 +3,23 @@
  * with the one configuration in infra/bundling.ts, the same one the CDK stack uses at synth.
  *
  * Flags (the stack's synth-time bundler uses them):
- *   --only <name>     build one function (repeatable); default: all three
+ *   --only <name>     build one function (repeatable); default: all (the three routes, the job sweep)
  *   --outdir <dir>    write into <dir> instead of dist/<name> (only with a single --only)
  *   --quiet           no size report
  */
 import { resolve } from "node:path";
-import { buildFunction, FUNCTION_NAMES, type FunctionName } from "../infra/bundling";
+import { buildFunction, BUNDLED_FUNCTION_NAMES, type BundledFunctionName } from "../infra/bundling";
 
-function parseArgs(argv: string[]): { only: FunctionName[]; outdir?: string; quiet: boolean } {
-  const only: FunctionName[] = [];
+function parseArgs(argv: string[]): { only: BundledFunctionName[]; outdir?: string; quiet: boolean } {
+  const only: BundledFunctionName[] = [];
   let outdir: string | undefined;
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--only") {
       const name = argv[++i];
-      if (!FUNCTION_NAMES.includes(name as FunctionName)) throw new Error(`--only: unknown function "${name}" (one of ${FUNCTION_NAMES.join(", ")})`);
-      only.push(name as FunctionName);
+      if (!BUNDLED_FUNCTION_NAMES.includes(name as BundledFunctionName)) throw new Error(`--only: unknown function "${name}" (one of ${BUNDLED_FUNCTION_NAMES.join(", ")})`);
+      only.push(name as BundledFunctionName);
     } else if (arg === "--outdir") {
       const dir = argv[++i];
       if (!dir) throw new Error("--outdir needs a directory");
@@ -36,7 +36,7 @@ function parseArgs(argv: string[]): { only: FunctionName[]; outdir?: string; qui
 
 async function main(): Promise<void> {
   const { only, outdir, quiet } = parseArgs(process.argv.slice(2));
-  const names = only.length > 0 ? only : [...FUNCTION_NAMES];
+  const names = only.length > 0 ? only : [...BUNDLED_FUNCTION_NAMES];
   const built = await Promise.all(names.map((name) => buildFunction(name, outdir)));
   if (quiet) return;
   for (const fn of built) {

@@ -250,10 +250,14 @@ export async function failJob(
   return false;
 }
 
+/**
+ * Not "nothing was changed": a 5xx may come from a temporary failure after the service began the
+ * job (it leaves the job open for the retry), so this says only that the job did not finish.
+ */
 export function unreachableMessage(detail: string): string {
   return (
-    `The configuration service could not be reached: ${detail}. ` +
-    "Nothing was changed. Try again in a few minutes; if it keeps happening, ask the administrator " +
+    `The configuration service could not finish this job: ${detail}. ` +
+    "Try again in a few minutes; if it keeps happening, ask the administrator " +
     "of the AWS deployment to check the relay's RELAY_BASE_URL secret and the service's logs."
   );
 }

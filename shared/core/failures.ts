@@ -4,11 +4,13 @@ import { HttpError, JobFailure, NotFoundError, RetryableError } from "./errors";
 import { redact } from "./logger";
 
 /** What kind of failure an error is, and what a person reading the job's message should do. */
-export interface FailureVerdict {
-  kind: "retryable" | "not-found" | "action-needed" | "defect";
-  /** Short, secret-free description for logs and messages. */
-  detail: string;
-}
+export type FailureKind = "retryable" | "not-found" | "action-needed" | "defect";
+
+/** `detail`: a short, secret-free description for logs and messages. */
+export type FailureVerdict = { [K in FailureKind]: { kind: K; detail: string } }[FailureKind];
+
+/** A failure that ends the job. A temporary one leaves it open for the retry instead (runJob). */
+export type FinalVerdict = Exclude<FailureVerdict, { kind: "retryable" }>;
 
 function endpointOf(error: FlatfileError): string {
   const url = error.rawResponse?.url;
@@ -41,16 +43,11 @@ export function judge(error: unknown): FailureVerdict {
   return { kind: "defect", detail: redact(message).slice(0, 300) };
 }
 
-/** The job message a person sees, by verdict. */
-export function messageFor(verdict: FailureVerdict, what: string): { heading: string; message: string } {
+/** The message a person sees on a job that failed, by verdict. */
+export function messageFor(verdict: FinalVerdict, what: string): { heading: string; message: string } {
   switch (verdict.kind) {
     case "action-needed":
       return { heading: "Action needed", message: verdict.detail };
-    case "retryable":
-      return {
-        heading: RETRYABLE_FAILURE_HEADING,
-        message: `${what} could not finish because a service was temporarily unavailable (${verdict.detail}). It is retried automatically; if it still shows as failed in a few minutes, run it again or ask your administrator to check the configurator's alarms.`,
-      };
     case "not-found":
       return {
         heading: "Not found",
@@ -64,11 +61,10 @@ export function messageFor(verdict: FailureVerdict, what: string): { heading: st
   }
 }
 
-/**
- * The heading of a failure we marked as temporary. A redelivery that finds the job failed with
- * this heading resumes it instead of leaving it alone.
- */
-export const RETRYABLE_FAILURE_HEADING = "Temporarily unavailable";
+/** The `info` of a job left executing after a temporary failure, until a redelivery resumes it. */
+export function retryingInfo(verdict: FailureVerdict, what: string): string {
+  return `${what} is waiting on a service that is temporarily unavailable (${verdict.detail}); retrying automatically.`;
+}
 
 /** Flatfile failures as the answers the route gives: 404 is final, 5xx/timeouts are retried. */
 export function asRouteError(error: unknown, what: string): unknown {

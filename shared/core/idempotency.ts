@@ -68,7 +68,21 @@ export function resetInProcessIdempotency(): void {
   if (store && store.table === undefined) store = undefined;
 }
 
-export type OnceResult<T> = { kind: "ran"; result: T } | { kind: "replayed"; result: T } | { kind: "in-progress" };
+export type OnceResult<T> =
+  | { kind: "ran"; result: T }
+  | { kind: "replayed"; result: T }
+  /** `lapsesAt`: epoch ms when the first's in-progress lock lapses, when it could be read. */
+  | { kind: "in-progress"; lapsesAt?: number };
+
+/** When the in-progress lock on `key` lapses; undefined if that cannot be read (the answer is still 503). */
+async function lockLapse(table: string | undefined, key: string): Promise<number | undefined> {
+  try {
+    const record = await persistenceFor(table).getRecord({ key });
+    return record.getStatus() === "INPROGRESS" ? record.inProgressExpiryTimestamp : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Runs `work` at most once per key. A throw releases the key (so a redelivery retries); a result
@@ -94,7 +108,7 @@ export async function once<T extends Record<string, unknown>>(
     const result = (await guarded({ key })) as T;
     return ran ? { kind: "ran", result } : { kind: "replayed", result };
   } catch (error) {
-    if (error instanceof IdempotencyAlreadyInProgressError) return { kind: "in-progress" };
+    if (error instanceof IdempotencyAlreadyInProgressError) return { kind: "in-progress", lapsesAt: await lockLapse(options.table, key) };
     throw error;
   }
 }

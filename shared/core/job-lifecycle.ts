@@ -1,13 +1,21 @@
 /**
  * The job lifecycle every job route shares: look the job up, ack it with progress, run the work,
- * then complete it with an outcome, or fail it with a message a person can act on. An
- * acknowledged job never stays open: every path after the ack ends in `complete` or `failed`.
+ * then complete it with an outcome, or fail it with a message a person can act on.
+ *
+ * An acknowledged job never stays open. It is recorded as open (shared/core/open-jobs.ts) before
+ * the ack and forgotten once it ends. A failure a person must act on, a defect or a missing
+ * resource fails it. A temporary failure (Flatfile 429/5xx, a timeout, an unreachable network
+ * after the client's retries) leaves it executing, says so in its `info`, and answers 5xx: the
+ * relay redelivers, and the redelivery resumes the job (`Attempt.resumed`). If no redelivery
+ * finishes it, the relay fails it when it gives up, and the sweep fails it past the bound.
+ * `jobs.retry` is never called: what it does to a job's status and events is undocumented.
  */
 import type { Flatfile } from "@flatfile/api";
 import { HttpError, NotFoundError, RetryableError } from "./errors";
-import { judge, messageFor, RETRYABLE_FAILURE_HEADING } from "./failures";
+import { judge, messageFor, retryingInfo } from "./failures";
 import type { FlatfileApi } from "./flatfile-client";
 import { logger } from "./logger";
+import type { OpenJobStore } from "./open-jobs";
 
 export interface JobResult {
   outcome: Flatfile.JobOutcome;
@@ -30,6 +38,10 @@ export interface JobRun<P> {
   /** "Setting up this Space": how the job is named in a failure message. */
   what: string;
   ackInfo: string;
+  /** Where the job is recorded as open between the ack and its end (the sweep reads it). */
+  openJobs: OpenJobStore;
+  /** For the open-job record and its logs. */
+  spaceId?: string;
   /** Reads that run beside the job lookup. They must not write. */
   prepare?: () => Promise<P>;
   /**
@@ -44,8 +56,9 @@ export interface JobRun<P> {
 
 export interface Attempt {
   /**
-   * An earlier attempt got as far as the ack (the job is executing, or was failed as temporary),
-   * so it may have left work behind to reuse. A job still `ready` was never started.
+   * An earlier attempt got as far as the ack (the job is executing: that attempt crashed, timed
+   * out or met a temporary failure), so it may have left work behind to reuse. A job still
+   * `ready` was never started.
    */
   resumed: boolean;
 }
@@ -58,7 +71,7 @@ export type JobSummary = Record<string, unknown> & {
 const FINISHED = new Set(["complete", "failed", "canceled"]);
 
 export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
-  const { api, finalApi, jobId } = run;
+  const { api, finalApi, jobId, openJobs } = run;
   const [lookup, prepared] = await Promise.allSettled([api.jobs.get(jobId), run.prepare ? run.prepare() : Promise.resolve(undefined as P)]);
   if (lookup.status === "rejected") {
     const verdict = judge(lookup.reason);
@@ -67,12 +80,13 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     throw new HttpError(500, `could not look up job ${jobId}: ${verdict.detail}`);
   }
   const job = lookup.value.data;
-  const resuming = job.status === "failed" && job.outcome?.heading === RETRYABLE_FAILURE_HEADING;
   if (job.status === "complete") {
     const repaired = run.onAlreadyComplete ? await run.onAlreadyComplete(job) : undefined;
+    await forget(openJobs, jobId);
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished", ...repaired };
   }
-  if (job.status && FINISHED.has(job.status) && !resuming) {
+  if (job.status && FINISHED.has(job.status)) {
+    await forget(openJobs, jobId);
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished" };
   }
 
@@ -81,14 +95,13 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     if (reason) return { jobId, status: "declined", ignored: true, reason };
   }
 
+  // Recorded before the ack, so that no acknowledged job escapes the sweep. If the store is down,
+  // this throws a 5xx before anything is written to Flatfile.
+  await openJobs.track({ jobId, what: run.what, spaceId: run.spaceId });
+
   const pending: Promise<unknown>[] = [];
   let acknowledged: Promise<unknown> | undefined;
   try {
-    if (resuming) {
-      // Reopen a job we failed as temporary, so the retry can finish it.
-      logger.info("resuming a job failed by an earlier temporary error");
-      await api.jobs.retry(jobId);
-    }
     // Sent beside the work, not before it: the ack is a round trip the person need not wait for.
     acknowledged = api.jobs.ack(jobId, { info: run.ackInfo, progress: 10 });
     acknowledged.catch(() => undefined);
@@ -98,7 +111,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       update.catch((error) => logger.warn("progress update failed", { error: judge(error).detail }));
       pending.push(update.catch(() => undefined));
     };
-    const result = await run.work(prepared.value, progress, { resumed: resuming || job.status === "executing" });
+    const result = await run.work(prepared.value, progress, { resumed: job.status === "executing" });
     await acknowledged;
     await Promise.all(pending);
     const [completed, alongside] = await Promise.allSettled([
@@ -106,6 +119,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       result.alongsideComplete ? result.alongsideComplete() : Promise.resolve(),
     ]);
     if (completed.status === "rejected") throw completed.reason;
+    await forget(openJobs, jobId);
     if (alongside.status === "rejected") {
       const verdict = judge(alongside.reason);
       logger.error("the job completed but its last write failed", { failure: verdict.detail });
@@ -116,10 +130,18 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
   } catch (error) {
     if (error instanceof RetryableError && error.message.startsWith("the job completed")) throw error;
     const verdict = judge(error);
+    // The ack may still be in flight; a write before it lands could be overwritten by it.
+    if (acknowledged) await acknowledged.catch(() => undefined);
+    if (verdict.kind === "retryable") {
+      // Left executing for the redelivery, which resumes it; the person sees why it is slow.
+      logger.warn("job left open for a retry", { failureKind: verdict.kind, failure: verdict.detail });
+      await finalApi.jobs
+        .ack(jobId, { info: retryingInfo(verdict, run.what) })
+        .catch((ackError: unknown) => logger.warn("could not say the job is retrying", { failure: judge(ackError).detail }));
+      throw new RetryableError(`job ${jobId} is left open for a retry: ${verdict.detail}`);
+    }
     const { heading, message } = messageFor(verdict, run.what);
     logger.error("job failed", { failureKind: verdict.kind, failure: verdict.detail });
-    // The ack may still be in flight; failing before it lands could be overwritten by it.
-    if (acknowledged) await acknowledged.catch(() => undefined);
     try {
       await finalApi.jobs.fail(jobId, { outcome: { heading, message, acknowledge: true }, info: message });
     } catch (failError) {
@@ -127,15 +149,19 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       logger.error("could not mark the job failed", { failure: failVerdict.detail });
       throw new RetryableError(`job ${jobId} failed (${verdict.detail}) and could not be marked failed (${failVerdict.detail})`);
     }
+    await forget(openJobs, jobId);
     switch (verdict.kind) {
       case "action-needed":
         return { jobId, status: "failed", message };
-      case "retryable":
-        throw new RetryableError(`job ${jobId} failed for now: ${verdict.detail}`);
       case "not-found":
         throw new NotFoundError(`job ${jobId} failed: ${verdict.detail}`);
       case "defect":
         throw new HttpError(500, `job ${jobId} failed: ${verdict.detail}`);
     }
   }
+}
+
+/** The job ended. If the store cannot be told, the sweep finds the job finished and forgets it then. */
+async function forget(openJobs: OpenJobStore, jobId: string): Promise<void> {
+  await openJobs.forget(jobId).catch((error: unknown) => logger.warn("could not forget the finished job", { failure: judge(error).detail }));
 }

@@ -5,11 +5,15 @@
  *
  * In AWS the lease is a conditional put in the idempotency table (the same table, its own key
  * prefix, expiring through the table's TTL); locally, without a table, an in-process queue.
- * A lease outlives a crashed holder by at most LEASE_MS.
+ * A lease outlives a crashed holder by at most LEASE_MS, and never outlives the holder's
+ * invocation (a Lambda cannot write after its timeout), so a redelivery after a crash waits no
+ * longer than the crashed invocation could have run.
  */
 import { randomUUID } from "node:crypto";
-import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { dynamoClient as dynamo } from "./dynamo-client";
 import { RetryableError } from "./errors";
+import { invocationEndsAt } from "./invocation";
 
 /** Longer than one read and one write with their retries (3 × 8 s at worst is cut by the deadline anyway). */
 export const LEASE_MS = 15_000;
@@ -17,19 +21,11 @@ export const LEASE_MS = 15_000;
 export const LEASE_WAIT_MS = 6_000;
 const POLL_MS = 100;
 
-let client: DynamoDBClient | undefined;
-function dynamo(): DynamoDBClient {
-  client ??= new DynamoDBClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-  });
-  return client;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function tryAcquire(table: string, key: string, owner: string): Promise<boolean> {
   const now = Date.now();
+  const until = Math.min(now + LEASE_MS, invocationEndsAt() ?? Number.POSITIVE_INFINITY);
   try {
     await dynamo().send(
       new PutItemCommand({
@@ -37,8 +33,8 @@ async function tryAcquire(table: string, key: string, owner: string): Promise<bo
         Item: {
           id: { S: key },
           owner: { S: owner },
-          leaseUntil: { N: String(now + LEASE_MS) },
-          expiration: { N: String(Math.ceil((now + LEASE_MS) / 1000) + 60) },
+          leaseUntil: { N: String(until) },
+          expiration: { N: String(Math.ceil(until / 1000) + 60) },
         },
         ConditionExpression: "attribute_not_exists(id) OR leaseUntil < :now",
         ExpressionAttributeValues: { ":now": { N: String(now) } },

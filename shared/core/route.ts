@@ -9,7 +9,9 @@ import { parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
 import { once } from "./idempotency";
+import { withinInvocation } from "./invocation";
 import { logger, setCorrelation } from "./logger";
+import { openJobStore, type OpenJobStore } from "./open-jobs";
 import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
 
@@ -17,6 +19,14 @@ import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
 export const INVOCATION_BUDGET_MS = 24_000;
 /** Kept back from the work so that `jobs.fail` can still be sent after a slow failure. */
 export const FINALIZE_RESERVE_MS = 4_000;
+/**
+ * A copy of an event that arrives while the first is being handled gets 503 with Retry-After:
+ * the seconds until the first's in-progress lock lapses (when a crashed first can be taken
+ * over), at most this many, so that a sender honouring it in full still comes back soon enough
+ * to be given the first's stored answer. 8 s is also the relay's longest backoff
+ * (infra/relay/forward.ts), which honours a Retry-After up to that.
+ */
+export const IN_FLIGHT_RETRY_AFTER_MAX_S = 8;
 
 export type Ownership = { owned: true; idempotencyKey: string } | { owned: false; reason: string };
 
@@ -27,6 +37,8 @@ export interface RouteDeps {
   /** Client for finishing a job, bounded by the whole deadline. */
   finalApi: FlatfileApi;
   deadline: number;
+  /** Where job routes record the jobs they acknowledge until those end. */
+  openJobs: OpenJobStore;
 }
 
 export interface RouteSpec {
@@ -43,8 +55,14 @@ export type RouteHandler = (
   context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-function answer(statusCode: number, body: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+function answer(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+/** Retry-After for a copy in flight, from when the first delivery's lock lapses (if known). */
+export function inFlightRetryAfterSeconds(lapsesAt: number | undefined, now = Date.now()): number {
+  if (lapsesAt === undefined) return IN_FLIGHT_RETRY_AFTER_MAX_S;
+  return Math.min(Math.max(Math.ceil((lapsesAt - now) / 1000), 1), IN_FLIGHT_RETRY_AFTER_MAX_S);
 }
 
 function headerOf(request: APIGatewayProxyEventV2, name: string): string | undefined {
@@ -58,7 +76,11 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     const started = Date.now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? INVOCATION_BUDGET_MS + 1_000;
     const deadline = started + Math.min(INVOCATION_BUDGET_MS, remaining - 1_000);
+    // The Lambda stops this invocation then: nothing it holds (the in-progress lock, a lease)
+    // needs to outlive that moment.
+    const endsAt = started + remaining;
     setCorrelation({ route: spec.name });
+    return withinInvocation(endsAt, async () => {
     try {
       // Nothing is told before the signature holds (issue 13 §2): a header that no secret could
       // match is a 401 before any configuration is read; a signing secret that cannot be read
@@ -92,20 +114,31 @@ export function createRoute(spec: RouteSpec): RouteHandler {
 
       const make = (until: number) =>
         createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
-      const deps: RouteDeps = { settings, api: make(deadline - FINALIZE_RESERVE_MS), finalApi: make(deadline), deadline };
+      const deps: RouteDeps = {
+        settings,
+        api: make(deadline - FINALIZE_RESERVE_MS),
+        finalApi: make(deadline),
+        deadline,
+        openJobs: openJobStore(settings.idempotencyTable),
+      };
       const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
         table: settings.idempotencyTable,
-        remainingMs: () => Math.max(deadline - Date.now(), 0) + 5_000,
+        // The lock lapses when this invocation ends: a copy that arrives later may take over.
+        remainingMs: () => Math.max(endsAt - Date.now(), 1),
       });
       if (outcome.kind === "in-progress") {
-        logger.info("duplicate delivery while the first is in progress");
-        return answer(200, { ignored: true, reason: "a copy of this event is being handled right now" });
+        // Not acknowledged: if the first invocation dies, the sender's retry must find the event
+        // still to do once the first's lock lapses.
+        const retryAfter = inFlightRetryAfterSeconds(outcome.lapsesAt);
+        logger.info("a copy arrived while the first is in progress", { retryAfterS: retryAfter });
+        return answer(503, { error: "a copy of this event is being handled right now; retry later" }, { "retry-after": String(retryAfter) });
       }
       logger.info("event handled", { replayed: outcome.kind === "replayed", ms: Date.now() - started });
       return answer(200, { ...outcome.result, ...(outcome.kind === "replayed" ? { replayed: true } : {}) });
     } catch (error) {
       return failureAnswer(error);
     }
+    });
   };
 }
 

@@ -58,6 +58,8 @@ export function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: Action
     jobId: ids.jobId,
     what: spec.what,
     ackInfo: spec.ackInfo,
+    openJobs: deps.openJobs,
+    spaceId: ids.spaceId,
     prepare: () => readActionContext(deps.api, ids, spec.needsActor ? event.context.actorId : undefined),
     decline: notOurs,
     work: (context, progress) => spec.work(context, ids, progress),

@@ -94,6 +94,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
     jobId,
     what: "Setting up this Space",
     ackInfo: "Building your workbook and guide",
+    openJobs: deps.openJobs,
+    spaceId,
     prepare: async () => {
       const [space, actor, referenceData] = await Promise.all([
         api.spaces.get(spaceId).then((r) => r.data),

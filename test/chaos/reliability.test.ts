@@ -28,6 +28,9 @@ import { guideSection as readSection } from "../support/guide";
 import { resetReferenceDataCache } from "../../shared/domain/reference-data";
 import { copySlugFor } from "../../shared/flows/duplicate-sheet";
 import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { createFlatfileClient } from "../../shared/core/flatfile-client";
+import { OPEN_JOB_BOUND_MS, openJobStore } from "../../shared/core/open-jobs";
+import { sweepOpenJobs, type SweepReport } from "../../shared/flows/job-sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 import { ACCOUNT_ID, ENVIRONMENT_ID, commitCreatedEvent, jobReadyEvent } from "../support/harness";
 import { relayUnderFlood, SHORT_BOUND, SHORT_WINDOW_MS } from "../support/virtual-flood";
@@ -112,15 +115,23 @@ afterAll(async () => {
   const secretsInLogs = lines.filter((l) => (flatfile && l.includes(flatfile.apiKey)) || (signingSecret && l.includes(signingSecret))).length;
   const open = flatfile ? openJobs() : [];
   const dups = flatfile ? duplicates() : [];
+  const retried = flatfile ? flatfile.requests.filter((r) => r.route === "jobs.retry").length : 0;
+  // Every job tracked as open must have ended: a sweep as late as it can be fails nothing.
+  const lateSweep: SweepReport | undefined = flatfile && dynamo ? await sweepEverything().catch(() => undefined) : undefined;
   console.log(
     `reliability: ${counters.scenarios} scenarios, ${counters.faults} faults injected, ${counters.hostile} hostile inputs, ${counters.attacks} attacks, ` +
-      `jobs left open ${open.length}, duplicates ${dups.length}, secrets in logs ${secretsInLogs}`,
+      `jobs left open ${open.length}, duplicates ${dups.length}, secrets in logs ${secretsInLogs}, ` +
+      `jobs.retry calls ${retried}, jobs left for the sweep ${lateSweep ? lateSweep.swept.length + lateSweep.deferred.length : "?"}`,
   );
   await Promise.allSettled([gateway?.close(), shortGateway?.close(), smallGateway?.close()]);
   await Promise.allSettled([flatfile?.close(), dynamo?.close(), secrets?.close(), reference?.close(), hangingReference?.close()]);
   if (counters.scenarios > 0) expect(lines.length, "the log capture saw the handlers' log lines").toBeGreaterThan(0);
   expect(open, "jobs left open").toEqual([]);
   expect(dups, "duplicates").toEqual([]);
+  expect(retried, "jobs.retry is never called").toBe(0);
+  expect(lateSweep, "the late sweep ran").toBeDefined();
+  expect(lateSweep!.swept, "jobs only the sweep would have ended").toEqual([]);
+  expect(lateSweep!.deferred).toEqual([]);
   expect(secretsInLogs, "log lines with a secret").toBe(0);
   expect(counters.contractViolations, "answers outside the contract").toEqual([]);
 });
@@ -138,6 +149,12 @@ interface DeliverOptions extends SendOptions {
 function deliver(path: RoutePath, event: Event | string | Buffer, options: DeliverOptions = {}): Promise<Answer> {
   const body = typeof event === "string" || Buffer.isBuffer(event) ? event : JSON.stringify(event);
   return send((options.via ?? gateway).url, path, body, signingSecret, options);
+}
+
+/** The sweep as the schedule runs it, over the suite's table; `now` past the bound by `lateByMs`. */
+function sweepEverything(lateByMs = 1_000): Promise<SweepReport> {
+  const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+  return sweepOpenJobs({ api, store: openJobStore(dynamo.table), now: Date.now() + OPEN_JOB_BOUND_MS + lateByMs, batch: 10_000 });
 }
 
 /** Flatfile requests from now on. */
@@ -198,10 +215,13 @@ function stateOf(spaceId: string): SpaceState | undefined {
   return readSpaceState(flatfile.spaces.get(spaceId)?.metadata);
 }
 
-function jobStatus(jobId: string): { status: string | undefined; message: unknown; heading: unknown } {
+function jobStatus(jobId: string): { status: string | undefined; message: unknown; heading: unknown; info: unknown } {
   const job = flatfile.jobs.get(jobId);
-  return { status: job?.status, message: job?.outcome?.message, heading: job?.outcome?.heading };
+  return { status: job?.status, message: job?.outcome?.message, heading: job?.outcome?.heading, info: job?.info };
 }
+
+/** What a temporary failure leaves: the job executing, saying it retries, for the redelivery to resume. */
+const LEFT_OPEN_FOR_RETRY = { status: "executing", info: expect.stringMatching(/temporarily unavailable .*retrying automatically/) };
 
 interface ConfigureJob {
   spaceId: string;
@@ -384,8 +404,9 @@ describe("Flatfile faults", () => {
         fault(3);
         const a = await deliver("/space-configure", c.event);
         expect(a.status, a.text).toBeGreaterThanOrEqual(500);
-        // Right after the 5xx the job is not left hanging in `executing` by a failed write we could report.
-        if (route !== "spaces.update") expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", message: expect.any(String) });
+        // Right after the 5xx the job is left executing for the retry, and says so (never failed as
+        // temporary); after a failed space update the job is already complete.
+        if (route !== "spaces.update") expect(jobStatus(c.jobId)).toMatchObject(LEFT_OPEN_FOR_RETRY);
         const b = await redeliver("/space-configure", c.event);
         expect(b.status, b.text).toBe(200);
         expectConfigured(c);
@@ -446,7 +467,7 @@ describe("Flatfile faults", () => {
       const a = await deliver("/space-configure", c.event, { via: shortGateway });
       expect(a.status, a.text).toBeGreaterThanOrEqual(500);
       expect(a.ms).toBeLessThan(SHORT_TIMEOUT_MS);
-      expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", message: expect.any(String) });
+      expect(jobStatus(c.jobId)).toMatchObject(LEFT_OPEN_FOR_RETRY);
       const b = await redeliver("/space-configure", c.event);
       expect(b.status, b.text).toBe(200);
       expectConfigured(c);
@@ -475,6 +496,49 @@ describe("Flatfile faults", () => {
     const b = await redeliver("/space-configure", c.event);
     expect(b.status, b.text).toBe(200);
     expectConfigured(c);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A copy in flight, a relay that gives up, the sweep
+// ---------------------------------------------------------------------------------------------
+
+describe("no job left open", () => {
+  scenario("a copy arriving while the first is in progress → 503 with Retry-After, nothing written; the retry gets the first's answer", async () => {
+    const c = newConfigureJob("copy in flight");
+    flatfile.faults.latency("workbooks.create", 400);
+    fault();
+    const m = mark();
+    const first = deliver("/space-configure", c.event);
+    // The first is past its lock and waiting on Flatfile.
+    for (let i = 0; i < 200 && !m.all().some((r) => r.route === "workbooks.create" && r.status === 0); i++) await sleep(10);
+    const copy = await deliver("/space-configure", c.event);
+    const whileCopy = m.all().length;
+    expect(copy.status, copy.text).toBe(503);
+    expect(Number(copy.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(Number(copy.headers["retry-after"])).toBeLessThanOrEqual(8);
+    expect((await first).status).toBe(200);
+    // Only the first worked: the copy added no call of its own (one job lookup per delivery that runs).
+    expect(m.all().filter((r) => r.route === "jobs.get").length, `calls seen while the copy was answered: ${whileCopy}`).toBe(1);
+    const retry = await deliver("/space-configure", c.event);
+    expect(retry.status, retry.text).toBe(200);
+    expect(retry.body).toMatchObject({ replayed: true, status: "complete" });
+    expectConfigured(c);
+  });
+
+  scenario("a temporary failure the relay gives up on → the job stays executing, saying so, until the sweep fails it with a message", async () => {
+    const c = newConfigureJob("relay gave up");
+    flatfile.faults.statuses("documents.create", [503, 503, 503]);
+    fault(3);
+    const a = await deliver("/space-configure", c.event);
+    expect(a.status, a.text).toBeGreaterThanOrEqual(500);
+    expect(jobStatus(c.jobId)).toMatchObject(LEFT_OPEN_FOR_RETRY);
+    // No redelivery comes. Inside the bound the sweep leaves it; past it, the sweep fails it.
+    const early = await sweepOpenJobs({ api: createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url }), store: openJobStore(dynamo.table), batch: 10_000 });
+    expect(early.swept).not.toContain(c.jobId);
+    const late = await sweepEverything();
+    expect(late.swept).toContain(c.jobId);
+    expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", heading: "Stopped", message: expect.stringMatching(/^Setting up this Space was stopped: .*Run it again/) });
   });
 });
 

@@ -113,6 +113,8 @@ export interface Answer {
   body: Record<string, unknown>;
   text: string;
   ms: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
 }
 
 export const newSigningSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
@@ -147,7 +149,7 @@ export async function send(baseUrl: string, path: string, body: string | Buffer,
     text = await response.text();
   } catch (error) {
     if (options.timeoutMs && error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-      return { status: 0, body: {}, text: `no answer within ${options.timeoutMs} ms`, ms: Date.now() - started };
+      return { status: 0, body: {}, text: `no answer within ${options.timeoutMs} ms`, ms: Date.now() - started, headers: {} };
     }
     throw error;
   }
@@ -162,9 +164,16 @@ export async function send(baseUrl: string, path: string, body: string | Buffer,
     body: typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {},
     text,
     ms: Date.now() - started,
+    headers: headersOf(response),
   };
   checkContractShape(path, answer);
   return answer;
+}
+
+function headersOf(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => (headers[key.toLowerCase()] = value));
+  return headers;
 }
 
 /** The shape every answer must have, whatever the scenario. Violations are collected, not thrown. */
@@ -189,6 +198,9 @@ export function checkContractShape(path: string, a: Answer): void {
     problems.push(`${a.status} without an error message`);
   }
   if (a.status === 401 && a.body.error !== "invalid signature") problems.push("401 says more than 'invalid signature'");
+  if (a.status === 503 && /being handled right now/.test(String(a.body.error)) && !/^\d+$/.test(a.headers["retry-after"] ?? "")) {
+    problems.push("a 503 for a copy in flight without a Retry-After in seconds");
+  }
   if (problems.length) counters.contractViolations.push(`${path} → ${a.status}: ${problems.join("; ")} (${a.text.slice(0, 200)})`);
 }
 

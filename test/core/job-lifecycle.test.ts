@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
 import { JobFailure, NotFoundError, RetryableError } from "../../shared/core/errors";
-import { RETRYABLE_FAILURE_HEADING } from "../../shared/core/failures";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { runJob, type JobRun } from "../../shared/core/job-lifecycle";
+import { openJobStore, resetInProcessOpenJobs } from "../../shared/core/open-jobs";
 
 let flatfile: FlatfileStandIn;
 let api: FlatfileApi;
@@ -17,7 +17,14 @@ beforeAll(async () => {
   api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url, retry: { baseDelayMs: 5, maxDelayMs: 10 } });
 });
 afterAll(() => flatfile.close());
-beforeEach(() => flatfile.reset());
+beforeEach(() => {
+  flatfile.reset();
+  resetInProcessOpenJobs();
+});
+
+const openJobs = openJobStore(undefined);
+/** Job ids the store still holds as acknowledged and not ended. */
+const trackedJobs = async () => (await openJobs.ackedBefore(Date.now() + 1, 100)).map((job) => job.jobId);
 
 function newJob(status: "ready" | "complete" | "failed" | "canceled" = "ready") {
   const space = flatfile.seed.space({});
@@ -31,6 +38,7 @@ function run(jobId: string, overrides: Partial<JobRun<undefined>> = {}): Promise
     jobId,
     what: "Setting up this Space",
     ackInfo: "Working",
+    openJobs,
     work: async () => ({ outcome: { message: "All set", heading: "Done" }, summary: { did: "it" } }),
     ...overrides,
   });
@@ -58,6 +66,19 @@ describe("runJob", () => {
     const acks = flatfile.requests.filter((r) => r.route === "jobs.ack");
     expect(acks.map((r) => r.body)).toEqual([{ info: "Working", progress: 10 }, { info: "Half way", progress: 50 }]);
     expect(routesCalled().indexOf("jobs.complete")).toBeGreaterThan(routesCalled().lastIndexOf("jobs.ack"));
+    expect(await trackedJobs(), "a completed job is no longer tracked as open").toEqual([]);
+  });
+
+  it("records the job as open before the ack, so the sweep can find it if the invocation dies", async () => {
+    const jobId = newJob();
+    let trackedDuringWork: string[] = [];
+    await run(jobId, {
+      work: async () => {
+        trackedDuringWork = await trackedJobs();
+        return { outcome: { message: "x" }, summary: {} };
+      },
+    });
+    expect(trackedDuringWork).toEqual([jobId]);
   });
 
   it("fails the job with a message a person can act on when the work throws", async () => {
@@ -66,6 +87,7 @@ describe("runJob", () => {
     const job = await jobOf(jobId);
     expect(job.status).toBe("failed");
     expect(job.outcome?.message).toBe("Setting up this Space failed with an unexpected error (TypeError: x is undefined). Ask your administrator to check the configurator's logs.");
+    expect(await trackedJobs(), "a failed job is no longer tracked as open").toEqual([]);
   });
 
   it("fails with the person's own message, and answers as handled, for a JobFailure", async () => {
@@ -84,25 +106,39 @@ describe("runJob", () => {
     expect(routesCalled()).toEqual(["jobs.get"]);
   });
 
-  it("fails the job, as temporary, when Flatfile answers 500 after the retries; a redelivery resumes it", async () => {
+  it("leaves the job executing on a temporary failure, says it is retrying, and a redelivery resumes and completes it", async () => {
     const jobId = newJob();
     flatfile.faults.statuses("workbooks.create", [500, 500, 500]);
+    const resumed: boolean[] = [];
     const attempt = () =>
       run(jobId, {
-        work: async () => {
+        work: async (_p, _progress, { resumed: wasResumed }) => {
+          resumed.push(wasResumed);
           await api.workbooks.create({ name: "W" });
           return { outcome: { message: "Made it" }, summary: {} };
         },
       });
     await expect(attempt()).rejects.toBeInstanceOf(RetryableError);
     expect(flatfile.requests.filter((r) => r.route === "workbooks.create").map((r) => r.status)).toEqual([500, 500, 500]);
-    const failed = await jobOf(jobId);
-    expect(failed.status).toBe("failed");
-    expect(failed.outcome?.heading).toBe(RETRYABLE_FAILURE_HEADING);
-    expect(failed.outcome?.message).toMatch(/temporarily unavailable .*answered 500/);
+    const open = await jobOf(jobId);
+    expect(open.status).toBe("executing");
+    expect(open.info).toMatch(/^Setting up this Space is waiting on a service that is temporarily unavailable \(Flatfile .*answered 500\); retrying automatically\.$/);
+    expect(await trackedJobs(), "still tracked for the sweep").toEqual([jobId]);
 
     await expect(attempt()).resolves.toMatchObject({ status: "complete" });
+    expect(resumed).toEqual([false, true]);
     expect((await jobOf(jobId)).status).toBe("complete");
+    expect(routesCalled()).not.toContain("jobs.fail");
+    expect(routesCalled()).not.toContain("jobs.retry");
+    expect(await trackedJobs()).toEqual([]);
+  });
+
+  it("leaves the job open when the open-job record cannot be written, before any Flatfile write", async () => {
+    const jobId = newJob();
+    const failing = { ...openJobs, track: async () => { throw new RetryableError("the open-job store could not record the job (TimeoutError)"); } };
+    await expect(run(jobId, { openJobs: failing })).rejects.toBeInstanceOf(RetryableError);
+    expect(flatfile.requests.filter((r) => r.method !== "GET")).toEqual([]);
+    expect((await jobOf(jobId)).status).toBe("ready");
   });
 
   it("raises a retryable error when even jobs.fail cannot get through, so the sender retries", async () => {
@@ -124,6 +160,7 @@ describe("runJob", () => {
       jobId,
       what: "x",
       ackInfo: "x",
+      openJobs,
       prepare: async () => "theirs",
       decline: (owner) => (owner === "theirs" ? "another listener's workbook" : undefined),
       work: async () => ({ outcome: { message: "x" }, summary: {} }),
@@ -131,5 +168,6 @@ describe("runJob", () => {
     expect(summary).toMatchObject({ status: "declined", ignored: true });
     expect(flatfile.requests.filter((r) => r.method !== "GET")).toEqual([]);
     expect((await jobOf(jobId)).status).toBe("ready");
+    expect(await trackedJobs(), "a declined job is not ours to sweep").toEqual([]);
   });
 });

@@ -5,7 +5,8 @@
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryableError } from "../../shared/core/errors";
-import { LEASE_WAIT_MS, withLease } from "../../shared/core/lease";
+import { withinInvocation } from "../../shared/core/invocation";
+import { LEASE_MS, LEASE_WAIT_MS, withLease } from "../../shared/core/lease";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,6 +81,15 @@ describe("withLease on DynamoDB", () => {
     await client.send(new PutItemCommand({ TableName: dynamo.table, Item: { id: { S: "lease#workbook#us_wb_3" }, owner: { S: "crashed" }, leaseUntil: { N: String(Date.now() - 1) } } }));
     client.destroy();
     await expect(withLease("workbook#us_wb_3", dynamo.table, async () => "taken over")).resolves.toBe("taken over");
+  });
+
+  it("never lets a lease outlive its holder's invocation: a crashed holder's lease lapses when its Lambda would have ended", async () => {
+    // The holder's invocation ends in 400 ms; it never releases (as if killed).
+    void withinInvocation(Date.now() + 400, () => withLease("workbook#us_wb_5", dynamo.table, () => new Promise<never>(() => undefined)));
+    await sleep(50);
+    const started = Date.now();
+    await expect(withLease("workbook#us_wb_5", dynamo.table, async () => "taken over")).resolves.toBe("taken over");
+    expect(Date.now() - started).toBeLessThan(LEASE_MS / 2);
   });
 
   it("turns an unreachable table into a retryable error", async () => {

@@ -215,14 +215,14 @@ describe("space-configure: reference data", () => {
 });
 
 describe("space-configure: failures and retries", () => {
-  it("fails the job with a message when workbooks.create keeps answering 500, and a redelivery finishes with one workbook and one guide", async () => {
+  it("leaves the job executing, saying it retries, when workbooks.create keeps answering 500; the redelivery finishes with one workbook and one guide, without jobs.retry", async () => {
     const { space, job, event } = seedJob();
     h.flatfile.faults.statuses("workbooks.create", [500, 500, 500]);
     const failed = await h.deliver(handler, event);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     const afterFailure = await jobOf(job.id);
-    expect(afterFailure.status).toBe("failed");
-    expect(afterFailure.outcome?.message).toMatch(/temporarily unavailable/);
+    expect(afterFailure.status).toBe("executing");
+    expect(afterFailure.info).toMatch(/temporarily unavailable .*retrying automatically/);
     expect(await workbooksIn(space.id)).toEqual([]);
     expect(readSpaceState((await api.spaces.get(space.id)).data.metadata)).toBeUndefined();
 
@@ -231,6 +231,8 @@ describe("space-configure: failures and retries", () => {
     expect(await workbooksIn(space.id)).toHaveLength(1);
     expect(await guidesIn(space.id)).toHaveLength(1);
     expect((await jobOf(job.id)).status).toBe("complete");
+    expect(h.flatfile.requests.map((r) => r.route)).not.toContain("jobs.retry");
+    expect(h.flatfile.requests.map((r) => r.route)).not.toContain("jobs.fail");
   });
 
   it("finishes without a second workbook when the workbook was made but the space update failed", async () => {
@@ -303,11 +305,12 @@ describe("space-configure: duplicates", () => {
   });
 
   it("makes one workbook and one guide from concurrent copies (in-process store)", async () => {
-    const { space, event } = seedJob();
-    const answers = await Promise.all(Array.from({ length: 5 }, () => h.deliver(handler, event)));
-    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const { space, job, event } = seedJob();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => h.deliverUntilSettled(handler, event)));
+    expect(answers.map((a) => a.at(-1)!.status)).toEqual([200, 200, 200, 200, 200]);
     expect(await workbooksIn(space.id)).toHaveLength(1);
     expect(await guidesIn(space.id)).toHaveLength(1);
+    expect((await jobOf(job.id)).status).toBe("complete");
   });
 
   describe("with DynamoDB as the idempotency store", () => {
@@ -334,10 +337,16 @@ describe("space-configure: duplicates", () => {
       const { space, job, event } = seedJob();
       const copies = [event, event, { ...event }, event, event, event];
       const answers = await Promise.all(copies.map((e) => h.deliver(handler, e)));
-      expect(answers.map((a) => a.status)).toEqual(copies.map(() => 200));
-      // One copy did the work; the others were told it is in progress, or got its stored answer.
-      expect(answers.filter((a) => a.body.status === "complete" && !a.body.replayed)).toHaveLength(1);
-      expect(answers.filter((a) => a.body.status !== "complete").every((a) => a.body.ignored === true)).toBe(true);
+      // One copy did the work; the others were told to retry while it was in progress (not
+      // acknowledged, so a crash of the first could not strand the job), or got its stored answer.
+      expect(answers.filter((a) => a.status === 200 && a.body.status === "complete" && !a.body.replayed)).toHaveLength(1);
+      const inFlight = answers.filter((a) => a.status !== 200);
+      for (const a of inFlight) {
+        expect(a.status).toBe(503);
+        expect(Number(a.headers["retry-after"]), "Retry-After in whole seconds, within the in-progress window").toBeGreaterThanOrEqual(1);
+        expect(Number(a.headers["retry-after"])).toBeLessThanOrEqual(8);
+      }
+      expect(answers.filter((a) => a.status === 200).every((a) => a.body.status === "complete")).toBe(true);
       expect(await workbooksIn(space.id)).toHaveLength(1);
       expect(await guidesIn(space.id)).toHaveLength(1);
       expect((await jobOf(job.id)).status).toBe("complete");

@@ -74,6 +74,9 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
         REFERENCE_DATA_URL: "https://reference.example.com/categories",
       });
     }
+    // The job sweep fails jobs in the same region, with the same secret.
+    const sweep = template.findResources("AWS::Lambda::Function")[stack.getLogicalId(stack.jobSweep.node.defaultChild as never)]!;
+    expect(sweep.Properties.Environment.Variables).toMatchObject({ FLATFILE_SECRET_ID: arn, FLATFILE_API_URL: "https://platform.eu.flatfile.com/api" });
     // Only the function that reads it gets it, under the name it reads.
     expect(SELF_ACTOR_ENV).toBe("COMMIT_SELF_ACTOR_IDS");
     expect(variables["commit-created"]).toMatchObject({ [SELF_ACTOR_ENV]: "us_usr_1a2b3c4d,us_ag_9z" });

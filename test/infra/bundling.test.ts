@@ -2,19 +2,20 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { entryOf, esbuildDefine, esbuildPlugins, FUNCTION_ENTRIES, FUNCTION_NAMES, functionBuildOptions, REPO_ROOT } from "../../infra/bundling";
+import { BUNDLED_FUNCTION_NAMES, entryOf, esbuildDefine, esbuildPlugins, FUNCTION_ENTRIES, FUNCTION_NAMES, functionBuildOptions, REPO_ROOT } from "../../infra/bundling";
 
 describe("bundling config", () => {
-  it("names the three functions and their handler.ts entries", () => {
+  it("names the three route functions, the scheduled job sweep, and their handler.ts entries", () => {
     expect(FUNCTION_NAMES).toEqual(["space-configure", "action-job", "commit-created"]);
-    for (const name of FUNCTION_NAMES) {
+    expect(BUNDLED_FUNCTION_NAMES).toEqual(["space-configure", "action-job", "commit-created", "job-sweep"]);
+    for (const name of BUNDLED_FUNCTION_NAMES) {
       expect(FUNCTION_ENTRIES[name]).toBe(join(REPO_ROOT, "functions", name, "handler.ts"));
       expect(existsSync(entryOf(name))).toBe(true);
     }
   });
 
   it("is NodejsFunction-equivalent: node24 CJS, minified, linked source maps, everything bundled (AWS SDK v3 included)", () => {
-    for (const name of FUNCTION_NAMES) {
+    for (const name of BUNDLED_FUNCTION_NAMES) {
       const options = functionBuildOptions(name);
       expect(options).toMatchObject({
         entryPoints: [entryOf(name)],

@@ -11,8 +11,9 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
-import { FUNCTION_MEMORY_MB, ROUTE_PATHS } from "../../infra/stack";
+import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, ROUTE_PATHS } from "../../infra/stack";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
+import { OPEN_JOB_BOUND_MS, OPEN_JOBS_INDEX, SWEPT_LOG_MESSAGE } from "../../shared/core/open-jobs";
 import { actionsOf, cleanup, hasWildcard, iamStatements, synthWithoutBundling, tempDir, violationsOf } from "./support";
 
 afterAll(cleanup);
@@ -24,6 +25,8 @@ describe("FlatfileStack (default context)", () => {
   const tableId = logicalId(stack.idempotencyTable);
   const functionIds = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, logicalId(stack.functions[name])]));
   const roleIds = FUNCTION_NAMES.map((name) => logicalId(stack.functions[name].role as never));
+  const sweepId = logicalId(stack.jobSweep);
+  const sweepRoleId = logicalId(stack.jobSweep.role as never);
 
   it("passes cdk-nag AwsSolutions with no unacknowledged error or warning", () => {
     expect(violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(", ")}`)).toEqual([]);
@@ -35,8 +38,8 @@ describe("FlatfileStack (default context)", () => {
     expect(types).toMatchObject(PINNED_LOGICAL_IDS);
   });
 
-  it("has three functions on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 3);
+  it("has three route functions and the job sweep on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 4);
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
       // Reserved concurrency is opt-in (context reservedConcurrency): it fails deploys on small accounts.
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -68,8 +71,8 @@ describe("FlatfileStack (default context)", () => {
   });
 
   it("gives every function its own log group with retention", () => {
-    for (const name of FUNCTION_NAMES) {
-      const fn = template.findResources("AWS::Lambda::Function")[functionIds[name]!]!;
+    for (const id of [...Object.values(functionIds), sweepId]) {
+      const fn = template.findResources("AWS::Lambda::Function")[id!]!;
       const groupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(template.findResources("AWS::Logs::LogGroup")[groupId]!.Properties.RetentionInDays).toBe(30);
     }
@@ -132,15 +135,15 @@ describe("FlatfileStack (default context)", () => {
     });
   });
 
-  it("grants secret read to the three function roles only, scoped to the secret's ARN", () => {
+  it("grants secret read to the three function roles and the sweep's only, scoped to the secret's ARN", () => {
     const statements = iamStatements(template);
     const secretStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(3);
+    expect(secretStatements).toHaveLength(4);
     for (const s of secretStatements) {
       expect(s.Resource).toEqual({ Ref: secretId });
       expect(actionsOf(s)).toContain("secretsmanager:GetSecretValue");
     }
-    expect(secretStatements.map((s) => s.roles)).toEqual(expect.arrayContaining(roleIds.map((id) => [{ Ref: id }])));
+    expect(secretStatements.map((s) => s.roles)).toEqual(expect.arrayContaining([...roleIds, sweepRoleId].map((id) => [{ Ref: id }])));
   });
 
   it("has no '*' resource on any secretsmanager or dynamodb statement, and no wildcard action anywhere", () => {
@@ -154,11 +157,25 @@ describe("FlatfileStack (default context)", () => {
     expect(new Set(starActions)).toEqual(new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]));
   });
 
-  it("has the idempotency table: key id (S), TTL expiration, on-demand, PITR, encrypted", () => {
+  it("has the idempotency table: key id (S), TTL expiration, on-demand, PITR, encrypted, and the sparse open-jobs index", () => {
     template.resourceCountIs("AWS::DynamoDB::Table", 1);
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      AttributeDefinitions: [
+        { AttributeName: "id", AttributeType: "S" },
+        { AttributeName: "openJobs", AttributeType: "S" },
+        { AttributeName: "ackedAt", AttributeType: "N" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: OPEN_JOBS_INDEX,
+          KeySchema: [
+            { AttributeName: "openJobs", KeyType: "HASH" },
+            { AttributeName: "ackedAt", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
       TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -182,8 +199,8 @@ describe("FlatfileStack (default context)", () => {
     expect(resources[secretId]).toMatchObject({ DeletionPolicy: "Delete" });
   });
 
-  it("grants each function read/write on that table only", () => {
-    const tableStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
+  it("grants each route function read/write on that table only", () => {
+    const tableStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")) && !JSON.stringify(s.roles).includes(sweepRoleId));
     expect(tableStatements).toHaveLength(3);
     for (const s of tableStatements) {
       expect(actionsOf(s)).toEqual(expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]));
@@ -206,7 +223,10 @@ describe("FlatfileStack (default context)", () => {
     const api5xx = alarms.filter((a) => a.Namespace === "AWS/ApiGateway" && a.MetricName === "5xx");
     expect(api5xx).toHaveLength(1);
     expect(api5xx[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
-    expect(alarms).toHaveLength(7);
+    // The sweep's own Errors and Throttles, and each job it fails.
+    expect(alarms.filter((a) => a.Namespace === "AWS/Lambda" && a.Dimensions?.[0]?.Value?.Ref === sweepId).map((a) => a.MetricName).sort()).toEqual(["Errors", "Throttles"]);
+    expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
+    expect(alarms).toHaveLength(10);
 
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
@@ -218,6 +238,59 @@ describe("FlatfileStack (default context)", () => {
       },
     });
     template.resourceCountIs("AWS::SNS::Subscription", 0);
+  });
+
+  it("runs the job sweep every 5 minutes, with the secret, a Query on the open-jobs index and DeleteItem on open-job items only", () => {
+    const rules = Object.values(template.findResources("AWS::Events::Rule")).map((r) => r.Properties);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ ScheduleExpression: "rate(5 minutes)", State: "ENABLED", Targets: [{ Arn: { "Fn::GetAtt": [sweepId, "Arn"] } }] });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      FunctionName: { "Fn::GetAtt": [sweepId, "Arn"] },
+    });
+    const sweep = template.findResources("AWS::Lambda::Function")[sweepId]!.Properties;
+    expect(sweep.Description).toMatch(/left open more than 10 minutes/);
+    expect(sweep.Environment.Variables).toMatchObject({ FLATFILE_SECRET_ID: { Ref: secretId }, IDEMPOTENCY_TABLE: { Ref: tableId } });
+
+    const statements = iamStatements(template).filter((s) => JSON.stringify(s.roles) === JSON.stringify([{ Ref: sweepRoleId }]));
+    const byService = (service: string) => statements.filter((s) => actionsOf(s).some((a) => a.startsWith(`${service}:`)));
+    expect(byService("secretsmanager").map((s) => s.Resource)).toEqual([{ Ref: secretId }]);
+    const dynamo = byService("dynamodb");
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(["dynamodb:DeleteItem", "dynamodb:Query"]);
+    const query = dynamo.find((s) => actionsOf(s).includes("dynamodb:Query"))!;
+    expect(query.Resource).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [tableId, "Arn"] }, `/index/${OPEN_JOBS_INDEX}`]] });
+    const remove = dynamo.find((s) => actionsOf(s).includes("dynamodb:DeleteItem"))!;
+    expect(remove.Resource).toEqual({ "Fn::GetAtt": [tableId, "Arn"] });
+    expect(remove.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["open-job#*"] } });
+    // Nothing else: no Scan, no writes of other items.
+    expect(statements.flatMap(actionsOf).filter((a) => !a.startsWith("logs:") && !a.startsWith("xray:")).sort()).toEqual([
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+    ]);
+  });
+
+  it("alarms when the sweep fails a job: a metric filter on its log line feeds an alarm into the topic", () => {
+    const filters = Object.values(template.findResources("AWS::Logs::MetricFilter")).map((f) => f.Properties);
+    expect(filters).toHaveLength(1);
+    const sweepLogs = template.findResources("AWS::Lambda::Function")[sweepId]!.Properties.LoggingConfig.LogGroup.Ref;
+    expect(filters[0]).toMatchObject({
+      LogGroupName: { Ref: sweepLogs },
+      FilterPattern: `{ $.message = "${SWEPT_LOG_MESSAGE}" }`,
+      MetricTransformations: [{ MetricNamespace: LOG_METRICS_NAMESPACE, MetricName: JOBS_SWEPT_METRIC, MetricValue: "1" }],
+    });
+    const alarm = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties).find((a) => a.MetricName === JOBS_SWEPT_METRIC)!;
+    expect(alarm).toMatchObject({
+      Namespace: LOG_METRICS_NAMESPACE,
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+    expect(alarm.AlarmDescription).toContain(`${OPEN_JOB_BOUND_MS / 60_000} minutes`);
   });
 
   it("outputs the API URL, each route's URL and the secret name", () => {
@@ -268,10 +341,10 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     alarmEmail: "ops@example.com",
   });
 
-  it("creates no secret and scopes the grant to the named secret's ARN (three functions and the relay's register function)", () => {
+  it("creates no secret and scopes the grant to the named secret's ARN (three functions, the sweep and the relay's register function)", () => {
     template.resourceCountIs("AWS::SecretsManager::Secret", 0);
     const secretStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(4);
+    expect(secretStatements).toHaveLength(5);
     for (const s of secretStatements) {
       expect(JSON.stringify(s.Resource)).toContain(":secret:prod/flatfile-??????");
       expect(hasWildcard(s.Resource)).toBe(false);
@@ -292,7 +365,7 @@ describe("FlatfileStack with context: existing secret, environment, reference da
   });
 
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {
-    const routeFunctions = Object.values(template.findResources("AWS::Lambda::Function")).filter((fn) => fn.Properties.Environment?.Variables?.FLATFILE_SECRET_ID);
+    const routeFunctions = Object.values(template.findResources("AWS::Lambda::Function")).filter((fn) => String(fn.Properties.Description).startsWith("Answers Flatfile events"));
     expect(routeFunctions).toHaveLength(3);
     for (const fn of routeFunctions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({

@@ -63,6 +63,7 @@ export interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 export function iamStatements(template: Template): Statement[] {

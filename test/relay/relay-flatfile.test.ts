@@ -225,7 +225,7 @@ describe("the agent fails the job it could not deliver (stand-in)", () => {
     expect(outcomes[0]).toMatchObject({ kind: "gave-up", jobFailed: true });
     const after = (await api.jobs.get(job.id)).data!;
     expect(after.status).toBe("failed");
-    expect(after.outcome?.message).toMatch(/^The configuration service could not be reached: it answered HTTP 503/);
+    expect(after.outcome?.message).toMatch(/^The configuration service could not finish this job: it answered HTTP 503/);
     expect(after.outcome?.message).toContain("Try again");
   });
 });

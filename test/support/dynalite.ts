@@ -1,10 +1,11 @@
 /**
  * A local DynamoDB-compatible server (dynalite, in memory) on 127.0.0.1, with the idempotency
- * table as the stack creates it (partition key `id`, TTL on `expiration`), reached through
- * AWS_ENDPOINT_URL_DYNAMODB like the real service.
+ * table as the stack creates it (partition key `id`, TTL on `expiration`, the sparse open-jobs
+ * index), reached through AWS_ENDPOINT_URL_DYNAMODB like the real service.
  */
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import { OPEN_JOBS_INDEX, OPEN_JOBS_PARTITION_ATTRIBUTE, OPEN_JOBS_SORT_ATTRIBUTE } from "../../shared/core/open-jobs";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,20 +31,37 @@ export function dynamoEnv(dynamo: LocalDynamo): Record<string, string> {
   };
 }
 
+/** The table as infra/stack.ts declares it. */
+function tableDefinition(table: string): CreateTableCommandInput {
+  return {
+    TableName: table,
+    KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    AttributeDefinitions: [
+      { AttributeName: "id", AttributeType: "S" },
+      { AttributeName: OPEN_JOBS_PARTITION_ATTRIBUTE, AttributeType: "S" },
+      { AttributeName: OPEN_JOBS_SORT_ATTRIBUTE, AttributeType: "N" },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: OPEN_JOBS_INDEX,
+        KeySchema: [
+          { AttributeName: OPEN_JOBS_PARTITION_ATTRIBUTE, KeyType: "HASH" },
+          { AttributeName: OPEN_JOBS_SORT_ATTRIBUTE, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
+    ],
+    BillingMode: "PAY_PER_REQUEST",
+  };
+}
+
 export async function startLocalDynamo(table = "idempotency"): Promise<LocalDynamo> {
   let server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
+  await client.send(new CreateTableCommand(tableDefinition(table)));
   client.destroy();
   const closeServer = () =>
     new Promise<void>((resolve) => {
@@ -66,7 +84,7 @@ export async function startLocalDynamo(table = "idempotency"): Promise<LocalDyna
       await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
       running = true;
       const c = new DynamoDBClient({ endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-      await c.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: "id", KeyType: "HASH" }], AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], BillingMode: "PAY_PER_REQUEST" }));
+      await c.send(new CreateTableCommand(tableDefinition(table)));
       c.destroy();
     },
     async close() {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { resetSettingsCache } from "../../shared/core/config";
 import { resetInProcessIdempotency } from "../../shared/core/idempotency";
+import { resetInProcessOpenJobs } from "../../shared/core/open-jobs";
 import type { RouteHandler } from "../../shared/core/route";
 import { signPayload } from "../../shared/core/signature";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
@@ -16,6 +17,8 @@ export const ACCOUNT_ID = "us_acc_local0001";
 export interface Answer {
   status: number;
   body: Record<string, unknown>;
+  /** Lower-case names. */
+  headers: Record<string, string>;
 }
 
 export interface Harness {
@@ -23,6 +26,12 @@ export interface Harness {
   signingSecret: string;
   /** Signs and delivers an event (an object, or a raw string body) to a handler. */
   deliver(handler: RouteHandler, event: unknown, options?: DeliverOptions): Promise<Answer>;
+  /**
+   * As the relay does after a 5xx (a copy in flight, a temporary failure): deliver again until
+   * the answer is not a 5xx. Pauses `pauseMs` between attempts instead of the Retry-After, so
+   * in-process tests stay quick; every 503 for a copy in flight must carry a Retry-After.
+   */
+  deliverUntilSettled(handler: RouteHandler, event: unknown, options?: DeliverOptions & { attempts?: number; pauseMs?: number }): Promise<Answer[]>;
   /** Forgets deliveries and Flatfile state between tests. */
   reset(): void;
   close(): Promise<void>;
@@ -80,9 +89,20 @@ export async function startHarness(options: { latencyMs?: number; env?: Record<s
   }
   resetSettingsCache();
   resetInProcessIdempotency();
-  return {
+  resetInProcessOpenJobs();
+  const harness: Harness = {
     flatfile,
     signingSecret,
+    async deliverUntilSettled(handler, event, opts = {}) {
+      const answers: Answer[] = [];
+      for (let attempt = 0; attempt < (opts.attempts ?? 20); attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs ?? 50));
+        const answer = await harness.deliver(handler, event, opts);
+        answers.push(answer);
+        if (answer.status < 500) break;
+      }
+      return answers;
+    },
     async deliver(handler, event, opts = {}) {
       const rawBody = typeof event === "string" ? event : JSON.stringify(event);
       const headers: Record<string, string> = { "content-type": "application/json" };
@@ -98,14 +118,17 @@ export async function startHarness(options: { latencyMs?: number; env?: Record<s
       } catch {
         body = { raw: result.body };
       }
-      return { status: result.statusCode ?? 200, body };
+      const answerHeaders = Object.fromEntries(Object.entries(result.headers ?? {}).map(([key, value]) => [key.toLowerCase(), String(value)]));
+      return { status: result.statusCode ?? 200, body, headers: answerHeaders };
     },
     reset() {
       flatfile.reset();
       resetInProcessIdempotency();
+      resetInProcessOpenJobs();
     },
     close: () => flatfile.close(),
   };
+  return harness;
 }
 
 let counter = 0;

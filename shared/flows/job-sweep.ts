@@ -1,0 +1,115 @@
+/**
+ * The sweep: the last line behind "an acknowledged job ends complete or failed".
+ *
+ * Every few minutes (an EventBridge schedule in AWS, a timer under `npm start`) it lists the jobs
+ * our routes acknowledged and never saw end (shared/core/open-jobs.ts), acknowledged more than
+ * OPEN_JOB_BOUND_MS ago, and fails each one that Flatfile still shows open, with a message a
+ * person can act on. No delivery can still be working on such a job (see the bound's comment),
+ * so failing it races nobody. A job that ended meanwhile (complete, failed, canceled, deleted)
+ * is only forgotten; if it ends between the read and the fail, Flatfile answers 400 and that is
+ * fine too. Every job the sweep fails is logged as "open job swept" and counted: each one means a
+ * delivery died or the relay could not fail it, which is what the alarm is for.
+ */
+import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+import type { Context } from "aws-lambda";
+import { loadSettings } from "../core/config";
+import { createFlatfileClient, type FlatfileApi } from "../core/flatfile-client";
+import { judge } from "../core/failures";
+import { logger, setCorrelation } from "../core/logger";
+import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../core/open-jobs";
+
+/** Jobs handled per run; the rest wait for the next run (oldest first). */
+export const SWEEP_BATCH = 50;
+
+const FINISHED = new Set(["complete", "failed", "canceled"]);
+
+export interface SweepReport {
+  /** Failed by this run. */
+  swept: string[];
+  /** Found finished already (or gone): only forgotten. */
+  finished: string[];
+  /** Could not be read or failed now; left for the next run. */
+  deferred: string[];
+}
+
+export function sweptMessage(job: Pick<OpenJob, "what" | "jobId">, boundMs = OPEN_JOB_BOUND_MS): string {
+  const minutes = Math.round(boundMs / 60_000);
+  return (
+    `${job.what} was stopped: the configuration service started it but has not finished it for ${minutes} minutes, ` +
+    "and nothing is working on it any more. Run it again. If it stops again, ask your administrator to check " +
+    `the configurator's alarms and logs for job ${job.jobId}.`
+  );
+}
+
+export async function sweepOpenJobs(deps: {
+  api: FlatfileApi;
+  store: OpenJobStore;
+  now?: number;
+  boundMs?: number;
+  batch?: number;
+}): Promise<SweepReport> {
+  const { api, store } = deps;
+  const now = deps.now ?? Date.now();
+  const boundMs = deps.boundMs ?? OPEN_JOB_BOUND_MS;
+  const report: SweepReport = { swept: [], finished: [], deferred: [] };
+  const stale = await store.ackedBefore(now - boundMs, deps.batch ?? SWEEP_BATCH);
+  for (const job of stale) {
+    const fields = { jobId: job.jobId, spaceId: job.spaceId, ageMs: now - job.ackedAt };
+    let status: string | undefined;
+    try {
+      status = (await api.jobs.get(job.jobId)).data.status;
+    } catch (error) {
+      const verdict = judge(error);
+      if (verdict.kind === "not-found") {
+        await store.forget(job.jobId);
+        report.finished.push(job.jobId);
+        continue;
+      }
+      logger.warn("sweep could not read the job; next run", { ...fields, failure: verdict.detail });
+      report.deferred.push(job.jobId);
+      continue;
+    }
+    if (status && FINISHED.has(status)) {
+      await store.forget(job.jobId);
+      report.finished.push(job.jobId);
+      continue;
+    }
+    const message = sweptMessage(job, boundMs);
+    try {
+      await api.jobs.fail(job.jobId, { outcome: { heading: "Stopped", message, acknowledge: true }, info: message });
+    } catch (error) {
+      const verdict = judge(error);
+      // Finished (or deleted) between the read and the fail: Flatfile refuses, and it is not open.
+      const status = error instanceof FlatfileError ? error.statusCode : undefined;
+      if (status === 400 || status === 404) {
+        await store.forget(job.jobId);
+        report.finished.push(job.jobId);
+        continue;
+      }
+      logger.warn("sweep could not fail the job; next run", { ...fields, failure: verdict.detail });
+      report.deferred.push(job.jobId);
+      continue;
+    }
+    logger.error(SWEPT_LOG_MESSAGE, { ...fields, status });
+    await store.forget(job.jobId);
+    report.swept.push(job.jobId);
+  }
+  logger.info("sweep done", { swept: report.swept.length, finished: report.finished.length, deferred: report.deferred.length });
+  return report;
+}
+
+/** Kept back from the invocation's time so the last Flatfile call ends before the Lambda does. */
+const SWEEP_RESERVE_MS = 2_000;
+
+/**
+ * One scheduled run, as functions/job-sweep runs it (and `npm start` on its timer): the settings
+ * and the table from the environment, like the routes.
+ */
+export async function runScheduledSweep(context?: Pick<Context, "getRemainingTimeInMillis">): Promise<SweepReport> {
+  const started = Date.now();
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
+  setCorrelation({ route: "job-sweep" });
+  const settings = await loadSettings();
+  const api = createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => started + remaining - SWEEP_RESERVE_MS });
+  return sweepOpenJobs({ api, store: openJobStore(settings.idempotencyTable) });
+}
