@@ -315,6 +315,32 @@ function duplicates(): string[] {
   return found;
 }
 
+/**
+ * One working set per space: every working sheet in our state is in our workbook and is not a
+ * snapshot; every snapshot is in the workbook, locked; the guide has one progress section.
+ */
+function workingSetViolations(): string[] {
+  const found: string[] = [];
+  for (const space of flatfile.spaces.values()) {
+    const state = stateOf(space.id);
+    if (!state) continue;
+    const book = flatfile.workbooks.get(state.workbookId);
+    if (!book) continue;
+    const archived = new Set((state.archived ?? []).map((a) => a.sheetId));
+    for (const [role, id] of Object.entries(state.sheets)) {
+      if (!book.sheetIds.includes(id)) found.push(`${space.id}: working ${role} sheet ${id} is not in the workbook`);
+      if (archived.has(id)) found.push(`${space.id}: working ${role} sheet ${id} is also a snapshot`);
+    }
+    for (const id of archived) {
+      const config = flatfile.sheets.get(id)?.config;
+      if (!config || config.readonly !== true || !Array.isArray(config.access) || config.access.length > 0) found.push(`${space.id}: snapshot ${id} is not locked`);
+    }
+    const body = flatfile.documents.get(state.guideDocumentId)?.body ?? "";
+    if (body.split("<h2>Progress</h2>").length > 2) found.push(`${space.id}: the guide has more than one progress section`);
+  }
+  return found;
+}
+
 /** Every scenario: counted, faults cleared after, invariants checked. */
 function scenario(name: string, body: () => Promise<void>, timeoutMs = 20_000): void {
   it(
@@ -332,6 +358,7 @@ function scenario(name: string, body: () => Promise<void>, timeoutMs = 20_000): 
       expect(counters.contractViolations.slice(violations), "answers outside the contract").toEqual([]);
       expect(openJobs(counters.scenarios), "jobs left open").toEqual([]);
       expect(duplicates(), "duplicates").toEqual([]);
+      expect(workingSetViolations(), "working sets").toEqual([]);
     },
     timeoutMs,
   );
