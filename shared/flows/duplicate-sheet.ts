@@ -35,6 +35,7 @@ import { withLease } from "../core/lease";
 import type { RouteDeps } from "../core/route";
 import { archivedConfig, isLocked, SHEET_ACTIONS } from "../domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../domain/space-state";
+import { plainText } from "../domain/text";
 import { runActionJob } from "./action-context";
 import { changeSpaceState } from "./space-state";
 import { withSheetsAndSubmit } from "./workbook-update";
@@ -98,6 +99,9 @@ async function copyAndLock(api: FlatfileApi, workbookId: string, sheetId: string
   });
 }
 
+/** A sheet name in a job's message: one line, no control characters, capped (names can be edited by anyone). */
+const shown = (name: string) => plainText(name, 100);
+
 function openCopy(copy: { id: string; name: string }, heading: string, message: string): Flatfile.JobOutcome {
   // `next` links are shown in the outcome dialog (acknowledge: true), not in a toast.
   return { heading, message, acknowledge: true, next: { type: "id", id: copy.id, label: "Open the copy" } };
@@ -108,9 +112,9 @@ function alreadyDone(state: SpaceState, sheetId: string, names: Map<string, stri
   const entry = archivedEntry(state, sheetId);
   if (!entry) return undefined;
   const workingId = state.sheets[entry.role] ?? entry.replacedBy;
-  const workingName = names.get(workingId) ?? "the copy";
+  const workingName = shown(names.get(workingId) ?? "the copy");
   return {
-    outcome: openCopy({ id: workingId, name: workingName }, "Already locked", `${entry.name} was already locked. Keep working in ${workingName}.`),
+    outcome: openCopy({ id: workingId, name: workingName }, "Already locked", `${shown(entry.name)} was already locked. Keep working in ${workingName}.`),
     summary: { operation: DUPLICATE_JOB, lockedSheetId: sheetId, copySheetId: workingId, already: true },
   };
 }
@@ -133,10 +137,10 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
         if (!role) {
           const done = alreadyDone(state, sheetId, names);
           if (done) return { value: done };
-          throw new JobFailure(`${names.get(sheetId) ?? "This sheet"} is not one of the sheets this Space works in, so it was not duplicated.`);
+          throw new JobFailure(`${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`);
         }
         const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
-        progress(70, `Locked ${copied.original.name}`);
+        progress(70, `Locked ${shown(copied.original.name)}`);
         const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
         const next = recordDuplicate(state, {
           role,
@@ -151,7 +155,7 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           outcome: openCopy(
             copied.copy,
             "Sheet duplicated",
-            `${copied.original.name} is now locked and kept as it was. Keep working in ${copied.copy.name}, which has all its records.`,
+            `${shown(copied.original.name)} is now locked and kept as it was. Keep working in ${shown(copied.copy.name)}, which has all its records.`,
           ),
           summary: {
             operation: DUPLICATE_JOB,

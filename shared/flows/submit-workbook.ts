@@ -26,6 +26,7 @@ import type { RouteDeps } from "../core/route";
 import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { plural, type SheetProgress } from "../domain/guide";
 import { guideStateOf, isoTime, recordSubmit } from "../domain/space-state";
+import { plainText } from "../domain/text";
 import { runActionJob } from "./action-context";
 import { changeSpaceState } from "./space-state";
 import { withSheetsAndSubmit } from "./workbook-update";
@@ -45,7 +46,7 @@ export interface SheetTally {
 export function blockingErrors(tallies: readonly SheetTally[]): string | undefined {
   const blocking = tallies.filter((t) => t.error > 0);
   if (blocking.length === 0) return undefined;
-  const list = blocking.map((t) => `${t.name} has ${plural(t.error, "record", "records")} with errors`).join("; ");
+  const list = blocking.map((t) => `${plainText(t.name, 100)} has ${plural(t.error, "record", "records")} with errors`).join("; ");
   return `Nothing was submitted: ${list}. Filter the sheet by errors, fix them, then submit again.`;
 }
 
@@ -102,7 +103,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
         const result: JobResult = {
           outcome: {
             heading: "Submitted",
-            message: `Submitted ${plural(records, "record", "records")} from ${name}. Its sheets are now read-only.`,
+            message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
             acknowledge: true,
           },
           summary: { operation: SUBMIT_JOB, records, lockedSheets: locked.map((s) => s.slug) },

@@ -9,6 +9,7 @@ import { handler as configureHandler } from "../../functions/space-configure/han
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { blockingErrors } from "../../shared/flows/submit-workbook";
 import { workbookActionPressable } from "../support/action-constraints";
 import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
@@ -261,6 +262,15 @@ describe("names are text in the guide, never Markdown (issue 13 §1)", () => {
     const flat = "Ada [click here](https://evil.example/login) ![](https://evil.example/p.png)";
     expect(guideSection(body, "intro")).toContain(`Welcome, ${flat}!`);
     expect(guideSection(body, "history")).toContain(`by ${flat} (1 record)`);
+  });
+});
+
+describe("sheet names in job messages", () => {
+  it("are one line without control characters, capped", () => {
+    const message = blockingErrors([{ role: "contacts", sheetId: "us_sh_1", name: `Con\u0000tacts\n\nclick [here](https://evil.example)${"x".repeat(500)}`, total: 2, valid: 1, error: 1 }])!;
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+    expect(message).toMatch(/^Nothing was submitted: Contacts click \[here\]\(https:\/\/evil\.example\)x+… has 1 record with errors\./);
+    expect(message.length).toBeLessThan(250);
   });
 });
 
