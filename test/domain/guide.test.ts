@@ -10,7 +10,7 @@ import {
   type GuideInput,
 } from "../../shared/domain/guide";
 import { resolveCurrency } from "../../shared/domain/currency";
-import { decodeReferences, expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
+import { decodeReferences, expectOneInertHtmlBlock, guideSection, renderMarkdown, sectionCount } from "../support/guide";
 
 const base: GuideInput = {
   audience: "member",
@@ -72,6 +72,13 @@ describe("buildGuide", () => {
 });
 
 describe("names and data are text, never Markdown (issue 13 §1)", () => {
+  it("(the check is not vacuous: HTML escaping alone, as before, let the link and the image through)", () => {
+    const htmlOnly = HOSTILE.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const rendered = renderMarkdown(`<h1>Getting started</h1>\n<p>Welcome, ${htmlOnly}!</p>\n`);
+    expect(rendered).toContain('<a href="https://evil.example/login">click here</a>');
+    expect(rendered).toContain('<img src="https://evil.example/p.png" alt="">');
+  });
+
   it("keeps a hostile user name and submitter name inert in the welcome line and the history", () => {
     let state = initialGuideState({ ...base, actorName: HOSTILE, sheets: [{ name: HOSTILE, slug: "contacts" }], workbookName: HOSTILE });
     state = withHistory(state, { id: "us_jb_1", kind: "submitted", at: "2026-11-24T11:00:00Z", actorName: HOSTILE, records: 3 });

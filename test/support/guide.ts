@@ -2,6 +2,7 @@
  * Reading the guide the way a person sees it, for assertions: sections found by their headings
  * (the body has no markers: it is rendered whole from our state), character references decoded.
  */
+import MarkdownIt from "markdown-it";
 import { expect } from "vitest";
 
 const SECTIONS = { intro: "<h1>Getting started</h1>", currency: "<h2>Currency</h2>", "reference-data": "<h2>Reference data</h2>", progress: "<h2>Progress</h2>", history: "<h2>History</h2>" } as const;
@@ -30,11 +31,19 @@ export function sectionCount(body: string, name: GuideSectionName): number {
   return body.split(SECTIONS[name]).length - 1;
 }
 
+/** A real Markdown renderer at its most permissive: raw HTML on, bare URLs and e-mails linked. */
+const markdown = new MarkdownIt({ html: true, linkify: true });
+
+/** The body as a Markdown renderer (markdown-it, CommonMark) turns it into HTML. */
+export function renderMarkdown(body: string): string {
+  return markdown.render(body);
+}
+
 /**
- * What a CommonMark renderer makes of a body, checked structurally (no Markdown renderer is in
- * node_modules): a body whose every line starts with an HTML block-level tag and that has no
- * blank line is one HTML block (CommonMark §4.6, type 6), passed through without Markdown
- * parsing; inside it, the only markup is the HTML itself.
+ * The body is inert as Markdown: rendered by markdown-it with raw HTML and linkify on, it has no
+ * link and no image. And structurally, for any CommonMark renderer: every line starts with an
+ * HTML block-level tag and none is blank, so the body is one HTML block (CommonMark §4.6, type 6)
+ * passed through without Markdown parsing; inside it, the only markup is the HTML we wrote.
  */
 export function expectOneInertHtmlBlock(body: string): void {
   const lines = body.trimEnd().split("\n");
@@ -46,5 +55,8 @@ export function expectOneInertHtmlBlock(body: string): void {
   // No Markdown link, image or autolink syntax, and no HTML we did not write.
   expect(body).not.toMatch(/\]\(|!\[|<a[\s>]|<img[\s>]|https?:\/\/|www\.|\[[^\]]*\]/);
   expect([...body.matchAll(/<([a-z0-9]+)[\s>]/g)].map((m) => m[1]).every((tag) => ["h1", "h2", "p", "ol", "ul", "li", "strong", "time"].includes(tag!))).toBe(true);
+  const rendered = renderMarkdown(body);
+  expect(rendered).not.toMatch(/<a[\s>]|<img[\s>]/);
+  expect(rendered).toContain("<h1>Getting started</h1>");
 }
 
