@@ -149,7 +149,8 @@ export class FlatfileStack extends Stack {
     // Powertools Idempotency defaults: partition key `id` (string), TTL attribute `expiration`.
     // Removal: DESTROY. Records live 24 h (IDEMPOTENCY_TTL_SECONDS); losing them on stack
     // deletion at worst lets a redelivery within that day be processed again, and a retained
-    // table would block re-creating the stack and keep billing PITR for nothing.
+    // table would keep billing storage and PITR for nothing. DynamoDB still keeps a system
+    // backup of a deleted PITR table (`<table>$DeletedTableBackup`, 35 days, free).
     this.idempotencyTable = new Table(this, "IdempotencyTable", {
       partitionKey: { name: "id", type: AttributeType.STRING },
       timeToLiveAttribute: "expiration",
