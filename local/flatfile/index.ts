@@ -41,11 +41,13 @@ export interface StandInOptions {
   apiKey?: string;
   /** Keep HTML comments in document bodies; by default they are dropped (see resources/spaces.ts). */
   keepHtmlComments?: boolean;
+  /** The region part of every id: `us` by default; `dev` models `dev_sp_…` and the like (issue 12 §4). */
+  idPrefix?: string;
 }
 
 export async function startFlatfileStandIn(options: StandInOptions = {}): Promise<FlatfileStandIn> {
   const apiKey = options.apiKey ?? `sk_local_${randomBytes(12).toString("hex")}`;
-  const store = new Store();
+  const store = new Store(options.idPrefix);
   store.keepHtmlComments = options.keepHtmlComments === true;
   const seed = createSeed(store);
   const server = await serveRoutes(ROUTES, store, { port: options.port, latencyMs: options.latencyMs, apiKey });

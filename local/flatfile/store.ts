@@ -52,8 +52,14 @@ export class Store {
   private counter = 0;
   private commitSeq = 0;
 
+  /**
+   * `idPrefix` is the region part of every id made here: `us` by default; `dev` (or `us0`…)
+   * models the other prefixes the docs and SDK examples show (`dev_sp_…`, `us0_ev_…`).
+   */
+  constructor(private readonly idPrefix = "us") {}
+
   newId(kind: string): string {
-    return `us_${kind}_${this.instance}${(this.counter++).toString(36).padStart(6, "0")}`;
+    return `${this.idPrefix}_${kind}_${this.instance}${(this.counter++).toString(36).padStart(6, "0")}`;
   }
 
   /** Forgets every stored thing (ids keep counting, so an old id never comes back). */

@@ -6,58 +6,61 @@ import { BadRequestError } from "./errors";
 /** API Gateway caps payloads at 10 MB; a Flatfile event is a few kB, so 1 MB is generous. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Flatfile ids look like `us_sp_a1b2c3d4`: a region, a kind, then letters and digits. */
+/**
+ * An id we may put into a URL path or a key. Flatfile ids are usually `<region>_<kind>_<chars>`
+ * (`us_sp_a1b2c3d4`), but the docs and sources also show `dev_sp_…`, `dev_env_…`, `us0_…` and
+ * others (issue 12 §4), so the prefix is not checked: only that the id is ASCII letters, digits,
+ * `_` and `-`, at most 64 long. That keeps out everything that could change a URL path (`/`, `.`,
+ * `%`, whitespace, control and look-alike characters).
+ */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const flatfileId = (kind: string) =>
-  z.string().check(z.regex(new RegExp(`^[a-z]{2}_${kind}_[A-Za-z0-9]{1,64}$`), `must be a Flatfile ${kind} id like us_${kind}_1a2b3c4d`));
+  z.string().check(z.regex(SAFE_ID, `must be a Flatfile ${kind} id: letters, digits, _ and - only, like us_${kind}_1a2b3c4d`));
 
 export const ids = {
-  account: flatfileId("acc"),
   environment: flatfileId("env"),
   space: flatfileId("sp"),
   workbook: flatfileId("wb"),
   sheet: flatfileId("sh"),
   job: flatfileId("jb"),
   commit: flatfileId("vr"),
-  document: flatfileId("dc"),
   /** Users (`us_usr_`), guests (`us_g_`), agents and API keys all act. */
-  actor: z.string().check(z.regex(/^[a-z]{2}_[a-z]{1,4}_[A-Za-z0-9]{1,64}$/, "must be a Flatfile actor id")),
+  actor: flatfileId("usr"),
+  event: flatfileId("evt"),
 };
 
-const slug = z.string().check(z.minLength(1), z.maxLength(200));
-
+/**
+ * Only what some route reads is checked; everything else (accountId, slugs, actionName,
+ * documentId, attributes…) passes through untouched, whatever its shape. The ids below are
+ * checked when present because a route puts them into a URL or a key.
+ */
 export const EventContext = z.looseObject({
-  accountId: ids.account,
   environmentId: ids.environment,
   spaceId: z.optional(ids.space),
   workbookId: z.optional(ids.workbook),
   sheetId: z.optional(ids.sheet),
-  sheetSlug: z.optional(slug),
-  slugs: z.optional(z.looseObject({ space: z.optional(slug), workbook: z.optional(slug), sheet: z.optional(slug) })),
   jobId: z.optional(ids.job),
   actorId: z.optional(ids.actor),
   commitId: z.optional(ids.commit),
   versionId: z.optional(ids.commit),
-  actionName: z.optional(z.string()),
-  documentId: z.optional(ids.document),
 });
 
+/** A job event's payload: only the job's name is read (its input, status, info… are not). */
 export const JobPayload = z.looseObject({
   job: z.string().check(z.regex(/^[A-Za-z]+:[A-Za-z0-9_-]+$/, "must be <domain>:<operation>")),
-  domain: z.string(),
-  operation: z.string(),
-  status: z.optional(z.string()),
-  info: z.optional(z.nullable(z.string())),
-  isPart: z.optional(z.boolean()),
-  input: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
 });
 
+/** Text a route may show; any other shape is as good as absent. */
+const optionalText = z.catch(z.optional(z.string()), undefined);
+
 export const FlatfileEvent = z.looseObject({
-  id: z.string().check(z.regex(/^[a-z]{2}_evt_[A-Za-z0-9]{1,64}$/, "must be a Flatfile event id like us_evt_1a2b3c4d")),
+  id: ids.event,
   topic: z.string().check(z.regex(/^[a-z-]+:[a-z-]+$/i, "must be <domain>:<action>, e.g. job:ready")),
-  domain: z.optional(z.string()),
-  createdAt: z.optional(z.string()),
+  domain: optionalText,
+  createdAt: optionalText,
   context: EventContext,
-  payload: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
+  /** Any shape: each route reads what it needs through jobPayloadOf / jobNameOf. */
+  payload: z.optional(z.unknown()),
 });
 export type FlatfileEvent = z.infer<typeof FlatfileEvent>;
 export type JobPayload = z.infer<typeof JobPayload>;
@@ -108,6 +111,14 @@ export function parseEvent(rawBody: string): FlatfileEvent {
   const parsed = FlatfileEvent.safeParse(json);
   if (!parsed.success) throw new BadRequestError(`body is not a Flatfile event: ${describe(parsed.error.issues)}`);
   return parsed.data;
+}
+
+/** The job's name of a `job:*` event, or undefined when the payload carries none. */
+export function jobNameOf(event: FlatfileEvent): string | undefined {
+  const payload = event.payload;
+  if (typeof payload !== "object" || payload === null) return undefined;
+  const job = (payload as Record<string, unknown>).job;
+  return typeof job === "string" ? job : undefined;
 }
 
 /** The job payload of a `job:*` event, checked. */

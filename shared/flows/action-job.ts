@@ -2,7 +2,7 @@
  * `job:ready` for the actions our blueprint defines. Every other job, including actions other
  * listeners define, is ignored untouched: another listener may own it.
  */
-import { jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
+import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
 import type { JobSummary } from "../core/job-lifecycle";
 import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
 import { OWNED_ACTION_JOBS } from "../domain/blueprint";
@@ -15,7 +15,7 @@ const ACTIONS: Record<string, (event: FlatfileEvent, deps: RouteDeps) => Promise
 };
 
 function jobOf(event: FlatfileEvent): string | undefined {
-  return typeof event.payload?.job === "string" ? event.payload.job : undefined;
+  return jobNameOf(event);
 }
 
 export const actionJobRoute: RouteSpec = {

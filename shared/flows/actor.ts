@@ -9,11 +9,11 @@ import type { Actor } from "../domain/audience";
 export async function lookUpActor(api: FlatfileApi, actorId: string | undefined): Promise<Actor> {
   if (!actorId) return { kind: "unknown" };
   try {
-    if (/^[a-z]{2}_g_/.test(actorId)) {
+    if (/^[A-Za-z0-9-]+_g_/.test(actorId)) {
       const { data } = await api.guests.get(actorId);
       return { id: data.id, kind: "guest", name: data.name, email: data.email };
     }
-    if (/^[a-z]{2}_usr_/.test(actorId)) {
+    if (/^[A-Za-z0-9-]+_usr_/.test(actorId)) {
       const { data } = await api.users.get(actorId);
       return { id: data.id, kind: "user", name: data.name, email: data.email, metadata: data.metadata };
     }

@@ -6,7 +6,7 @@
  * attempt started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
-import { jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
+import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
 import type { FlatfileApi } from "../core/flatfile-client";
 import { runJob } from "../core/job-lifecycle";
 import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
@@ -161,7 +161,7 @@ export const spaceConfigureRoute: RouteSpec = {
   name: "space-configure",
   claim(event): Ownership {
     if (event.topic !== "job:ready") return { owned: false, reason: `topic ${event.topic} is not handled by space-configure` };
-    const job = typeof event.payload?.job === "string" ? event.payload.job : undefined;
+    const job = jobNameOf(event);
     if (job !== CONFIGURE_JOB) return { owned: false, reason: `job ${job ?? "(none)"} is not ${CONFIGURE_JOB}` };
     return { owned: true, idempotencyKey: `space-configure#${event.context.jobId ?? event.id}` };
   },

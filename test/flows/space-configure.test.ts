@@ -262,7 +262,7 @@ describe("space-configure: failures and retries", () => {
 
   it("answers 400 for a malformed id, before any call", async () => {
     const { event } = seedJob();
-    (event.context as Record<string, unknown>).spaceId = "not-a-space";
+    (event.context as Record<string, unknown>).spaceId = "us_sp_a/../b";
     const answer = await h.deliver(handler, event);
     expect(answer.status).toBe(400);
     expect(String(answer.body.error)).toContain("spaceId");

@@ -69,8 +69,8 @@ export function apiEvent(rawBody: string, headers: Record<string, string>, base6
   };
 }
 
-export async function startHarness(options: { latencyMs?: number; env?: Record<string, string | undefined> } = {}): Promise<Harness> {
-  const flatfile = await startFlatfileStandIn({ latencyMs: options.latencyMs });
+export async function startHarness(options: { latencyMs?: number; env?: Record<string, string | undefined>; idPrefix?: string } = {}): Promise<Harness> {
+  const flatfile = await startFlatfileStandIn({ latencyMs: options.latencyMs, idPrefix: options.idPrefix });
   const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
   const env: Record<string, string | undefined> = {
     FLATFILE_API_KEY: flatfile.apiKey,
