@@ -3,7 +3,8 @@
  * categories offered in the Orders sheet. Never throws: anything short of a good answer in time
  * gives the bundled default list and a plain-language reason.
  *
- * Accepted response (JSON, HTTP 2xx, at most 1 MB), any of:
+ * Accepted response (JSON, HTTP 2xx, at most 1 M characters, read with a running count so a
+ * longer one is abandoned as it streams; redirects only within the URL's origin), any of:
  *   { "categories": [{ "value": "hw", "label": "Hardware" }, ...] }   label optional (defaults to value)
  *   { "categories": ["Hardware", "Software"] }                        value = label = the string
  *   [{ "value": "hw", "label": "Hardware" }, ...]  or  ["Hardware", "Software"]
@@ -17,6 +18,7 @@
  */
 import * as z from "zod/mini";
 import "../core/zod-locale";
+import { fetchReferenceText, ReferenceFetchFailure } from "../core/reference-fetch";
 
 export interface Category {
   value: string;
@@ -122,52 +124,13 @@ function displayUrl(url: URL): string {
 
 class Failure extends Error {}
 
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
-}
-
-/** Rejects when `signal` aborts, even if `work` ignores the signal (an injected fetch may). */
-function racing<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new DOMException("aborted", "AbortError"));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 async function fetchCategories(url: URL, fetchImpl: typeof fetch, budgetMs: number): Promise<Category[]> {
-  const signal = AbortSignal.timeout(budgetMs);
   let body: string;
   try {
-    const response = await racing(
-      fetchImpl(url.href, { method: "GET", headers: { accept: "application/json" }, redirect: "follow", signal }),
-      signal,
-    );
-    if (!response.ok) {
-      void response.body?.cancel().catch(() => undefined);
-      throw new Failure(`the reference API answered HTTP ${response.status}`);
-    }
-    const length = Number(response.headers.get("content-length") ?? "0");
-    if (length > MAX_BODY_CHARS) {
-      void response.body?.cancel().catch(() => undefined);
-      throw new Failure(`the reference API answer is too large (${length} bytes)`);
-    }
-    body = await racing(response.text(), signal);
+    // Bounded in time and size, and never read from another origin (shared/core/reference-fetch.ts).
+    body = await fetchReferenceText(url, { fetch: fetchImpl, budgetMs, maxChars: MAX_BODY_CHARS });
   } catch (error) {
-    if (error instanceof Failure) throw error;
-    if (isAbort(error) || signal.aborted) throw new Failure(`the reference API timed out after ${budgetMs} ms`);
-    const cause = error instanceof Error ? error.message : String(error);
-    throw new Failure(`the reference API could not be reached (${cause.slice(0, 120)})`);
+    throw new Failure(error instanceof ReferenceFetchFailure ? error.message : `the reference API failed (${String(error).slice(0, 120)})`);
   }
   if (body.length > MAX_BODY_CHARS) throw new Failure(`the reference API answer is too large (${body.length} characters)`);
   let json: unknown;
