@@ -13,16 +13,15 @@
 import { ConfigurationError, loadSettings } from "../shared/core/config";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
 import { buildRelayAgent } from "../infra/relay/bundle";
-import { describeFlatfileFailure, isMissingApiKey, registerRelay, unregisterRelay } from "../infra/relay/flatfile-registration";
+import { baseUrlProblem, describeFlatfileFailure, isMissingApiKey, registerRelay, unregisterRelay } from "../infra/relay/flatfile-registration";
 
 export async function relayDeploy(argv: string[], env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): Promise<void> {
   const remove = argv.includes("--remove");
   const environmentId = env.FLATFILE_ENVIRONMENT_ID?.trim();
   const baseUrl = env.RELAY_BASE_URL?.trim();
   if (!environmentId) throw new ConfigurationError("FLATFILE_ENVIRONMENT_ID is not set");
-  if (!remove && (!baseUrl || !/^https?:\/\//.test(baseUrl))) {
-    throw new ConfigurationError("RELAY_BASE_URL is not set to the API's http(s) base URL (the stack's ApiUrl output)");
-  }
+  const urlProblem = remove ? undefined : baseUrlProblem(baseUrl);
+  if (urlProblem) throw new ConfigurationError(`RELAY_BASE_URL: ${urlProblem} (the stack's ApiUrl output)`);
   const settings = await loadSettings(env);
   if (isMissingApiKey(settings.apiKey)) {
     throw new ConfigurationError("the Flatfile API key is still the placeholder: put the environment's secret key in the secret's apiKey (or FLATFILE_API_KEY) first");

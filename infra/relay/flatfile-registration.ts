@@ -13,7 +13,14 @@
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
-import { RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
+import { isAllowedBaseUrl, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
+
+export { isAllowedBaseUrl };
+/** Why a base URL is refused, for CloudFormation or the terminal. */
+export function baseUrlProblem(baseUrl: string | undefined): string | undefined {
+  if (baseUrl && isAllowedBaseUrl(baseUrl)) return undefined;
+  return `the relay's base URL must be the API's https:// URL (plain http only to 127.0.0.1 or localhost, for tests), got "${baseUrl ?? ""}"`;
+}
 
 /** Our marker: the one relay agent of an environment carries this slug. */
 export const RELAY_AGENT_SLUG = "aws-signed-relay";
@@ -77,6 +84,8 @@ function isSlugConflict(error: unknown): boolean {
 
 export async function registerRelay(api: RelayApi, target: RelayTarget): Promise<Registered> {
   if (!target.source.trim()) throw new Error("the relay agent's bundled source is empty");
+  const problem = baseUrlProblem(target.baseUrl);
+  if (problem) throw new Error(problem);
   await upsertSecrets(api, target);
   const before = await listRelayAgents(api, target.environmentId);
   const body = { topics: [...RELAY_TOPICS], compiler: "js" as const, source: target.source, slug: RELAY_AGENT_SLUG };

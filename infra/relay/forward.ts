@@ -98,6 +98,38 @@ export function routeFor(event: PlatformEvent, ownedActionJobs: readonly string[
   return undefined;
 }
 
+/**
+ * Whether the relay may send signed events to `baseUrl`: https only, so the body and its signature
+ * are never sent in clear nor downgraded; plain http only to this machine (tests, `npm start`).
+ * No credentials in the URL. Used by the relay itself, by `register` and by `relay:deploy`.
+ */
+export function isAllowedBaseUrl(baseUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(baseUrl.trim());
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
+
+/**
+ * The fields of a platform event our routes read (and the signature covers), in the event's own
+ * order. Nothing else the runtime hangs on the event object (`_accessToken`, `secrets`,
+ * `callbackUrl`, `dataUrl`, caches…) ever leaves the relay.
+ */
+export const FORWARDED_FIELDS = ["id", "topic", "domain", "context", "payload", "createdAt"] as const;
+
+export function forwardedBody(event: PlatformEvent): string {
+  const own: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) {
+    if ((FORWARDED_FIELDS as readonly string[]).includes(key)) own[key] = event[key];
+  }
+  return JSON.stringify(own);
+}
+
 export function routeUrl(baseUrl: string, route: string): string {
   return `${baseUrl.trim().replace(/\/+$/, "")}${route}`;
 }
@@ -116,6 +148,8 @@ export type DeliveryResult =
     };
 
 const retryableStatus = (status: number) => status === 429 || status >= 500;
+/** Every 3xx is a failed delivery; `opaqueredirect` is how a browser-like fetch reports one. */
+const isRedirect = (response: Response) => (response.status >= 300 && response.status < 400) || response.type === "opaqueredirect";
 
 function retryAfterMs(response: Response): number | undefined {
   const value = response.headers.get("retry-after");
@@ -163,10 +197,17 @@ export async function deliver(
           "user-agent": "flatfile-relay/1",
         },
         body: request.rawBody,
+        // Never followed: a 307/308 would re-post the body and a valid signature to wherever the
+        // Location points, and a 301/302/303 would turn it into a GET whose 2xx looks delivered.
+        redirect: "manual",
         signal: controller.signal,
       });
       // Drain the answer so the connection is released; its content is not needed.
       const text = await response.text().catch(() => "");
+      if (isRedirect(response)) {
+        last = { status: response.status, reason: `it answered HTTP ${response.status}, a redirect, which the relay does not follow (check ${RELAY_SECRET_BASE_URL})` };
+        return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled };
+      }
       if (response.ok) return { ok: true, status: response.status, attempts };
       last = { status: response.status, reason: `it answered HTTP ${response.status}${summary(text)}` };
       if (!retryableStatus(response.status)) {
@@ -318,9 +359,11 @@ export async function relayEvent(
     settings = undefined;
   }
 
-  if (settings) {
-    // The body is the raw platform event and nothing else: no token, no listener wrapper.
-    const rawBody = JSON.stringify(event);
+  if (settings && !isAllowedBaseUrl(settings.baseUrl)) {
+    detail = `the relay's ${RELAY_SECRET_BASE_URL} is not an https:// URL, so nothing was sent (run \`npm run relay:deploy\` with the API's https URL)`;
+  } else if (settings) {
+    // The body is the platform event's own fields and nothing else: no token, no listener wrapper.
+    const rawBody = forwardedBody(event);
     const result = await deliver(
       { url: routeUrl(settings.baseUrl, route), rawBody, signingSecret: settings.signingSecret, deadline: started + bound.totalMs - bound.failReserveMs },
       deps,

@@ -27,6 +27,7 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
 import { RELAY_AGENT_FILE } from "./bundle-file";
 import {
+  baseUrlProblem,
   describeFlatfileFailure,
   isMissingApiKey,
   registerRelay,
@@ -131,6 +132,9 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
     const deadline = deps.now() + REGISTER_BUDGET_MS;
     deps.log("relay registration", { requestType: event.RequestType, environmentId: props.EnvironmentId });
 
+    // Before anything is read or registered: the relay only ever signs events to an https URL.
+    const urlProblem = event.RequestType === "Delete" ? undefined : baseUrlProblem(props.RelayBaseUrl);
+    if (urlProblem) throw new Error(`RelayBaseUrl: ${urlProblem}`);
     const secret = await deps.readSecret(props.SecretId);
     if (isMissingApiKey(secret.apiKey)) {
       const instructions = finishInstructions(props);
@@ -159,9 +163,6 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
       }
     }
 
-    if (!props.RelayBaseUrl || !/^https?:\/\//.test(props.RelayBaseUrl)) {
-      throw new Error(`RelayBaseUrl must be the API's http(s) base URL, got "${props.RelayBaseUrl}"`);
-    }
     const signingSecret = secret.signingSecret?.trim() ?? "";
     if (signingSecret.length < 16) {
       throw new Error(`the secret ${props.SecretId} has no "signingSecret" of at least 16 characters; the relay cannot sign without it`);
