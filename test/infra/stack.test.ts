@@ -436,12 +436,14 @@ const PINNED_LOGICAL_IDS: Record<string, string> = {
 /** With an environment id and an alarm e-mail: the relay's registration and the subscription. */
 const PINNED_RELAY_LOGICAL_IDS: Record<string, string> = {
   RelayRegisterLogs1946E1EF: "AWS::Logs::LogGroup",
-  RelayRegisterFunctionServiceRoleD529DB5C: "AWS::IAM::Role",
-  RelayRegisterFunctionServiceRoleDefaultPolicy7D813284: "AWS::IAM::Policy",
+  // Own roles since issue 13 §6 (were the functions' ServiceRoles with AWSLambdaBasicExecutionRole):
+  // a deploy replaces the roles, which hold nothing.
+  RelayRegisterRoleBF2BE16B: "AWS::IAM::Role",
+  RelayRegisterRoleDefaultPolicy531E40D0: "AWS::IAM::Policy",
   RelayRegisterFunctionF48F5FED: "AWS::Lambda::Function",
   RelayProviderLogsA2108BDB: "AWS::Logs::LogGroup",
-  RelayProviderframeworkonEventServiceRole08991064: "AWS::IAM::Role",
-  RelayProviderframeworkonEventServiceRoleDefaultPolicyBA928687: "AWS::IAM::Policy",
+  RelayProviderRoleB4529989: "AWS::IAM::Role",
+  RelayProviderRoleDefaultPolicy94140D18: "AWS::IAM::Policy",
   RelayProviderframeworkonEventE92A70AE: "AWS::Lambda::Function",
   Relay3F9A082A: "Custom::FlatfileRelay",
   AlarmTopicopsexamplecom7B0F70A1: "AWS::SNS::Subscription",

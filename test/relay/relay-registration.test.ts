@@ -81,17 +81,30 @@ describe("RelayRegistration", () => {
   it("passes cdk-nag's AwsSolutions pack, its findings acknowledged with reasons", () => {
     const report = new AwsSolutionsChecks(app).validateScope(relay);
     expect(report.violations).toEqual([]);
-    const acknowledged = [relay.function, relay.provider].flatMap((c) =>
+    const acknowledged = [relay.function, relay.provider, relay.providerRole].flatMap((c) =>
       c.node.metadata.filter((m) => m.type === "aws:cdk:acknowledged-rules").flatMap((m) => Object.entries(m.data as Record<string, string>)),
     );
-    expect(acknowledged.map(([id]) => id.replace(/^Annotation::/, "")).sort()).toEqual(
-      [
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
-      ].sort(),
-    );
+    // No AWSLambdaBasicExecutionRole left to acknowledge (issue 13 §6): only the Provider's invoke grant.
+    expect(acknowledged.map(([id]) => id.replace(/^Annotation::/, "")).sort()).toEqual([`AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`]);
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it("gives each relay function a role that writes its own log group only, no managed policy (issue 13 §6)", () => {
+    const roles = template.findResources("AWS::IAM::Role");
+    expect(Object.keys(roles)).toHaveLength(2);
+    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const logGroups = Object.keys(template.findResources("AWS::Logs::LogGroup"));
+    const policies = Object.values(template.findResources("AWS::IAM::Policy"));
+    const logStatements = policies.flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith("logs:")))
+        .map((s) => ({ roles: p.Properties.Roles as unknown[], resource: s.Resource })),
+    );
+    expect(logStatements).toHaveLength(2);
+    const written = logStatements.map((s) => (s.resource as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0]).sort();
+    expect(written).toEqual([...logGroups].sort());
+    // Each role writes one group, and the two roles write different ones.
+    expect(new Set(logStatements.map((s) => JSON.stringify(s.roles))).size).toBe(2);
   });
 });
 
