@@ -16,6 +16,7 @@
 import type { Flatfile } from "@flatfile/api";
 import * as z from "zod/mini";
 import "../core/zod-locale";
+import { jsonExceeds, MAX_SPACE_STATE_CHARS } from "../core/bounds";
 import type { Audience } from "./audience";
 import { resolveCurrency } from "./currency";
 import { initialGuideState, MAX_NAME_CHARS, withHistory, withProgress, type GuideState, type SheetProgress } from "./guide";
@@ -78,7 +79,10 @@ export type SpaceState = z.infer<typeof SpaceState>;
 
 export function readSpaceState(metadata: unknown): SpaceState | undefined {
   if (typeof metadata !== "object" || metadata === null) return undefined;
-  const parsed = SpaceState.safeParse((metadata as Record<string, unknown>)[SPACE_STATE_KEY]);
+  const raw = (metadata as Record<string, unknown>)[SPACE_STATE_KEY];
+  // Bounded before it is parsed and rendered into the guide (issue 13 §6): as if it were invalid.
+  if (jsonExceeds(raw, MAX_SPACE_STATE_CHARS)) return undefined;
+  const parsed = SpaceState.safeParse(raw);
   return parsed.success ? (parsed.data as SpaceState) : undefined;
 }
 

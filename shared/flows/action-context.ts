@@ -11,7 +11,7 @@ import { runJob, type JobResult, type JobSummary } from "../core/job-lifecycle";
 import type { RouteDeps } from "../core/route";
 import type { Actor } from "../domain/audience";
 import { lookUpActor } from "./actor";
-import { readSpaceState, type SpaceState } from "./space-state";
+import { assertSpaceMetadataBounded, readSpaceState, type SpaceState } from "./space-state";
 
 export interface ActionContext {
   space: Flatfile.Space;
@@ -33,7 +33,10 @@ async function readActionContext(api: FlatfileApi, ids: ActionIds, actorId: stri
     api.workbooks.get(ids.workbookId).then((r) => r.data),
     actorId === undefined ? undefined : lookUpActor(api, actorId),
   ]);
-  return { space, state: readSpaceState(space.metadata), workbook, actor };
+  const state = readSpaceState(space.metadata);
+  // Ours, but too large to write back: fail before anything is changed (not ours: declined).
+  if (state) assertSpaceMetadataBounded(space);
+  return { space, state, workbook, actor };
 }
 
 export interface ActionSpec {

@@ -54,7 +54,7 @@ import { archivedEntry, guideStateOf, readSpaceState, recordProgress, roleOf, ty
 import { same } from "./canonical";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { changeWorkbook } from "./leased-writes";
-import { changeSpaceState } from "./space-state";
+import { changeSpaceState, spaceMetadataTooLarge } from "./space-state";
 import { workbookUpdate } from "./workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
@@ -285,6 +285,11 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
   if (foreign || !state) {
     logger.info("commit on a sheet we did not make", { sheetId: ctx.sheetId, reason: foreign });
     return { ignored: true, reason: foreign ?? "not ours" };
+  }
+  if (spaceMetadataTooLarge(space)) {
+    // Every write of our state sends it all back; nothing to fail here, so nothing is changed.
+    logger.warn("space metadata over the bound: commit not reconciled", { spaceId: ctx.spaceId });
+    return { ignored: true, reason: "the space's metadata is too large to rewrite" };
   }
 
   const sheetSlug = Object.entries(state.sheets).find(([, id]) => id === ctx.sheetId)?.[0];

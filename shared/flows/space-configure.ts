@@ -17,7 +17,7 @@ import { buildSpaceSetup } from "../domain/space-setup";
 import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
 import { withLease } from "../core/lease";
 import type { GuideState } from "../domain/guide";
-import { GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
+import { assertSpaceMetadataBounded, GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
 
 export const CONFIGURE_JOB = "space:configure";
 
@@ -113,6 +113,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
           summary: { workbookId: existing.workbookId, guideDocumentId: existing.guideDocumentId, alreadyConfigured: true },
         };
       }
+      assertSpaceMetadataBounded(space);
       // Only an attempt after one that started can have left a workbook or guide behind; a first
       // attempt saves the two lookups (and a round trip's worth of work on every new Space).
       const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};

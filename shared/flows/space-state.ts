@@ -5,6 +5,8 @@
  * and a commit recording progress cannot overwrite each other.
  */
 import type { Flatfile } from "@flatfile/api";
+import { jsonExceeds, MAX_SPACE_METADATA_CHARS } from "../core/bounds";
+import { JobFailure } from "../core/errors";
 import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
 import { withLease } from "../core/lease";
@@ -56,6 +58,7 @@ export async function changeSpaceState<T>(
 ): Promise<StateWrite<T>> {
   return withLease(`space#${spaceId}`, leaseTable, async () => {
     const space = (await api.spaces.get(spaceId)).data;
+    assertSpaceMetadataBounded(space);
     const before = readSpaceState(space.metadata);
     const { state: after, value } = await change(space, before);
     if (!after || (before && canonical(before) === canonical(after))) return { value, guide: "unchanged", state: "unchanged" };
@@ -75,4 +78,20 @@ async function writeGuide(api: FlatfileApi, spaceId: string, state: SpaceState):
     if (judge(error).kind === "not-found") return "missing";
     throw error;
   }
+}
+
+/**
+ * Every write of our state sends the space's whole metadata back (`spaces.update` replaces it),
+ * so an oversized one is neither merged nor written (issue 13 §6): the job fails saying why.
+ */
+export function spaceMetadataTooLarge(space: Pick<Flatfile.Space, "metadata">): boolean {
+  return jsonExceeds(space.metadata, MAX_SPACE_METADATA_CHARS);
+}
+
+export function assertSpaceMetadataBounded(space: Pick<Flatfile.Space, "metadata">): void {
+  if (!spaceMetadataTooLarge(space)) return;
+  throw new JobFailure(
+    `This Space's metadata is larger than ${Math.round(MAX_SPACE_METADATA_CHARS / 1024)} KB, so the configurator will not rewrite it. ` +
+      "Ask whoever sets the Space's metadata (your application) to keep it smaller, then run this again.",
+  );
 }
