@@ -3,76 +3,46 @@
  * 127.0.0.1 (two ports are two origins), through loadReferenceData as space-configure calls it.
  */
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchReferenceText, ReferenceFetchFailure } from "../../shared/core/reference-fetch";
 import { BUNDLED_CATEGORIES, loadReferenceData, resetReferenceDataCache } from "../../shared/domain/reference-data";
 import { resolveCurrency } from "../../shared/domain/currency";
 import { buildGuide } from "../../shared/domain/guide";
+import { startRecorder, startRedirector, startStreamer, type HostileServer } from "../support/hostile-servers";
 
-interface Server {
-  url: string;
-  hits: string[];
-  /** Bytes the handler managed to hand to the socket before the client went away. */
-  written: number;
-  close(): Promise<void>;
-}
-
-async function serve(handle: (req: http.IncomingMessage, res: http.ServerResponse, server: Server) => void): Promise<Server> {
-  const sockets = new Set<Socket>();
-  const state: Server = { url: "", hits: [], written: 0, close: async () => undefined };
-  const server = http.createServer((req, res) => {
-    state.hits.push(req.url ?? "");
-    handle(req, res, state);
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-  return state;
-}
-
-const STREAM_TOTAL = 64 * 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, "a");
-
-/** Streams STREAM_TOTAL bytes of one JSON string, no Content-Length, honouring backpressure. */
-function streamForever(_req: http.IncomingMessage, res: http.ServerResponse, server: Server): void {
-  res.writeHead(200, { "content-type": "application/json" }); // chunked: no Content-Length
-  res.write('["');
-  const pump = () => {
-    while (server.written < STREAM_TOTAL) {
-      if (res.destroyed) return;
-      server.written += CHUNK.length;
-      if (!res.write(CHUNK)) return void res.once("drain", pump);
-    }
-    res.end('"]');
-  };
-  res.on("close", () => undefined);
-  pump();
-}
-
-let servers: Server[] = [];
+let servers: HostileServer[] = [];
 beforeEach(() => resetReferenceDataCache());
 afterEach(async () => {
   await Promise.all(servers.map((s) => s.close()));
   servers = [];
 });
-const started = async (handle: Parameters<typeof serve>[0]) => {
-  const s = await serve(handle);
+const kept = async (server: Promise<HostileServer>) => {
+  const s = await server;
   servers.push(s);
   return s;
 };
 
+/** A server answering each request with `handle`, closed after the test. */
+async function started(handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ url: string }> {
+  const server = http.createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  servers.push({
+    url: "",
+    hits: [],
+    written: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 describe("the reference API's body is bounded while it is read", () => {
   it("a streamed answer without Content-Length is abandoned at the cap, not read whole", async () => {
-    const server = await started(streamForever);
+    const server = await kept(startStreamer(64 * 1024 * 1024));
     const data = await loadReferenceData(`${server.url}/stream`, { budgetMs: 2_000 });
     expect(data.source).toBe("bundled");
     expect(data.detail).toContain("the reference API answer is too large");
@@ -94,16 +64,10 @@ describe("the reference API's body is bounded while it is read", () => {
 
 describe("redirects", () => {
   it("a redirect to another origin is not followed: bundled list, and the guide says why", async () => {
-    const elsewhere = await started((_req, res) => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(["Planted"]));
-    });
+    const elsewhere = await kept(startRecorder(["Planted"]));
     for (const status of [301, 302, 303, 307, 308]) {
       resetReferenceDataCache();
-      const configured = await started((_req, res) => {
-        res.writeHead(status, { location: `${elsewhere.url}/categories` });
-        res.end();
-      });
+      const configured = await kept(startRedirector(elsewhere.url, status));
       const data = await loadReferenceData(`${configured.url}/categories`);
       expect(data.source, `HTTP ${status}`).toBe("bundled");
       expect(data.categories).toEqual(BUNDLED_CATEGORIES);
