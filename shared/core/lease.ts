@@ -17,15 +17,22 @@ import { invocationEndsAt } from "./invocation";
 
 /** Longer than one read and one write with their retries (3 × 8 s at worst is cut by the deadline anyway). */
 export const LEASE_MS = 15_000;
+/**
+ * For a leased section that spans several Flatfile calls, one of them slow and of undocumented
+ * duration (a duplicate's `sheets.duplicate`): longer than the function's timeout, so in practice
+ * the lease is held until the section ends or the invocation does, never lapsing under a live
+ * holder.
+ */
+export const SECTION_LEASE_MS = 30_000;
 /** How long a delivery waits for another's lease before answering 5xx to be retried. */
 export const LEASE_WAIT_MS = 6_000;
 const POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function tryAcquire(table: string, key: string, owner: string): Promise<boolean> {
+async function tryAcquire(table: string, key: string, owner: string, holdMs: number): Promise<boolean> {
   const now = Date.now();
-  const until = Math.min(now + LEASE_MS, invocationEndsAt() ?? Number.POSITIVE_INFINITY);
+  const until = Math.min(now + holdMs, invocationEndsAt() ?? Number.POSITIVE_INFINITY);
   try {
     await dynamo().send(
       new PutItemCommand({
@@ -76,13 +83,16 @@ async function withLocalLease<T>(key: string, work: () => Promise<T>): Promise<T
   }
 }
 
-/** Runs `work` while holding the lease on `key`. Waits up to LEASE_WAIT_MS for it, else 503. */
-export async function withLease<T>(key: string, table: string | undefined, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` while holding the lease on `key` for at most `holdMs` (and never past the
+ * invocation). Waits up to LEASE_WAIT_MS for it, else 503.
+ */
+export async function withLease<T>(key: string, table: string | undefined, work: () => Promise<T>, holdMs = LEASE_MS): Promise<T> {
   if (!table) return withLocalLease(key, work);
   const id = `lease#${key}`;
   const owner = randomUUID();
   const giveUpAt = Date.now() + LEASE_WAIT_MS;
-  while (!(await tryAcquire(table, id, owner))) {
+  while (!(await tryAcquire(table, id, owner, holdMs))) {
     if (Date.now() + POLL_MS > giveUpAt) throw new RetryableError(`${key} is being changed by another delivery; retry later`);
     await sleep(POLL_MS * (0.5 + Math.random()));
   }

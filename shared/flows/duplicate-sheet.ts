@@ -31,7 +31,7 @@ import { requireContext, type FlatfileEvent } from "../core/envelope";
 import { JobFailure, NotFoundError } from "../core/errors";
 import type { FlatfileApi } from "../core/flatfile-client";
 import type { JobResult, JobSummary } from "../core/job-lifecycle";
-import { withLease } from "../core/lease";
+import { SECTION_LEASE_MS, withLease } from "../core/lease";
 import type { RouteDeps } from "../core/route";
 import { archivedConfig, isLocked, SHEET_ACTIONS } from "../domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../domain/space-state";
@@ -69,7 +69,8 @@ interface Copied {
 
 /**
  * Under the workbook's lease: the copy (made now, or found from an earlier attempt) and the
- * workbook written with the original locked down, the copy open, and Submit's constraints.
+ * workbook written with the original locked down, the copy open, and Submit's constraints. A
+ * section lease, as it is held across `sheets.duplicate`, whose duration is undocumented.
  */
 async function copyAndLock(api: FlatfileApi, workbookId: string, sheetId: string, role: string, jobId: string, leaseTable: string | undefined): Promise<Copied> {
   return withLease(`workbook#${workbookId}`, leaseTable, async () => {
@@ -96,7 +97,7 @@ async function copyAndLock(api: FlatfileApi, workbookId: string, sheetId: string
     const update = withSheetsAndSubmit(workbook, replaced);
     if (update) await api.workbooks.update(workbookId, update);
     return { original: lockedNow, copy, reused: Boolean(leftover) };
-  });
+  }, SECTION_LEASE_MS);
 }
 
 /** A sheet name in a job's message: one line, no control characters, capped (names can be edited by anyone). */

@@ -9,7 +9,7 @@ import { jsonExceeds, MAX_SPACE_METADATA_CHARS } from "../core/bounds";
 import { JobFailure } from "../core/errors";
 import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
-import { withLease } from "../core/lease";
+import { SECTION_LEASE_MS, withLease } from "../core/lease";
 import { DEFAULT_GUIDE_TITLE, renderGuide } from "../domain/guide";
 import { guideStateOf, readSpaceState, withSpaceState, type SpaceState } from "../domain/space-state";
 import { canonical } from "./canonical";
@@ -47,7 +47,8 @@ export interface StateWrite<T> {
  * Under the space's lease: reads the space fresh, lets `change` work from our state as it is now
  * (it may call Flatfile, and take the workbook's lease inside this one: always space, then
  * workbook, never the other way), and when the state it returns differs, writes the guide
- * rendered from that state and then the state. The guide goes first: a crash between the two
+ * rendered from that state and then the state. The lease is a section lease (SECTION_LEASE_MS):
+ * the work inside may be long (a duplicate). The guide goes first: a crash between the two
  * leaves the state behind, so the redelivery finds the change still to make and writes both.
  */
 export async function changeSpaceState<T>(
@@ -65,7 +66,7 @@ export async function changeSpaceState<T>(
     const guide = await writeGuide(api, spaceId, after);
     await api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) });
     return { value, guide, state: "updated" };
-  });
+  }, SECTION_LEASE_MS);
 }
 
 /** The whole guide, rendered from the state. A guide someone deleted is left deleted. */

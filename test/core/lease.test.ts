@@ -2,11 +2,11 @@
  * The per-key lease that serializes read-modify-write on one workbook: on DynamoDB (dynalite) as
  * deployed, and in-process for local runs.
  */
-import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryableError } from "../../shared/core/errors";
 import { withinInvocation } from "../../shared/core/invocation";
-import { LEASE_MS, LEASE_WAIT_MS, withLease } from "../../shared/core/lease";
+import { LEASE_MS, LEASE_WAIT_MS, SECTION_LEASE_MS, withLease } from "../../shared/core/lease";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +90,27 @@ describe("withLease on DynamoDB", () => {
     const started = Date.now();
     await expect(withLease("workbook#us_wb_5", dynamo.table, async () => "taken over")).resolves.toBe("taken over");
     expect(Date.now() - started).toBeLessThan(LEASE_MS / 2);
+  });
+
+  it("holds a section lease past LEASE_MS, and still never past the invocation", async () => {
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const leaseUntil = async (key: string) => {
+      const { Item } = await client.send(new GetItemCommand({ TableName: dynamo.table, Key: { id: { S: `lease#${key}` } } }));
+      return Number(Item?.leaseUntil?.N);
+    };
+    try {
+      const started = Date.now();
+      const plain = await withLease("space#us_sp_6", dynamo.table, () => leaseUntil("space#us_sp_6"));
+      const section = await withLease("space#us_sp_7", dynamo.table, () => leaseUntil("space#us_sp_7"), SECTION_LEASE_MS);
+      expect(plain - started).toBeLessThanOrEqual(LEASE_MS + 1_000);
+      expect(section - started).toBeGreaterThan(LEASE_MS + 5_000);
+      expect(section - started).toBeLessThanOrEqual(SECTION_LEASE_MS + 1_000);
+      const endsAt = Date.now() + 20_000;
+      const capped = await withinInvocation(endsAt, () => withLease("space#us_sp_8", dynamo.table, () => leaseUntil("space#us_sp_8"), SECTION_LEASE_MS));
+      expect(capped).toBe(endsAt);
+    } finally {
+      client.destroy();
+    }
   });
 
   it("turns an unreachable table into a retryable error", async () => {
