@@ -312,7 +312,9 @@ export function throttledMessage(attempts: number, throttled: number, elapsedMs:
   return (
     `The configuration service turned this request away ${throttled} of ${attempts} times over ${Math.round(elapsedMs / 1000)} s ` +
     'with "429 Too Many Requests": its address is receiving more requests than it accepts, most likely a flood from elsewhere. ' +
-    "Nothing was changed. Try again in a few minutes; if it keeps happening, ask the administrator of the AWS deployment to look " +
+    // A throttled request never reaches a function; any other attempt may have done some work.
+    (throttled === attempts ? "None of them reached it, so nothing was changed. " : "") +
+    "Try again in a few minutes; if it keeps happening, ask the administrator of the AWS deployment to look " +
     "at the API's access logs for where the requests come from (the README's section on floods says what can be done)."
   );
 }

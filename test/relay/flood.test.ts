@@ -6,7 +6,7 @@
  * so outcomes do not depend on the machine's speed; the tests assert outcomes, not timings.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent, type RelayOutcome } from "../../infra/relay/forward";
+import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent, throttledMessage, type RelayOutcome } from "../../infra/relay/forward";
 import { ROUTE_PATHS, type RoutePath } from "../../local/gateway";
 import { routes } from "../../local/routes";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
@@ -114,7 +114,7 @@ describe("a flood of unsigned requests that outlasts the relay's retry window", 
       expect(job.status, delivery.name).toBe("failed");
       expect(job.message).toMatch(/^The configuration service turned this request away \d+ of \d+ times over \d+ s with "429 Too Many Requests"/);
       expect(job.message).toContain("most likely a flood from elsewhere");
-      expect(job.message).toContain("Nothing was changed. Try again in a few minutes");
+      expect(job.message).toContain("Try again in a few minutes");
       expect(job.message).toContain("access logs");
     }
   });
@@ -157,6 +157,13 @@ describe("the relay's retry schedule (real bound, simulated clock)", () => {
     );
     return { attempts: receiver.received.length, outcome, elapsedMs: now - start };
   }
+
+  it("says nothing was changed only when no attempt got past the throttle", () => {
+    expect(throttledMessage(70, 70, 55_000)).toContain("turned this request away 70 of 70 times over 55 s");
+    expect(throttledMessage(70, 70, 55_000)).toContain("None of them reached it, so nothing was changed.");
+    // One attempt reached a function (a timeout, a 5xx): it may have done part of the work.
+    expect(throttledMessage(70, 69, 55_000)).not.toContain("nothing was changed");
+  });
 
   it("retries API Gateway's throttle (429 without Retry-After) about once a second, a 5xx on the slow schedule", async () => {
     const throttled = await attemptsAgainst(429);
