@@ -80,6 +80,11 @@ export class Activity {
     this.sources.set(eventId, source);
   }
 
+  /** An event the relay did not forward: nothing will arrive for it. */
+  forget(eventId: string): void {
+    this.sources.delete(eventId);
+  }
+
   delivery(eventId: string): Delivery | undefined {
     return this.deliveries.find((d) => d.eventId === eventId);
   }

@@ -58,7 +58,10 @@ export function createLocalRelay(options: LocalRelayOptions): Forward {
       deps,
       options.bound ?? RELAY_BOUND,
     );
-    if (typeof event.id === "string") options.activity.setRelayOutcome(event.id, describeOutcome(outcome));
+    if (typeof event.id === "string") {
+      if (outcome.kind === "ignored") options.activity.forget(event.id);
+      else options.activity.setRelayOutcome(event.id, describeOutcome(outcome));
+    }
     return outcome;
   };
 }
