@@ -15,8 +15,15 @@ import type { Context } from "aws-lambda";
 import { loadSettings } from "../core/config";
 import { createFlatfileClient, type FlatfileApi } from "../core/flatfile-client";
 import { judge } from "../core/failures";
+import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../domain/blueprint";
 import { logger, setCorrelation } from "../core/logger";
 import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../core/open-jobs";
+
+/** `"<domain>:<operation>"` of each of our action jobs → the label of the button that starts it. */
+const ACTION_LABELS: ReadonlyMap<string, string> = new Map([
+  ...Object.values(SHEET_ACTIONS).map((action) => [`sheet:${action.operation}`, action.label] as const),
+  ...Object.values(WORKBOOK_ACTIONS).map((action) => [`workbook:${action.operation}`, action.label] as const),
+]);
 
 /** Jobs handled per run; the rest wait for the next run (oldest first). */
 export const SWEEP_BATCH = 50;
@@ -32,13 +39,31 @@ export interface SweepReport {
   deferred: string[];
 }
 
-export function sweptMessage(job: Pick<OpenJob, "what" | "jobId">, boundMs = OPEN_JOB_BOUND_MS): string {
+/**
+ * What a person can do about a job the sweep stopped depends on how the job was started.
+ * - `space:configure` runs once, when the Space is created; nothing in Flatfile starts it again,
+ *   so "run it again" would send them looking for a button that does not exist.
+ * - One of our action jobs comes from a button (its label is ours) they can press again, which
+ *   starts a new job.
+ * - Anything else: only the administrator can act.
+ */
+export function sweptMessage(job: Pick<OpenJob, "what" | "jobId"> & { kind?: string }, boundMs = OPEN_JOB_BOUND_MS): string {
   const minutes = Math.round(boundMs / 60_000);
-  return (
+  const stopped =
     `${job.what} was stopped: the configuration service started it but has not finished it for ${minutes} minutes, ` +
-    "and nothing is working on it any more. Run it again. If it stops again, ask your administrator to check " +
-    `the configurator's alarms and logs for job ${job.jobId}.`
-  );
+    "and nothing is working on it any more.";
+  const logs = `the configurator's alarms and logs for job ${job.jobId}.`;
+  if (job.kind === "space:configure") {
+    return (
+      `${stopped} This Space may be missing its workbook or guide, and it cannot be set up again from here: ` +
+      `create a new Space to start over, or ask your administrator to check ${logs}`
+    );
+  }
+  const button = job.kind ? ACTION_LABELS.get(job.kind) : undefined;
+  if (button) {
+    return `${stopped} Press "${button}" again. If it stops again, ask your administrator to check ${logs}`;
+  }
+  return `${stopped} Ask your administrator to check ${logs}`;
 }
 
 export async function sweepOpenJobs(deps: {
@@ -56,8 +81,12 @@ export async function sweepOpenJobs(deps: {
   for (const job of stale) {
     const fields = { jobId: job.jobId, spaceId: job.spaceId, ageMs: now - job.ackedAt };
     let status: string | undefined;
+    let kind: string | undefined;
     try {
-      status = (await api.jobs.get(job.jobId)).data.status;
+      const found = (await api.jobs.get(job.jobId)).data;
+      status = found.status;
+      // Flatfile's own record of how the job was started ("space" + "configure"), not our guess.
+      kind = found.type && found.operation ? `${found.type}:${found.operation}` : undefined;
     } catch (error) {
       const verdict = judge(error);
       if (verdict.kind === "not-found") {
@@ -74,7 +103,7 @@ export async function sweepOpenJobs(deps: {
       report.finished.push(job.jobId);
       continue;
     }
-    const message = sweptMessage(job, boundMs);
+    const message = sweptMessage({ ...job, kind }, boundMs);
     try {
       await api.jobs.fail(job.jobId, { outcome: { heading: "Stopped", message, acknowledge: true }, info: message });
     } catch (error) {

@@ -569,7 +569,7 @@ describe("no job left open", () => {
     expect(early.swept).not.toContain(c.jobId);
     const late = await sweepEverything();
     expect(late.swept).toContain(c.jobId);
-    expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", heading: "Stopped", message: expect.stringMatching(/^Setting up this Space was stopped: .*Run it again/) });
+    expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", heading: "Stopped", message: expect.stringMatching(/^Setting up this Space was stopped: .*create a new Space/) });
   });
 });
 

@@ -68,8 +68,14 @@ describe("the sweep", () => {
     expect(report).toEqual({ swept: [jobId], finished: [], deferred: [] });
     const job = await jobOf(jobId);
     expect(job.status).toBe("failed");
-    expect(job.outcome).toMatchObject({ heading: "Stopped", acknowledge: true, message: sweptMessage({ what: "Setting up this Space", jobId }) });
-    expect(job.outcome?.message).toMatch(/^Setting up this Space was stopped: .* for 10 minutes.*Run it again\..*job us_jb_/);
+    expect(job.outcome).toMatchObject({
+      heading: "Stopped",
+      acknowledge: true,
+      message: sweptMessage({ what: "Setting up this Space", jobId, kind: "space:configure" }),
+    });
+    // Configure has no button to press again: the message says what a person can do instead.
+    expect(job.outcome?.message).toMatch(/^Setting up this Space was stopped: .* for 10 minutes.*create a new Space.*ask your administrator.*job us_jb_/);
+    expect(job.outcome?.message).not.toMatch(/run it again|press/i);
     expect(await tracked()).toEqual([]);
   });
 
@@ -147,8 +153,24 @@ describe("the sweep", () => {
     await store.track({ jobId, what: "Duplicating this sheet" }, Date.now() - OPEN_JOB_BOUND_MS - 1_000);
     const report = await jobSweepHandler({}, { getRemainingTimeInMillis: () => 60_000 });
     expect(report.swept).toEqual([jobId]);
-    expect((await jobOf(jobId)).outcome?.message).toMatch(/^Duplicating this sheet was stopped/);
+    expect((await jobOf(jobId)).outcome?.message).toMatch(
+      /^Duplicating this sheet was stopped: .*Press "Duplicate this Sheet and lock down the original" again\. If it stops again, ask your administrator.*job us_jb_/,
+    );
     const item = await raw.send(new GetItemCommand({ TableName: dynamo.table, Key: { id: { S: `${OPEN_JOB_KEY_PREFIX}${jobId}` } } }));
     expect(item.Item).toBeUndefined();
+  });
+
+  it("tells a person how to start each kind of job again: the button an action came from, a new Space for configure, the administrator otherwise", async () => {
+    const submit = h.flatfile.seed.job({ job: "workbook:submitActionFg", status: "executing" }).id;
+    const configure = h.flatfile.seed.job({ job: "space:configure", status: "executing" }).id;
+    const foreign = h.flatfile.seed.job({ job: "workbook:someoneElsesAction", status: "executing" }).id;
+    for (const jobId of [submit, configure, foreign]) await store.track({ jobId, what: "This job" });
+    expect((await sweepOpenJobs({ api, store, now: past() })).swept.sort()).toEqual([submit, configure, foreign].sort());
+    const messageOf = async (jobId: string) => (await jobOf(jobId)).outcome?.message ?? "";
+    expect(await messageOf(submit)).toMatch(/Press "Submit" again\./);
+    expect(await messageOf(configure)).toMatch(/create a new Space to start over, or ask your administrator/);
+    expect(await messageOf(configure)).not.toMatch(/press|run it again/i);
+    expect(await messageOf(foreign)).toMatch(/nothing is working on it any more\. Ask your administrator to check .*job us_jb_/);
+    expect(await messageOf(foreign)).not.toMatch(/press|run it again|new Space/i);
   });
 });
