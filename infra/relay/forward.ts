@@ -59,6 +59,11 @@ export const RELAY_BOUND: RetryBound = {
 export interface RelayDeps {
   fetch: typeof globalThis.fetch;
   sleep: (ms: number) => Promise<void>;
+  /**
+   * Calls `fire` after `ms` on the same clock as `now` and `sleep` (an attempt's timeout); returns
+   * a cancel. Injected with them so that a simulated clock times attempts out in simulated time.
+   */
+  timer: (ms: number, fire: () => void) => () => void;
   /** Epoch ms. */
   now: () => number;
   /** In [0, 1). */
@@ -69,6 +74,10 @@ export interface RelayDeps {
 export const defaultDeps = (): RelayDeps => ({
   fetch: (...args) => globalThis.fetch(...args),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  timer: (ms, fire) => {
+    const handle = setTimeout(fire, ms);
+    return () => clearTimeout(handle);
+  },
   now: () => Date.now(),
   random: Math.random,
   log: (level, message, fields) => {
@@ -185,7 +194,7 @@ export async function deliver(
     if (remaining <= 0) break;
     attempts += 1;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), Math.min(bound.attemptTimeoutMs, remaining));
+    const cancelTimeout = deps.timer(Math.min(bound.attemptTimeoutMs, remaining), () => controller.abort());
     let retryAfter: number | undefined;
     lastThrottled = false;
     try {
@@ -219,7 +228,7 @@ export async function deliver(
     } catch (error) {
       last = { reason: controller.signal.aborted ? "the request timed out" : `network error (${describeError(error)})` };
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
     const [base, cap] = lastThrottled ? [bound.throttledBaseDelayMs, bound.throttledMaxDelayMs] : [bound.baseDelayMs, bound.maxDelayMs];
     const backoff = Math.min(base * 2 ** (attempts - 1), cap);
@@ -268,7 +277,7 @@ export async function failJob(
     const remaining = request.deadline - deps.now();
     if (remaining <= 0) break;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), Math.min(remaining, 4_000));
+    const cancelTimeout = deps.timer(Math.min(remaining, 4_000), () => controller.abort());
     try {
       const response = await deps.fetch(jobFailUrl(request.apiUrl, request.jobId), {
         method: "POST",
@@ -283,7 +292,7 @@ export async function failJob(
     } catch (error) {
       deps.log("error", "failing the job did not get through", { jobId: request.jobId, reason: describeError(error), attempt });
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
     if (deps.now() + 250 * attempt >= request.deadline) break;
     await deps.sleep(250 * attempt);

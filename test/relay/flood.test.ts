@@ -153,7 +153,16 @@ describe("the relay's retry schedule (real bound, simulated clock)", () => {
         readSecret: async (name) => ({ [RELAY_SECRET_BASE_URL]: receiver.url, [RELAY_SECRET_SIGNING]: "whsec_flood_schedule_0123456789" })[name] ?? "",
         flatfileApi: { url: undefined, token: undefined },
       },
-      { ...defaultDeps(), now: () => now, sleep: async (ms) => void (now += ms), random: () => 0.5, log: () => undefined },
+      {
+        ...defaultDeps(),
+        now: () => now,
+        sleep: async (ms) => void (now += ms),
+        // Attempts time out on the simulated clock, which stands still while one is in flight: a
+        // real timer of the simulated time left would cut real HTTP short on a busy machine.
+        timer: () => () => undefined,
+        random: () => 0.5,
+        log: () => undefined,
+      },
     );
     return { attempts: receiver.received.length, outcome, elapsedMs: now - start };
   }

@@ -24,7 +24,10 @@ import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 export const SHORT_BOUND: RetryBound = {
   totalMs: RELAY_BOUND.totalMs / 10,
   failReserveMs: RELAY_BOUND.failReserveMs / 10,
-  // Not scaled: an attempt is real HTTP to a real handler, whose time is not virtual.
+  // Not scaled, and on the virtual clock (relayDeps.timer), which stands still while any attempt
+  // is in flight: an attempt is real HTTP to a real handler, taking no virtual time. (A real timer
+  // of the virtual time left cut attempts short on a starved machine: near the deadline most
+  // attempts "timed out" and the give-up no longer read as a flood.)
   attemptTimeoutMs: RELAY_BOUND.attemptTimeoutMs,
   baseDelayMs: RELAY_BOUND.baseDelayMs / 10,
   maxDelayMs: RELAY_BOUND.maxDelayMs / 10,
@@ -48,8 +51,8 @@ export interface FloodTally {
 export interface VirtualFlood {
   /** The virtual clock (epoch ms): give it to the gateway's throttle and to the relay. */
   now(): number;
-  /** The relay's clock, sleep and randomness (seeded); logs are kept in `relayLogs`. */
-  relayDeps: Pick<RelayDeps, "now" | "sleep" | "random" | "log">;
+  /** The relay's clock, sleep, timers and randomness (seeded); logs are kept in `relayLogs`. */
+  relayDeps: Pick<RelayDeps, "now" | "sleep" | "timer" | "random" | "log">;
   relayLogs: { level: string; message: string; fields?: Record<string, unknown> }[];
   /** Runs the relays concurrently from `startAt` to their end, flooding as planned meanwhile. */
   run<T>(relays: (() => Promise<T>)[]): Promise<T[]>;
@@ -73,6 +76,7 @@ export function createVirtualFlood(options: {
   let t = Math.min(plan.from, options.startAt);
   const random = mulberry32(options.seed ?? 1);
   const sleepers: Sleeper[] = [];
+  const timers = new Set<{ at: number; fire: () => void }>();
   let running = 0;
   let notify: () => void = () => undefined;
   const changed = () => new Promise<void>((resolve) => (notify = resolve));
@@ -129,6 +133,11 @@ export function createVirtualFlood(options: {
           sleepers.push({ at: t + Math.max(0, ms), resolve });
           notify();
         }),
+      timer: (ms, fire) => {
+        const timer = { at: t + Math.max(0, ms), fire };
+        timers.add(timer);
+        return () => void timers.delete(timer);
+      },
       random,
       log: (level, message, fields) => void relayLogs.push({ level, message, fields }),
     },
@@ -149,6 +158,10 @@ export function createVirtualFlood(options: {
         if (running === 0) break;
         const at = Math.min(...sleepers.map((s) => s.at));
         await floodUntil(at);
+        for (const due of [...timers].filter((timer) => timer.at <= at)) {
+          timers.delete(due);
+          due.fire();
+        }
         for (const due of sleepers.filter((s) => s.at <= at)) {
           sleepers.splice(sleepers.indexOf(due), 1);
           due.resolve();
