@@ -3,6 +3,7 @@
  * table as the stack creates it (partition key `id`, TTL on `expiration`, the sparse open-jobs
  * index), reached through AWS_ENDPOINT_URL_DYNAMODB like the real service.
  */
+import { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { OPEN_JOBS_INDEX, OPEN_JOBS_PARTITION_ATTRIBUTE, OPEN_JOBS_SORT_ATTRIBUTE } from "../../shared/core/open-jobs";
@@ -75,7 +76,16 @@ export async function startLocalDynamo(table = "idempotency"): Promise<LocalDyna
     async stop() {
       if (!running) return;
       running = false;
-      await closeServer();
+      // Only the network goes: connections refused and cut, as when the service is unreachable.
+      // dynalite's own close() also closes its database, and a request it had already read then
+      // meets a closed database, which dynalite throws out of a callback ("Database is closed",
+      // an uncaught exception in the test process). The stopped instance keeps its in-memory
+      // database until its last request is done; `start` makes a new one.
+      const stopped = server;
+      await new Promise<void>((resolve) => {
+        stopped.closeAllConnections?.();
+        HttpServer.prototype.close.call(stopped, () => resolve());
+      });
     },
     async start() {
       if (running) return;
