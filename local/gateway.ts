@@ -129,6 +129,13 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       send(500, JSON.stringify({ message: "Internal Server Error" }));
     }
   });
+  // Idle keep-alive connections are left for the client to close (0 = no server-side idle
+  // timeout). Node's default closes one after 5 s (+1 s), and a client that had just reused it
+  // (fetch reuses it for a few seconds on that hint) got ECONNRESET when the process stalled for the
+  // remaining seconds before the request was read, as a test process does on a loaded machine
+  // (reproduced: a 3.5 s stall after 2.9 s idle resets every request). Nothing depends on the
+  // server closing idle connections; close() still cuts them all.
+  server.keepAliveTimeout = 0;
   // A taken port rejects (error.code "EADDRINUSE") instead of crashing the process.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

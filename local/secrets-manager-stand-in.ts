@@ -62,6 +62,8 @@ export async function startSecretsManagerStandIn(initial: Record<string, unknown
       });
     });
   });
+  // As the gateway and the Flatfile stand-in: idle connections are closed by the client only.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>

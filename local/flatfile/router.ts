@@ -182,6 +182,13 @@ export async function serveRoutes(
       });
     });
   });
+  // Idle keep-alive connections are left for the client to close (0 = no server-side idle
+  // timeout). Node's default closes one after 5 s (+1 s), and a client that had just reused it
+  // (fetch reuses it for a few seconds on that hint) got ECONNRESET when the process stalled for the
+  // remaining seconds before the request was read, as a test process does on a loaded machine
+  // (reproduced: a 3.5 s stall after 2.9 s idle resets every request). Nothing depends on the
+  // server closing idle connections; close() still cuts them all.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => {
