@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -6,6 +7,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest's default is one worker fewer than the CPUs: one on CI's 2 cores, so every file ran
+    // in turn. The suite mostly waits (the crash points' lock lapses, child processes, servers),
+    // so two files at a time on 2 cores roughly halves the wall time; more cores keep the default.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Handlers log at import time; suites that read the logs raise the level themselves.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT" },
   },
