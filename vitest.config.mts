@@ -12,6 +12,8 @@ export default defineConfig({
     // so two files at a time on 2 cores roughly halves the wall time; more cores keep the default.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     // Handlers log at import time; suites that read the logs raise the level themselves.
-    env: { POWERTOOLS_LOG_LEVEL: "SILENT" },
+    // Metrics print one EMF line per invocation off Lambda too; the suite that reads them
+    // (test/core/metrics.test.ts) turns them on for itself.
+    env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
   },
 });

@@ -33,7 +33,7 @@ export async function startWorker(bundle: string, env: Record<string, string>): 
   const signingSecret = env.FLATFILE_SIGNING_SECRET ?? "";
   const child: ChildProcess = fork(join(__dirname, "worker.cjs"), [], {
     execArgv: [],
-    env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", POWERTOOLS_LOG_LEVEL: "SILENT", BENCH_BUNDLE: bundle, ...env },
+    env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", BENCH_BUNDLE: bundle, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const next = () =>

@@ -6,7 +6,8 @@
  *   fn.bindTable(table);          // IDEMPOTENCY_TABLE + the four item calls
  *
  * Shared settings: nodejs24.x (infra/runtime.ts) on arm64, 25 s, 1024 MB, active X-Ray tracing,
- * source maps, the Powertools service name and metrics namespace, the esbuild bundle of
+ * source maps, the Powertools service name and metrics namespace (tracer capture of responses
+ * and errors off), the esbuild bundle of
  * `functions/<name>/handler.ts` (bundling.ts). Its log group and role are created on the STACK
  * scope as `<id>Logs` / `<id>Role` and the function as `<id>Function`, which are the logical
  * ids deployed stacks already have (test/infra/stack.test.ts pins them): moving a resource under
@@ -20,6 +21,7 @@ import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
+import { DEFAULT_METRICS_NAMESPACE } from "../shared/core/observability";
 import { buildFunctionSync, LAMBDA_HANDLER, REPO_ROOT, type BundledFunctionName } from "./bundling";
 import { LAMBDA_RUNTIME } from "./runtime";
 
@@ -48,6 +50,8 @@ export interface RouteFunctionProps {
   logLevel?: string;
   /** Reserved concurrent executions; undefined = none (the stack makes it opt-in). */
   reservedConcurrency?: number;
+  /** POWERTOOLS_METRICS_NAMESPACE. Default DEFAULT_METRICS_NAMESPACE. */
+  metricsNamespace?: string;
 }
 
 export class RouteFunction extends LambdaFunction {
@@ -79,6 +83,11 @@ export class RouteFunction extends LambdaFunction {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? DEFAULT_SERVICE_NAME,
         LOG_LEVEL: props.logLevel ?? "INFO",
         NODE_OPTIONS: "--enable-source-maps",
+        // Metrics as EMF lines in the function's own log group (shared/core/observability.ts).
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        // No responses or errors as X-Ray metadata: metadata is not redacted like the logs are.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        POWERTOOLS_TRACER_CAPTURE_ERROR: "false",
         ...props.environment,
       },
       // X-Ray: a segment per invocation shows cold start vs. Flatfile time. Cheap: sampled

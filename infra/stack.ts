@@ -66,6 +66,8 @@ export interface FlatfileStackProps extends StackProps {
   serviceName?: string;
   /** LOG_LEVEL for the functions. Default "INFO". */
   logLevel?: string;
+  /** POWERTOOLS_METRICS_NAMESPACE: the CloudWatch namespace of the product's metrics. Default "FlatfileSpaceConfigurator". */
+  metricsNamespace?: string;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -186,6 +188,7 @@ export class FlatfileStack extends Stack {
         description: `Answers Flatfile events on POST ${ROUTE_PATHS[name]}`,
         serviceName: props.serviceName,
         logLevel: props.logLevel,
+        metricsNamespace: props.metricsNamespace,
         environment: {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),

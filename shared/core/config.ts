@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import "./zod-locale";
 import { RetryableError } from "./errors";
 import { registerSecretForRedaction } from "./logger";
+import { traceAwsClient } from "./observability";
 
 /** Everything a handler needs from its environment, resolved and checked once per cache period. */
 export interface Settings {
@@ -65,10 +66,12 @@ async function readSecret(secretId: string, now: number): Promise<SecretContent>
   if (cached && cached.key === secretId && now - cached.at < SECRET_CACHE_TTL_MS) return cached.value;
   // Tight timeouts: a Secrets Manager outage must become a 5xx well inside the gateway's 29 s.
   // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
-  secretsClient ??= new SecretsManagerClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true },
-  });
+  secretsClient ??= traceAwsClient(
+    new SecretsManagerClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true },
+    }),
+  );
   let raw: string | undefined;
   try {
     const answer = await secretsClient.send(new GetSecretValueCommand({ SecretId: secretId }));

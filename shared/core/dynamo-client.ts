@@ -4,13 +4,17 @@
  * throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { traceAwsClient } from "./observability";
 
 let client: DynamoDBClient | undefined;
 
 export function dynamoClient(): DynamoDBClient {
-  client ??= new DynamoDBClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-  });
+  // Captured by X-Ray when tracing (each call a DynamoDB subsegment).
+  client ??= traceAwsClient(
+    new DynamoDBClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+    }),
+  );
   return client;
 }

@@ -21,6 +21,7 @@ import { Sheets } from "@flatfile/api/api/resources/sheets/client/Client";
 import { Spaces } from "@flatfile/api/api/resources/spaces/client/Client";
 import { Users } from "@flatfile/api/api/resources/users/client/Client";
 import { Workbooks } from "@flatfile/api/api/resources/workbooks/client/Client";
+import { count, METRIC, resourceOf, traceCall } from "./observability";
 
 export const DEFAULT_FLATFILE_API_URL = "https://platform.flatfile.com/api/v1";
 
@@ -91,12 +92,20 @@ export function createFetcher(options: Pick<FlatfileClientOptions, "deadline" | 
     for (;;) {
       const remaining = deadline() - Date.now();
       if (remaining < 50) return { ok: false, error: { reason: "timeout" }, rawResponse: abortRawResponse };
-      const response = await sdkFetcher<R>({
-        ...args,
-        headers: withoutKeepAlive(args.headers),
-        timeoutMs: Math.min(policy.attemptTimeoutMs, remaining),
-        maxRetries: 0,
-      });
+      count(METRIC.flatfileCalls);
+      if (attempt > 0) count(METRIC.flatfileRetries);
+      const response = await traceCall(
+        `Flatfile ${resourceOf(method, args.url)}`,
+        () =>
+          sdkFetcher<R>({
+            ...args,
+            headers: withoutKeepAlive(args.headers),
+            timeoutMs: Math.min(policy.attemptTimeoutMs, remaining),
+            maxRetries: 0,
+          }),
+        (answered) => !answered.ok,
+      );
+      if (!response.ok) count(METRIC.flatfileErrors);
       const status = response.ok
         ? 200
         : response.error.reason === "status-code" || response.error.reason === "non-json"

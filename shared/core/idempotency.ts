@@ -8,6 +8,8 @@ import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
 import type { Context } from "aws-lambda";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { traceAwsClient } from "./observability";
 
 /** A finished delivery is remembered for a day: far longer than any sender's retry window. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -56,7 +58,11 @@ function persistenceFor(table: string | undefined): BasePersistenceLayer {
         tableName: table,
         // A DynamoDB outage must become a 5xx quickly, before anything is written to Flatfile.
         // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
-        clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } },
+        // Our own client (not clientConfig) so that X-Ray can capture it; one per table, as the
+        // layer itself is.
+        awsSdkV3Client: traceAwsClient(
+          new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } }),
+        ),
       })
     : new InProcessPersistenceLayer();
   store = { table, layer };

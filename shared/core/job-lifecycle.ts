@@ -16,6 +16,7 @@ import { judge, messageFor, retryingInfo } from "./failures";
 import type { FlatfileApi } from "./flatfile-client";
 import { logger } from "./logger";
 import type { OpenJobStore } from "./open-jobs";
+import { count, METRIC } from "./observability";
 
 export interface JobResult {
   outcome: Flatfile.JobOutcome;
@@ -126,6 +127,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       throw new RetryableError(`the job completed but its last write failed: ${verdict.detail}`);
     }
     logger.info("job complete", { outcome: result.outcome.message });
+    count(METRIC.jobCompleted);
     return { jobId, status: "complete", ...result.summary };
   } catch (error) {
     if (error instanceof RetryableError && error.message.startsWith("the job completed")) throw error;
@@ -150,6 +152,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       throw new RetryableError(`job ${jobId} failed (${verdict.detail}) and could not be marked failed (${failVerdict.detail})`);
     }
     await forget(openJobs, jobId);
+    count(verdict.kind === "action-needed" ? METRIC.jobNeedsAction : METRIC.jobFailed);
     switch (verdict.kind) {
       case "action-needed":
         return { jobId, status: "failed", message };

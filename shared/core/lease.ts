@@ -14,6 +14,7 @@ import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } fr
 import { dynamoClient as dynamo } from "./dynamo-client";
 import { RetryableError } from "./errors";
 import { invocationEndsAt } from "./invocation";
+import { count, METRIC } from "./observability";
 
 /** Longer than one read and one write with their retries (3 × 8 s at worst is cut by the deadline anyway). */
 export const LEASE_MS = 15_000;
@@ -72,7 +73,9 @@ async function release(table: string, key: string, owner: string): Promise<void>
 const localTails = new Map<string, Promise<unknown>>();
 
 async function withLocalLease<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = localTails.get(key) ?? Promise.resolve();
+  const held = localTails.get(key);
+  if (held) count(METRIC.leaseWaits);
+  const previous = held ?? Promise.resolve();
   const run = previous.then(work, work);
   const tail = run.catch(() => undefined);
   localTails.set(key, tail);
@@ -92,7 +95,10 @@ export async function withLease<T>(key: string, table: string | undefined, work:
   const id = `lease#${key}`;
   const owner = randomUUID();
   const giveUpAt = Date.now() + LEASE_WAIT_MS;
+  let waited = false;
   while (!(await tryAcquire(table, id, owner, holdMs))) {
+    if (!waited) count(METRIC.leaseWaits);
+    waited = true;
     if (Date.now() + POLL_MS > giveUpAt) throw new RetryableError(`${key} is being changed by another delivery; retry later`);
     await sleep(POLL_MS * (0.5 + Math.random()));
   }

@@ -12,6 +12,7 @@ import { once } from "./idempotency";
 import { withinInvocation } from "./invocation";
 import { logger, setCorrelation } from "./logger";
 import { openJobStore, type OpenJobStore } from "./open-jobs";
+import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
 
@@ -71,8 +72,9 @@ function headerOf(request: APIGatewayProxyEventV2, name: string): string | undef
   return undefined;
 }
 
+/** The route's handler, counted and traced once per invocation (shared/core/observability.ts). */
 export function createRoute(spec: RouteSpec): RouteHandler {
-  return async function handler(request, context) {
+  const handler: RouteHandler = async function handler(request, context) {
     const started = Date.now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? INVOCATION_BUDGET_MS + 1_000;
     const deadline = started + Math.min(INVOCATION_BUDGET_MS, remaining - 1_000);
@@ -92,7 +94,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
       try {
         configuration = await loadConfiguration();
       } catch (error) {
-        return signingSecretUnavailable(error);
+        return counted(signingSecretUnavailable(error));
       }
       const body = readBody(request);
       const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
@@ -102,12 +104,14 @@ export function createRoute(spec: RouteSpec): RouteHandler {
       const rawBody = body.text;
       const event = parseEvent(rawBody);
       setCorrelation({ route: spec.name, eventId: event.id, jobId: event.context.jobId, spaceId: event.context.spaceId });
+      annotate({ spaceId: event.context.spaceId, jobId: event.context.jobId });
       if (settings.environmentId && event.context.environmentId !== settings.environmentId) {
         throw new ForbiddenError(`event is from environment ${event.context.environmentId}, not the one this deployment serves`);
       }
       const ownership = spec.claim(event);
       if (!ownership.owned) {
         logger.info("event ignored", { topic: event.topic, reason: ownership.reason });
+        count(METRIC.deliveryIgnored);
         return answer(200, { ignored: true, reason: ownership.reason });
       }
       spec.validate?.(event);
@@ -131,15 +135,35 @@ export function createRoute(spec: RouteSpec): RouteHandler {
         // still to do once the first's lock lapses.
         const retryAfter = inFlightRetryAfterSeconds(outcome.lapsesAt);
         logger.info("a copy arrived while the first is in progress", { retryAfterS: retryAfter });
+        count(METRIC.deliveryInProgress);
         return answer(503, { error: "a copy of this event is being handled right now; retry later" }, { "retry-after": String(retryAfter) });
       }
       logger.info("event handled", { replayed: outcome.kind === "replayed", ms: Date.now() - started });
+      count(outcome.kind === "replayed" ? METRIC.idempotentReplay : METRIC.deliveryHandled);
       return answer(200, { ...outcome.result, ...(outcome.kind === "replayed" ? { replayed: true } : {}) });
     } catch (error) {
-      return failureAnswer(error);
+      return counted(failureAnswer(error));
     }
     });
   };
+  return (request, context) => observeInvocation(spec.name, () => handler(request, context));
+}
+
+/** Counts a failure answer by its status: rejected by reason, not found, or temporary (5xx). */
+function counted(failure: APIGatewayProxyStructuredResultV2): APIGatewayProxyStructuredResultV2 {
+  const status = failure.statusCode ?? 500;
+  const metric: MetricName =
+    status === 401
+      ? METRIC.rejectedSignature
+      : status === 403
+        ? METRIC.rejectedEnvironment
+        : status === 404
+          ? METRIC.deliveryNotFound
+          : status >= 500
+            ? METRIC.temporaryFailure
+            : METRIC.rejectedMalformed;
+  count(metric);
+  return failure;
 }
 
 /**

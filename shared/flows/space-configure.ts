@@ -17,6 +17,7 @@ import { buildSpaceSetup } from "../domain/space-setup";
 import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
 import { withLease } from "../core/lease";
 import type { GuideState } from "../domain/guide";
+import { count, METRIC, traceCall } from "../core/observability";
 import { assertSpaceMetadataBounded, GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
 
 export const CONFIGURE_JOB = "space:configure";
@@ -100,7 +101,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       const [space, actor, referenceData] = await Promise.all([
         api.spaces.get(spaceId).then((r) => r.data),
         lookUpActor(api, event.context.actorId),
-        loadReferenceData(settings.referenceDataUrl, { budgetMs: Math.min(1_500, deps.deadline - Date.now() - 5_000) }),
+        referenceDataFor(settings.referenceDataUrl, Math.min(1_500, deps.deadline - Date.now() - 5_000)),
       ]);
       return { space, actor, referenceData };
     },
@@ -173,3 +174,10 @@ export const spaceConfigureRoute: RouteSpec = {
   },
   handle: configure,
 };
+
+/** The reference data, counted as a fallback when a configured reference API gave none. */
+async function referenceDataFor(url: string | undefined, budgetMs: number): Promise<ReferenceData> {
+  const data = await traceCall("Reference data GET", () => loadReferenceData(url, { budgetMs }));
+  if (url && data.source === "bundled") count(METRIC.referenceDataFallbacks);
+  return data;
+}

@@ -59,6 +59,10 @@ describe("FlatfileStack (default context)", () => {
         POWERTOOLS_SERVICE_NAME: "flatfile-space-configurator",
         LOG_LEVEL: "INFO",
         NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_METRICS_NAMESPACE: "FlatfileSpaceConfigurator",
+        // X-Ray metadata would skip the log redaction.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        POWERTOOLS_TRACER_CAPTURE_ERROR: "false",
       });
       // Empty context values are not passed as empty variables.
       expect(env).not.toHaveProperty("FLATFILE_ENVIRONMENT_ID");
