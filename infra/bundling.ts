@@ -31,6 +31,7 @@ import {
   zodEnglishOnlyPlugin,
 } from "./lazy-sdk-exports";
 import { stripUnusedSdkMethodsPlugin } from "./strip-sdk-methods";
+import { trimXraySdkPlugin } from "./trim-xray";
 
 /** The repository root (this file lives in `<root>/infra`). */
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -90,6 +91,7 @@ export const esbuildPlugins: Plugin[] = [
   unusedSdkPolyfillsPlugin(),
   zodEnglishOnlyPlugin(),
   unreachableAwsDependenciesPlugin(),
+  trimXraySdkPlugin(),
 ];
 
 /**
