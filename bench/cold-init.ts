@@ -50,6 +50,8 @@ export interface ColdInitSample {
   requireMs: number;
   /** Spawn → exit of the whole child process, measured in the parent. */
   processMs: number;
+  /** With BENCH_FIRST_CALL: the first invocation (an unsigned request, 401) after the require. */
+  firstCallMs?: number;
 }
 
 export interface ColdInitResult {
@@ -58,15 +60,30 @@ export interface ColdInitResult {
   runs: number;
   requireMs: { median: number; min: number; max: number };
   processMs: { median: number; min: number; max: number };
+  /** require() + the first invocation, when measured (BENCH_FIRST_CALL). */
+  initAndFirstCallMs?: { median: number; min: number; max: number };
   samples: ColdInitSample[];
 }
 
+// With BENCH_FIRST_CALL, the child then invokes the handler once with an unsigned request (a 401
+// that reads no configuration and calls nothing), timing what a first invocation adds on top of
+// the require: for our bundles, the Tracer loaded on the first traced invocation and the first
+// metrics flush. The result is the child's last line of stdout (the handler may log before it).
 const CHILD = `
 const t0 = process.hrtime.bigint();
 const m = require(process.env.BENCH_BUNDLE);
 const t1 = process.hrtime.bigint();
 if (typeof m.handler !== "function") { process.stderr.write("handler is " + typeof m.handler); process.exit(3); }
-process.stdout.write(JSON.stringify({ requireMs: Number(t1 - t0) / 1e6 }));
+const report = (extra) => process.stdout.write("\\n" + JSON.stringify({ requireMs: Number(t1 - t0) / 1e6, ...extra }) + "\\n");
+if (!process.env.BENCH_FIRST_CALL) report({});
+else {
+  const request = { version: "2.0", rawPath: "/", headers: {}, body: "{}", isBase64Encoded: false, requestContext: { http: { method: "POST", path: "/" } } };
+  Promise.resolve(m.handler(request, { getRemainingTimeInMillis: () => 25000, awsRequestId: "bench" })).then((answer) => {
+    const t2 = process.hrtime.bigint();
+    if (answer.statusCode !== 401) { process.stderr.write("first call answered " + answer.statusCode); process.exit(4); }
+    report({ firstCallMs: Number(t2 - t1) / 1e6 });
+  });
+}
 `;
 
 export function median(values: readonly number[]): number {
@@ -89,8 +106,9 @@ export function loadOnce(bundle: string, env: Record<string, string> = {}): Cold
   });
   const processMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (child.status !== 0) throw new Error(`loading ${bundle} failed (exit ${child.status}): ${child.stderr}`);
-  const { requireMs } = JSON.parse(child.stdout) as { requireMs: number };
-  return { requireMs, processMs };
+  const last = child.stdout.trim().split("\n").at(-1) ?? "";
+  const { requireMs, firstCallMs } = JSON.parse(last) as { requireMs: number; firstCallMs?: number };
+  return { requireMs, processMs, ...(firstCallMs === undefined ? {} : { firstCallMs }) };
 }
 
 /**
@@ -116,6 +134,7 @@ export function measureColdInit(
       runs,
       requireMs: summary(list.map((s) => s.requireMs)),
       processMs: summary(list.map((s) => s.processMs)),
+      ...(list.every((s) => s.firstCallMs !== undefined) ? { initAndFirstCallMs: summary(list.map((s) => s.requireMs + s.firstCallMs!)) } : {}),
       samples: list,
     };
   }

@@ -7,10 +7,11 @@
  */
 import "./quiet-logs";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildFunction, BUNDLE_FILE, FUNCTION_NAMES, REPO_ROOT } from "../infra/bundling";
+import { build } from "esbuild";
+import { buildFunction, BUNDLE_FILE, functionBuildOptions, FUNCTION_NAMES, REPO_ROOT } from "../infra/bundling";
 import { startFlatfileStandIn } from "../local/flatfile-stand-in";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
 import { resetReferenceDataCache } from "../shared/domain/reference-data";
@@ -18,6 +19,7 @@ import { handler as spaceConfigureHandler } from "../functions/space-configure/h
 import { startHarness } from "../test/support/harness";
 import { buildBaselineBundle, measureColdInit, median } from "./cold-init";
 import { floodLoss, printFloodLoss } from "./flood";
+import { observabilityOffPlugin } from "./observability-off";
 import { startReferenceDataServer } from "./reference-data-server";
 import { countRoundTrips, describeWaves, waves } from "./round-trips";
 import { commitCreatedAtSize, duplicateAtSize, type ScaleRun } from "./scale";
@@ -68,6 +70,57 @@ async function coldInit(): Promise<void> {
     rows[key] = { bytes: r.bytes, sizeRatio, requireMs: r.requireMs, initRatio, processMs: r.processMs, processRatio: procRatio, runs: r.runs };
   }
   results.coldInit = rows;
+}
+
+/** Issue 15: what metrics and tracing may add to each function. */
+const OBSERVABILITY_MAX_BYTES = 100_000;
+const OBSERVABILITY_MAX_INIT_SHARE = 0.1;
+
+async function observabilityCost(): Promise<void> {
+  console.log(`\n1b. What metrics and tracing add: each bundle as built vs the same build with shared/core/observability.ts made a no-op (median of ${COLD_RUNS})`);
+  console.log("   loaded as on Lambda with active tracing (AWS_EXECUTION_ENV, a sampled _X_AMZN_TRACE_ID); init = require() + the first invocation");
+  console.log("   (an unsigned request, answered 401 without I/O), which is where the Tracer is loaded and the first metrics are flushed");
+  const dir = join(tmpdir(), `bench-observability-off-${process.pid}`);
+  const bundles: { key: string; path: string; env: Record<string, string> }[] = [];
+  for (const name of FUNCTION_NAMES) {
+    const options = functionBuildOptions(name);
+    const outfile = join(dir, name, BUNDLE_FILE);
+    mkdirSync(join(dir, name), { recursive: true });
+    await build({ ...options, outfile, write: true, plugins: [observabilityOffPlugin(), ...(options.plugins ?? [])] });
+    const env = {
+      NODE_OPTIONS: "--enable-source-maps",
+      BENCH_FIRST_CALL: "1",
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      LAMBDA_TASK_ROOT: join(REPO_ROOT, "dist", name),
+      _X_AMZN_TRACE_ID: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+      AWS_XRAY_DAEMON_ADDRESS: "127.0.0.1:2000",
+      AWS_XRAY_CONTEXT_MISSING: "IGNORE_ERROR",
+      POWERTOOLS_METRICS_NAMESPACE: "Bench",
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+      POWERTOOLS_TRACER_CAPTURE_ERROR: "false",
+      FLATFILE_SIGNING_SECRET: "whsec_bench_never_reached_0123456789",
+    };
+    bundles.push({ key: `${name} without`, path: outfile, env });
+    bundles.push({ key: `${name} with`, path: join(REPO_ROOT, "dist", name, BUNDLE_FILE), env });
+  }
+  const measured = measureColdInit(bundles, COLD_RUNS);
+  console.log(`   ${pad("bundle", 17)}${pad("size without", 14)}${pad("added", 11)}${pad("init without", 14)}${pad("init with", 12)}${pad("added", 18)}targets (≤ 100 KB, ≤ 10 % of init)`);
+  const rows: Record<string, unknown> = {};
+  for (const name of FUNCTION_NAMES) {
+    const off = measured[`${name} without`]!;
+    const on = measured[`${name} with`]!;
+    const addedBytes = on.bytes - off.bytes;
+    const offInit = off.initAndFirstCallMs!.median;
+    const onInit = on.initAndFirstCallMs!.median;
+    const share = (onInit - offInit) / offInit;
+    const targets = `size ${verdict(`observability size ${name}`, addedBytes, OBSERVABILITY_MAX_BYTES, `+${(addedBytes / 1000).toFixed(1)} KB`)}, init ${verdict(`observability init ${name}`, share, OBSERVABILITY_MAX_INIT_SHARE, `${(share * 100).toFixed(1)} %`)}`;
+    console.log(
+      `   ${pad(name, 17)}${pad(mb(off.bytes), 14)}${pad(`+${(addedBytes / 1000).toFixed(1)} KB`, 11)}${pad(ms(offInit), 14)}${pad(ms(onInit), 12)}${pad(`${onInit >= offInit ? "+" : ""}${(onInit - offInit).toFixed(1)} ms (${(share * 100).toFixed(1)} %)`, 18)}${targets}`,
+    );
+    rows[name] = { bytesWithout: off.bytes, bytesWith: on.bytes, addedBytes, initWithout: off.initAndFirstCallMs, initWith: on.initAndFirstCallMs, requireWithout: off.requireMs, requireWith: on.requireMs, addedShare: share };
+  }
+  results.observabilityCost = rows;
 }
 
 async function spaceConfigure(): Promise<void> {
@@ -179,6 +232,7 @@ async function floods(): Promise<void> {
 async function main(): Promise<void> {
   const started = performance.now();
   await coldInit();
+  await observabilityCost();
   await spaceConfigure();
   await scale();
   await floods();

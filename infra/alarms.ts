@@ -18,6 +18,8 @@ import { Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { METRIC } from "../shared/core/observability";
+import type { ProductMetrics } from "./product-metrics";
 
 export interface ServiceAlarmsProps {
   /** E-mail address subscribed to the topic. "" = no subscription. */
@@ -33,6 +35,17 @@ export interface AlarmOptions {
 
 /** The period and statistic of every alarm: a sum over five minutes. */
 export const ALARM_PERIOD = { period: Duration.minutes(5), statistic: "Sum" } as const;
+
+/**
+ * Jobs failed for an operator's reason (a service down, a defect, a resource gone) in five
+ * minutes, all routes. A job failed because a person must fix their records is not counted.
+ */
+export const JOBS_FAILING_THRESHOLD = 3;
+/**
+ * Deliveries refused for their signature in five minutes, all routes: strangers probing the API,
+ * or the relay signing with a secret the functions no longer hold (after a rotation).
+ */
+export const SIGNATURE_REJECTIONS_THRESHOLD = 10;
 
 export class ServiceAlarms {
   /** Encrypted topic every alarm notifies. */
@@ -97,6 +110,22 @@ export class ServiceAlarms {
   watchFunction(id: string, name: string, fn: IFunction): void {
     this.add(`${id}Errors`, fn.metricErrors(ALARM_PERIOD), `${name}: the function threw or timed out (5 min)`);
     this.add(`${id}Throttles`, fn.metricThrottles(ALARM_PERIOD), `${name}: invocations were throttled (5 min)`);
+  }
+
+  /** `JobsFailing` and `SignatureRejections`, on the product's own metrics. */
+  watchProduct(metrics: ProductMetrics): void {
+    this.add(
+      "JobsFailing",
+      metrics.total(METRIC.jobFailed, "jobs failed"),
+      `${JOBS_FAILING_THRESHOLD} or more Flatfile jobs failed for a service outage, a defect or a missing resource (5 min); people see these jobs as failed`,
+      { threshold: JOBS_FAILING_THRESHOLD },
+    );
+    this.add(
+      "SignatureRejections",
+      metrics.total(METRIC.rejectedSignature, "deliveries rejected: signature"),
+      `${SIGNATURE_REJECTIONS_THRESHOLD} or more deliveries refused with 401 for their signature (5 min): probing, or the relay and the functions hold different signing secrets`,
+      { threshold: SIGNATURE_REJECTIONS_THRESHOLD },
+    );
   }
 
   /** `Api5xx`: the HTTP API answered any 5xx in five minutes. */

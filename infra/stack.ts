@@ -1,9 +1,10 @@
 /**
  * The Flatfile Space Configurator stack: three Lambda functions behind an API Gateway HTTP API
- * (payload 2.0), their secret, their idempotency table, the scheduled job sweep, and alarms.
+ * (payload 2.0), their secret, their idempotency table, the scheduled job sweep, alarms and a
+ * dashboard.
  *
  * Reads top to bottom: settings -> secret -> table -> functions -> API -> sweep -> alarms ->
- * outputs -> cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
+ * dashboard -> outputs -> cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
  * offline, without credentials and without Docker (bundling is a local esbuild, see bundling.ts).
  *
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
@@ -13,7 +14,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, t
 import { CfnRoute, CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
+import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
@@ -33,6 +34,9 @@ import {
   SWEPT_LOG_MESSAGE,
 } from "../shared/core/open-jobs";
 import { ALARM_PERIOD, ServiceAlarms } from "./alarms";
+import { DEFAULT_METRICS_NAMESPACE } from "../shared/core/observability";
+import { ServiceDashboard } from "./dashboard";
+import { ProductMetrics } from "./product-metrics";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
 import { DEFAULT_SERVICE_NAME, RouteFunction } from "./route-function";
@@ -112,6 +116,8 @@ export class FlatfileStack extends Stack {
   readonly alarmTopic: Topic;
   /** Every alarm, in the order created (the dashboard shows their state). */
   readonly alarms: Alarm[];
+  /** The service's CloudWatch dashboard (infra/dashboard.ts). */
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: FlatfileStackProps = {}) {
     super(scope, id, props);
@@ -322,8 +328,26 @@ export class FlatfileStack extends Stack {
       jobsSwept.metric(ALARM_PERIOD),
       `The sweep failed jobs left open for ${OPEN_JOB_BOUND_MS / 60_000} minutes: a delivery died or the relay could not fail them; read the job-sweep logs for their ids (5 min)`,
     );
+    // The product's own metrics (shared/core/observability.ts), route by route.
+    const productMetrics = new ProductMetrics({
+      namespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+      serviceName: props.serviceName ?? DEFAULT_SERVICE_NAME,
+      routes: FUNCTION_NAMES,
+    });
+    alarms.watchProduct(productMetrics);
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;
+
+    // --- Dashboard ------------------------------------------------------------------------
+    this.dashboard = new ServiceDashboard(this, "Dashboard", {
+      metrics: productMetrics,
+      // The sweep beside the routes: its errors, duration and ERROR lines.
+      functions: { ...functions, "job-sweep": this.jobSweep },
+      api: this.api,
+      table: this.idempotencyTable,
+      alarms: this.alarms,
+      logGroups: [...FUNCTION_NAMES.map((name) => functions[name].logGroup), this.jobSweep.logGroup],
+    }).dashboard;
 
     // --- Outputs --------------------------------------------------------------------------
     new CfnOutput(this, "ApiUrl", { value: this.apiUrl, description: "HTTP API base URL (RELAY_BASE_URL)" });
@@ -334,6 +358,10 @@ export class FlatfileStack extends Stack {
     new CfnOutput(this, "SecretArn", { value: this.secret.secretArn });
     new CfnOutput(this, "IdempotencyTableName", { value: this.idempotencyTable.tableName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, "DashboardUrl", {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.dashboard.dashboardName}`,
+      description: "The service's CloudWatch dashboard",
+    });
     if (this.relay) {
       new CfnOutput(this, "RelayStatus", { value: this.relay.status, description: "REGISTERED, or SKIPPED until the secret holds an apiKey" });
       new CfnOutput(this, "RelayInstructions", { value: this.relay.instructions, description: "When skipped: how to finish registering the relay" });

@@ -97,7 +97,7 @@ export function count(name: MetricName, by = 1): void {
 /**
  * Runs one invocation of `route` with its own counts and trace, then publishes its metrics
  * (in `finally`, so a throw still publishes what was counted). The ColdStart metric comes first,
- * once per process.
+ * once per process, with the route as its `function_name` dimension.
  */
 export async function observeInvocation<T>(route: string, work: () => Promise<T>): Promise<T> {
   const invocation: Invocation = { counts: new Map() };
@@ -109,7 +109,7 @@ export async function observeInvocation<T>(route: string, work: () => Promise<T>
     tracer.annotateColdStart();
     tracer.addServiceNameAnnotation();
   }
-  metrics.captureColdStartMetric();
+  metrics.captureColdStartMetric(route);
   try {
     return await current.run(invocation, work);
   } finally {

@@ -12,6 +12,8 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
 import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, ROUTE_PATHS } from "../../infra/stack";
+import { JOBS_FAILING_THRESHOLD, SIGNATURE_REJECTIONS_THRESHOLD } from "../../infra/alarms";
+import { DEFAULT_METRICS_NAMESPACE, METRIC } from "../../shared/core/observability";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
 import { OPEN_JOB_BOUND_MS, OPEN_JOBS_INDEX, SWEPT_LOG_MESSAGE } from "../../shared/core/open-jobs";
 import { actionsOf, cleanup, hasWildcard, iamStatements, synthWithoutBundling, tempDir, violationsOf } from "./support";
@@ -230,7 +232,8 @@ describe("FlatfileStack (default context)", () => {
     // The sweep's own Errors and Throttles, and each job it fails.
     expect(alarms.filter((a) => a.Namespace === "AWS/Lambda" && a.Dimensions?.[0]?.Value?.Ref === sweepId).map((a) => a.MetricName).sort()).toEqual(["Errors", "Throttles"]);
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
-    expect(alarms).toHaveLength(10);
+    // + the two on the product's own metrics (below).
+    expect(alarms).toHaveLength(12);
 
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
@@ -295,6 +298,53 @@ describe("FlatfileStack (default context)", () => {
       AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
     });
     expect(alarm.AlarmDescription).toContain(`${OPEN_JOB_BOUND_MS / 60_000} minutes`);
+  });
+
+  it("alarms on the product's own metrics: failed jobs and signature rejections, summed over the routes, into the topic", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    const onProductMetric = (name: string) =>
+      alarms.filter((a) =>
+        (a.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[] | undefined)?.some(
+          (m) => m.MetricStat?.Metric.Namespace === DEFAULT_METRICS_NAMESPACE && m.MetricStat.Metric.MetricName === name,
+        ),
+      );
+    for (const [name, threshold] of [
+      [METRIC.jobFailed, JOBS_FAILING_THRESHOLD],
+      [METRIC.rejectedSignature, SIGNATURE_REJECTIONS_THRESHOLD],
+    ] as const) {
+      const [alarm, ...others] = onProductMetric(name);
+      expect(others, name).toEqual([]);
+      expect(alarm, name).toMatchObject({ Threshold: threshold, AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], TreatMissingData: "notBreaching" });
+      // One series per route, each with the service and route dimensions, added up.
+      const routes = (alarm!.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[])
+        .filter((m) => m.MetricStat)
+        .map((m) => Object.fromEntries(m.MetricStat!.Metric.Dimensions.map((d) => [d.Name, d.Value])));
+      expect(routes).toEqual(FUNCTION_NAMES.map((route) => ({ service: "flatfile-space-configurator", route })));
+      expect(alarm!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(/^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\)){2}$/);
+    }
+  });
+
+  it("has one dashboard: alarm status, API, deliveries per route, jobs, Flatfile, duration percentiles, throttles, the table and ERROR lines", () => {
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    const [dashboard] = Object.values(template.findResources("AWS::CloudWatch::Dashboard"));
+    // The body is a Fn::Join of JSON text and references; the references are the resources shown.
+    const parts = dashboard!.Properties.DashboardBody["Fn::Join"][1] as unknown[];
+    const text = parts.filter((p): p is string => typeof p === "string").join("");
+    const references = JSON.stringify(parts.filter((p) => typeof p !== "string"));
+    for (const metric of [METRIC.deliveryHandled, METRIC.deliveryIgnored, METRIC.rejectedSignature, METRIC.rejectedEnvironment, METRIC.rejectedMalformed, METRIC.jobCompleted, METRIC.jobFailed, METRIC.flatfileCalls, METRIC.flatfileRetries, METRIC.flatfileErrors, METRIC.temporaryFailure, METRIC.leaseWaits, METRIC.referenceDataFallbacks]) {
+      expect(text, metric).toContain(`"${DEFAULT_METRICS_NAMESPACE}","${metric}"`);
+    }
+    for (const route of FUNCTION_NAMES) expect(text).toContain(`"route","${route}"`);
+    for (const awsMetric of ['"AWS/Lambda","Duration"', '"AWS/Lambda","Throttles"', '"AWS/Lambda","Errors"', '"AWS/DynamoDB","ConditionalCheckFailedRequests"', '"AWS/ApiGateway","5xx"', '"AWS/ApiGateway","IntegrationLatency"']) {
+      expect(text, awsMetric).toContain(awsMetric);
+    }
+    expect(text).toMatch(/"stat":"p99"/);
+    expect(text).toContain('"type":"alarm"');
+    for (const alarm of stack.alarms) expect(references).toContain(logicalId(alarm));
+    expect(text).toContain('"type":"log"');
+    expect(text).toContain('filter level = \\"ERROR\\"');
+    for (const name of FUNCTION_NAMES) expect(references).toContain(logicalId(stack.functions[name].logGroup as never));
+    template.hasOutput("DashboardUrl", {});
   });
 
   it("outputs the API URL, each route's URL and the secret name", () => {
@@ -385,6 +435,19 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     const types = Object.fromEntries(Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]));
     const { FlatfileSecretD72B70CC: _createdSecretOnly, ...withoutSecret } = PINNED_LOGICAL_IDS;
     expect(types).toMatchObject({ ...withoutSecret, ...PINNED_RELAY_LOGICAL_IDS });
+  });
+
+  it("runs every function, the relay's included, on nodejs24.x; the route functions and the sweep with active tracing and a metrics namespace", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    for (const fn of functions) expect(fn.Properties.Runtime).toBe("nodejs24.x");
+    // The three route functions and the job sweep (all RouteFunctions).
+    const routeFunctions = functions.filter((fn) => fn.Properties.Environment?.Variables?.FLATFILE_SECRET_ID);
+    expect(routeFunctions).toHaveLength(FUNCTION_NAMES.length + 1);
+    for (const fn of routeFunctions) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe(DEFAULT_METRICS_NAMESPACE);
+    }
   });
 
   it("is nag clean too", () => {

@@ -1,0 +1,166 @@
+/**
+ * `ServiceDashboard`: one CloudWatch dashboard for the service. What is measured is in
+ * product-metrics.ts (the product's own metrics) and the constructs' own metric methods; this
+ * file is only the layout.
+ *
+ *   const metrics = new ProductMetrics({ namespace, serviceName, routes: FUNCTION_NAMES });
+ *   new ServiceDashboard(this, "Dashboard", { metrics, functions, api, table, alarms, logGroups });
+ *
+ * Rows, top to bottom: alarm status; the API (requests, 4xx/5xx, latency against the function's
+ * integration latency); deliveries and their outcomes per route; rejections and failures; jobs;
+ * Flatfile calls, retries and errors; each function's errors, throttles, duration percentiles
+ * against the 25 s timeout and cold starts; the table's conditional-check failures (duplicate
+ * deliveries and lease contention); lease waits and reference-data fallbacks; the last ERROR
+ * lines of every function's log group.
+ *
+ * The metric names come from shared/core/observability.ts, which emits them.
+ */
+import { Duration } from "aws-cdk-lib";
+import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  AlarmStatusWidget,
+  Color,
+  Dashboard,
+  GraphWidget,
+  LogQueryVisualizationType,
+  LogQueryWidget,
+  Shading,
+  TextWidget,
+  type IAlarm,
+  type IMetric,
+  type IWidget,
+} from "aws-cdk-lib/aws-cloudwatch";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import type { ILogGroup } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { METRIC, type MetricName } from "../shared/core/observability";
+import type { ProductMetrics } from "./product-metrics";
+import { FUNCTION_TIMEOUT } from "./route-function";
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+export interface ServiceDashboardProps {
+  metrics: ProductMetrics;
+  /** Route name → its function. */
+  functions: Readonly<Record<string, IFunction>>;
+  api: HttpApi;
+  table: ITable;
+  /** Shown in the alarm status widget. */
+  alarms: readonly IAlarm[];
+  /** Searched by the ERROR lines widget. */
+  logGroups: readonly ILogGroup[];
+  dashboardName?: string;
+}
+
+export class ServiceDashboard extends Construct {
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
+    super(scope, id);
+    const { metrics, functions, api, table } = props;
+    const routes = metrics.props.routes;
+    const sum = { statistic: "Sum", period: FIVE_MINUTES };
+    const wide = (title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
+      new GraphWidget({ title, left, width: 12, height: 6, ...extra });
+    const perRoute = (name: MetricName) => routes.map((route) => metrics.route(name, route));
+
+    const rows: IWidget[][] = [
+      [
+        new TextWidget({
+          markdown:
+            "## Flatfile Space Configurator\nDeliveries are Flatfile events relayed to the API, one function per route. " +
+            "What each alarm means and what to do: README, *Operate*.",
+          width: 24,
+          height: 2,
+        }),
+      ],
+      [new AlarmStatusWidget({ title: "Alarms", alarms: [...props.alarms], width: 24, height: Math.max(2, Math.ceil(props.alarms.length / 4) + 1) })],
+      [
+        wide("API: requests and errors (5 min)", [api.metricCount(sum)], { right: [api.metricClientError(sum), api.metricServerError(sum)] }),
+        wide("API: latency vs the functions' integration latency (p99, ms)", [
+          api.metricLatency({ statistic: "p99", period: FIVE_MINUTES }),
+          api.metricIntegrationLatency({ statistic: "p99", period: FIVE_MINUTES }),
+        ]),
+      ],
+      routes.map(
+        (route) =>
+          new GraphWidget({
+            title: `${route}: deliveries by outcome (5 min)`,
+            left: [
+              metrics.route(METRIC.deliveryHandled, route).with({ label: "handled" }),
+              metrics.route(METRIC.idempotentReplay, route).with({ label: "replayed" }),
+              metrics.route(METRIC.deliveryIgnored, route).with({ label: "ignored" }),
+              metrics.route(METRIC.deliveryInProgress, route).with({ label: "copy in progress" }),
+              metrics.route(METRIC.temporaryFailure, route).with({ label: "5xx (retried)", color: Color.RED }),
+            ],
+            stacked: true,
+            width: 24 / routes.length,
+            height: 6,
+          }),
+      ),
+      [
+        wide("Rejected deliveries by reason, all routes (5 min)", [
+          metrics.total(METRIC.rejectedSignature, "401 signature"),
+          metrics.total(METRIC.rejectedEnvironment, "403 other environment"),
+          metrics.total(METRIC.rejectedMalformed, "400 malformed"),
+          metrics.total(METRIC.deliveryNotFound, "404 not found in Flatfile"),
+        ]),
+        wide("Jobs, all routes (5 min)", [
+          metrics.total(METRIC.jobCompleted, "completed"),
+          metrics.total(METRIC.jobFailed, "failed (operator)").with({ color: Color.RED }),
+          metrics.total(METRIC.jobNeedsAction, "failed (person must act)").with({ color: Color.ORANGE }),
+        ]),
+      ],
+      [
+        wide("Flatfile calls, retries and errors, all routes (5 min)", [metrics.total(METRIC.flatfileCalls, "calls")], {
+          right: [metrics.total(METRIC.flatfileRetries, "retries"), metrics.total(METRIC.flatfileErrors, "errors").with({ color: Color.RED })],
+        }),
+        wide("Temporary failures (5xx) by route (5 min)", perRoute(METRIC.temporaryFailure)),
+      ],
+      [
+        wide(
+          "Function errors and throttles (5 min)",
+          Object.entries(functions).map(([route, fn]) => fn.metricErrors({ ...sum, label: `${route} errors` })),
+          { right: Object.entries(functions).map(([route, fn]) => fn.metricThrottles({ ...sum, label: `${route} throttles` })) },
+        ),
+        wide(
+          "Function duration p50 / p99 (ms) against the timeout",
+          Object.entries(functions).flatMap(([route, fn]) => [
+            fn.metricDuration({ statistic: "p50", period: FIVE_MINUTES, label: `${route} p50` }),
+            fn.metricDuration({ statistic: "p99", period: FIVE_MINUTES, label: `${route} p99` }),
+          ]),
+          { leftAnnotations: [{ value: FUNCTION_TIMEOUT.toMilliseconds(), label: "timeout", color: Color.RED, fill: Shading.ABOVE }] },
+        ),
+      ],
+      [
+        wide("Cold starts (5 min)", routes.map((route) => metrics.coldStarts(route))),
+        wide("Table: conditional check failures (duplicate deliveries, lease contention) and lease waits (5 min)", [
+          table.metric("ConditionalCheckFailedRequests", { ...sum, label: "conditional check failed" }),
+        ], { right: [metrics.total(METRIC.leaseWaits, "lease waits"), metrics.total(METRIC.idempotentReplay, "replays")] }),
+      ],
+      [
+        wide("Reference API fallbacks (bundled categories used, 5 min)", [metrics.route(METRIC.referenceDataFallbacks, "space-configure")]),
+        new LogQueryWidget({
+          title: "Last ERROR lines, every function",
+          logGroupNames: props.logGroups.map((group) => group.logGroupName),
+          queryLines: [
+            "fields @timestamp, route, message, failure, status, eventId, jobId, spaceId",
+            'filter level = "ERROR"',
+            "sort @timestamp desc",
+            "limit 50",
+          ],
+          view: LogQueryVisualizationType.TABLE,
+          width: 12,
+          height: 6,
+        }),
+      ],
+    ];
+
+    this.dashboard = new Dashboard(this, "Dashboard", {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+      widgets: rows,
+    });
+  }
+}
