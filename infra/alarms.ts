@@ -11,7 +11,7 @@
  */
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { Effect, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
@@ -128,8 +128,28 @@ export class ServiceAlarms {
     );
   }
 
-  /** `Api5xx`: the HTTP API answered any 5xx in five minutes. */
-  watchApi(api: HttpApi): void {
-    this.add("Api5xx", api.metricServerError(ALARM_PERIOD), "HTTP API answered 5xx: senders are retrying (5 min)");
+  /**
+   * `Api5xx`: the HTTP API answered 5xx in five minutes, less the answers given before a signature
+   * could be checked (issue 13 §2: a stranger must not trip the alarm meant for real failures;
+   * every other pre-signature answer is a 401). Those have their own alarm,
+   * `SigningSecretUnavailable`: when the signing secret cannot be read, every delivery fails.
+   */
+  watchApi(api: HttpApi, metrics: ProductMetrics): void {
+    const unverified = metrics.total(METRIC.signingSecretUnavailable, "5xx before the signature could be checked");
+    this.add(
+      "Api5xx",
+      new MathExpression({
+        expression: "FILL(api5xx, 0) - unverified",
+        usingMetrics: { api5xx: api.metricServerError(ALARM_PERIOD), unverified },
+        label: "5xx answered to verified requests, or by the gateway",
+        period: ALARM_PERIOD.period,
+      }),
+      "HTTP API answered 5xx (not counting answers given before the signature could be checked): senders are retrying (5 min)",
+    );
+    this.add(
+      "SigningSecretUnavailable",
+      unverified,
+      "The functions could not read the signing secret (Secrets Manager down, or the secret's signingSecret missing or too short): every delivery is answered 500 until they can (5 min)",
+    );
   }
 }

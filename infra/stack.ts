@@ -321,7 +321,6 @@ export class FlatfileStack extends Stack {
     // Into one encrypted topic (infra/alarms.ts).
     const alarms = new ServiceAlarms(this, { alarmEmail });
     for (const name of FUNCTION_NAMES) alarms.watchFunction(pascal(name), name, functions[name]);
-    alarms.watchApi(this.api);
     alarms.watchFunction("JobSweep", "job-sweep", this.jobSweep);
     alarms.add(
       "JobsSwept",
@@ -334,6 +333,7 @@ export class FlatfileStack extends Stack {
       serviceName: props.serviceName ?? DEFAULT_SERVICE_NAME,
       routes: FUNCTION_NAMES,
     });
+    alarms.watchApi(this.api, productMetrics);
     alarms.watchProduct(productMetrics);
     this.alarmTopic = alarms.topic;
     this.alarms = alarms.alarms;

@@ -53,6 +53,12 @@ export const METRIC = {
   deliveryNotFound: "DeliveryNotFound",
   /** 5xx: the sender retries (a dependency down, a lease held too long, a defect). */
   temporaryFailure: "TemporaryFailure",
+  /**
+   * 500 before the signature could be checked: the signing secret could not be read, so the
+   * caller may be anyone. Counted apart from TemporaryFailure, and taken out of the Api5xx alarm
+   * (issue 13 §2): strangers must not be able to trip it; this metric has its own alarm.
+   */
+  signingSecretUnavailable: "SigningSecretUnavailable",
   /** A Flatfile job this product ran ended `complete`. */
   jobCompleted: "JobCompleted",
   /** A job ended `failed` for an operator's reason (a service down, a defect, not found). */

@@ -94,7 +94,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
       try {
         configuration = await loadConfiguration();
       } catch (error) {
-        return counted(signingSecretUnavailable(error));
+        return signingSecretUnavailable(error);
       }
       const body = readBody(request);
       const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
@@ -174,6 +174,7 @@ function signingSecretUnavailable(error: unknown): APIGatewayProxyStructuredResu
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
   logger.error("signing secret unavailable; answered before the signature could be checked", { failure: `${name}: ${message}` });
+  count(METRIC.signingSecretUnavailable);
   return answer(500, { error: "internal error" });
 }
 

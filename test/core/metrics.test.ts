@@ -19,6 +19,7 @@ vi.hoisted(() => {
 
 import { handler as actionJob } from "../../functions/action-job/handler";
 import { handler as spaceConfigure } from "../../functions/space-configure/handler";
+import { resetSettingsCache } from "../../shared/core/config";
 import { METRIC } from "../../shared/core/observability";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
@@ -123,6 +124,24 @@ describe("the metrics a delivery prints (EMF)", () => {
     const { values, line } = onlyLine();
     expect(line).toMatchObject({ route: "space-configure" });
     expect(values).toEqual({ [METRIC.rejectedSignature]: 1 });
+  });
+
+  it("an answer given before the signature could be checked: SigningSecretUnavailable, not TemporaryFailure (issue 13 §2)", async () => {
+    const signing = process.env.FLATFILE_SIGNING_SECRET;
+    delete process.env.FLATFILE_SIGNING_SECRET;
+    resetSettingsCache();
+    try {
+      const space = h.flatfile.seed.space({ name: "No signing secret" });
+      const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+      const answer = await h.deliver(spaceConfigure, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id }));
+      expect(answer).toMatchObject({ status: 500, body: { error: "internal error" } });
+    } finally {
+      process.env.FLATFILE_SIGNING_SECRET = signing;
+      resetSettingsCache();
+    }
+    const { values, line } = onlyLine();
+    expect(line).toMatchObject({ route: "space-configure" });
+    expect(values).toEqual({ [METRIC.signingSecretUnavailable]: 1 });
   });
 
   it("a redelivery of a handled event: IdempotentReplay, and nothing sent to Flatfile again", async () => {

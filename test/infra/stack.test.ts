@@ -226,14 +226,27 @@ describe("FlatfileStack (default context)", () => {
         expect(match[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
       }
     }
-    const api5xx = alarms.filter((a) => a.Namespace === "AWS/ApiGateway" && a.MetricName === "5xx");
+    // Api5xx: the gateway's 5xx less the answers given before a signature could be checked
+    // (issue 13 §2: a stranger cannot trip it), which have their own alarm.
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string } } };
+    const api5xx = alarms.filter((a) => (a.Metrics as Query[] | undefined)?.some((m) => m.MetricStat?.Metric.Namespace === "AWS/ApiGateway" && m.MetricStat.Metric.MetricName === "5xx"));
     expect(api5xx).toHaveLength(1);
     expect(api5xx[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
+    const queries = api5xx[0]!.Metrics as Query[];
+    const top = queries.find((q) => (q as { ReturnData?: boolean }).ReturnData !== false)!;
+    expect(top.Expression).toBe("FILL(api5xx, 0) - unverified");
+    const unverified = queries.find((q) => q.Id === "unverified")!;
+    const summed = queries.filter((q) => q.MetricStat?.Metric.MetricName === METRIC.signingSecretUnavailable);
+    expect(summed).toHaveLength(FUNCTION_NAMES.length);
+    for (const q of summed) expect(unverified.Expression).toContain(`FILL(${q.Id}, 0)`);
+    const secretAlarm = alarms.filter((a) => a.Metrics && (a.Metrics as Query[]).every((m) => !m.MetricStat || m.MetricStat.Metric.MetricName === METRIC.signingSecretUnavailable));
+    expect(secretAlarm).toHaveLength(1);
+    expect(secretAlarm[0]).toMatchObject({ Threshold: 1, AlarmActions: [{ Ref: topicId }] });
     // The sweep's own Errors and Throttles, and each job it fails.
     expect(alarms.filter((a) => a.Namespace === "AWS/Lambda" && a.Dimensions?.[0]?.Value?.Ref === sweepId).map((a) => a.MetricName).sort()).toEqual(["Errors", "Throttles"]);
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
-    // + the two on the product's own metrics (below).
-    expect(alarms).toHaveLength(12);
+    // + SigningSecretUnavailable, and the two on the product's own metrics (below).
+    expect(alarms).toHaveLength(13);
 
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
