@@ -1119,7 +1119,9 @@ describe("hostile input", () => {
     expect(seen[401] ?? 0).toBeGreaterThan(20);
     expect(seen[400] ?? 0).toBeGreaterThan(20);
     expect((seen[200] ?? 0) + (seen[403] ?? 0) + (seen[404] ?? 0)).toBeGreaterThan(5);
-  }, 30_000);
+    // 300 requests one after another through the gateway and the handlers: ~4 s idle, 14 s seen
+    // beside two CPU burners; the budget follows the count, nothing here is timed.
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,12 @@ function send(args: string[], env: NodeJS.ProcessEnv = bareEnv({ LOCAL_STATE_DIR
   });
 }
 
+/**
+ * For a test that runs `npm run send` several times: each is a new npm + tsx process, a few seconds
+ * on a loaded machine (the four sends of the first test took 20 s beside two CPU burners).
+ */
+const SENDS_TIMEOUT_MS = 120_000;
+
 const portOpen = (p: number) =>
   new Promise<boolean>((resolve) => {
     const socket = connect(p, "127.0.0.1");
@@ -96,7 +102,7 @@ describe("npm run send against a running npm start", () => {
     const submit = await send(["submit"]);
     expect(submit.stdout).toMatch(/complete/);
     expect(submit.code).toBe(0);
-  });
+   }, SENDS_TIMEOUT_MS);
 
   it("exits non-zero when the job failed", async () => {
     expect((await send(["configure", "--currency", "JPY", "--creator", "guest"])).code).toBe(0);
@@ -106,7 +112,7 @@ describe("npm run send against a running npm start", () => {
     expect(submit.stdout).toMatch(/failed: Action needed · Nothing was submitted/);
     expect(submit.stdout).toMatch(/✗ submit did not go through: the job failed/);
     expect(submit.code).toBe(1);
-  });
+   }, SENDS_TIMEOUT_MS);
 
   it("sends each file in local/events, filled with the latest Space's ids, in order (found by PORT)", async () => {
     for (const [name, route] of [
@@ -120,7 +126,7 @@ describe("npm run send against a running npm start", () => {
       expect(sent.stdout).toMatch(/"status":"complete"|"counts"/);
       expect(sent.code).toBe(0);
     }
-  });
+   }, SENDS_TIMEOUT_MS);
 });
 
 describe("starting and stopping", () => {
