@@ -1,9 +1,13 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two projects: the whole suite, and the flow and reliability suites again against a stand-in
+ * that drops the sheets a `workbooks.update` leaves out (undocumented on the platform; the default
+ * stand-in keeps them), so the product is shown not to depend on the answer.
+ */
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
@@ -15,5 +19,16 @@ export default defineConfig({
     // Metrics print one EMF line per invocation off Lambda too; the suite that reads them
     // (test/core/metrics.test.ts) turns them on for itself.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
+    projects: [
+      { extends: true, test: { name: "default", include: ["test/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "omitted-sheets-dropped",
+          include: ["test/flows/**/*.test.ts", "test/chaos/**/*.test.ts"],
+          env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", STAND_IN_OMITTED_SHEETS: "dropped" },
+        },
+      },
+    ],
   },
 });

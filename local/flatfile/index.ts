@@ -17,11 +17,13 @@ import { documentRoutes, spaceRoutes } from "./resources/spaces";
 import { userRoutes } from "./resources/users";
 import { sheetRoutes, workbookRoutes } from "./resources/workbooks";
 import { serveRoutes, type Route } from "./router";
+import { platformFromEnv, type PlatformBehaviour } from "./platform";
 import { createSeed } from "./seed";
 import { Store } from "./store";
 import type { FlatfileStandIn } from "./types";
 
 export * from "./types";
+export { DROP_HTML_COMMENTS_ENV, OMITTED_SHEETS_ENV, platformFromEnv, type PlatformBehaviour } from "./platform";
 
 const ROUTES: readonly Route[] = [
   ...jobRoutes,
@@ -37,9 +39,12 @@ const ROUTES: readonly Route[] = [
 
 export interface StandInOptions {
   port?: number;
+  /** Added before every answer. */
   latencyMs?: number;
   apiKey?: string;
-  /** Keep HTML comments in document bodies; by default they are dropped (see resources/spaces.ts). */
+  /** Where the docs are silent; unset keys come from the environment (see platform.ts). */
+  platform?: Partial<PlatformBehaviour>;
+  /** Shorthand for `platform: { dropHtmlComments: false }`. */
   keepHtmlComments?: boolean;
   /** The region part of every id: `us` by default; `dev` models `dev_sp_…` and the like (issue 12 §4). */
   idPrefix?: string;
@@ -47,8 +52,12 @@ export interface StandInOptions {
 
 export async function startFlatfileStandIn(options: StandInOptions = {}): Promise<FlatfileStandIn> {
   const apiKey = options.apiKey ?? `sk_local_${randomBytes(12).toString("hex")}`;
-  const store = new Store(options.idPrefix);
-  store.keepHtmlComments = options.keepHtmlComments === true;
+  const initialPlatform: PlatformBehaviour = {
+    ...platformFromEnv(),
+    ...(options.keepHtmlComments ? { dropHtmlComments: false } : {}),
+    ...options.platform,
+  };
+  const store = new Store({ ...initialPlatform }, options.idPrefix);
   const seed = createSeed(store);
   const server = await serveRoutes(ROUTES, store, { port: options.port, latencyMs: options.latencyMs, apiKey });
 
@@ -57,6 +66,7 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     apiKey,
     requests: server.requests,
     seed,
+    platform: store.platform,
     faults: server.faults,
     spaces: store.spaces,
     jobs: store.jobs,
@@ -71,6 +81,7 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     reset() {
       server.requests.length = 0;
       store.clear();
+      Object.assign(store.platform, initialPlatform);
       server.faults.clear();
     },
     close: server.close,

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Flatfile } from "@flatfile/api";
 import { notFound, throwIt } from "./errors";
+import type { PlatformBehaviour } from "./platform";
 import type {
   Json,
   SeedCommit,
@@ -44,19 +45,20 @@ export class Store {
   readonly secrets = new Map<string, StoredSecret>();
   readonly commits = new Map<string, StoredCommit>();
 
-  /** Keep HTML comments in document bodies (undocumented on the platform; dropped by default). */
-  keepHtmlComments = false;
-
   /** A short random tag per stand-in, so ids from two instances never collide. */
   private readonly instance = Array.from(randomBytes(2), (b) => ALNUM[b % 36]).join("");
   private counter = 0;
   private commitSeq = 0;
 
   /**
-   * `idPrefix` is the region part of every id made here: `us` by default; `dev` (or `us0`…)
-   * models the other prefixes the docs and SDK examples show (`dev_sp_…`, `us0_ev_…`).
+   * `platform`: where the docs are silent, which way this stand-in answers (changed in place by
+   * tests). `idPrefix` is the region part of every id made here: `us` by default; `dev` (or
+   * `us0`…) models the other prefixes the docs and SDK examples show (`dev_sp_…`, `us0_ev_…`).
    */
-  constructor(private readonly idPrefix = "us") {}
+  constructor(
+    readonly platform: PlatformBehaviour,
+    private readonly idPrefix = "us",
+  ) {}
 
   newId(kind: string): string {
     return `${this.idPrefix}_${kind}_${this.instance}${(this.counter++).toString(36).padStart(6, "0")}`;

@@ -2,6 +2,7 @@
  * The stand-in's public types: what it stores, what tests seed, the request log and faults.
  */
 import type { Flatfile } from "@flatfile/api";
+import type { PlatformBehaviour } from "./platform";
 
 export const DEFAULT_ENVIRONMENT_ID = "us_env_local0001";
 export const DEFAULT_ACCOUNT_ID = "us_acc_local0001";
@@ -248,6 +249,8 @@ export interface FlatfileStandIn {
   /** Append-only log of every request received (cleared by reset). */
   readonly requests: RequestLogEntry[];
   seed: Seed;
+  /** Where the docs are silent, which way this stand-in answers; change it in place per test. */
+  platform: PlatformBehaviour;
   faults: Faults;
   spaces: Map<string, StoredSpace>;
   jobs: Map<string, StoredJob>;
@@ -259,7 +262,7 @@ export interface FlatfileStandIn {
   agents: Map<string, StoredAgent>;
   secrets: Map<string, StoredSecret>;
   commits: Map<string, StoredCommit>;
-  /** Clears all state, the request log and faults; keeps the server, port and apiKey. */
+  /** Clears all state, the request log and faults, and restores `platform` as started; keeps the server, port and apiKey. */
   reset(): void;
   close(): Promise<void>;
 }

@@ -136,11 +136,12 @@ describe("spaces, workbooks and documents through the SDK", () => {
         actions: [{ operation: "submit", label: "Submit", mode: "foreground" }],
       })
     ).data;
-    // Matched by slug: same id and records; "old" removed; "new" created.
-    expect(updated.sheets!.map((s) => s.slug)).toEqual(["contacts", "new"]);
+    // Matched by slug: same id and records; "new" created; "old", left out, kept (the default:
+    // stand-in-platform.test.ts covers "dropped").
+    expect(updated.sheets!.map((s) => s.slug)).toEqual(["contacts", "new", "old"]);
     expect(updated.sheets![0]!.id).toBe(contacts.id);
     expect(ff.sheets.get(contacts.id)!.records.map((r) => r.id)).toEqual(seeded.recordIds);
-    expect(ff.sheets.size).toBe(2);
+    expect(ff.sheets.size).toBe(3);
     // Stored as sent, access: [] included; other keys kept unless given.
     const stored = (await api.workbooks.get(created.id)).data;
     const sheet = stored.sheets!.find((s) => s.slug === "contacts")!;

@@ -1,4 +1,15 @@
-/** Jobs: get, ack, complete, fail, retry. */
+/**
+ * Jobs: get, ack, complete, fail, retry.
+ *
+ * Status moves created → ready → executing → complete | failed | canceled (SDK `JobStatus`; the
+ * docs' job lifecycle, https://flatfile.com/docs/core-concepts/jobs, and the events reference:
+ * "A job with 'immediate' set to true will skip the planning step and transition directly to
+ * 'ready'"). `ack` moves a ready job to executing and, on an executing job, updates info and
+ * progress: that is how Flatfile's own job-handler plugin reports progress (its `tick` calls
+ * `jobs.ack`). A finished job (complete, failed, canceled) refuses ack, complete and fail with 400:
+ * no source says the platform reopens one, and 400 is the least convenient plausible answer.
+ * Undocumented, and left permissive: complete or fail of a job never acknowledged.
+ */
 import { badRequest } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { clone, isObject, now, type Store } from "../store";
@@ -58,6 +69,11 @@ export const jobRoutes: Route[] = [
     method: "POST",
     pattern: new RegExp(`^/jobs/${ID}/retry$`),
     name: "jobs.retry",
+    // API reference: "Retry a failed job and return the job", nothing more. The status it leaves,
+    // whether job:ready is raised again and whether ack is then accepted are undocumented; the least
+    // convenient plausible behaviour is that it does not exist. Modelled as a failed/canceled job
+    // back to ready only while shared/core/job-lifecycle.ts still calls it (the `jobs` helper is
+    // removing that call); then this route goes and it answers 404.
     handle: (store, [id]) => {
       const job = store.getJob(id!);
       if (job.status !== "failed" && job.status !== "canceled") throw badRequest(`Job ${id} is ${job.status}: only a failed or canceled job can be retried`);

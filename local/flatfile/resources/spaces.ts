@@ -1,9 +1,22 @@
-/** Spaces and the documents that live in them. */
+/**
+ * Spaces and the documents that live in them.
+ *
+ * Modelled beyond request validation:
+ * - `spaces.update` replaces `metadata` whole (SDK `SpaceConfig.metadata` is one value, and the
+ *   update is a PATCH of top-level keys); other keys not sent are kept.
+ * - Document bodies are stored as sent (docs: Markdown, HTML tags allowed), except that HTML
+ *   comments are dropped while `platform.dropHtmlComments` is on, the default (undocumented;
+ *   least convenient plausible; see ../platform.ts).
+ */
 import { notFound } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { top } from "../schemas";
-import { clone, isObject, now } from "../store";
+import { withoutHtmlComments } from "../platform";
+import { clone, isObject, now, type Store } from "../store";
 import type { Json, StoredDocument } from "../types";
+
+/** A document body as the platform would store it. */
+const storedBody = (store: Store, body: string) => (store.platform.dropHtmlComments ? withoutHtmlComments(body) : body);
 
 export const spaceRoutes: Route[] = [
   { method: "GET", pattern: new RegExp(`^/spaces/${ID}$`), name: "spaces.get", handle: (store, [id]) => ok(clone(store.getSpace(id!))) },
@@ -23,16 +36,6 @@ export const spaceRoutes: Route[] = [
     },
   },
 ];
-
-/**
- * A document body as stored. Flatfile documents bodies as Markdown with HTML allowed; whether HTML
- * comments survive storage or rendering is undocumented: least convenient plausible, they are
- * dropped (on by default; `startFlatfileStandIn({ keepHtmlComments: true })` keeps them).
- */
-function storedBody(store: { keepHtmlComments: boolean }, body: unknown): string {
-  const text = String(body);
-  return store.keepHtmlComments ? text : text.replace(/<!--[\s\S]*?(?:-->|$)/g, "");
-}
 
 export const documentRoutes: Route[] = [
   {
@@ -58,7 +61,7 @@ export const documentRoutes: Route[] = [
         spaceId: space.id,
         environmentId: space.environmentId,
         title: String((body as Json).title),
-        body: storedBody(store, (body as Json).body),
+        body: storedBody(store, String((body as Json).body)),
         createdAt: at,
         updatedAt: at,
       };
@@ -85,7 +88,7 @@ export const documentRoutes: Route[] = [
       const doc = store.documents.get(documentId!);
       if (!doc || doc.spaceId !== spaceId) throw notFound("Document", documentId!);
       for (const [key, value] of Object.entries(isObject(body) ? body : {})) if (value !== undefined) doc[key] = clone(value);
-      if (isObject(body) && body.body !== undefined) doc.body = storedBody(store, body.body);
+      if (isObject(body) && typeof body.body === "string") doc.body = storedBody(store, body.body);
       doc.updatedAt = now();
       return ok(clone(doc));
     },

@@ -1,9 +1,45 @@
-/** Workbooks and their sheets: create, read, update (sheets by id or slug), counts, lock, duplicate. */
+/**
+ * Workbooks and their sheets: create, read, update (sheets by id or slug), counts, lock, duplicate.
+ *
+ * Modelled beyond request validation, with sources (see ../shared/flatfile-notes.md,
+ * "Platform behaviour, with evidence"):
+ * - `workbooks.update` matches sent sheets to existing ones by `slug` (SDK `SheetConfigUpdate.slug`:
+ *   "required when updating a Workbook"; also by `id`), keeps their records (support article
+ *   "updating sheets": a schema change alone does not rewrite records) and stores the sheet config
+ *   as sent, which is the documented way to change `access`/`readonly` (same article).
+ * - Sheets left out of an update: undocumented, `platform.omittedSheets` (see ../platform.ts).
+ * - Enum options above 100: rejected (see `checkEnumOptions`).
+ */
 import { badRequest, throwIt } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { top } from "../schemas";
 import { clone, isObject, now, slugify } from "../store";
 import { DEFAULT_ENVIRONMENT_ID, type Json, type StoredRecord, type StoredSheet, type StoredWorkbook } from "../types";
+
+/**
+ * Flatfile's field-types docs allow at most 100 `config.options` on an enum field ("more
+ * technically works but degrades", support article). What the API does above that is
+ * undocumented: the least convenient plausible behaviour is to refuse the whole write, so a
+ * blueprint or a commit-time rule that can grow past 100 fails here rather than on the platform.
+ */
+export const MAX_ENUM_OPTIONS = 100;
+
+function checkEnumOptions(sheetConfigs: readonly Json[]): void {
+  for (const [i, sheet] of sheetConfigs.entries()) {
+    const nested = isObject(sheet.config) ? sheet.config : {};
+    const fields = Array.isArray(sheet.fields) ? sheet.fields : Array.isArray(nested.fields) ? nested.fields : [];
+    for (const [j, field] of (fields as unknown[]).entries()) {
+      if (!isObject(field) || (field.type !== "enum" && field.type !== "enum-list")) continue;
+      const options = isObject(field.config) && Array.isArray(field.config.options) ? field.config.options : [];
+      if (options.length > MAX_ENUM_OPTIONS) {
+        throw badRequest(
+          `Field "${String(field.key)}" has ${options.length} enum options; at most ${MAX_ENUM_OPTIONS} are allowed`,
+          `sheets[${i}].fields[${j}].config.options`,
+        );
+      }
+    }
+  }
+}
 
 export const workbookRoutes: Route[] = [
   {
@@ -40,6 +76,7 @@ export const workbookRoutes: Route[] = [
       }
       const slugs = new Set<string>();
       const sheetConfigs = Array.isArray(config.sheets) ? (config.sheets as Json[]) : [];
+      checkEnumOptions(sheetConfigs);
       for (const [i, s] of sheetConfigs.entries()) {
         const slug = typeof s.slug === "string" ? s.slug : slugify(String(s.name));
         if (slugs.has(slug)) throw badRequest(`Duplicate sheet slug "${slug}"`, `sheets[${i}].slug`);
@@ -72,6 +109,7 @@ export const workbookRoutes: Route[] = [
       const workbook = store.getWorkbook(id!);
       const update = isObject(body) ? body : {};
       if (Array.isArray(update.sheets)) {
+        checkEnumOptions(update.sheets as Json[]);
         const current = workbook.sheetIds.map((sid) => store.sheets.get(sid)).filter((s): s is StoredSheet => !!s);
         const bySlug = new Map(current.map((s) => [s.slug, s]));
         const byId = new Map(current.map((s) => [s.id, s]));
@@ -103,8 +141,13 @@ export const workbookRoutes: Route[] = [
             kept.push(store.createSheet(workbook.id, { ...config, slug }).id);
           }
         }
-        for (const s of current) if (!kept.includes(s.id)) store.sheets.delete(s.id);
-        workbook.sheetIds = kept;
+        const omitted = current.filter((s) => !kept.includes(s.id));
+        if (store.platform.omittedSheets === "dropped") {
+          for (const s of omitted) store.sheets.delete(s.id);
+          workbook.sheetIds = kept;
+        } else {
+          workbook.sheetIds = [...kept, ...omitted.map((s) => s.id)];
+        }
       }
       for (const [key, value] of Object.entries(update)) {
         if (key === "sheets" || value === undefined) continue;
@@ -131,6 +174,8 @@ export const sheetRoutes: Route[] = [
     method: "POST",
     pattern: new RegExp(`^/sheets/${ID}/lock$`),
     name: "sheets.lock",
+    // SDK: "Locks a sheet". What a lock stops is not documented beyond the UI; the stand-in only
+    // records it (`lockedBy`, `lockedAt`, read back by sheets.get), and leaves config unchanged.
     handle: (store, [id]) => {
       const sheet = store.getSheet(id!);
       sheet.lockedBy = "us_key_local0001";
@@ -158,11 +203,19 @@ export const sheetRoutes: Route[] = [
       const source = store.getSheet(id!);
       const workbook = store.getWorkbook(source.workbookId);
       const request = isObject(body) ? body : {};
-      const slug = typeof request.slug === "string" ? request.slug : `${source.slug}-copy`;
-      const name = typeof request.name === "string" ? request.name : `${source.name} (copy)`;
+      // Defaults from the SDK's `DuplicateSheetRequest` doc comments.
+      const slug = typeof request.slug === "string" ? request.slug : `${source.slug}-copy-${Date.now()}`;
+      const name = typeof request.name === "string" ? request.name : `Copy of ${source.name}`;
+      // Undocumented: a slug already used in the workbook. Least convenient: refused, nothing copied.
       const taken = workbook.sheetIds.some((sid) => store.sheets.get(sid)?.slug === slug);
       if (taken) throw badRequest(`A sheet with slug "${slug}" already exists in workbook ${workbook.id}`, "slug");
+      // Undocumented: whether the copy takes the config (access, readonly, actions). Modelled as a
+      // copy of the whole config, so a copy of a read-only sheet is read-only too: the caller must
+      // set the copy's config itself (our flows send every sheet on the next workbook write).
       const copy = store.createSheet(workbook.id, { ...clone(source.config), name, slug });
+      // SDK doc comment: "Creates a copy of a sheet including all its data within the same
+      // workbook". Undocumented: whether validity and messages are copied (modelled: copied as
+      // they are, the same values giving the same messages) and whether the copy raises a commit.
       const commit = store.newCommit(copy.id);
       copy.records = source.records.map((r) => {
         const record: StoredRecord = { id: store.newId("rc"), commitId: commit.id, valid: r.valid, n: r.n };
