@@ -10,7 +10,9 @@
  * Each resource's routes and what they model live in `resources/<resource>.ts`.
  */
 import { randomBytes } from "node:crypto";
+import { createActions } from "./act";
 import { agentRoutes, secretRoutes } from "./resources/agents";
+import { eventRoutes } from "./resources/events";
 import { jobRoutes } from "./resources/jobs";
 import { recordRoutes } from "./resources/records";
 import { documentRoutes, spaceRoutes } from "./resources/spaces";
@@ -35,6 +37,7 @@ const ROUTES: readonly Route[] = [
   ...userRoutes,
   ...agentRoutes,
   ...secretRoutes,
+  ...eventRoutes,
 ];
 
 export interface StandInOptions {
@@ -66,6 +69,8 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     apiKey,
     requests: server.requests,
     seed,
+    act: createActions(store),
+    events: store.events,
     platform: store.platform,
     faults: server.faults,
     spaces: store.spaces,

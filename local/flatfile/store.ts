@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Flatfile } from "@flatfile/api";
 import { notFound, throwIt } from "./errors";
 import type { PlatformBehaviour } from "./platform";
+import { DEFAULT_ACCOUNT_ID, DEFAULT_ENVIRONMENT_ID } from "./types";
 import type {
   Json,
   SeedCommit,
@@ -13,6 +14,7 @@ import type {
   StoredAgent,
   StoredCommit,
   StoredDocument,
+  StoredEvent,
   StoredGuest,
   StoredJob,
   StoredRecord,
@@ -33,6 +35,9 @@ export function slugify(name: string): string {
   return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "sheet";
 }
 
+/** The actor of whatever is done through the API with the stand-in's key. */
+export const API_KEY_ACTOR = "us_key_local0001";
+
 export class Store {
   readonly spaces = new Map<string, StoredSpace>();
   readonly jobs = new Map<string, StoredJob>();
@@ -44,6 +49,8 @@ export class Store {
   readonly agents = new Map<string, StoredAgent>();
   readonly secrets = new Map<string, StoredSecret>();
   readonly commits = new Map<string, StoredCommit>();
+  /** Every event raised, oldest first. */
+  readonly events: StoredEvent[] = [];
 
   /** A short random tag per stand-in, so ids from two instances never collide. */
   private readonly instance = Array.from(randomBytes(2), (b) => ALNUM[b % 36]).join("");
@@ -69,6 +76,39 @@ export class Store {
     for (const map of [this.spaces, this.jobs, this.workbooks, this.sheets, this.documents, this.users, this.guests, this.agents, this.secrets, this.commits]) {
       map.clear();
     }
+    this.events.length = 0;
+  }
+
+  /** Appends an event to the log, as the platform raises it. */
+  raise(topic: string, domain: string, context: StoredEvent["context"], payload: Record<string, unknown> = {}): StoredEvent {
+    const event: StoredEvent = { id: this.newId("evt"), topic, domain, context: clone(context), payload: clone(payload), createdAt: now() };
+    this.events.push(event);
+    return event;
+  }
+
+  /**
+   * An event's context for a sheet, workbook or space (the most specific given), filled the way
+   * the platform fills it (SDK `Context`; samples in ../shared/events): account and environment
+   * always, then spaceId, workbookId, sheetId, sheetSlug and `slugs.sheet` as they apply.
+   */
+  contextFor(target: { spaceId?: string; workbookId?: string; sheetId?: string }): StoredEvent["context"] {
+    const sheet = target.sheetId ? this.getSheet(target.sheetId) : undefined;
+    const workbook = sheet ? this.getWorkbook(sheet.workbookId) : target.workbookId ? this.getWorkbook(target.workbookId) : undefined;
+    const spaceId = workbook?.spaceId || target.spaceId;
+    const space = spaceId ? this.spaces.get(spaceId) : undefined;
+    if (spaceId && !space) throw notFound("Space", spaceId);
+    const context: StoredEvent["context"] = {
+      accountId: space?.accountId ?? DEFAULT_ACCOUNT_ID,
+      environmentId: space?.environmentId ?? workbook?.environmentId ?? DEFAULT_ENVIRONMENT_ID,
+    };
+    if (space) context.spaceId = space.id;
+    if (workbook) context.workbookId = workbook.id;
+    if (sheet) {
+      context.sheetId = sheet.id;
+      context.sheetSlug = sheet.slug;
+      context.slugs = { sheet: sheet.slug };
+    }
+    return context;
   }
 
   getSpace = (id: string) => this.spaces.get(id) ?? throwIt(notFound("Space", id));
@@ -225,6 +265,7 @@ export class Store {
       for (const u of change.update) {
         const record = byId.get(u.id) ?? throwIt(notFound("Record", u.id));
         record.values = { ...this.valuesOf(sheet, record), ...clone(u.values) };
+        if (u.valid !== undefined) record.valid = u.valid;
         record.commitId = commit.id;
       }
     }

@@ -8,11 +8,12 @@ export const DEFAULT_ENVIRONMENT_ID = "us_env_local0001";
 export const DEFAULT_ACCOUNT_ID = "us_acc_local0001";
 
 export type RouteName =
-  | "jobs.get" | "jobs.ack" | "jobs.complete" | "jobs.fail" | "jobs.retry"
-  | "spaces.get" | "spaces.update"
+  | "jobs.create" | "jobs.get" | "jobs.ack" | "jobs.complete" | "jobs.fail" | "jobs.cancel" | "jobs.execute" | "jobs.retry"
+  | "spaces.create" | "spaces.get" | "spaces.update" | "spaces.delete"
   | "workbooks.create" | "workbooks.get" | "workbooks.list" | "workbooks.update"
   | "sheets.get" | "sheets.counts" | "sheets.lock" | "sheets.unlock" | "sheets.duplicate"
-  | "records.get" | "records.insert"
+  | "records.get" | "records.insert" | "records.update" | "records.delete"
+  | "events.list" | "events.get" | "events.ack"
   | "documents.create" | "documents.list" | "documents.get" | "documents.update"
   | "users.get" | "guests.get"
   | "agents.create" | "agents.list" | "agents.get" | "agents.delete"
@@ -198,6 +199,18 @@ export interface StoredCommit {
   createdAt: string;
 }
 
+/** An event the platform raised, as `events.list` answers it (SDK `GenericEvent`). */
+export interface StoredEvent {
+  id: string;
+  topic: string;
+  domain: string;
+  context: { accountId: string; environmentId: string; spaceId?: string; [key: string]: unknown };
+  payload: Record<string, unknown>;
+  createdAt: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+}
+
 export interface SeedSheet {
   name: string;
   slug: string;
@@ -213,7 +226,8 @@ export interface SeedSheet {
 export interface SeedCommit {
   /** Plain values, `{ key: value }`. */
   insert?: Record<string, unknown>[];
-  update?: { id: string; values: Record<string, unknown> }[];
+  /** New values; `valid` also marks the record valid or in error. */
+  update?: { id: string; values: Record<string, unknown>; valid?: boolean }[];
   deleteAll?: boolean;
   delete?: string[];
   /** Mark this many of the inserted records (the first ones) as error records. */
@@ -249,6 +263,10 @@ export interface FlatfileStandIn {
   /** Append-only log of every request received (cleared by reset). */
   readonly requests: RequestLogEntry[];
   seed: Seed;
+  /** What people and the platform do, each raising its event as the platform would (see act.ts). */
+  act: PlatformActions;
+  /** Every event raised, oldest first (cleared by reset). */
+  readonly events: StoredEvent[];
   /** Where the docs are silent, which way this stand-in answers; change it in place per test. */
   platform: PlatformBehaviour;
   faults: Faults;
@@ -265,4 +283,49 @@ export interface FlatfileStandIn {
   /** Clears all state, the request log and faults, and restores `platform` as started; keeps the server, port and apiKey. */
   reset(): void;
   close(): Promise<void>;
+}
+
+export interface CreatedSpace {
+  space: StoredSpace;
+  /** The `space:configure` job, when the space was created with autoConfigure. */
+  job?: StoredJob;
+  /** The `job:ready` event of that job, when there is one. */
+  event?: StoredEvent;
+}
+
+/**
+ * What people and the platform do, in process, each the way the HTTP API does it (same code) and
+ * raising the same events. Every function answers with the event a listener would be sent.
+ */
+export interface PlatformActions {
+  /**
+   * A Space created as the dashboard, an embedded app or `POST /v1/spaces` with
+   * `autoConfigure: true` creates it: `space:created`, then a `space:configure` job, ready at once,
+   * with `job:created` and `job:ready` (answered as `event`). `autoConfigure: false` makes no job.
+   */
+  createSpace(input?: {
+    name?: string;
+    metadata?: unknown;
+    environmentId?: string;
+    accountId?: string;
+    /** Who created it: a user (`us_usr_…`), a guest (`us_g_…`) or anything else. Default: the API key. */
+    actorId?: string;
+    autoConfigure?: boolean;
+  }): CreatedSpace;
+  /**
+   * A person presses an action button: a job `<domain>:<operation>` on the sheet, workbook or
+   * space, ready at once (`job:created`, then `job:ready`, answered as `event`), with `actionName`
+   * in the event's context.
+   */
+  runAction(input: {
+    /** `<domain>:<operation>`, e.g. `sheet:duplicate`, `workbook:submitActionFg`. */
+    job: string;
+    sheetId?: string;
+    workbookId?: string;
+    spaceId?: string;
+    actorId?: string;
+    input?: Record<string, unknown>;
+  }): { job: StoredJob; event: StoredEvent };
+  /** A person changes records: one commit on the sheet and its `commit:created` event. */
+  commit(sheetId: string, change: SeedCommit, options?: { actorId?: string }): { commitId: string; recordIds: string[]; event: StoredEvent };
 }

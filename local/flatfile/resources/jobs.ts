@@ -1,5 +1,5 @@
 /**
- * Jobs: get, ack, complete, fail, retry.
+ * Jobs: create, get, ack, complete, fail, cancel, execute, retry; and the events they raise.
  *
  * Status moves created → ready → executing → complete | failed | canceled (SDK `JobStatus`; the
  * docs' job lifecycle, https://flatfile.com/docs/core-concepts/jobs, and the events reference:
@@ -9,13 +9,108 @@
  * `jobs.ack`). A finished job (complete, failed, canceled) refuses ack, complete and fail with 400:
  * no source says the platform reopens one, and 400 is the least convenient plausible answer.
  * Undocumented, and left permissive: complete or fail of a job never acknowledged.
+ *
+ * Events (docs, job lifecycle: "job:created Fires when a Job is created, but before it does
+ * anything", "job:ready Fires when a Job is ready for execution", then job:completed / job:failed;
+ * payload `{ job: "<domain>:<operation>", domain, operation, status, info, isPart, input }` as in
+ * ../shared/events). A job created with `trigger: "immediate"` is ready at once (events reference),
+ * as is one sent with `status: "ready"` (JobConfig.status, which test/live sends); otherwise it
+ * stays `created` until `jobs.execute` (undocumented default trigger: the least convenient
+ * plausible is "manual"). Not raised here: job:updated, job:outcome-acknowledged.
  */
 import { badRequest } from "../errors";
 import { ID, ok, type Route } from "../router";
-import { clone, isObject, now, type Store } from "../store";
-import type { Json } from "../types";
+import { top } from "../schemas";
+import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
+import type { Json, StoredEvent, StoredJob } from "../types";
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
+
+/** A job event's payload, as the platform sends it (../shared/events/*.json). */
+function jobPayload(job: StoredJob): Record<string, unknown> {
+  const payload: Record<string, unknown> = {
+    job: `${job.type}:${job.operation}`,
+    info: job.info ?? null,
+    domain: job.type,
+    status: job.status,
+    operation: job.operation,
+    isPart: false,
+  };
+  if (job.input !== undefined) payload.input = clone(job.input);
+  return payload;
+}
+
+/** Raises a job event with the job's context (its source's space, workbook, sheet) and actor. */
+function raiseJobEvent(store: Store, topic: string, job: StoredJob): StoredEvent {
+  const context = { ...(job.context as StoredEvent["context"]), jobId: job.id };
+  return store.raise(topic, "job", context, jobPayload(job));
+}
+
+export interface JobInput {
+  type: string;
+  operation: string;
+  source: string;
+  trigger?: string;
+  /** A status sent with the job (JobConfig.status); "ready" makes it ready at once. */
+  status?: string;
+  input?: Record<string, unknown>;
+  mode?: string;
+  environmentId?: string;
+  /** Who made it (a person pressing an action, or the API key). */
+  actorId?: string;
+  /** The action's operation, put in the event context as `actionName`. */
+  actionName?: string;
+  /** Any other JobConfig keys sent, stored as sent. */
+  extra?: Json;
+}
+
+/**
+ * Creates a job (`POST /v1/jobs`, an action pressed, or a space created with autoConfigure):
+ * `job:created`, then, for an immediate trigger, `ready` and `job:ready`.
+ */
+export function createJob(store: Store, input: JobInput): { job: StoredJob; events: StoredEvent[] } {
+  const target =
+    input.type === "sheet"
+      ? { sheetId: input.source }
+      : input.type === "workbook"
+        ? { workbookId: input.source }
+        : input.type === "space"
+          ? { spaceId: input.source }
+          : {};
+  const resolved = store.contextFor(target);
+  const context: Json = { ...resolved, actorId: input.actorId ?? API_KEY_ACTOR };
+  if (input.actionName) context.actionName = input.actionName;
+  const at = now();
+  const job: StoredJob = {
+    ...clone(input.extra ?? {}),
+    id: store.newId("jb"),
+    type: input.type,
+    operation: input.operation,
+    source: input.source,
+    status: "created",
+    progress: 0,
+    mode: input.mode ?? "foreground",
+    managed: true,
+    input: clone(input.input ?? {}),
+    environmentId: input.environmentId ?? resolved.environmentId,
+    createdBy: input.actorId ?? API_KEY_ACTOR,
+    createdAt: at,
+    updatedAt: at,
+    context,
+  };
+  if (resolved.spaceId) job.spaceId = resolved.spaceId;
+  if (input.trigger) job.trigger = input.trigger;
+  store.jobs.set(job.id, job);
+  const events = [raiseJobEvent(store, "job:created", job)];
+  if (input.trigger === "immediate" || input.status === "ready") events.push(readyJob(store, job));
+  return { job, events };
+}
+
+function readyJob(store: Store, job: StoredJob): StoredEvent {
+  job.status = "ready";
+  job.updatedAt = now();
+  return raiseJobEvent(store, "job:ready", job);
+}
 
 function finishJob(store: Store, id: string, status: "complete" | "failed", body: unknown): Json {
   const job = store.getJob(id);
@@ -28,11 +123,40 @@ function finishJob(store: Store, id: string, status: "complete" | "failed", body
   const at = now();
   job.finishedAt = at;
   job.updatedAt = at;
-  return ok(clone(job));
+  if (job.context) raiseJobEvent(store, status === "complete" ? "job:completed" : "job:failed", job);
+  return ok(jobView(job));
+}
+
+/** A job as the API answers it (without the context kept for its events). */
+function jobView(job: StoredJob): Json {
+  const { context: _context, ...view } = clone(job);
+  void _context;
+  return view;
 }
 
 export const jobRoutes: Route[] = [
-  { method: "GET", pattern: new RegExp(`^/jobs/${ID}$`), name: "jobs.get", handle: (store, [id]) => ok(clone(store.getJob(id!))) },
+  {
+    method: "POST",
+    pattern: /^\/jobs$/,
+    name: "jobs.create",
+    schema: top("JobConfig"),
+    handle: (store, _p, body) => {
+      const { type, operation, source, trigger, status, input, mode, environmentId, ...extra } = body as Json;
+      const { job } = createJob(store, {
+        type: String(type),
+        operation: String(operation),
+        source: String(source),
+        trigger: typeof trigger === "string" ? trigger : undefined,
+        status: typeof status === "string" ? status : undefined,
+        input: isObject(input) ? input : undefined,
+        mode: typeof mode === "string" ? mode : undefined,
+        environmentId: typeof environmentId === "string" ? environmentId : undefined,
+        extra,
+      });
+      return ok(jobView(job));
+    },
+  },
+  { method: "GET", pattern: new RegExp(`^/jobs/${ID}$`), name: "jobs.get", handle: (store, [id]) => ok(jobView(store.getJob(id!))) },
   {
     method: "POST",
     pattern: new RegExp(`^/jobs/${ID}/ack$`),
@@ -41,6 +165,8 @@ export const jobRoutes: Route[] = [
     handle: (store, [id], body) => {
       const job = store.getJob(id!);
       if (FINISHED.has(job.status)) throw badRequest(`Job ${id} is already ${job.status} and cannot be acknowledged`);
+      // Undocumented: acknowledging a job not yet ready. Least convenient plausible: refused.
+      if (job.status !== "ready" && job.status !== "executing") throw badRequest(`Job ${id} is ${job.status}, not ready: it cannot be acknowledged yet`);
       const details = isObject(body) ? body : {};
       job.status = "executing";
       if (typeof details.info === "string") job.info = details.info;
@@ -48,7 +174,7 @@ export const jobRoutes: Route[] = [
       if (typeof details.estimatedCompletionAt === "string") job.estimatedCompletionAt = details.estimatedCompletionAt;
       job.startedAt ??= now();
       job.updatedAt = now();
-      return ok(clone(job));
+      return ok(jobView(job));
     },
   },
   {
@@ -67,6 +193,37 @@ export const jobRoutes: Route[] = [
   },
   {
     method: "POST",
+    pattern: new RegExp(`^/jobs/${ID}/execute$`),
+    name: "jobs.execute",
+    // SDK: "Execute a job and return the job" (answers Success). Only a created job can start.
+    handle: (store, [id]) => {
+      const job = store.getJob(id!);
+      if (job.status !== "created" && job.status !== "planning" && job.status !== "scheduled") {
+        throw badRequest(`Job ${id} is ${job.status}: only a job not yet ready can be executed`);
+      }
+      readyJob(store, job);
+      return ok({ success: true });
+    },
+  },
+  {
+    method: "POST",
+    pattern: new RegExp(`^/jobs/${ID}/cancel$`),
+    name: "jobs.cancel",
+    schema: (s) => s.jobs.cancel.Request,
+    // SDK: "Cancel a job and return the job". A finished job refuses, as for complete and fail.
+    handle: (store, [id], body) => {
+      const job = store.getJob(id!);
+      if (FINISHED.has(job.status)) throw badRequest(`Job ${id} is already ${job.status} and cannot be canceled`);
+      job.status = "canceled";
+      if (isObject(body) && typeof body.info === "string") job.info = body.info;
+      const at = now();
+      job.finishedAt = at;
+      job.updatedAt = at;
+      return ok(jobView(job));
+    },
+  },
+  {
+    method: "POST",
     pattern: new RegExp(`^/jobs/${ID}/retry$`),
     name: "jobs.retry",
     // API reference: "Retry a failed job and return the job", nothing more. The status it leaves,
@@ -82,7 +239,7 @@ export const jobRoutes: Route[] = [
       delete job.finishedAt;
       job.progress = 0;
       job.updatedAt = now();
-      return ok(clone(job));
+      return ok(jobView(job));
     },
   },
 ];

@@ -1,8 +1,40 @@
-/** Records of a sheet: read (paged, by commit, by validity) and insert (one commit per call). */
-import { badRequest } from "../errors";
+/**
+ * Records of a sheet: read (paged, by commit, by validity), insert, update and delete, each write
+ * one commit that raises `commit:created` with sheetId, sheetSlug, workbookId, spaceId, commitId
+ * (and the older versionId) and actorId in its context (events reference: "commit:created" fires
+ * each time records in a Sheet change; SDK `Context`, whose `versionId` is "Deprecated, use
+ * commitId"; `plugin-record-hook` reads these). Whether the platform then revalidates records is
+ * not modelled: validity is what the writer said (`valid: false` on a cell marks the record).
+ */
+import { badRequest, notFound, throwIt } from "../errors";
 import { ID, ok, type Route } from "../router";
-import { clone, isObject, now } from "../store";
-import type { Json, StoredRecord } from "../types";
+import { top } from "../schemas";
+import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
+import type { Json, SeedCommit, StoredEvent, StoredRecord, StoredSheet } from "../types";
+
+/** Raises the `commit:created` of a commit on a sheet (domain "workbook", as the platform sends it). */
+export function raiseCommitCreated(store: Store, sheet: StoredSheet, commitId: string, actorId: string = API_KEY_ACTOR): StoredEvent {
+  return store.raise("commit:created", "workbook", { ...store.contextFor({ sheetId: sheet.id }), commitId, versionId: commitId, actorId });
+}
+
+/** One commit on a sheet, as a person editing records makes it, and its event. */
+export function commitChange(store: Store, sheetId: string, change: SeedCommit, actorId?: string): { commitId: string; recordIds: string[]; event: StoredEvent } {
+  const sheet = store.getSheet(sheetId);
+  const result = store.applyCommit(sheet, change);
+  return { ...result, event: clone(raiseCommitCreated(store, sheet, result.commitId, actorId)) };
+}
+
+/** Values and validity of a record sent on the wire (`{ key: { value, valid? } }`). */
+function cellsOf(row: Json): { values: Record<string, unknown>; valid: boolean } {
+  const values: Record<string, unknown> = {};
+  let valid = true;
+  for (const [key, cell] of Object.entries(row)) {
+    if (!isObject(cell)) continue;
+    values[key] = clone(cell.value) ?? null;
+    if (cell.valid === false) valid = false;
+  }
+  return { values, valid };
+}
 
 const DEFAULT_PAGE_SIZE = 10_000;
 const MAX_PAGE_SIZE = 50_000;
@@ -42,19 +74,50 @@ export const recordRoutes: Route[] = [
       const rows = Array.isArray(body) ? (body as Json[]) : [];
       const commit = store.newCommit(sheet.id);
       const inserted = rows.map((row) => {
-        const values: Record<string, unknown> = {};
-        let valid = true;
-        for (const [key, cell] of Object.entries(row)) {
-          if (!isObject(cell)) continue;
-          values[key] = clone(cell.value) ?? null;
-          if (cell.valid === false) valid = false;
-        }
+        const { values, valid } = cellsOf(row);
         const record: StoredRecord = { id: store.newId("rc"), commitId: commit.id, valid, n: sheet.records.length, values };
         sheet.records.push(record);
         return record;
       });
       sheet.updatedAt = now();
+      raiseCommitCreated(store, sheet, commit.id);
       return ok({ success: true, records: inserted.map((r) => store.recordView(sheet, r)), commitId: commit.id, versionId: commit.id });
+    },
+  },
+  {
+    method: "PUT",
+    pattern: new RegExp(`^/sheets/${ID}/records$`),
+    name: "records.update",
+    schema: top("Records"),
+    // SDK: "Updates existing records in a workbook sheet"; answers a VersionResponse (`{ versionId }`).
+    handle: (store, [id], body) => {
+      const sheet = store.getSheet(id!);
+      const rows = Array.isArray(body) ? (body as Json[]) : [];
+      const byId = new Map(sheet.records.map((r) => [r.id, r]));
+      for (const row of rows) if (!byId.has(String(row.id))) throw notFound("Record", String(row.id));
+      const update = rows.map((row) => {
+        const { values, valid } = cellsOf(isObject(row.values) ? row.values : {});
+        return { id: String(row.id), values, valid };
+      });
+      const { commitId } = store.applyCommit(sheet, { update });
+      raiseCommitCreated(store, sheet, commitId);
+      return ok({ versionId: commitId });
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: new RegExp(`^/sheets/${ID}/records$`),
+    name: "records.delete",
+    // SDK `DeleteRecordsRequest { ids }`, sent as repeated `ids` query parameters; answers Success.
+    handle: (store, [id], _b, query) => {
+      const sheet = store.getSheet(id!);
+      const ids = query.getAll("ids");
+      if (ids.length === 0) throw badRequest("ids is required", "ids");
+      const present = new Set(sheet.records.map((r) => r.id));
+      for (const recordId of ids) if (!present.has(recordId)) throwIt(notFound("Record", recordId));
+      const { commitId } = store.applyCommit(sheet, { delete: ids });
+      raiseCommitCreated(store, sheet, commitId);
+      return ok({ success: true });
     },
   },
 ];

@@ -2,23 +2,97 @@
  * Spaces and the documents that live in them.
  *
  * Modelled beyond request validation:
+ * - `POST /v1/spaces` raises `space:created` (events reference) and, with `autoConfigure: true`,
+ *   creates a `space:configure` job, ready at once, raising `job:created` and `job:ready`
+ *   ("Dynamically configure anything": the dashboard's "Create New Space" "is analogous to
+ *   performing a POST request to the endpoint /api/v1/spaces with the parameter autoconfigure set
+ *   to true"; SDK `InternalSpaceConfigBase.autoConfigure`: "Only used during creation").
+ * - `spaces.delete` removes the space with its workbooks, sheets and documents (SDK: "Delete a space").
  * - `spaces.update` replaces `metadata` whole (SDK `SpaceConfig.metadata` is one value, and the
  *   update is a PATCH of top-level keys); other keys not sent are kept.
  * - Document bodies are stored as sent (docs: Markdown, HTML tags allowed), except that HTML
  *   comments are dropped while `platform.dropHtmlComments` is on, the default (undocumented;
  *   least convenient plausible; see ../platform.ts).
  */
-import { notFound } from "../errors";
+import { badRequest, notFound } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { top } from "../schemas";
 import { withoutHtmlComments } from "../platform";
-import { clone, isObject, now, type Store } from "../store";
-import type { Json, StoredDocument } from "../types";
+import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
+import { DEFAULT_ACCOUNT_ID, DEFAULT_ENVIRONMENT_ID, type CreatedSpace, type Json, type StoredDocument, type StoredSpace } from "../types";
+import { createJob } from "./jobs";
+
+export interface SpaceInput {
+  name?: string;
+  metadata?: unknown;
+  environmentId?: string;
+  accountId?: string;
+  actorId?: string;
+  autoConfigure?: boolean;
+  /** Any other SpaceConfig keys sent, stored as sent. */
+  extra?: Json;
+}
+
+/** Creates a space as the platform does (see the header): events, and the configure job. */
+export function createSpace(store: Store, input: SpaceInput): CreatedSpace {
+  const at = now();
+  const space: StoredSpace = {
+    ...clone(input.extra ?? {}),
+    id: store.newId("sp"),
+    name: input.name ?? "Space",
+    environmentId: input.environmentId ?? DEFAULT_ENVIRONMENT_ID,
+    accountId: input.accountId ?? DEFAULT_ACCOUNT_ID,
+    metadata: clone(input.metadata ?? {}),
+    guestAuthentication: ["magic_link", "shared_link"],
+    createdBy: input.actorId ?? API_KEY_ACTOR,
+    createdAt: at,
+    updatedAt: at,
+  };
+  store.spaces.set(space.id, space);
+  const actorId = input.actorId ?? API_KEY_ACTOR;
+  store.raise("space:created", "space", { ...store.contextFor({ spaceId: space.id }), actorId });
+  if (!input.autoConfigure) return { space: clone(space) };
+  const { job, events } = createJob(store, { type: "space", operation: "configure", source: space.id, trigger: "immediate", actorId });
+  return { space: clone(space), job: clone(job), event: clone(events.at(-1)) };
+}
 
 /** A document body as the platform would store it. */
 const storedBody = (store: Store, body: string) => (store.platform.dropHtmlComments ? withoutHtmlComments(body) : body);
 
 export const spaceRoutes: Route[] = [
+  {
+    method: "POST",
+    pattern: /^\/spaces$/,
+    name: "spaces.create",
+    schema: top("SpaceConfig"),
+    handle: (store, _p, body) => {
+      const { name, metadata, environmentId, autoConfigure, ...extra } = body as Json;
+      if (environmentId !== undefined && typeof environmentId !== "string") throw badRequest("environmentId must be a string", "environmentId");
+      const { space } = createSpace(store, {
+        name: typeof name === "string" ? name : undefined,
+        metadata,
+        environmentId,
+        autoConfigure: autoConfigure === true,
+        extra,
+      });
+      return ok(space);
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: new RegExp(`^/spaces/${ID}$`),
+    name: "spaces.delete",
+    handle: (store, [id]) => {
+      const space = store.getSpace(id!);
+      for (const workbook of [...store.workbooks.values()].filter((w) => w.spaceId === space.id)) {
+        for (const sheetId of workbook.sheetIds) store.sheets.delete(sheetId);
+        store.workbooks.delete(workbook.id);
+      }
+      for (const doc of [...store.documents.values()].filter((d) => d.spaceId === space.id)) store.documents.delete(doc.id);
+      store.spaces.delete(space.id);
+      return ok({ success: true });
+    },
+  },
   { method: "GET", pattern: new RegExp(`^/spaces/${ID}$`), name: "spaces.get", handle: (store, [id]) => ok(clone(store.getSpace(id!))) },
   {
     method: "PATCH",
