@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 /**
  * Two projects: the whole suite, and the flow and reliability suites again against a stand-in
  * that drops the sheets a `workbooks.update` leaves out (undocumented on the platform; the default
- * stand-in keeps them), so the product is shown not to depend on the answer.
+ * stand-in keeps them), so the product is shown not to depend on the answer. The second runs
+ * after the first (groupOrder), so the timing-sensitive suites never run beside their own twin.
  */
 export default defineConfig({
   test: {
@@ -20,11 +21,12 @@ export default defineConfig({
     // (test/core/metrics.test.ts) turns them on for itself.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
     projects: [
-      { extends: true, test: { name: "default", include: ["test/**/*.test.ts"] } },
+      { extends: true, test: { name: "default", include: ["test/**/*.test.ts"], sequence: { groupOrder: 0 } } },
       {
         extends: true,
         test: {
           name: "omitted-sheets-dropped",
+          sequence: { groupOrder: 1 },
           include: ["test/flows/**/*.test.ts", "test/chaos/**/*.test.ts"],
           env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", STAND_IN_OMITTED_SHEETS: "dropped" },
         },
