@@ -323,17 +323,14 @@ describe("jobs", () => {
     expect((await raw(`/jobs/${job.id}/complete`, { method: "POST", body: { outcome: { mesage: "typo" } } })).status).toBe(400);
   });
 
-  it("fails, retries back to ready with the outcome cleared, and runs again", async () => {
+  it("fails a job, and answers jobs.retry 404 (undocumented: modelled as absent), leaving it failed", async () => {
     const job = ff.seed.job({ job: "workbook:submit", workbookId: "us_wb_x0000001" });
     expect(job.source).toBe("us_wb_x0000001");
     const failed = (await api.jobs.fail(job.id, { outcome: { message: "Temporary" }, info: "Temporary" })).data;
     expect(failed.status).toBe("failed");
-    const retried = (await api.jobs.retry(job.id)).data;
-    expect(retried.status).toBe("ready");
-    expect(retried.outcome).toBeUndefined();
-    expect((await api.jobs.ack(job.id)).data.status).toBe("executing");
-    expect((await api.jobs.complete(job.id)).data.status).toBe("complete");
-    expect(await statusOf(once.jobs.retry(ff.seed.job({ job: "space:configure" }).id))).toBe(400);
+    expect(await statusOf(once.jobs.retry(job.id))).toBe(404);
+    expect(ff.requests.at(-1)).toMatchObject({ route: "jobs.retry", status: 404 });
+    expect((await api.jobs.get(job.id)).data).toMatchObject({ status: "failed", outcome: { message: "Temporary" } });
   });
 });
 
