@@ -88,7 +88,7 @@ export class Store {
 
   /**
    * An event's context for a sheet, workbook or space (the most specific given), filled the way
-   * the platform fills it (SDK `Context`; samples in ../shared/events): account and environment
+   * the platform fills it (SDK `Context`; samples in test/support/events): account and environment
    * always, then spaceId, workbookId, sheetId, sheetSlug and `slugs.sheet` as they apply.
    */
   contextFor(target: { spaceId?: string; workbookId?: string; sheetId?: string }): StoredEvent["context"] {

@@ -13,7 +13,7 @@
  * Events (docs, job lifecycle: "job:created Fires when a Job is created, but before it does
  * anything", "job:ready Fires when a Job is ready for execution", then job:completed / job:failed;
  * payload `{ job: "<domain>:<operation>", domain, operation, status, info, isPart, input }` as in
- * ../shared/events). A job created with `trigger: "immediate"` is ready at once (events reference),
+ * test/support/events). A job created with `trigger: "immediate"` is ready at once (events reference),
  * as is one sent with `status: "ready"` (JobConfig.status, which test/live sends); otherwise it
  * stays `created` until `jobs.execute` (undocumented default trigger: the least convenient
  * plausible is "manual"). Not raised here: job:updated, job:outcome-acknowledged.
@@ -26,7 +26,7 @@ import type { Json, StoredEvent, StoredJob } from "../types";
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
 
-/** A job event's payload, as the platform sends it (../shared/events/*.json). */
+/** A job event's payload, as the platform sends it (test/support/events/*.json). */
 function jobPayload(job: StoredJob): Record<string, unknown> {
   const payload: Record<string, unknown> = {
     job: `${job.type}:${job.operation}`,
