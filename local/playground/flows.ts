@@ -3,11 +3,10 @@
  * the Space, job or commit, the matching event is raised, and the local relay delivers it signed
  * to the route (retrying a retryable answer). The result says what happened in words.
  */
-import type { FlatfileStandIn, StoredSheet } from "../flatfile-stand-in";
+import type { FlatfileStandIn, StoredEvent, StoredSheet } from "../flatfile-stand-in";
 import type { PlatformEvent } from "../../infra/relay/forward";
 import { readSpaceState } from "../../shared/flows/space-state";
 import type { Activity } from "./activity";
-import { commitCreated, jobReady, newEventId, type EventContext } from "./events";
 import { describeOutcome, type Forward } from "./relay";
 import type { ReferenceApiStandIn, ReferenceMode } from "./reference-api";
 
@@ -79,6 +78,12 @@ export interface PlaygroundOptions {
   reference: ReferenceApiStandIn;
 }
 
+/** The event as a listener is sent it (the stand-in's own bookkeeping left out). */
+function sent(event: StoredEvent): PlatformEvent {
+  const { acknowledgedAt: _at, acknowledgedBy: _by, ...rest } = event;
+  return { ...rest };
+}
+
 const FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Donald", "Frances", "Niklaus"];
 const LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Knuth", "Allen", "Wirth"];
 
@@ -126,16 +131,20 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     return sheet;
   }
 
+  /** The person (or not) who creates a Space, made in the stand-in. */
+  function creatorId(creator: Creator): string {
+    if (creator === "staff") return flatfile.seed.user({ email: "grace@yourcompany.example", name: "Grace Hopper", metadata: { staff: true } }).id;
+    if (creator === "member") return flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" }).id;
+    if (creator === "guest") return flatfile.seed.guest({ email: "guest@example.com", name: "Gus Guest" }).id;
+    return `us_usr_unknown${spaceNumber.toString().padStart(4, "0")}`;
+  }
+
   function useReferenceApi(mode: ReferenceMode): void {
     const url = options.reference.urlFor(mode);
     if (url) process.env.REFERENCE_DATA_URL = url;
     else delete process.env.REFERENCE_DATA_URL;
   }
 
-  function eventContext(spaceId: string): EventContext {
-    const found = space(spaceId);
-    return { accountId: found.accountId, environmentId: found.environmentId, spaceId, actorId: actors.get(spaceId) };
-  }
 
   function jobSummary(jobId: string): FlowResult["job"] {
     const job = flatfile.jobs.get(jobId);
@@ -210,24 +219,20 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       const metadata: Record<string, string> = {};
       for (const key of ["locale", "country", "currency"] as const) if (input[key]?.trim()) metadata[key] = input[key]!.trim();
       spaceNumber += 1;
-      const created = flatfile.seed.space({ name: `Playground Space ${spaceNumber}`, metadata });
-      let actorId: string;
-      if (creator === "staff") actorId = flatfile.seed.user({ email: "grace@yourcompany.example", name: "Grace Hopper", metadata: { staff: true } }).id;
-      else if (creator === "member") actorId = flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" }).id;
-      else if (creator === "guest") actorId = flatfile.seed.guest({ email: "guest@example.com", name: "Gus Guest", spaceIds: [created.id] }).id;
-      else actorId = `us_usr_unknown${spaceNumber.toString().padStart(4, "0")}`;
+      const actorId = creatorId(creator);
+      // As the dashboard or an embedded app creates one: space:created, then a ready space:configure job.
+      const { space: created, event } = flatfile.act.createSpace({ name: `Playground Space ${spaceNumber}`, metadata, actorId });
+      if (!event) throw new FlowError("The stand-in made no space:configure job");
       actors.set(created.id, actorId);
-      const job = flatfile.seed.job({ job: "space:configure", spaceId: created.id });
       activity.noteSpace(created.id);
       // Read by space-configure on each delivery: each Space gets the reference API it asked for.
       useReferenceApi(input.reference ?? "ok");
-      const event = jobReady({ ...eventContext(created.id), job: "space:configure", jobId: job.id });
       const described = [
         `Space ${created.id} created by ${creator === "unknown" ? "an unknown actor" : `a ${creator}`}` +
           (Object.keys(metadata).length ? ` with ${Object.entries(metadata).map(([k, v]) => `${k} ${v}`).join(", ")}` : " with no metadata") +
           `; reference API ${input.reference ?? "ok"}`,
       ];
-      const done = deliver("configure", created.id, event, {}).then((result) => {
+      const done = deliver("configure", created.id, sent(event), {}).then((result) => {
         result.lines.unshift(...described);
         result.lines.push(...countsLine(created.id));
         return result;
@@ -249,19 +254,17 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       if (insert.length === 0 && !input.fix?.length && !input.breakIds?.length && !input.remove?.length) {
         throw new FlowError("Nothing to change: add records, or pick records to fix, break or delete");
       }
-      const fixes = (input.fix ?? []).map((id) => ({ id, values: pick(fixed(sheet, id, values), sheet) }));
-      const breaks = (input.breakIds ?? []).map((id) => ({ id, values: pick(values(false), sheet) }));
-      const { commitId } = flatfile.seed.commit(sheet.id, { insert, invalid, update: [...fixes, ...breaks], delete: input.remove });
-      if (fixes.length) flatfile.seed.markInvalid(sheet.id, fixes.map((f) => f.id), false);
-      if (breaks.length) flatfile.seed.markInvalid(sheet.id, breaks.map((b) => b.id), true);
+      const fixes = (input.fix ?? []).map((id) => ({ id, values: pick(fixed(sheet, id, values), sheet), valid: true }));
+      const breaks = (input.breakIds ?? []).map((id) => ({ id, values: pick(values(false), sheet), valid: false }));
+      // As a person editing the sheet: one commit, and its commit:created.
+      const { commitId, event } = flatfile.act.commit(sheet.id, { insert, invalid, update: [...fixes, ...breaks], delete: input.remove }, { actorId: actors.get(spaceId) });
       const said = [
         insert.length ? `added ${insert.length} record${insert.length === 1 ? "" : "s"} (${invalid} in error)` : "",
         fixes.length ? `fixed ${fixes.length}` : "",
         breaks.length ? `put ${breaks.length} in error` : "",
         input.remove?.length ? `deleted ${input.remove.length}` : "",
       ].filter(Boolean);
-      const event = commitCreated({ ...eventContext(spaceId), workbookId: sheet.workbookId, sheetId: sheet.id, sheetSlug: sheet.slug, commitId });
-      const done = deliver("commit", spaceId, event, { commitId }).then((result) => {
+      const done = deliver("commit", spaceId, sent(event), { commitId }).then((result) => {
         result.lines.unshift(`${sheet.name}: ${said.join(", ")} in commit ${commitId}`);
         result.lines.push(...countsLine(spaceId));
         const progress = guideProgress(spaceId);
@@ -274,9 +277,9 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     duplicate(input) {
       const spaceId = space(input.spaceId).id;
       const sheet = workingSheet(spaceId, "contacts");
-      const job = flatfile.seed.job({ job: "sheet:duplicate", spaceId, workbookId: sheet.workbookId, sheetId: sheet.id });
-      const event = jobReady({ ...eventContext(spaceId), workbookId: sheet.workbookId, sheetId: sheet.id, sheetSlug: sheet.slug, job: "sheet:duplicate", jobId: job.id });
-      const done = deliver("duplicate", spaceId, event, {}).then((result) => {
+      // As a person pressing the sheet action: a ready sheet:duplicate job.
+      const { event } = flatfile.act.runAction({ job: "sheet:duplicate", sheetId: sheet.id, actorId: actors.get(spaceId) });
+      const done = deliver("duplicate", spaceId, sent(event), {}).then((result) => {
         result.lines.push(...countsLine(spaceId));
         return result;
       });
@@ -286,9 +289,8 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     submit(input) {
       const spaceId = space(input.spaceId).id;
       const workbook = workbookOf(spaceId);
-      const job = flatfile.seed.job({ job: "workbook:submitActionFg", spaceId, workbookId: workbook.id });
-      const event = jobReady({ ...eventContext(spaceId), workbookId: workbook.id, job: "workbook:submitActionFg", jobId: job.id });
-      const done = deliver("submit", spaceId, event, {}).then((result) => {
+      const { event } = flatfile.act.runAction({ job: "workbook:submitActionFg", workbookId: workbook.id, actorId: actors.get(spaceId) });
+      const done = deliver("submit", spaceId, sent(event), {}).then((result) => {
         result.lines.push(...countsLine(spaceId));
         return result;
       });
@@ -302,32 +304,32 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       } catch {
         throw new FlowError("The template is not JSON");
       }
-      const ids: Record<string, string> = { eventId: newEventId(), createdAt: new Date().toISOString() };
       const job = parsed.payload?.job;
+      // The stand-in makes what the event names and raises it; the template takes that event's ids.
+      let raised: PlatformEvent;
       if (parsed.topic === "job:ready" && job === "space:configure") {
-        // As a dashboard would: a new Space with a locale, and its configure job.
-        const created = flatfile.seed.space({ name: `Playground Space ${++spaceNumber}`, metadata: { locale: "de-DE" } });
-        const actorId = flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" }).id;
-        actors.set(created.id, actorId);
-        activity.noteSpace(created.id);
+        const actorId = creatorId("member");
+        const created = flatfile.act.createSpace({ name: `Playground Space ${++spaceNumber}`, metadata: { locale: "de-DE" }, actorId });
+        if (!created.event) throw new FlowError("The stand-in made no space:configure job");
+        actors.set(created.space.id, actorId);
+        activity.noteSpace(created.space.id);
         useReferenceApi("ok");
-        Object.assign(ids, { spaceId: created.id, jobId: flatfile.seed.job({ job, spaceId: created.id }).id });
+        raised = sent(created.event);
       } else {
         const spaceId = space(undefined).id;
-        const workbook = workbookOf(spaceId);
+        const actorId = actors.get(spaceId);
         const sheet = workingSheet(spaceId, "contacts");
-        Object.assign(ids, { spaceId, workbookId: workbook.id, sheetId: sheet.id, sheetSlug: sheet.slug });
         if (parsed.topic === "commit:created") {
-          ids.commitId = flatfile.seed.commit(sheet.id, { insert: [contactValues(true), contactValues(true), contactValues(true)] }).commitId;
+          raised = sent(flatfile.act.commit(sheet.id, { insert: [contactValues(true), contactValues(true), contactValues(true)] }, { actorId }).event);
         } else if (parsed.topic === "job:ready" && typeof job === "string") {
-          const domain = job.split(":")[0];
-          ids.jobId = flatfile.seed.job({ job, spaceId, workbookId: workbook.id, sheetId: domain === "sheet" ? sheet.id : undefined }).id;
+          const sheetJob = job.startsWith("sheet:");
+          raised = sent(flatfile.act.runAction({ job, sheetId: sheetJob ? sheet.id : undefined, workbookId: sheetJob ? undefined : sheet.workbookId, actorId }).event);
         } else {
           throw new FlowError(`The template's topic ${String(parsed.topic)} is not one the playground can fill`);
         }
       }
-      const found = flatfile.spaces.get(ids.spaceId!)!;
-      Object.assign(ids, { accountId: found.accountId, environmentId: found.environmentId, actorId: actors.get(found.id) ?? "us_usr_unknown0000" });
+      const ids: Record<string, string> = { eventId: String(raised.id), createdAt: String(raised.createdAt) };
+      for (const [key, value] of Object.entries(raised.context ?? {})) if (typeof value === "string") ids[key] = value;
       const filled = template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => ids[name] ?? whole);
       const left = filled.match(/\{\{\w+\}\}/);
       if (left) throw new FlowError(`The template names ${left[0]}, which this event has no value for`);
