@@ -12,6 +12,7 @@
 import { deliver, RELAY_BOUND, type RelayDeps, type RetryBound } from "../infra/relay/forward";
 import { ROUTE_THROTTLE } from "../infra/throttle";
 import { TokenBucket } from "../local/token-bucket";
+import { prng } from "../test/support/prng";
 
 export const FLOOD_MULTIPLES = [2, 5, 10, 20, 50, 100] as const;
 
@@ -26,17 +27,6 @@ export interface FloodLossRow {
   lostBefore: number;
   /** Mean attempts per delivery, current schedule. */
   attempts: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One delivery under a flood of `timesLimit` x the route's rate; whether it got through, and in how many attempts. */
@@ -76,7 +66,7 @@ async function oneDelivery(timesLimit: number, bound: RetryBound, random: () => 
 export async function floodLoss(trials = Number(process.env.BENCH_FLOOD_TRIALS ?? 200)): Promise<FloodLossRow[]> {
   const rows: FloodLossRow[] = [];
   for (const timesLimit of FLOOD_MULTIPLES) {
-    const random = mulberry32(timesLimit);
+    const random = prng(timesLimit);
     let lost = 0;
     let lostBefore = 0;
     let attempts = 0;

@@ -206,17 +206,7 @@ export function checkContractShape(path: string, a: Answer): void {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A small deterministic PRNG (mulberry32), for the order of flood deliveries. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from "../support/prng";
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   const out = [...items];

@@ -19,6 +19,7 @@ import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, 
 import { startGateway, type RoutePath } from "../../local/gateway";
 import type { RouteHandler } from "../../shared/core/route";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
+import { prng } from "./prng";
 
 /** The production bound scaled down ten times: same shape, same number of attempts. */
 export const SHORT_BOUND: RetryBound = {
@@ -74,7 +75,7 @@ export function createVirtualFlood(options: {
   const { plan, gatewayUrl } = options;
   const limits = options.limits ?? ROUTE_THROTTLE;
   let t = Math.min(plan.from, options.startAt);
-  const random = mulberry32(options.seed ?? 1);
+  const random = prng(options.seed ?? 1);
   const sleepers: Sleeper[] = [];
   const timers = new Set<{ at: number; fire: () => void }>();
   let running = 0;
@@ -82,7 +83,7 @@ export function createVirtualFlood(options: {
   const changed = () => new Promise<void>((resolve) => (notify = resolve));
   const tally: FloodTally = { sent: 0, statuses: {} };
   const relayLogs: VirtualFlood["relayLogs"] = [];
-  const floodRandom = mulberry32((options.seed ?? 1) + 1);
+  const floodRandom = prng((options.seed ?? 1) + 1);
   const meanGapMs = plan.kind === "paced" ? 1000 / (plan.timesLimit * limits.rateLimit) : 0;
   // Exponential gaps per route: a Poisson stream of the planned mean rate on each.
   const nextGap = () => -Math.log(1 - floodRandom()) * meanGapMs;
@@ -169,18 +170,6 @@ export function createVirtualFlood(options: {
       }
       return Promise.all(results);
     },
-  };
-}
-
-/** A small deterministic PRNG, for the relay's jitter. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
 
