@@ -134,7 +134,9 @@ export function measureColdInit(
       runs,
       requireMs: summary(list.map((s) => s.requireMs)),
       processMs: summary(list.map((s) => s.processMs)),
-      ...(list.every((s) => s.firstCallMs !== undefined) ? { initAndFirstCallMs: summary(list.map((s) => s.requireMs + s.firstCallMs!)) } : {}),
+      ...(list.every((s) => s.firstCallMs !== undefined)
+        ? { initAndFirstCallMs: summary(list.map((s) => s.requireMs + s.firstCallMs!)) }
+        : {}),
       samples: list,
     };
   }

@@ -17,7 +17,11 @@ import { prng } from "../test/support/prng";
 export const FLOOD_MULTIPLES = [2, 5, 10, 20, 50, 100] as const;
 
 /** The schedule before issue 13 §5: a throttle's 429 backed off like a 5xx. */
-const PREVIOUS_SCHEDULE: RetryBound = { ...RELAY_BOUND, throttledBaseDelayMs: RELAY_BOUND.baseDelayMs, throttledMaxDelayMs: RELAY_BOUND.maxDelayMs };
+const PREVIOUS_SCHEDULE: RetryBound = {
+  ...RELAY_BOUND,
+  throttledBaseDelayMs: RELAY_BOUND.baseDelayMs,
+  throttledMaxDelayMs: RELAY_BOUND.maxDelayMs,
+};
 
 export interface FloodLossRow {
   timesLimit: number;
@@ -59,7 +63,16 @@ async function oneDelivery(timesLimit: number, bound: RetryBound, random: () => 
       return bucket.take() ? new Response("{}", { status: 200 }) : new Response('{"message":"Too Many Requests"}', { status: 429 });
     }) as typeof fetch,
   };
-  const result = await deliver({ url: "http://flooded.invalid/space-configure", rawBody: "{}", signingSecret: "whsec_bench_flood_0123456789", deadline: now + RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs }, deps, bound);
+  const result = await deliver(
+    {
+      url: "http://flooded.invalid/space-configure",
+      rawBody: "{}",
+      signingSecret: "whsec_bench_flood_0123456789",
+      deadline: now + RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs,
+    },
+    deps,
+    bound,
+  );
   return { delivered: result.ok, attempts };
 }
 
@@ -77,17 +90,27 @@ export async function floodLoss(trials = Number(process.env.BENCH_FLOOD_TRIALS ?
       if (!before.delivered) lostBefore += 1;
       attempts += now.attempts;
     }
-    rows.push({ timesLimit, floodPerSecond: timesLimit * ROUTE_THROTTLE.rateLimit, lost: lost / trials, lostBefore: lostBefore / trials, attempts: attempts / trials });
+    rows.push({
+      timesLimit,
+      floodPerSecond: timesLimit * ROUTE_THROTTLE.rateLimit,
+      lost: lost / trials,
+      lostBefore: lostBefore / trials,
+      attempts: attempts / trials,
+    });
   }
   return rows;
 }
 
 export function printFloodLoss(rows: FloodLossRow[], trials: number): void {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`.padEnd(10);
-  console.log(`   route limit ${ROUTE_THROTTLE.rateLimit}/s (burst ${ROUTE_THROTTLE.burstLimit}); relay window ${(RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs) / 1000} s; ${trials} deliveries per row; flood lasts the whole window`);
+  console.log(
+    `   route limit ${ROUTE_THROTTLE.rateLimit}/s (burst ${ROUTE_THROTTLE.burstLimit}); relay window ${(RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs) / 1000} s; ${trials} deliveries per row; flood lasts the whole window`,
+  );
   console.log(`   ${"flood".padEnd(18)}${"lost now".padEnd(10)}${"attempts".padEnd(10)}lost with the 1-8 s schedule`);
   for (const r of rows) {
-    console.log(`   ${`${r.timesLimit}x = ${r.floodPerSecond}/s`.padEnd(18)}${pct(r.lost)}${r.attempts.toFixed(0).padEnd(10)}${pct(r.lostBefore).trim()}`);
+    console.log(
+      `   ${`${r.timesLimit}x = ${r.floodPerSecond}/s`.padEnd(18)}${pct(r.lost)}${r.attempts.toFixed(0).padEnd(10)}${pct(r.lostBefore).trim()}`,
+    );
   }
 }
 

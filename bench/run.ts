@@ -55,7 +55,9 @@ async function coldInit(): Promise<void> {
   const base = measured.baseline!;
   console.log(`   baseline: import { FlatfileClient } from "@flatfile/api", esbuild --bundle --minify --platform=node`);
   console.log(`   ours: dist/<name>/index.js from infra/bundling.ts, loaded with NODE_OPTIONS=--enable-source-maps as deployed`);
-  console.log(`   ${pad("bundle", 17)}${pad("size", 10)}${pad("x base", 8)}${pad("require()", 12)}${pad("x base", 8)}${pad("process", 12)}${pad("x base", 8)}targets (size ≤ 0.5x, init ≤ 0.3x)`);
+  console.log(
+    `   ${pad("bundle", 17)}${pad("size", 10)}${pad("x base", 8)}${pad("require()", 12)}${pad("x base", 8)}${pad("process", 12)}${pad("x base", 8)}targets (size ≤ 0.5x, init ≤ 0.3x)`,
+  );
   const rows: Record<string, unknown> = {};
   for (const [key, r] of Object.entries(measured)) {
     const sizeRatio = r.bytes / base.bytes;
@@ -68,7 +70,15 @@ async function coldInit(): Promise<void> {
     console.log(
       `   ${pad(key, 17)}${pad(mb(r.bytes), 10)}${pad(key === "baseline" ? "" : sizeRatio.toFixed(2), 8)}${pad(ms(r.requireMs.median), 12)}${pad(key === "baseline" ? "" : initRatio.toFixed(2), 8)}${pad(ms(r.processMs.median), 12)}${pad(key === "baseline" ? "" : procRatio.toFixed(2), 8)}${targets}`,
     );
-    rows[key] = { bytes: r.bytes, sizeRatio, requireMs: r.requireMs, initRatio, processMs: r.processMs, processRatio: procRatio, runs: r.runs };
+    rows[key] = {
+      bytes: r.bytes,
+      sizeRatio,
+      requireMs: r.requireMs,
+      initRatio,
+      processMs: r.processMs,
+      processRatio: procRatio,
+      runs: r.runs,
+    };
   }
   results.coldInit = rows;
 }
@@ -80,8 +90,12 @@ const OBSERVABILITY_MAX_INIT_SHARE = 0.1;
 const OBSERVABILITY_RUNS = Math.max(COLD_RUNS, Number(process.env.BENCH_OBSERVABILITY_RUNS ?? 31));
 
 async function observabilityCost(): Promise<void> {
-  console.log(`\n1b. What metrics and tracing add: each bundle as built vs the same build with shared/core/observability.ts made a no-op (median of ${OBSERVABILITY_RUNS}, interleaved; min in brackets)`);
-  console.log("   loaded as on Lambda with active tracing (AWS_EXECUTION_ENV, a sampled _X_AMZN_TRACE_ID); init = require() + the first invocation");
+  console.log(
+    `\n1b. What metrics and tracing add: each bundle as built vs the same build with shared/core/observability.ts made a no-op (median of ${OBSERVABILITY_RUNS}, interleaved; min in brackets)`,
+  );
+  console.log(
+    "   loaded as on Lambda with active tracing (AWS_EXECUTION_ENV, a sampled _X_AMZN_TRACE_ID); init = require() + the first invocation",
+  );
   console.log("   (an unsigned request, answered 401 without I/O), which is where the Tracer is loaded and the first metrics are flushed");
   const dir = join(tmpdir(), `bench-observability-off-${process.pid}`);
   const bundles: { key: string; path: string; env: Record<string, string> }[] = [];
@@ -108,7 +122,9 @@ async function observabilityCost(): Promise<void> {
     bundles.push({ key: `${name} with`, path: join(REPO_ROOT, "dist", name, BUNDLE_FILE), env });
   }
   const measured = measureColdInit(bundles, OBSERVABILITY_RUNS);
-  console.log(`   ${pad("bundle", 17)}${pad("size without", 14)}${pad("added", 11)}${pad("init without", 22)}${pad("init with", 22)}${pad("added", 20)}targets (≤ 100 KB, ≤ 10 % of init)`);
+  console.log(
+    `   ${pad("bundle", 17)}${pad("size without", 14)}${pad("added", 11)}${pad("init without", 22)}${pad("init with", 22)}${pad("added", 20)}targets (≤ 100 KB, ≤ 10 % of init)`,
+  );
   const rows: Record<string, unknown> = {};
   for (const name of FUNCTION_NAMES) {
     const off = measured[`${name} without`]!;
@@ -121,13 +137,24 @@ async function observabilityCost(): Promise<void> {
     console.log(
       `   ${pad(name, 17)}${pad(mb(off.bytes), 14)}${pad(`+${(addedBytes / 1000).toFixed(1)} KB`, 11)}${pad(`${ms(offInit)} (${ms(off.initAndFirstCallMs!.min)})`, 22)}${pad(`${ms(onInit)} (${ms(on.initAndFirstCallMs!.min)})`, 22)}${pad(`${onInit >= offInit ? "+" : ""}${(onInit - offInit).toFixed(1)} ms (${(share * 100).toFixed(1)} %)`, 20)}${targets}`,
     );
-    rows[name] = { bytesWithout: off.bytes, bytesWith: on.bytes, addedBytes, initWithout: off.initAndFirstCallMs, initWith: on.initAndFirstCallMs, requireWithout: off.requireMs, requireWith: on.requireMs, addedShare: share };
+    rows[name] = {
+      bytesWithout: off.bytes,
+      bytesWith: on.bytes,
+      addedBytes,
+      initWithout: off.initAndFirstCallMs,
+      initWith: on.initAndFirstCallMs,
+      requireWithout: off.requireMs,
+      requireWith: on.requireMs,
+      addedShare: share,
+    };
   }
   results.observabilityCost = rows;
 }
 
 async function spaceConfigure(): Promise<void> {
-  console.log(`\n2. space-configure critical path (every Flatfile call and the reference API +${LATENCY_MS} ms; median of ${RUNS} after a warm-up)`);
+  console.log(
+    `\n2. space-configure critical path (every Flatfile call and the reference API +${LATENCY_MS} ms; median of ${RUNS} after a warm-up)`,
+  );
   const reference = await startReferenceDataServer({ latencyMs: LATENCY_MS });
   const h = await startHarness({ latencyMs: LATENCY_MS, env: { REFERENCE_DATA_URL: reference.url } });
   try {
@@ -136,7 +163,9 @@ async function spaceConfigure(): Promise<void> {
     const ours = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "" };
     /** When each wave started and when the answer came, from the start of the run. */
     const timeline = (requests: { at: number; route: string }[], startEpoch: number, totalMs: number) =>
-      `waves start at ${waves(requests, LATENCY_MS).map((w) => `+${w.start - startEpoch}`).join(", ")} ms; done at +${totalMs.toFixed(0)} ms`;
+      `waves start at ${waves(requests, LATENCY_MS)
+        .map((w) => `+${w.start - startEpoch}`)
+        .join(", ")} ms; done at +${totalMs.toFixed(0)} ms`;
     for (let i = -1; i < RUNS; i++) {
       // Baseline: the guide's five calls, one after the other.
       const b = seedConfigureJob(h.flatfile, 2 * i + 2);
@@ -159,7 +188,8 @@ async function spaceConfigure(): Promise<void> {
       const body = await runHandlerFlow(h, spaceConfigureHandler, o);
       const oursMs = performance.now() - started;
       const ourRequests = [...h.flatfile.requests.slice(from), ...reference.requests.slice(referenceFrom)];
-      if (h.flatfile.jobs.get(o.jobId)?.status !== "complete") throw new Error(`space-configure did not complete its job: ${JSON.stringify(body)}`);
+      if (h.flatfile.jobs.get(o.jobId)?.status !== "complete")
+        throw new Error(`space-configure did not complete its job: ${JSON.stringify(body)}`);
       if (body.referenceData !== "remote") throw new Error(`space-configure did not use the reference API: ${JSON.stringify(body)}`);
       if (i < 0) continue;
       baseline.ms.push(baselineMs);
@@ -177,12 +207,20 @@ async function spaceConfigure(): Promise<void> {
     console.log(`   baseline (guide, sequential): ${ms(median(baseline.ms))}  round trips ${baseline.trips}  calls ${baseline.calls}`);
     console.log(`      ${baseline.waves}`);
     console.log(`      last run: ${baseline.timeline}`);
-    console.log(`   ours (handler, inputs incl.): ${ms(median(ours.ms))}  round trips ${ours.trips}  calls ${ours.calls} (incl. 1 reference API call)`);
+    console.log(
+      `   ours (handler, inputs incl.): ${ms(median(ours.ms))}  round trips ${ours.trips}  calls ${ours.calls} (incl. 1 reference API call)`,
+    );
     console.log(`      ${ours.waves}`);
     console.log(`      last run: ${ours.timeline}`);
     console.log(`   ratio ${ratio.toFixed(2)} (target ≤ 0.6): ${verdict("space-configure time", ratio, 0.6, `${ratio.toFixed(2)}x`)}`);
-    console.log(`   round trips counted as waves: a request arriving ≥ ${LATENCY_MS} ms (the added latency) after its wave's first request opens the next wave`);
-    results.spaceConfigure = { baseline: { ...baseline, medianMs: median(baseline.ms) }, ours: { ...ours, medianMs: median(ours.ms) }, ratio };
+    console.log(
+      `   round trips counted as waves: a request arriving ≥ ${LATENCY_MS} ms (the added latency) after its wave's first request opens the next wave`,
+    );
+    results.spaceConfigure = {
+      baseline: { ...baseline, medianMs: median(baseline.ms) },
+      ours: { ...ours, medianMs: median(ours.ms) },
+      ratio,
+    };
   } finally {
     await h.close();
     await reference.close();
@@ -195,15 +233,21 @@ async function scale(): Promise<void> {
   const bundle = (name: string) => join(REPO_ROOT, "dist", name, BUNDLE_FILE);
   const report = (title: string, key: string, runs: ScaleRun[]) => {
     const [small, large] = runs as [ScaleRun, ScaleRun];
-    console.log(`\n${title} (every call +${LATENCY_MS} ms; median of ${RUNS} after a warm-up; handler = production bundle in one child process per size)`);
+    console.log(
+      `\n${title} (every call +${LATENCY_MS} ms; median of ${RUNS} after a warm-up; handler = production bundle in one child process per size)`,
+    );
     for (const r of runs) {
-      console.log(`   ${pad(`${r.records.toLocaleString("en-US")} records:`, 20)}${pad(`${ms(r.medianMs)}`, 12)}calls ${pad(String(median(r.calls)), 4)}peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB (child's maxRSS)${r.probe ? `;  ${r.probe.route} alone: ${ms(r.probe.ms)}` : ""}`);
+      console.log(
+        `   ${pad(`${r.records.toLocaleString("en-US")} records:`, 20)}${pad(`${ms(r.medianMs)}`, 12)}calls ${pad(String(median(r.calls)), 4)}peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB (child's maxRSS)${r.probe ? `;  ${r.probe.route} alone: ${ms(r.probe.ms)}` : ""}`,
+      );
     }
     console.log(`      calls: ${large.routes.join(", ")}`);
     const ratio = large.medianMs / small.medianMs;
     const equal = small.calls.every((c) => c === small.calls[0]) && large.calls.every((c) => c === small.calls[0]);
     verdicts.push({ figure: `${key} call count equal`, met: equal, detail: `${small.calls.join("/")} vs ${large.calls.join("/")}` });
-    console.log(`   call count equal: ${equal ? "met" : "MISSED"} (${median(small.calls)} vs ${median(large.calls)});  time ratio ${ratio.toFixed(2)} (target ≤ 1.2): ${verdict(`${key} time ratio`, ratio, 1.2, `${ratio.toFixed(2)}x`)}`);
+    console.log(
+      `   call count equal: ${equal ? "met" : "MISSED"} (${median(small.calls)} vs ${median(large.calls)});  time ratio ${ratio.toFixed(2)} (target ≤ 1.2): ${verdict(`${key} time ratio`, ratio, 1.2, `${ratio.toFixed(2)}x`)}`,
+    );
     results[key] = { runs, ratio, callsEqual: equal };
   };
   try {
@@ -244,7 +288,9 @@ async function main(): Promise<void> {
   results.totalSeconds = total;
   writeFileSync(join(__dirname, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   const missed = verdicts.filter((v) => !v.met);
-  console.log(`\nTargets: ${verdicts.length - missed.length}/${verdicts.length} met${missed.length ? `; missed: ${missed.map((v) => `${v.figure} (${v.detail})`).join(", ")}` : ""}`);
+  console.log(
+    `\nTargets: ${verdicts.length - missed.length}/${verdicts.length} met${missed.length ? `; missed: ${missed.map((v) => `${v.figure} (${v.detail})`).join(", ")}` : ""}`,
+  );
   console.log(`bench/results.json written; ${total.toFixed(1)} s`);
 }
 

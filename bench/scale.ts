@@ -33,7 +33,14 @@ export async function startWorker(bundle: string, env: Record<string, string>): 
   const signingSecret = env.FLATFILE_SIGNING_SECRET ?? "";
   const child: ChildProcess = fork(join(__dirname, "worker.cjs"), [], {
     execArgv: [],
-    env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", BENCH_BUNDLE: bundle, ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      AWS_REGION: "us-east-1",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      BENCH_BUNDLE: bundle,
+      ...env,
+    },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const next = () =>
@@ -50,7 +57,10 @@ export async function startWorker(bundle: string, env: Record<string, string>): 
     async deliver(event) {
       const answer = next();
       const rawBody = JSON.stringify(event);
-      const request = apiEvent(rawBody, { "content-type": "application/json", "x-flatfile-signature": signPayload(rawBody, signingSecret) });
+      const request = apiEvent(rawBody, {
+        "content-type": "application/json",
+        "x-flatfile-signature": signPayload(rawBody, signingSecret),
+      });
       child.send({ request });
       return (await answer) as unknown as Delivered;
     },
@@ -109,7 +119,13 @@ const handlerEnv = (flatfile: FlatfileStandIn, signingSecret: string) => ({
 });
 
 /** commit-created: each run commits 10 new orders (one with a new category) on an Orders sheet of `records`. */
-export async function commitCreatedAtSize(flatfile: FlatfileStandIn, bundle: string, records: number, runs: number, signingSecret: string): Promise<ScaleRun> {
+export async function commitCreatedAtSize(
+  flatfile: FlatfileStandIn,
+  bundle: string,
+  records: number,
+  runs: number,
+  signingSecret: string,
+): Promise<ScaleRun> {
   const c = await seedConfiguredSpace(flatfile, { contacts: 0, orders: records });
   const worker = await startWorker(bundle, handlerEnv(flatfile, signingSecret));
   try {
@@ -119,12 +135,17 @@ export async function commitCreatedAtSize(flatfile: FlatfileStandIn, bundle: str
       records,
       runs,
       (i) => {
-        const insert = Array.from({ length: 10 }, (_, k) => ({ orderId: `o-${i}-${k}`, amount: 10 + k, category: k === 0 ? `new-${i + 1}` : "books" }));
+        const insert = Array.from({ length: 10 }, (_, k) => ({
+          orderId: `o-${i}-${k}`,
+          amount: 10 + k,
+          category: k === 0 ? `new-${i + 1}` : "books",
+        }));
         const { commitId } = flatfile.seed.commit(c.ordersId, { insert });
         return commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.ordersId, commitId });
       },
       (answer) => {
-        if (answer.status !== 200 || answer.body.ignored) throw new Error(`commit-created answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        if (answer.status !== 200 || answer.body.ignored)
+          throw new Error(`commit-created answered ${answer.status}: ${JSON.stringify(answer.body)}`);
       },
     );
   } finally {
@@ -133,7 +154,13 @@ export async function commitCreatedAtSize(flatfile: FlatfileStandIn, bundle: str
 }
 
 /** sheet:duplicate: each run duplicates the Contacts sheet of `records` records and locks the original. */
-export async function duplicateAtSize(flatfile: FlatfileStandIn, bundle: string, records: number, runs: number, signingSecret: string): Promise<ScaleRun> {
+export async function duplicateAtSize(
+  flatfile: FlatfileStandIn,
+  bundle: string,
+  records: number,
+  runs: number,
+  signingSecret: string,
+): Promise<ScaleRun> {
   const c = await seedConfiguredSpace(flatfile, { contacts: records, orders: 0 });
   const worker = await startWorker(bundle, handlerEnv(flatfile, signingSecret));
   try {
@@ -143,8 +170,21 @@ export async function duplicateAtSize(flatfile: FlatfileStandIn, bundle: string,
       records,
       runs,
       () => {
-        const job = flatfile.seed.job({ job: DUPLICATE_JOB, spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, status: "ready" });
-        return jobReadyEvent({ job: DUPLICATE_JOB, jobId: job.id, spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, sheetSlug: "contacts" });
+        const job = flatfile.seed.job({
+          job: DUPLICATE_JOB,
+          spaceId: c.spaceId,
+          workbookId: c.workbookId,
+          sheetId: c.contactsId,
+          status: "ready",
+        });
+        return jobReadyEvent({
+          job: DUPLICATE_JOB,
+          jobId: job.id,
+          spaceId: c.spaceId,
+          workbookId: c.workbookId,
+          sheetId: c.contactsId,
+          sheetSlug: "contacts",
+        });
       },
       (answer) => {
         if (answer.status !== 200 || answer.body.ignored || !JSON.stringify(answer.body).includes("copySheetId")) {

@@ -37,21 +37,38 @@ export async function runBaselineFlow(api: FlatfileApi, inputs: ConfigureInputs)
   const referenceData: ReferenceData = { categories: REFERENCE_CATEGORIES, source: "remote", detail: "bench" };
   const currency = resolveCurrency({ locale: "en-US" });
   const actor = { kind: "user" as const, id: inputs.userId, name: "Bench User", email: "bench@example.com" };
-  const { workbook: config, guide } = buildSpaceSetup({ spaceId: inputs.spaceId, environmentId: inputs.environmentId, actor, currency, referenceData });
+  const { workbook: config, guide } = buildSpaceSetup({
+    spaceId: inputs.spaceId,
+    environmentId: inputs.environmentId,
+    actor,
+    currency,
+    referenceData,
+  });
 
   await api.jobs.ack(inputs.jobId, { info: "Building your workbook and guide", progress: 10 });
   const workbook = (await api.workbooks.create(config)).data;
   const document = (await api.documents.create(inputs.spaceId, { title: GUIDE_TITLE, body: guide.body })).data;
   await api.spaces.update(inputs.spaceId, { primaryWorkbookId: workbook.id });
   await api.jobs.complete(inputs.jobId, {
-    outcome: { heading: "Space ready", message: "Contacts & Orders ready", acknowledge: false, next: { type: "id", id: workbook.id, label: "Open the workbook" } },
+    outcome: {
+      heading: "Space ready",
+      message: "Contacts & Orders ready",
+      acknowledge: false,
+      next: { type: "id", id: workbook.id, label: "Open the workbook" },
+    },
   });
   return { workbookId: workbook.id, documentId: document.id };
 }
 
 /** Ours: a signed `job:ready space:configure` delivered to the real handler. Throws unless it answered 200. */
 export async function runHandlerFlow(h: Harness, handler: RouteHandler, inputs: ConfigureInputs): Promise<Record<string, unknown>> {
-  const event = jobReadyEvent({ job: CONFIGURE_JOB, jobId: inputs.jobId, spaceId: inputs.spaceId, actorId: inputs.userId, environmentId: inputs.environmentId });
+  const event = jobReadyEvent({
+    job: CONFIGURE_JOB,
+    jobId: inputs.jobId,
+    spaceId: inputs.spaceId,
+    actorId: inputs.userId,
+    environmentId: inputs.environmentId,
+  });
   const answer = await h.deliver(handler, event);
   if (answer.status !== 200) throw new Error(`space-configure answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;

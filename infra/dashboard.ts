@@ -75,9 +75,18 @@ export class ServiceDashboard extends Construct {
           height: 2,
         }),
       ],
-      [new AlarmStatusWidget({ title: "Alarms", alarms: [...props.alarms], width: 24, height: Math.max(2, Math.ceil(props.alarms.length / 4) + 1) })],
       [
-        wide("API: requests and errors (5 min)", [api.metricCount(sum)], { right: [api.metricClientError(sum), api.metricServerError(sum)] }),
+        new AlarmStatusWidget({
+          title: "Alarms",
+          alarms: [...props.alarms],
+          width: 24,
+          height: Math.max(2, Math.ceil(props.alarms.length / 4) + 1),
+        }),
+      ],
+      [
+        wide("API: requests and errors (5 min)", [api.metricCount(sum)], {
+          right: [api.metricClientError(sum), api.metricServerError(sum)],
+        }),
         wide("API: latency vs the functions' integration latency (p99, ms)", [
           api.metricLatency({ statistic: "p99", period: FIVE_MINUTES }),
           api.metricIntegrationLatency({ statistic: "p99", period: FIVE_MINUTES }),
@@ -114,7 +123,10 @@ export class ServiceDashboard extends Construct {
       ],
       [
         wide("Flatfile calls, retries and errors, all routes (5 min)", [metrics.total(METRIC.flatfileCalls, "calls")], {
-          right: [metrics.total(METRIC.flatfileRetries, "retries"), metrics.total(METRIC.flatfileErrors, "errors").with({ color: Color.RED })],
+          right: [
+            metrics.total(METRIC.flatfileRetries, "retries"),
+            metrics.total(METRIC.flatfileErrors, "errors").with({ color: Color.RED }),
+          ],
         }),
         wide("Temporary failures (5xx) by route (5 min)", perRoute(METRIC.temporaryFailure)),
       ],
@@ -134,10 +146,15 @@ export class ServiceDashboard extends Construct {
         ),
       ],
       [
-        wide("Cold starts (5 min)", routes.map((route) => metrics.coldStarts(route))),
-        wide("Table: conditional check failures (duplicate deliveries, lease contention) and lease waits (5 min)", [
-          table.metric("ConditionalCheckFailedRequests", { ...sum, label: "conditional check failed" }),
-        ], { right: [metrics.total(METRIC.leaseWaits, "lease waits"), metrics.total(METRIC.idempotentReplay, "replays")] }),
+        wide(
+          "Cold starts (5 min)",
+          routes.map((route) => metrics.coldStarts(route)),
+        ),
+        wide(
+          "Table: conditional check failures (duplicate deliveries, lease contention) and lease waits (5 min)",
+          [table.metric("ConditionalCheckFailedRequests", { ...sum, label: "conditional check failed" })],
+          { right: [metrics.total(METRIC.leaseWaits, "lease waits"), metrics.total(METRIC.idempotentReplay, "replays")] },
+        ),
       ],
       [
         wide("Reference API fallbacks (bundled categories used, 5 min)", [metrics.route(METRIC.referenceDataFallbacks, "space-configure")]),

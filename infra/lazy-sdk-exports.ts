@@ -34,7 +34,8 @@ function statementsOf(source: string): string[] | undefined {
     }
     if (line === "" || line === '"use strict";' || line.startsWith("//")) continue;
     if (PREAMBLE_HELPERS.test(line)) {
-      if (!line.endsWith(";") || line.endsWith("{") || /\($/.test(line) || !/;\s*$/.test(line) || line.includes("function")) inHelper = true;
+      if (!line.endsWith(";") || line.endsWith("{") || /\($/.test(line) || !/;\s*$/.test(line) || line.includes("function"))
+        inHelper = true;
       continue;
     }
     out.push(line);
@@ -42,7 +43,11 @@ function statementsOf(source: string): string[] | undefined {
   return out;
 }
 
-export function rewriteReexportModule(source: string, path: string, load: (p: string) => Record<string, unknown> = require): string | undefined {
+export function rewriteReexportModule(
+  source: string,
+  path: string,
+  load: (p: string) => Record<string, unknown> = require,
+): string | undefined {
   const statements = statementsOf(source);
   if (!statements || statements.length === 0) return undefined;
   const getters = new Map<string, string>();
@@ -202,11 +207,7 @@ type Resolved = { kind: "module"; path: string } | { kind: "export"; path: strin
  * Where `<namespace of module>.<props[0]>` comes from, with the same precedence as the original
  * (assignments first, then `__exportStar` children in order). Returns how many props it consumed.
  */
-function resolveName(
-  module: string,
-  prop: string,
-  load: (p: string) => Record<string, unknown>,
-): Resolved | undefined {
+function resolveName(module: string, prop: string, load: (p: string) => Record<string, unknown>): Resolved | undefined {
   const reexports = reexportsOf(module);
   if (!reexports) return { kind: "export", path: module, name: prop };
   const ns = reexports.namespaces.get(prop);
@@ -233,7 +234,11 @@ const NS_IMPORT = /^const ([A-Za-z_$][\w$]*) = __importStar\(require\("(\.{1,2}\
  * `serialization/index` and `api/index`; this keeps the rest out of the bundle. Any other use of
  * `ns` (passed along, computed access) leaves the module untouched.
  */
-export function narrowNamespaceImports(source: string, path: string, load: (p: string) => Record<string, unknown> = require): string | undefined {
+export function narrowNamespaceImports(
+  source: string,
+  path: string,
+  load: (p: string) => Record<string, unknown> = require,
+): string | undefined {
   let out = source;
   let changed = false;
   for (const match of source.matchAll(NS_IMPORT)) {

@@ -43,7 +43,9 @@ export class ProductMetrics {
     const prefix = name.charAt(0).toLowerCase() + name.slice(1);
     this.props.routes.forEach((route, i) => (usingMetrics[`${prefix}${i}`] = this.route(name, route)));
     return new MathExpression({
-      expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(" + "),
+      expression: Object.keys(usingMetrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(" + "),
       usingMetrics,
       label,
       period: FIVE_MINUTES,
@@ -62,4 +64,3 @@ export class ProductMetrics {
     });
   }
 }
-

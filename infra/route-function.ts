@@ -98,7 +98,8 @@ export class RouteFunction extends LambdaFunction {
     // On the role: its DefaultPolicy is a child of the role, not of the function.
     Validations.of(role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
-      reason: "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource '*'. Every other statement of this role names its resource.",
+      reason:
+        "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource '*'. Every other statement of this role names its resource.",
     });
   }
 
@@ -121,7 +122,10 @@ export class RouteFunction extends LambdaFunction {
   bindTable(table: ITable): this {
     this.addEnvironment("IDEMPOTENCY_TABLE", table.tableName);
     this.addToRolePolicy(
-      new PolicyStatement({ actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], resources: [table.tableArn] }),
+      new PolicyStatement({
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        resources: [table.tableArn],
+      }),
     );
     return this;
   }

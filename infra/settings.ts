@@ -88,10 +88,14 @@ function environmentId(value: string): string | undefined {
   if (ENVIRONMENT_ID.test(value)) return value;
   const kind = ANY_ID.exec(value)?.[1];
   if (/^(sk|pk)_/.test(value)) {
-    throw new SettingProblem("this looks like an API key, not an environment id. The key belongs in the secret (context values are written into the template); the environment id looks like us_env_1a2b3c4d");
+    throw new SettingProblem(
+      "this looks like an API key, not an environment id. The key belongs in the secret (context values are written into the template); the environment id looks like us_env_1a2b3c4d",
+    );
   }
   if (kind && kind !== "env") {
-    throw new SettingProblem(`${show(value)} is ${ID_KINDS[kind] ?? `a "${kind}"`} id, not an environment id (<prefix>_env_..., e.g. us_env_1a2b3c4d)`);
+    throw new SettingProblem(
+      `${show(value)} is ${ID_KINDS[kind] ?? `a "${kind}"`} id, not an environment id (<prefix>_env_..., e.g. us_env_1a2b3c4d)`,
+    );
   }
   throw new SettingProblem(
     `${show(value)} is not a Flatfile environment id: expected <prefix>_env_<letters and digits>, e.g. us_env_1a2b3c4d, dev_env_1a2b3c4d, us0_env_1a2b3c4d (empty: accept every environment)`,
@@ -110,7 +114,9 @@ function httpsUrl(value: string, what: string, allowQuery: boolean): URL {
     throw new SettingProblem(`${what} must be an https:// URL, not ${url.protocol}// (plain http is only for local runs with npm start)`);
   }
   if (url.username || url.password) {
-    throw new SettingProblem(`${what} must not carry credentials (user:password@): context values are visible in the template and in the functions' configuration`);
+    throw new SettingProblem(
+      `${what} must not carry credentials (user:password@): context values are visible in the template and in the functions' configuration`,
+    );
   }
   if (!allowQuery && (url.search || url.hash)) throw new SettingProblem(`${what} must be a base URL without ?query or #fragment`);
   return url;
@@ -125,7 +131,9 @@ function secretName(value: string): string | undefined {
         `${show(value)} is a partial secret ARN: give the complete ARN (ending in the six characters Secrets Manager appends, e.g. ...:secret:prod/flatfile-AbC123) or just the secret's name`,
       );
     }
-    throw new SettingProblem(`${show(value)} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`);
+    throw new SettingProblem(
+      `${show(value)} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
+    );
   }
   if (SECRET_NAME.test(value)) return value;
   throw new SettingProblem(`${show(value)} is not a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ -`);
@@ -149,18 +157,28 @@ function alarmEmail(value: string): string | undefined {
  */
 function reservedConcurrency(value: string): number | undefined {
   if (value === "") return undefined;
-  if (!/^\d+$/.test(value)) throw new SettingProblem(`${show(value)} is not a whole number of concurrent executions (e.g. 20; empty: no reservation)`);
+  if (!/^\d+$/.test(value))
+    throw new SettingProblem(`${show(value)} is not a whole number of concurrent executions (e.g. 20; empty: no reservation)`);
   const count = Number(value);
-  if (count === 0) throw new SettingProblem("0 would stop each function (every delivery throttled); give at least 1, or leave it empty for no reservation");
-  if (count > 10_000) throw new SettingProblem(`${count} is more than any account's concurrency limit allows; reserve what the routes need (e.g. 20)`);
+  if (count === 0)
+    throw new SettingProblem(
+      "0 would stop each function (every delivery throttled); give at least 1, or leave it empty for no reservation",
+    );
+  if (count > 10_000)
+    throw new SettingProblem(`${count} is more than any account's concurrency limit allows; reserve what the routes need (e.g. 20)`);
   return count;
 }
 
 function commitSelfActorIds(value: string): string[] {
-  const ids = value.split(",").map((id) => id.trim()).filter(Boolean);
+  const ids = value
+    .split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
   const bad = ids.filter((id) => !ACTOR_ID.test(id));
   if (bad.length > 0) {
-    throw new SettingProblem(`${bad.map(show).join(", ")} ${bad.length === 1 ? "is not a Flatfile actor id" : "are not Flatfile actor ids"}: expected comma-separated ids like us_usr_1a2b3c4d, us_ag_1a2b3c4d`);
+    throw new SettingProblem(
+      `${bad.map(show).join(", ")} ${bad.length === 1 ? "is not a Flatfile actor id" : "are not Flatfile actor ids"}: expected comma-separated ids like us_usr_1a2b3c4d, us_ag_1a2b3c4d`,
+    );
   }
   return ids;
 }
@@ -178,7 +196,8 @@ export const SETTINGS = {
   flatfileEnvironmentId: {
     field: "flatfileEnvironmentId",
     default: "",
-    meaning: "accept only events from this Flatfile environment (403 otherwise) and register the relay there; empty: any environment, no relay",
+    meaning:
+      "accept only events from this Flatfile environment (403 otherwise) and register the relay there; empty: any environment, no relay",
     parse: environmentId,
   },
   flatfileApiUrl: {
@@ -225,7 +244,9 @@ export const SETTINGS = {
     parse: (value: string) => {
       if (value === "") return DEFAULT_STACK_NAME;
       if (STACK_NAME.test(value)) return value;
-      throw new SettingProblem(`${show(value)} is not a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters`);
+      throw new SettingProblem(
+        `${show(value)} is not a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters`,
+      );
     },
   },
 } as const satisfies { [key: string]: SettingRule<keyof DeploySettings> };

@@ -11,7 +11,15 @@
  * through a custom resource that is the only other reader of the secret.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
-import { CfnRoute, CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, PayloadFormatVersion } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  CfnRoute,
+  CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
@@ -261,7 +269,11 @@ export class FlatfileStack extends Stack {
       // Each route's own bucket, stated: a flood on one route leaves the others' tokens alone
       // (as the local gateway models it), whatever the stage default's scope. The stage must
       // be updated after its routes exist, or CloudFormation cannot find the route keys.
-      routeSettings[`POST ${ROUTE_PATHS[name]}`] = { ...stageDefaults(cfnStage), ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+      routeSettings[`POST ${ROUTE_PATHS[name]}`] = {
+        ...stageDefaults(cfnStage),
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      };
       this.stage.node.addDependency(route!);
     }
     cfnStage.routeSettings = routeSettings;
@@ -363,8 +375,14 @@ export class FlatfileStack extends Stack {
       description: "The service's CloudWatch dashboard",
     });
     if (this.relay) {
-      new CfnOutput(this, "RelayStatus", { value: this.relay.status, description: "REGISTERED, or SKIPPED until the secret holds an apiKey" });
-      new CfnOutput(this, "RelayInstructions", { value: this.relay.instructions, description: "When skipped: how to finish registering the relay" });
+      new CfnOutput(this, "RelayStatus", {
+        value: this.relay.status,
+        description: "REGISTERED, or SKIPPED until the secret holds an apiKey",
+      });
+      new CfnOutput(this, "RelayInstructions", {
+        value: this.relay.instructions,
+        description: "When skipped: how to finish registering the relay",
+      });
     }
 
     this.acknowledgeNagFindings(secretName === "");
@@ -376,13 +394,15 @@ export class FlatfileStack extends Stack {
     for (const route of this.api.node.findAll().filter((c): c is CfnRoute => c instanceof CfnRoute)) {
       Validations.of(route).acknowledge({
         id: "AwsSolutions-APIG4",
-        reason: "No API Gateway authorizer by design: Flatfile's relay cannot carry IAM/JWT credentials; every request is authenticated in the function by its HMAC-SHA256 x-flatfile-signature over timestamp and body (300 s window), unsigned requests get 401.",
+        reason:
+          "No API Gateway authorizer by design: Flatfile's relay cannot carry IAM/JWT credentials; every request is authenticated in the function by its HMAC-SHA256 x-flatfile-signature over timestamp and body (300 s window), unsigned requests get 401.",
       });
     }
     if (ownsSecret) {
       Validations.of(this.secret).acknowledge({
         id: "AwsSolutions-SMG4",
-        reason: "Not rotatable by a Lambda: apiKey is issued by Flatfile and pasted in by the operator, and signingSecret must change together with the relay's copy in Flatfile (rotate by updating the secret and running npm run relay:deploy, see infra/relay/README.md).",
+        reason:
+          "Not rotatable by a Lambda: apiKey is issued by Flatfile and pasted in by the operator, and signingSecret must change together with the relay's copy in Flatfile (rotate by updating the secret and running npm run relay:deploy, see infra/relay/README.md).",
       });
     }
   }

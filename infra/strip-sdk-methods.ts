@@ -128,7 +128,10 @@ const WRAPPER = (name: string) =>
  * source (with a throwing stub per removed method), or undefined when nothing is removed or the
  * file's shape is not recognised.
  */
-export function stripClientMethods(source: string, keep: ReadonlySet<string>): { source: string; className: string; removed: string[] } | undefined {
+export function stripClientMethods(
+  source: string,
+  keep: ReadonlySet<string>,
+): { source: string; className: string; removed: string[] } | undefined {
   const lines = source.split("\n");
   const classStarts = lines.flatMap((line, i) => (/^class [A-Za-z_$][\w$]* \{$/.test(line) ? [i] : []));
   if (classStarts.length !== 1) return undefined;
@@ -137,7 +140,12 @@ export function stripClientMethods(source: string, keep: ReadonlySet<string>): {
   const end = lines.findIndex((line, i) => i > start && line === "}");
   if (end < 0 || lines.indexOf(`exports.${className} = ${className};`) <= end) return undefined;
 
-  interface Member { name: string; from: number; to: number; body: string[] }
+  interface Member {
+    name: string;
+    from: number;
+    to: number;
+    body: string[];
+  }
   const members: Member[] = [];
   let docFrom: number | undefined;
   // The JSDoc blocks go too: they name types (`{@link Flatfile.NotFoundError}`, `Flatfile.SpaceId`)

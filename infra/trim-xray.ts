@@ -72,7 +72,9 @@ export function trimXraySdkPlugin(): Plugin {
 
       build.onLoad({ filter: /[\\/]aws-xray-sdk-core[\\/]dist[\\/]lib[\\/]resources[\\/]aws_whitelist\.json$/ }, (args) => {
         const whitelist = JSON.parse(readFileSync(args.path, "utf8")) as { services: Record<string, unknown> };
-        const kept = Object.fromEntries(Object.entries(whitelist.services).filter(([name]) => (TRACED_AWS_SERVICES as readonly string[]).includes(name)));
+        const kept = Object.fromEntries(
+          Object.entries(whitelist.services).filter(([name]) => (TRACED_AWS_SERVICES as readonly string[]).includes(name)),
+        );
         return { contents: JSON.stringify({ services: kept }), loader: "json" };
       });
 

@@ -76,7 +76,13 @@ function toEvent(request: IncomingMessage, path: string, body: Buffer, base64: b
       apiId: "local",
       domainName: headers.host ?? "127.0.0.1",
       domainPrefix: "local",
-      http: { method: "POST", path, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      http: {
+        method: "POST",
+        path,
+        protocol: "HTTP/1.1",
+        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
       requestId: randomUUID(),
       routeKey: `POST ${path}`,
       stage: "$default",
@@ -92,7 +98,9 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const timeoutMs = options.timeoutMs ?? 25_000;
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const throttle = options.throttle === false ? undefined : { limits: ROUTE_THROTTLE, ...options.throttle };
-  const buckets = new Map<RoutePath, TokenBucket>(throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : []);
+  const buckets = new Map<RoutePath, TokenBucket>(
+    throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : [],
+  );
   const server: Server = createServer(async (request, response) => {
     const send = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }) => {
       response.writeHead(status, headers);

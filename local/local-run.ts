@@ -65,7 +65,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   const env = options.env ?? process.env;
   const mode = modeOf(env);
   if (mode === "routes-only" && !env.FLATFILE_SIGNING_SECRET) {
-    throw new ConfigError("FLATFILE_API_KEY is set, so the real Flatfile API is used: set FLATFILE_SIGNING_SECRET too (or FLATFILE_ENVIRONMENT_ID to pull its events).");
+    throw new ConfigError(
+      "FLATFILE_API_KEY is set, so the real Flatfile API is used: set FLATFILE_SIGNING_SECRET too (or FLATFILE_ENVIRONMENT_ID to pull its events).",
+    );
   }
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -104,7 +106,13 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     activity.nameTarget(apiUrl, "flatfile");
     const uninstallRecorder = activity.installFetchRecorder();
     cleanups.push(async () => uninstallRecorder());
-    const forward = createLocalRelay({ gatewayUrl: gateway.url, signingSecret, flatfile: { url: apiUrl, token: apiKey }, activity, bound: options.relayBound });
+    const forward = createLocalRelay({
+      gatewayUrl: gateway.url,
+      signingSecret,
+      flatfile: { url: apiUrl, token: apiKey },
+      activity,
+      bound: options.relayBound,
+    });
 
     const playground = embedded ? createPlayground({ ...embedded, forward, activity }) : undefined;
     let pull: EventPull | undefined;
@@ -125,7 +133,13 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     // The stack's job sweep, on a timer: fails the jobs these routes left open past the bound.
     const sweepTimer = startSweepTimer();
     cleanups.push(() => sweepTimer.stop());
-    web = createWebHandler({ activity, api: createFlatfileClient({ token: apiKey, baseUrl: apiUrl }), mode, playground, pull: pull && (() => pull.status()) });
+    web = createWebHandler({
+      activity,
+      api: createFlatfileClient({ token: apiKey, baseUrl: apiUrl }),
+      mode,
+      playground,
+      pull: pull && (() => pull.status()),
+    });
     return { url: gateway.url, port: gateway.port, mode, signingSecret, activity, flatfile: embedded?.flatfile, playground, pull, close };
   } catch (error) {
     await close();

@@ -10,4 +10,3 @@ export const routes: Record<RoutePath, RouteHandler> = {
   "/action-job": actionJob,
   "/commit-created": commitCreated,
 };
-

@@ -99,15 +99,26 @@ async function runFlow(base: string, flow: (typeof FLOWS)[number], options: Reco
   } else if (flow === "commit") {
     path = "records";
     const given = options.valid !== undefined || options.invalid !== undefined;
-    Object.assign(body, { op: "add", add: options.valid ?? (given ? "0" : "3"), invalid: options.invalid ?? "0", sheet: options.sheet ?? "contacts" });
+    Object.assign(body, {
+      op: "add",
+      add: options.valid ?? (given ? "0" : "3"),
+      invalid: options.invalid ?? "0",
+      sheet: options.sheet ?? "contacts",
+    });
   }
-  const unknown = Object.keys(options).filter((k) => !["space", "url", "locale", "country", "currency", "creator", "reference", "valid", "invalid", "sheet"].includes(k));
+  const unknown = Object.keys(options).filter(
+    (k) => !["space", "url", "locale", "country", "currency", "creator", "reference", "valid", "invalid", "sheet"].includes(k),
+  );
   if (unknown.length) throw new Exit(2, `Unknown option --${unknown[0]}\n${USAGE}`);
   const answer = await post(`${base}/playground/${path}`, JSON.stringify(body), "application/json");
   if (answer.status !== 200) throw new Exit(2, `${flow}: ${errorOf(answer.text)}`);
   const result = JSON.parse(answer.text) as FlowResult;
   for (const line of result.lines) console.log(line);
-  console.log(result.ok ? `✓ ${flow} done (event ${result.eventId})` : `✗ ${flow} did not go through: ${result.job?.status === "failed" ? "the job failed" : result.delivery}`);
+  console.log(
+    result.ok
+      ? `✓ ${flow} done (event ${result.eventId})`
+      : `✗ ${flow} did not go through: ${result.job?.status === "failed" ? "the job failed" : result.delivery}`,
+  );
   console.log(`See it at ${base}/?space=${result.spaceId}`);
   return result.ok ? 0 : 1;
 }
@@ -122,7 +133,8 @@ async function sendFile(base: string, file: string, options: Record<string, stri
     console.log(`Filled ${file} for Space ${event.context?.spaceId}: event ${event.id}`);
   }
   const secret = process.env.FLATFILE_SIGNING_SECRET ?? session.signingSecret;
-  if (!secret) throw new Exit(2, `No signing secret: set FLATFILE_SIGNING_SECRET, or start the local run first (npm start writes ${sessionFile()}).`);
+  if (!secret)
+    throw new Exit(2, `No signing secret: set FLATFILE_SIGNING_SECRET, or start the local run first (npm start writes ${sessionFile()}).`);
   let route = options.route;
   if (!route) {
     try {
@@ -132,7 +144,11 @@ async function sendFile(base: string, file: string, options: Record<string, stri
     }
   }
   const url = `${base}${route}`;
-  const answer = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-flatfile-signature": signPayload(body, secret) }, body });
+  const answer = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-flatfile-signature": signPayload(body, secret) },
+    body,
+  });
   console.log(`${answer.status} ${url}`);
   console.log(await answer.text());
   return answer.ok ? 0 : 1;
@@ -141,12 +157,20 @@ async function sendFile(base: string, file: string, options: Record<string, stri
 async function main(): Promise<number> {
   const { positional, options } = parseArgs(process.argv.slice(2));
   const session = readSession();
-  const base = (options.url ?? (process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : session.url) ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
+  const base = (
+    options.url ??
+    (process.env.PORT ? `http://127.0.0.1:${process.env.PORT}` : session.url) ??
+    "http://127.0.0.1:3000"
+  ).replace(/\/+$/, "");
   const target = positional[0];
   const state = await reach(base);
   if (!target) throw new Exit(2, USAGE);
   if ((FLOWS as readonly string[]).includes(target)) {
-    if (state.mode !== "embedded") throw new Exit(2, `npm start at ${base} is in ${state.mode} mode: the flows drive the embedded stand-in (start it without FLATFILE_API_KEY)`);
+    if (state.mode !== "embedded")
+      throw new Exit(
+        2,
+        `npm start at ${base} is in ${state.mode} mode: the flows drive the embedded stand-in (start it without FLATFILE_API_KEY)`,
+      );
     return runFlow(base, target as (typeof FLOWS)[number], options);
   }
   if (!existsSync(target)) throw new Exit(2, `${target} is neither a flow (${FLOWS.join(", ")}) nor a file\n${USAGE}`);

@@ -10,7 +10,8 @@ export const localStateDir = () => process.env.LOCAL_STATE_DIR || join(__dirname
 export const sessionFile = () => join(localStateDir(), "local-session.json");
 
 /** Pull mode's cursor, per environment, so a restart does not handle old events again. */
-export const pullCursorFile = (environmentId: string) => join(localStateDir(), `pull-cursor-${environmentId.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
+export const pullCursorFile = (environmentId: string) =>
+  join(localStateDir(), `pull-cursor-${environmentId.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
 
 export type LocalMode = "embedded" | "pull" | "routes-only";
 

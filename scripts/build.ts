@@ -18,7 +18,8 @@ function parseArgs(argv: string[]): { only: BundledFunctionName[]; outdir?: stri
     const arg = argv[i];
     if (arg === "--only") {
       const name = argv[++i];
-      if (!BUNDLED_FUNCTION_NAMES.includes(name as BundledFunctionName)) throw new Error(`--only: unknown function "${name}" (one of ${BUNDLED_FUNCTION_NAMES.join(", ")})`);
+      if (!BUNDLED_FUNCTION_NAMES.includes(name as BundledFunctionName))
+        throw new Error(`--only: unknown function "${name}" (one of ${BUNDLED_FUNCTION_NAMES.join(", ")})`);
       only.push(name as BundledFunctionName);
     } else if (arg === "--outdir") {
       const dir = argv[++i];

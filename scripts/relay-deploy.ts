@@ -13,9 +13,19 @@
 import { ConfigurationError, loadSettings } from "../shared/core/config";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
 import { buildRelayAgent } from "../infra/relay/bundle";
-import { baseUrlProblem, describeFlatfileFailure, isMissingApiKey, registerRelay, unregisterRelay } from "../infra/relay/flatfile-registration";
+import {
+  baseUrlProblem,
+  describeFlatfileFailure,
+  isMissingApiKey,
+  registerRelay,
+  unregisterRelay,
+} from "../infra/relay/flatfile-registration";
 
-export async function relayDeploy(argv: string[], env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): Promise<void> {
+export async function relayDeploy(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.log,
+): Promise<void> {
   const remove = argv.includes("--remove");
   const environmentId = env.FLATFILE_ENVIRONMENT_ID?.trim();
   const baseUrl = env.RELAY_BASE_URL?.trim();
@@ -24,14 +34,18 @@ export async function relayDeploy(argv: string[], env: NodeJS.ProcessEnv = proce
   if (urlProblem) throw new ConfigurationError(`RELAY_BASE_URL: ${urlProblem} (the stack's ApiUrl output)`);
   const settings = await loadSettings(env);
   if (isMissingApiKey(settings.apiKey)) {
-    throw new ConfigurationError("the Flatfile API key is still the placeholder: put the environment's secret key in the secret's apiKey (or FLATFILE_API_KEY) first");
+    throw new ConfigurationError(
+      "the Flatfile API key is still the placeholder: put the environment's secret key in the secret's apiKey (or FLATFILE_API_KEY) first",
+    );
   }
   const started = Date.now();
   const api = createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => started + 120_000 });
   try {
     if (remove) {
       const removed = await unregisterRelay(api, environmentId);
-      print(`relay removed from ${environmentId}: ${removed.removedAgents.length} agent(s), secrets ${removed.removedSecrets.join(", ") || "none"}`);
+      print(
+        `relay removed from ${environmentId}: ${removed.removedAgents.length} agent(s), secrets ${removed.removedSecrets.join(", ") || "none"}`,
+      );
       return;
     }
     const bundle = await buildRelayAgent();

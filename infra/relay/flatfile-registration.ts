@@ -79,7 +79,10 @@ async function upsertSecrets(api: RelayApi, target: RelayTarget): Promise<void> 
 }
 
 function isSlugConflict(error: unknown): boolean {
-  return error instanceof FlatfileError && (error.statusCode === 409 || (error.statusCode === 400 && /slug/i.test(JSON.stringify(error.body ?? ""))));
+  return (
+    error instanceof FlatfileError &&
+    (error.statusCode === 409 || (error.statusCode === 400 && /slug/i.test(JSON.stringify(error.body ?? ""))))
+  );
 }
 
 export async function registerRelay(api: RelayApi, target: RelayTarget): Promise<Registered> {
@@ -107,13 +110,14 @@ export async function registerRelay(api: RelayApi, target: RelayTarget): Promise
   return { agentId, removed: [...new Set([...before.filter((id) => id !== agentId), ...others])] };
 }
 
-export async function unregisterRelay(api: RelayApi, environmentId: string): Promise<{ removedAgents: string[]; removedSecrets: string[] }> {
+export async function unregisterRelay(
+  api: RelayApi,
+  environmentId: string,
+): Promise<{ removedAgents: string[]; removedSecrets: string[] }> {
   const agents = await listRelayAgents(api, environmentId);
   for (const id of agents) await deleteAgent(api, id);
   const secrets = (await api.secrets.list({ environmentId })).data ?? [];
-  const ours = secrets.filter(
-    (s) => (s.name === RELAY_SECRET_BASE_URL || s.name === RELAY_SECRET_SIGNING) && !s.spaceId && !s.actorId,
-  );
+  const ours = secrets.filter((s) => (s.name === RELAY_SECRET_BASE_URL || s.name === RELAY_SECRET_SIGNING) && !s.spaceId && !s.actorId);
   for (const secret of ours) {
     try {
       await api.secrets.delete(secret.id);
@@ -130,7 +134,10 @@ export function describeFlatfileFailure(error: unknown, environmentId: string): 
   if (error instanceof FlatfileError) {
     const status = error.statusCode;
     const body = error.body as { errors?: { message?: string }[] } | undefined;
-    const said = body?.errors?.map((e) => e.message).filter(Boolean).join("; ");
+    const said = body?.errors
+      ?.map((e) => e.message)
+      .filter(Boolean)
+      .join("; ");
     const detail = said ? `: ${said.slice(0, 300)}` : "";
     if (status === undefined) return `Flatfile could not be reached${detail}`;
     if (status === 401 || status === 403) {

@@ -214,7 +214,10 @@ export async function deliver(
       // Drain the answer so the connection is released; its content is not needed.
       const text = await response.text().catch(() => "");
       if (isRedirect(response)) {
-        last = { status: response.status, reason: `it answered HTTP ${response.status}, a redirect, which the relay does not follow (check ${RELAY_SECRET_BASE_URL})` };
+        last = {
+          status: response.status,
+          reason: `it answered HTTP ${response.status}, a redirect, which the relay does not follow (check ${RELAY_SECRET_BASE_URL})`,
+        };
         return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled };
       }
       if (response.ok) return { ok: true, status: response.status, attempts };
@@ -376,7 +379,12 @@ export async function relayEvent(
     // The body is the platform event's own fields and nothing else: no token, no listener wrapper.
     const rawBody = forwardedBody(event);
     const result = await deliver(
-      { url: routeUrl(settings.baseUrl, route), rawBody, signingSecret: settings.signingSecret, deadline: started + bound.totalMs - bound.failReserveMs },
+      {
+        url: routeUrl(settings.baseUrl, route),
+        rawBody,
+        signingSecret: settings.signingSecret,
+        deadline: started + bound.totalMs - bound.failReserveMs,
+      },
       deps,
       bound,
     );
@@ -402,7 +410,8 @@ export async function relayEvent(
   if (!jobId) return { kind: "gave-up", route, reason: detail, jobFailed: "not-a-job" };
   const { url, token } = context.flatfileApi;
   const jobFailed =
-    !!url && !!token &&
+    !!url &&
+    !!token &&
     (await failJob({ apiUrl: url, token, jobId, message: message ?? unreachableMessage(detail), deadline: started + bound.totalMs }, deps));
   if (!jobFailed) deps.log("error", "could not fail the job; it stays open", { ...fields, jobId });
   return { kind: "gave-up", route, reason: detail, jobFailed };

@@ -111,7 +111,8 @@ function propsOf(raw: Record<string, unknown> | undefined): RelayResourcePropert
     AgentSha256: text(props.AgentSha256) || undefined,
   };
   const missing = (["EnvironmentId", "SecretId"] as const).filter((k) => !out[k]);
-  if (missing.length) throw new Error(`the relay registration is missing the propert${missing.length > 1 ? "ies" : "y"} ${missing.join(", ")}`);
+  if (missing.length)
+    throw new Error(`the relay registration is missing the propert${missing.length > 1 ? "ies" : "y"} ${missing.join(", ")}`);
   return out;
 }
 
@@ -171,7 +172,9 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
     try {
       source = deps.loadAgentSource();
     } catch (error) {
-      throw new Error(`the relay agent's bundle (${RELAY_AGENT_FILE}) is missing from the register function: ${error instanceof Error ? error.message : error}`);
+      throw new Error(
+        `the relay agent's bundle (${RELAY_AGENT_FILE}) is missing from the register function: ${error instanceof Error ? error.message : error}`,
+      );
     }
     const sha256 = createHash("sha256").update(source).digest("hex");
     try {

@@ -156,6 +156,7 @@ function acknowledgeFindings(registration: RelayRegistration): void {
   // On the role: its DefaultPolicy, where the Provider puts the invoke grant, is a child of the role.
   Validations.of(registration.providerRole).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${registerLogicalId}.Arn>:*]`,
-    reason: "The CDK Provider framework's function may invoke the register function's versions and aliases (lambda:InvokeFunction on <its ARN>:*), and nothing else.",
+    reason:
+      "The CDK Provider framework's function may invoke the register function's versions and aliases (lambda:InvokeFunction on <its ARN>:*), and nothing else.",
   });
 }

@@ -18,7 +18,8 @@ export function createActions(store: Store): PlatformActions {
     runAction(input) {
       const [domain, operation] = input.job.split(":");
       if (!domain || !operation) throw badRequest(`job must be "<domain>:<operation>", not "${input.job}"`, "job");
-      const source = domain === "sheet" ? input.sheetId : domain === "workbook" ? input.workbookId : domain === "space" ? input.spaceId : undefined;
+      const source =
+        domain === "sheet" ? input.sheetId : domain === "workbook" ? input.workbookId : domain === "space" ? input.spaceId : undefined;
       if (!source) throw badRequest(`a ${domain} action needs its ${domain}Id`, `${domain}Id`);
       const { job, events } = createJob(store, {
         type: domain,

@@ -163,7 +163,9 @@ export async function serveRoutes(
       send(response, entry, 200, answer);
     } catch (error) {
       if (error instanceof HttpError) {
-        send(response, entry, error.status, { errors: [error.key ? { key: error.key, message: error.message } : { message: error.message }] });
+        send(response, entry, error.status, {
+          errors: [error.key ? { key: error.key, message: error.message } : { message: error.message }],
+        });
       } else {
         send(response, entry, 500, { errors: [{ message: error instanceof Error ? error.message : String(error) }] });
       }

@@ -4,7 +4,10 @@
  */
 
 export interface WireSchema {
-  parse(raw: unknown, opts?: Record<string, unknown>): { ok: true; value: unknown } | { ok: false; errors: { path: string[]; message: string }[] };
+  parse(
+    raw: unknown,
+    opts?: Record<string, unknown>,
+  ): { ok: true; value: unknown } | { ok: false; errors: { path: string[]; message: string }[] };
 }
 export type Serialization = Record<string, unknown> & {
   jobs: { ack: { Request: WireSchema }; complete: { Request: WireSchema }; fail: { Request: WireSchema }; cancel: { Request: WireSchema } };

@@ -3,7 +3,18 @@
  * the store directly, without a request (and without a request log entry).
  */
 import { clone, now, type Store } from "./store";
-import { DEFAULT_ACCOUNT_ID, DEFAULT_ENVIRONMENT_ID, type Json, type Seed, type StoredGuest, type StoredJob, type StoredRecord, type StoredSpace, type StoredUser, type StoredWorkbook } from "./types";
+import {
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_ENVIRONMENT_ID,
+  type Json,
+  type Seed,
+  type StoredGuest,
+  type StoredJob,
+  type StoredRecord,
+  type StoredSpace,
+  type StoredUser,
+  type StoredWorkbook,
+} from "./types";
 
 export function createSeed(store: Store): Seed {
   return {

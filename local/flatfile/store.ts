@@ -32,7 +32,13 @@ export const clone = <T>(value: T): T => (value === undefined ? value : (JSON.pa
 export const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function slugify(name: string): string {
-  return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "sheet";
+  return (
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "sheet"
+  );
 }
 
 /** The actor of whatever is done through the API with the stand-in's key. */
@@ -73,7 +79,18 @@ export class Store {
 
   /** Forgets every stored thing (ids keep counting, so an old id never comes back). */
   clear(): void {
-    for (const map of [this.spaces, this.jobs, this.workbooks, this.sheets, this.documents, this.users, this.guests, this.agents, this.secrets, this.commits]) {
+    for (const map of [
+      this.spaces,
+      this.jobs,
+      this.workbooks,
+      this.sheets,
+      this.documents,
+      this.users,
+      this.guests,
+      this.agents,
+      this.secrets,
+      this.commits,
+    ]) {
       map.clear();
     }
     this.events.length = 0;
@@ -230,7 +247,10 @@ export class Store {
     const { sheetIds, ...rest } = workbook;
     const view = clone(rest) as unknown as WorkbookView;
     view.sheets = includeSheets
-      ? sheetIds.map((id) => this.sheets.get(id)).filter((s): s is StoredSheet => !!s).map((s) => this.sheetView(s))
+      ? sheetIds
+          .map((id) => this.sheets.get(id))
+          .filter((s): s is StoredSheet => !!s)
+          .map((s) => this.sheetView(s))
       : [];
     return view;
   }
@@ -272,7 +292,13 @@ export class Store {
     const recordIds: string[] = [];
     const invalid = change.invalid ?? 0;
     (change.insert ?? []).forEach((values, i) => {
-      const record: StoredRecord = { id: this.newId("rc"), commitId: commit.id, valid: i >= invalid, n: sheet.records.length, values: clone(values) };
+      const record: StoredRecord = {
+        id: this.newId("rc"),
+        commitId: commit.id,
+        valid: i >= invalid,
+        n: sheet.records.length,
+        values: clone(values),
+      };
       sheet.records.push(record);
       recordIds.push(record.id);
     });

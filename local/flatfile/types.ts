@@ -8,16 +8,47 @@ export const DEFAULT_ENVIRONMENT_ID = "us_env_local0001";
 export const DEFAULT_ACCOUNT_ID = "us_acc_local0001";
 
 export type RouteName =
-  | "jobs.create" | "jobs.get" | "jobs.ack" | "jobs.complete" | "jobs.fail" | "jobs.cancel" | "jobs.execute" | "jobs.retry"
-  | "spaces.create" | "spaces.get" | "spaces.update" | "spaces.delete"
-  | "workbooks.create" | "workbooks.get" | "workbooks.list" | "workbooks.update"
-  | "sheets.get" | "sheets.counts" | "sheets.lock" | "sheets.unlock" | "sheets.duplicate"
-  | "records.get" | "records.insert" | "records.update" | "records.delete"
-  | "events.list" | "events.get" | "events.ack"
-  | "documents.create" | "documents.list" | "documents.get" | "documents.update"
-  | "users.get" | "guests.get"
-  | "agents.create" | "agents.list" | "agents.get" | "agents.delete"
-  | "secrets.list" | "secrets.upsert" | "secrets.delete"
+  | "jobs.create"
+  | "jobs.get"
+  | "jobs.ack"
+  | "jobs.complete"
+  | "jobs.fail"
+  | "jobs.cancel"
+  | "jobs.execute"
+  | "jobs.retry"
+  | "spaces.create"
+  | "spaces.get"
+  | "spaces.update"
+  | "spaces.delete"
+  | "workbooks.create"
+  | "workbooks.get"
+  | "workbooks.list"
+  | "workbooks.update"
+  | "sheets.get"
+  | "sheets.counts"
+  | "sheets.lock"
+  | "sheets.unlock"
+  | "sheets.duplicate"
+  | "records.get"
+  | "records.insert"
+  | "records.update"
+  | "records.delete"
+  | "events.list"
+  | "events.get"
+  | "events.ack"
+  | "documents.create"
+  | "documents.list"
+  | "documents.get"
+  | "documents.update"
+  | "users.get"
+  | "guests.get"
+  | "agents.create"
+  | "agents.list"
+  | "agents.get"
+  | "agents.delete"
+  | "secrets.list"
+  | "secrets.upsert"
+  | "secrets.delete"
   | "unknown";
 
 export interface RequestLogEntry {
@@ -238,7 +269,14 @@ export interface Seed {
   space(input?: { name?: string; metadata?: unknown; environmentId?: string; accountId?: string }): StoredSpace;
   user(input: { email: string; name: string; metadata?: Record<string, unknown>; accountId?: string }): StoredUser;
   guest(input: { email: string; name: string; environmentId?: string; spaceIds?: string[] }): StoredGuest;
-  job(input: { job: string; spaceId?: string; workbookId?: string; sheetId?: string; status?: StoredJob["status"]; environmentId?: string }): StoredJob;
+  job(input: {
+    job: string;
+    spaceId?: string;
+    workbookId?: string;
+    sheetId?: string;
+    status?: StoredJob["status"];
+    environmentId?: string;
+  }): StoredJob;
   workbook(input: {
     spaceId: string;
     name?: string;
@@ -327,5 +365,9 @@ export interface PlatformActions {
     input?: Record<string, unknown>;
   }): { job: StoredJob; event: StoredEvent };
   /** A person changes records: one commit on the sheet and its `commit:created` event. */
-  commit(sheetId: string, change: SeedCommit, options?: { actorId?: string }): { commitId: string; recordIds: string[]; event: StoredEvent };
+  commit(
+    sheetId: string,
+    change: SeedCommit,
+    options?: { actorId?: string },
+  ): { commitId: string; recordIds: string[]; event: StoredEvent };
 }

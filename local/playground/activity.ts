@@ -128,7 +128,7 @@ export class Activity {
   private attach(route: string, body: string | undefined, base64: boolean, attempt: Attempt): void {
     let event: { id?: unknown; topic?: unknown; context?: Record<string, unknown>; payload?: Record<string, unknown> } = {};
     try {
-      const text = base64 ? Buffer.from(body ?? "", "base64").toString("utf8") : body ?? "";
+      const text = base64 ? Buffer.from(body ?? "", "base64").toString("utf8") : (body ?? "");
       const parsed: unknown = JSON.parse(text);
       if (parsed && typeof parsed === "object") event = parsed as typeof event;
     } catch {

@@ -108,7 +108,8 @@ export function createPlayground(options: PlaygroundOptions): Playground {
 
   function workbookOf(spaceId: string) {
     const state = readSpaceState(flatfile.spaces.get(spaceId)?.metadata);
-    const workbook = (state && flatfile.workbooks.get(state.workbookId)) || [...flatfile.workbooks.values()].find((w) => w.spaceId === spaceId);
+    const workbook =
+      (state && flatfile.workbooks.get(state.workbookId)) || [...flatfile.workbooks.values()].find((w) => w.spaceId === spaceId);
     if (!workbook) throw new FlowError(`Space ${spaceId} has no workbook yet: configure it first`);
     return workbook;
   }
@@ -118,7 +119,9 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     const named = readSpaceState(flatfile.spaces.get(spaceId)?.metadata)?.sheets[kind];
     const working = named ? flatfile.sheets.get(named) : undefined;
     if (working) return working;
-    const sheets = workbookOf(spaceId).sheetIds.map((id) => flatfile.sheets.get(id)).filter((s): s is StoredSheet => !!s);
+    const sheets = workbookOf(spaceId)
+      .sheetIds.map((id) => flatfile.sheets.get(id))
+      .filter((s): s is StoredSheet => !!s);
     const ofKind = sheets.filter((s) => s.slug === kind || s.slug.startsWith(`${kind}-copy`));
     const sheet = ofKind.filter((s) => !isLocked(s)).at(-1) ?? ofKind.at(-1);
     if (!sheet) throw new FlowError(`Space ${spaceId} has no ${kind} sheet`);
@@ -133,7 +136,8 @@ export function createPlayground(options: PlaygroundOptions): Playground {
 
   /** The person (or not) who creates a Space, made in the stand-in. */
   function creatorId(creator: Creator): string {
-    if (creator === "staff") return flatfile.seed.user({ email: "grace@yourcompany.example", name: "Grace Hopper", metadata: { staff: true } }).id;
+    if (creator === "staff")
+      return flatfile.seed.user({ email: "grace@yourcompany.example", name: "Grace Hopper", metadata: { staff: true } }).id;
     if (creator === "member") return flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" }).id;
     if (creator === "guest") return flatfile.seed.guest({ email: "guest@example.com", name: "Gus Guest" }).id;
     return `us_usr_unknown${spaceNumber.toString().padStart(4, "0")}`;
@@ -144,7 +148,6 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     if (url) process.env.REFERENCE_DATA_URL = url;
     else delete process.env.REFERENCE_DATA_URL;
   }
-
 
   function jobSummary(jobId: string): FlowResult["job"] {
     const job = flatfile.jobs.get(jobId);
@@ -171,7 +174,9 @@ export function createPlayground(options: PlaygroundOptions): Playground {
   function guideProgress(spaceId: string): string | undefined {
     const progress = readSpaceState(flatfile.spaces.get(spaceId)?.metadata)?.guide?.progress;
     if (!progress?.length) return undefined;
-    const each = progress.map((p) => `${p.sheetName}: ${p.total > 0 ? `${p.total} records: ${p.valid} valid, ${p.error} with errors` : "no records yet"}`);
+    const each = progress.map(
+      (p) => `${p.sheetName}: ${p.total > 0 ? `${p.total} records: ${p.valid} valid, ${p.error} with errors` : "no records yet"}`,
+    );
     return `Guide progress: ${each.join(" · ")}`;
   }
 
@@ -190,7 +195,18 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     }
     if (!answered) lines.push(`Delivery: ${describeOutcome(outcome)}`);
     else if (attempt && attempt.status !== 200) lines.push(`Answer: HTTP ${attempt.status} ${attempt.answer}`);
-    const result: FlowResult = { flow, ok, spaceId, eventId: String(event.id), jobId, delivery: describeOutcome(outcome), job, lines, at: Date.now(), ...extra };
+    const result: FlowResult = {
+      flow,
+      ok,
+      spaceId,
+      eventId: String(event.id),
+      jobId,
+      delivery: describeOutcome(outcome),
+      job,
+      lines,
+      at: Date.now(),
+      ...extra,
+    };
     result.lines.push(...(extra.lines ?? []));
     results.push(result);
     if (results.length > 50) results.shift();
@@ -229,7 +245,11 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       useReferenceApi(input.reference ?? "ok");
       const described = [
         `Space ${created.id} created by ${creator === "unknown" ? "an unknown actor" : `a ${creator}`}` +
-          (Object.keys(metadata).length ? ` with ${Object.entries(metadata).map(([k, v]) => `${k} ${v}`).join(", ")}` : " with no metadata") +
+          (Object.keys(metadata).length
+            ? ` with ${Object.entries(metadata)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}`
+            : " with no metadata") +
           `; reference API ${input.reference ?? "ok"}`,
       ];
       const done = deliver("configure", created.id, sent(event), {}).then((result) => {
@@ -257,7 +277,11 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       const fixes = (input.fix ?? []).map((id) => ({ id, values: pick(fixed(sheet, id, values), sheet), valid: true }));
       const breaks = (input.breakIds ?? []).map((id) => ({ id, values: pick(values(false), sheet), valid: false }));
       // As a person editing the sheet: one commit, and its commit:created.
-      const { commitId, event } = flatfile.act.commit(sheet.id, { insert, invalid, update: [...fixes, ...breaks], delete: input.remove }, { actorId: actors.get(spaceId) });
+      const { commitId, event } = flatfile.act.commit(
+        sheet.id,
+        { insert, invalid, update: [...fixes, ...breaks], delete: input.remove },
+        { actorId: actors.get(spaceId) },
+      );
       const said = [
         insert.length ? `added ${insert.length} record${insert.length === 1 ? "" : "s"} (${invalid} in error)` : "",
         fixes.length ? `fixed ${fixes.length}` : "",
@@ -320,10 +344,19 @@ export function createPlayground(options: PlaygroundOptions): Playground {
         const actorId = actors.get(spaceId);
         const sheet = workingSheet(spaceId, "contacts");
         if (parsed.topic === "commit:created") {
-          raised = sent(flatfile.act.commit(sheet.id, { insert: [contactValues(true), contactValues(true), contactValues(true)] }, { actorId }).event);
+          raised = sent(
+            flatfile.act.commit(sheet.id, { insert: [contactValues(true), contactValues(true), contactValues(true)] }, { actorId }).event,
+          );
         } else if (parsed.topic === "job:ready" && typeof job === "string") {
           const sheetJob = job.startsWith("sheet:");
-          raised = sent(flatfile.act.runAction({ job, sheetId: sheetJob ? sheet.id : undefined, workbookId: sheetJob ? undefined : sheet.workbookId, actorId }).event);
+          raised = sent(
+            flatfile.act.runAction({
+              job,
+              sheetId: sheetJob ? sheet.id : undefined,
+              workbookId: sheetJob ? undefined : sheet.workbookId,
+              actorId,
+            }).event,
+          );
         } else {
           throw new FlowError(`The template's topic ${String(parsed.topic)} is not one the playground can fill`);
         }
@@ -352,5 +385,7 @@ function fixed(sheet: StoredSheet, id: string, values: (valid: boolean) => Recor
 /** Only the keys the sheet has (an edit never adds a column). */
 function pick(values: Record<string, unknown>, sheet: StoredSheet): Record<string, unknown> {
   const keys = new Set(((sheet.config.fields as { key?: string }[] | undefined) ?? []).map((f) => f.key));
-  return Object.fromEntries(Object.entries(values).filter(([key]) => keys.has(key) && key !== "firstName" && key !== "lastName" && key !== "orderId"));
+  return Object.fromEntries(
+    Object.entries(values).filter(([key]) => keys.has(key) && key !== "firstName" && key !== "lastName" && key !== "orderId"),
+  );
 }

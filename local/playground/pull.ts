@@ -50,7 +50,8 @@ export function readCursor(file: string): Cursor | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<Cursor>;
-    if (typeof parsed.since === "string" && Array.isArray(parsed.seenAtSince)) return { since: parsed.since, seenAtSince: parsed.seenAtSince.map(String) };
+    if (typeof parsed.since === "string" && Array.isArray(parsed.seenAtSince))
+      return { since: parsed.since, seenAtSince: parsed.seenAtSince.map(String) };
   } catch {
     // A damaged cursor starts afresh, like a first run.
   }
@@ -80,7 +81,12 @@ export function startEventPull(options: PullOptions): EventPull {
   }
   const events = {
     async list(query: { since: string; pageNumber: number }): Promise<{ data: PlatformEvent[] }> {
-      const search = new URLSearchParams({ environmentId: options.environmentId, since: query.since, pageSize: String(PAGE_SIZE), pageNumber: String(query.pageNumber) });
+      const search = new URLSearchParams({
+        environmentId: options.environmentId,
+        since: query.since,
+        pageSize: String(PAGE_SIZE),
+        pageNumber: String(query.pageNumber),
+      });
       const answer = (await call("GET", `/events?${search}`)) as { data?: unknown };
       return { data: Array.isArray(answer?.data) ? (answer.data as PlatformEvent[]) : [] };
     },

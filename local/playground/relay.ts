@@ -36,7 +36,12 @@ export function describeOutcome(outcome: RelayOutcome): string {
     case "delivered":
       return `delivered to ${outcome.route}: HTTP ${outcome.status}${outcome.attempts > 1 ? ` after ${outcome.attempts} attempts` : ""}`;
     case "gave-up": {
-      const job = outcome.jobFailed === "not-a-job" ? "" : outcome.jobFailed ? "; the relay failed the job" : "; the job could not be failed and stays open";
+      const job =
+        outcome.jobFailed === "not-a-job"
+          ? ""
+          : outcome.jobFailed
+            ? "; the relay failed the job"
+            : "; the job could not be failed and stays open";
       return `the relay gave up: ${outcome.reason}${job}`;
     }
   }

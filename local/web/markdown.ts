@@ -7,8 +7,33 @@
 import MarkdownIt from "markdown-it";
 
 const ALLOWED_TAGS = new Set([
-  "h1", "h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre", "br", "hr", "blockquote", "small", "span", "div",
-  "table", "thead", "tbody", "tr", "th", "td", "time",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "p",
+  "ul",
+  "ol",
+  "li",
+  "strong",
+  "em",
+  "b",
+  "i",
+  "code",
+  "pre",
+  "br",
+  "hr",
+  "blockquote",
+  "small",
+  "span",
+  "div",
+  "table",
+  "thead",
+  "tbody",
+  "tr",
+  "th",
+  "td",
+  "time",
 ]);
 /** The one attribute kept, and only when it looks like a timestamp. */
 const SAFE_ATTRIBUTES: Record<string, { name: string; pattern: RegExp }> = {
@@ -51,7 +76,8 @@ const markdown = new MarkdownIt({ html: true, linkify: false });
 markdown.disable("image");
 markdown.renderer.rules.html_block = (tokens, index) => sanitizeHtml(tokens[index]!.content);
 markdown.renderer.rules.html_inline = (tokens, index) => sanitizeHtml(tokens[index]!.content);
-const defaultLinkOpen = markdown.renderer.rules.link_open ?? ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
+const defaultLinkOpen =
+  markdown.renderer.rules.link_open ?? ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
 markdown.renderer.rules.link_open = (tokens, index, options, env, self) => {
   tokens[index]!.attrSet("rel", "noopener noreferrer nofollow");
   return defaultLinkOpen(tokens, index, options, env, self);

@@ -64,7 +64,11 @@ function sheetSection(sheet: SheetView, spaceId: string, controls: boolean): str
     : `<span class="tag open">open${sheet.access ? `: ${escape(sheet.access.join(", "))}` : ""}</span>`;
   const fields = sheet.fields
     .map((f) => {
-      const money = f.currency ? `<span class="currency">${escape(f.currency)} · ${escape(f.decimals ?? "?")} decimals</span>` : f.decimals !== undefined ? `${escape(f.decimals)} decimals` : "";
+      const money = f.currency
+        ? `<span class="currency">${escape(f.currency)} · ${escape(f.decimals ?? "?")} decimals</span>`
+        : f.decimals !== undefined
+          ? `${escape(f.decimals)} decimals`
+          : "";
       const options = f.options ? `<details><summary>${f.options.length} options</summary>${list(f.options)}</details>` : "";
       return `<tr><td>${escape(f.label)}<br><code>${escape(f.key)}</code></td><td>${escape(f.type)}</td><td>${list(f.constraints, "")}</td><td>${money}${options}</td></tr>`;
     })
@@ -88,7 +92,10 @@ function sheetSection(sheet: SheetView, spaceId: string, controls: boolean): str
       return `<tr data-record="${escape(record.id)}" data-valid="${record.valid}">${cells}${buttons}</tr>`;
     })
     .join("");
-  const more = sheet.counts && sheet.counts.total > sheet.records.length ? `<p class="muted">First ${sheet.records.length} of ${sheet.counts.total} records.</p>` : "";
+  const more =
+    sheet.counts && sheet.counts.total > sheet.records.length
+      ? `<p class="muted">First ${sheet.records.length} of ${sheet.counts.total} records.</p>`
+      : "";
   return `<section class="sheet" data-sheet="${escape(sheet.id)}" data-slug="${escape(sheet.slug)}" data-locked="${sheet.locked}">
 <h4>${escape(sheet.name)} <code>${escape(sheet.slug)}</code> ${lock} ${counts}</h4>
 <table class="fields"><tr><th>field</th><th>type</th><th>constraints</th><th>currency, options</th></tr>${fields}</table>
@@ -101,7 +108,9 @@ function spaceSection(input: PageInput, controls: boolean): string {
   const space = input.space;
   if (!space) {
     return `<section><h2>No Space yet</h2><p>${
-      input.mode === "embedded" ? "Create one with the form above, or run <code>npm run send -- configure</code>." : "Waiting for the first event from Flatfile."
+      input.mode === "embedded"
+        ? "Create one with the form above, or run <code>npm run send -- configure</code>."
+        : "Waiting for the first event from Flatfile."
     }</p></section>`;
   }
   const metadata = Object.entries(space.metadata).map(([k, v]) => `${k}: ${v}`);
@@ -141,14 +150,21 @@ function deliveriesSection(deliveries: readonly Delivery[]): string {
       const attempts = d.attempts
         .map((a, i) => {
           const calls = a.calls
-            .map((c) => `<li><code>${escape(c.method)} ${escape(c.path)}</code> → ${escape(c.status)} <span class="muted">${escape(c.target)} · ${c.ms} ms</span></li>`)
+            .map(
+              (c) =>
+                `<li><code>${escape(c.method)} ${escape(c.path)}</code> → ${escape(c.status)} <span class="muted">${escape(c.target)} · ${c.ms} ms</span></li>`,
+            )
             .join("");
-          return `<div class="attempt"><strong>attempt ${i + 1}</strong> at ${time(a.at)}: HTTP ${escape(a.status)} in ${a.ms} ms <code class="answer">${escape(a.answer)}</code>` +
-            `<details${calls ? "" : " hidden"}><summary>${a.calls.length} calls</summary><ol>${calls}</ol></details></div>`;
+          return (
+            `<div class="attempt"><strong>attempt ${i + 1}</strong> at ${time(a.at)}: HTTP ${escape(a.status)} in ${a.ms} ms <code class="answer">${escape(a.answer)}</code>` +
+            `<details${calls ? "" : " hidden"}><summary>${a.calls.length} calls</summary><ol>${calls}</ol></details></div>`
+          );
         })
         .join("");
-      return `<tr data-event="${escape(d.eventId)}"><td><code>${escape(d.topic)}</code>${d.job ? `<br><code>${escape(d.job)}</code>` : ""}<br><span class="muted">${escape(d.eventId)}</span></td>` +
-        `<td><code>${escape(d.route)}</code><br>via ${escape(d.source)}</td><td>${attempts}${d.relay ? `<div class="muted">relay: ${escape(d.relay)}</div>` : ""}</td></tr>`;
+      return (
+        `<tr data-event="${escape(d.eventId)}"><td><code>${escape(d.topic)}</code>${d.job ? `<br><code>${escape(d.job)}</code>` : ""}<br><span class="muted">${escape(d.eventId)}</span></td>` +
+        `<td><code>${escape(d.route)}</code><br>via ${escape(d.source)}</td><td>${attempts}${d.relay ? `<div class="muted">relay: ${escape(d.relay)}</div>` : ""}</td></tr>`
+      );
     })
     .join("");
   return `<section id="events"><h3>Events delivered</h3>${rows ? `<table><tr><th>event</th><th>route</th><th>answer, and the calls the handler made</th></tr>${rows}</table>` : `<p class="muted">Nothing delivered yet.</p>`}</section>`;
@@ -158,7 +174,10 @@ function resultsSection(results: readonly FlowResult[]): string {
   const latest = [...results].reverse().slice(0, 5);
   if (!latest.length) return "";
   const items = latest
-    .map((r) => `<li class="${r.ok ? "ok" : "failed"}" data-flow="${escape(r.flow)}"><strong>${escape(r.flow)}</strong> ${time(r.at)}: ${r.lines.map(escape).join("<br>")}</li>`)
+    .map(
+      (r) =>
+        `<li class="${r.ok ? "ok" : "failed"}" data-flow="${escape(r.flow)}"><strong>${escape(r.flow)}</strong> ${time(r.at)}: ${r.lines.map(escape).join("<br>")}</li>`,
+    )
     .join("");
   return `<section id="results"><h3>What the last buttons did</h3><ul>${items}</ul></section>`;
 }
@@ -177,13 +196,17 @@ ${deliveriesSection(deliveries)}</aside>
 
 function controlsSection(input: PageInput): string {
   if (input.mode === "pull") {
-    return `<section id="controls"><p>Pull mode: events come from Flatfile environment <code>${escape(input.pull?.environmentId)}</code>` +
+    return (
+      `<section id="controls"><p>Pull mode: events come from Flatfile environment <code>${escape(input.pull?.environmentId)}</code>` +
       `${input.pull?.lastPoll ? `, last polled ${escape(input.pull.lastPoll)}` : ""}. Act in Flatfile; this page shows what reached the routes.` +
-      `${input.pull?.problem ? ` <span class="problem">${escape(input.pull.problem)}</span>` : ""}</p></section>`;
+      `${input.pull?.problem ? ` <span class="problem">${escape(input.pull.problem)}</span>` : ""}</p></section>`
+    );
   }
-  if (input.mode !== "embedded") return `<section id="controls"><p>The routes call the real Flatfile API; send signed events with <code>npm run send -- &lt;file.json&gt;</code>.</p></section>`;
+  if (input.mode !== "embedded")
+    return `<section id="controls"><p>The routes call the real Flatfile API; send signed events with <code>npm run send -- &lt;file.json&gt;</code>.</p></section>`;
   const space = { space: input.spaceId };
-  const options = (values: readonly string[], selected: string) => values.map((v) => `<option${v === selected ? " selected" : ""}>${escape(v)}</option>`).join("");
+  const options = (values: readonly string[], selected: string) =>
+    values.map((v) => `<option${v === selected ? " selected" : ""}>${escape(v)}</option>`).join("");
   return `<section id="controls">
 <form method="post" action="/playground/configure" class="card"><h3>Create a Space</h3>
 <label>locale <input name="locale" placeholder="fr-CH" size="8"></label>

@@ -61,7 +61,8 @@ async function readFields(request: IncomingMessage): Promise<{ fields: Fields; r
 }
 
 const one = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
-const many = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : value.split(",")).map((v) => v.trim()).filter(Boolean);
+const many = (value: string | string[] | undefined) =>
+  (value === undefined ? [] : Array.isArray(value) ? value : value.split(",")).map((v) => v.trim()).filter(Boolean);
 const count = (value: string | string[] | undefined) => {
   const n = Number(one(value) ?? 0);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new FlowError("Record counts must be whole numbers from 0 to 1000");
@@ -87,7 +88,8 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
 
   async function spaceView(spaceId: string | undefined): Promise<SpaceView | undefined> {
     if (!spaceId) return undefined;
-    if (cached && cached.spaceId === spaceId && cached.version === activity.version && Date.now() - cached.at < VIEW_MAX_AGE_MS) return cached.view;
+    if (cached && cached.spaceId === spaceId && cached.version === activity.version && Date.now() - cached.at < VIEW_MAX_AGE_MS)
+      return cached.view;
     const version = activity.version;
     const jobIds = [...new Set(activity.deliveries.filter((d) => d.spaceId === spaceId && d.jobId).map((d) => d.jobId!))];
     const view = await readSpaceView(options.api, spaceId, jobIds);
@@ -116,7 +118,8 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
     return true;
   }
 
-  const json = (response: ServerResponse, status: number, body: unknown) => send(response, status, JSON.stringify(body, null, 2), "application/json");
+  const json = (response: ServerResponse, status: number, body: unknown) =>
+    send(response, status, JSON.stringify(body, null, 2), "application/json");
 
   function start(flow: string, fields: Fields): Started {
     const playground = options.playground;
@@ -126,8 +129,15 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
         const creator = one(fields.creator) ?? "member";
         const reference = one(fields.reference) ?? "ok";
         if (!CREATORS.includes(creator as Creator)) throw new FlowError(`Unknown creator ${creator}: one of ${CREATORS.join(", ")}`);
-        if (!REFERENCE_MODES.includes(reference as ReferenceMode)) throw new FlowError(`Unknown reference API mode ${reference}: one of ${REFERENCE_MODES.join(", ")}`);
-        return playground.configure({ locale: one(fields.locale), country: one(fields.country), currency: one(fields.currency), creator: creator as Creator, reference: reference as ReferenceMode });
+        if (!REFERENCE_MODES.includes(reference as ReferenceMode))
+          throw new FlowError(`Unknown reference API mode ${reference}: one of ${REFERENCE_MODES.join(", ")}`);
+        return playground.configure({
+          locale: one(fields.locale),
+          country: one(fields.country),
+          currency: one(fields.currency),
+          creator: creator as Creator,
+          reference: reference as ReferenceMode,
+        });
       }
       case "records":
         return playground.records(recordsInput(fields));
@@ -175,7 +185,8 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
 
     // A form on another site cannot press the buttons (browsers send Origin on cross-site posts).
     const origin = request.headers.origin;
-    if (origin && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(origin)) return json(response, 403, { error: "cross-site request refused" });
+    if (origin && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(origin))
+      return json(response, 403, { error: "cross-site request refused" });
     const wantsJson = (request.headers.accept ?? "").includes("application/json");
     try {
       const { fields, raw } = await readFields(request);
@@ -189,10 +200,16 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
       started.done.catch(() => undefined);
       return send(response, 303, "", "text/plain", { location: `/?space=${encodeURIComponent(started.spaceId)}` });
     } catch (error) {
-      const message = error instanceof FlowError || error instanceof SyntaxError ? error.message : "The playground failed: see the npm start output";
+      const message =
+        error instanceof FlowError || error instanceof SyntaxError ? error.message : "The playground failed: see the npm start output";
       if (!(error instanceof FlowError) && !(error instanceof SyntaxError)) console.error(error);
       if (wantsJson || flow === "fill") return json(response, 400, { error: message });
-      return send(response, 400, `<!doctype html><meta charset="utf-8"><p>${message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}</p><p><a href="/">Back</a></p>`, "text/html; charset=utf-8");
+      return send(
+        response,
+        400,
+        `<!doctype html><meta charset="utf-8"><p>${message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}</p><p><a href="/">Back</a></p>`,
+        "text/html; charset=utf-8",
+      );
     }
   };
 }

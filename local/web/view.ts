@@ -79,7 +79,8 @@ export interface SpaceView {
   problems: string[];
 }
 
-const text = (value: unknown): string => (value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value));
+const text = (value: unknown): string =>
+  value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
 
 function actionView(action: Flatfile.Action): ActionView {
   return {
@@ -135,40 +136,42 @@ export async function readSpaceView(api: FlatfileApi, spaceId: string, jobIds: r
   ]);
 
   const workbookViews = await Promise.all(
-    (workbooks?.data ?? []).map(async (workbook): Promise<WorkbookView> => ({
-      id: workbook.id,
-      name: workbook.name ?? "",
-      labels: workbook.labels ?? [],
-      actions: (workbook.actions ?? []).map(actionView),
-      sheets: await Promise.all(
-        (workbook.sheets ?? []).map(async (sheet): Promise<SheetView> => {
-          const [counts, records] = await Promise.all([
-            attempt(`the counts of ${sheet.name}`, () => api.sheets.getRecordCounts(sheet.id)),
-            attempt(`the records of ${sheet.name}`, () => api.records.get(sheet.id, { pageSize: RECORDS_SHOWN })),
-          ]);
-          const c = counts?.data.counts;
-          return {
-            id: sheet.id,
-            name: sheet.name,
-            slug: sheet.slug ?? sheet.config.slug ?? "",
-            locked: isLocked(sheet.config),
-            access: sheet.config.access,
-            counts: c ? { total: c.total, valid: c.valid, error: c.error } : undefined,
-            fields: (sheet.config.fields ?? []).map(fieldView),
-            actions: (sheet.config.actions ?? []).map(actionView),
-            records: (records?.data.records ?? []).map((record) => ({
-              id: record.id,
-              valid: record.valid !== false,
-              values: Object.entries(record.values).map(([key, cell]) => ({
-                key,
-                value: text(cell.value),
-                messages: (cell.messages ?? []).map((m) => `${m.type ?? "error"}: ${m.message ?? ""}`),
+    (workbooks?.data ?? []).map(
+      async (workbook): Promise<WorkbookView> => ({
+        id: workbook.id,
+        name: workbook.name ?? "",
+        labels: workbook.labels ?? [],
+        actions: (workbook.actions ?? []).map(actionView),
+        sheets: await Promise.all(
+          (workbook.sheets ?? []).map(async (sheet): Promise<SheetView> => {
+            const [counts, records] = await Promise.all([
+              attempt(`the counts of ${sheet.name}`, () => api.sheets.getRecordCounts(sheet.id)),
+              attempt(`the records of ${sheet.name}`, () => api.records.get(sheet.id, { pageSize: RECORDS_SHOWN })),
+            ]);
+            const c = counts?.data.counts;
+            return {
+              id: sheet.id,
+              name: sheet.name,
+              slug: sheet.slug ?? sheet.config.slug ?? "",
+              locked: isLocked(sheet.config),
+              access: sheet.config.access,
+              counts: c ? { total: c.total, valid: c.valid, error: c.error } : undefined,
+              fields: (sheet.config.fields ?? []).map(fieldView),
+              actions: (sheet.config.actions ?? []).map(actionView),
+              records: (records?.data.records ?? []).map((record) => ({
+                id: record.id,
+                valid: record.valid !== false,
+                values: Object.entries(record.values).map(([key, cell]) => ({
+                  key,
+                  value: text(cell.value),
+                  messages: (cell.messages ?? []).map((m) => `${m.type ?? "error"}: ${m.message ?? ""}`),
+                })),
               })),
-            })),
-          };
-        }),
-      ),
-    })),
+            };
+          }),
+        ),
+      }),
+    ),
   );
 
   const guideId = state?.guideDocumentId ?? documents?.data.find((d) => d.title === GUIDE_TITLE)?.id;
@@ -186,16 +189,18 @@ export async function readSpaceView(api: FlatfileApi, spaceId: string, jobIds: r
       const job = answer?.data;
       if (!job) return [];
       const outcome = (job.outcome ?? {}) as { heading?: string; message?: string; next?: { label?: string; id?: string; url?: string } };
-      return [{
-        id: job.id,
-        job: `${job.type}:${job.operation}`,
-        status: job.status ?? "",
-        progress: job.progress,
-        info: job.info,
-        heading: outcome.heading,
-        message: outcome.message,
-        next: outcome.next ? `${outcome.next.label ?? "next"} → ${outcome.next.id ?? outcome.next.url ?? ""}` : undefined,
-      }];
+      return [
+        {
+          id: job.id,
+          job: `${job.type}:${job.operation}`,
+          status: job.status ?? "",
+          progress: job.progress,
+          info: job.info,
+          heading: outcome.heading,
+          message: outcome.message,
+          next: outcome.next ? `${outcome.next.label ?? "next"} → ${outcome.next.id ?? outcome.next.url ?? ""}` : undefined,
+        },
+      ];
     }),
     problems,
   };

@@ -33,12 +33,13 @@ const SigningPart = z.looseObject({
 });
 /** The rest, checked only once a request's signature holds (see `Configuration.settings`). */
 const ApiKeyPart = z.looseObject({
-  apiKey: z
-    .string()
-    .check(
-      z.minLength(1, "apiKey is empty"),
-      z.refine((key) => key !== API_KEY_PLACEHOLDER, `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`),
+  apiKey: z.string().check(
+    z.minLength(1, "apiKey is empty"),
+    z.refine(
+      (key) => key !== API_KEY_PLACEHOLDER,
+      `apiKey is still the placeholder ${API_KEY_PLACEHOLDER}: put the Flatfile environment's secret key there`,
     ),
+  ),
 });
 
 /** Long enough to spare Secrets Manager on warm invocations, short enough to pick up a rotation. */
@@ -92,7 +93,9 @@ async function readSecret(secretId: string, now: number): Promise<SecretContent>
   const key = ApiKeyPart.safeParse(json);
   const value: SecretContent = {
     signingSecrets: [signing.data.signingSecret, ...(signing.data.previousSigningSecret ? [signing.data.previousSigningSecret] : [])],
-    apiKey: key.success ? { ok: true, value: key.data.apiKey } : { ok: false, problem: `secret ${secretId} is invalid: ${problemsOf(key.error.issues)}` },
+    apiKey: key.success
+      ? { ok: true, value: key.data.apiKey }
+      : { ok: false, problem: `secret ${secretId} is invalid: ${problemsOf(key.error.issues)}` },
   };
   cached = { key: secretId, at: now, value };
   return value;
@@ -130,7 +133,9 @@ export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, no
     const key = optional(env.FLATFILE_API_KEY);
     const signing = optional(env.FLATFILE_SIGNING_SECRET);
     if (!signing) throw new ConfigurationError("FLATFILE_SIGNING_SECRET is not set (and no FLATFILE_SECRET_ID names a secret)");
-    apiKey = key ? { ok: true, value: key } : { ok: false, problem: "FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)" };
+    apiKey = key
+      ? { ok: true, value: key }
+      : { ok: false, problem: "FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)" };
     signingSecrets = [signing];
   }
   if (apiKey.ok) registerSecretForRedaction(apiKey.value);

@@ -83,7 +83,8 @@ export function readBody(request: Pick<APIGatewayProxyEventV2, "body" | "isBase6
     if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) return { text: body, problem: new BadRequestError("body is larger than 1 MB") };
     return { text: body };
   }
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) return { text: body, problem: new BadRequestError("body is marked base64 but is not valid base64") };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body))
+    return { text: body, problem: new BadRequestError("body is marked base64 but is not valid base64") };
   const text = Buffer.from(body, "base64").toString("utf8");
   if (body.length > Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4) return { text, problem: new BadRequestError("body is larger than 1 MB") };
   return { text };

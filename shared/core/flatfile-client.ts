@@ -118,8 +118,7 @@ export function createFetcher(options: Pick<FlatfileClientOptions, "deadline" | 
       // A timed-out or dropped write may have landed: retrying it blindly could duplicate it, so
       // only idempotent methods are retried on those. Status-code failures were answered, so the
       // server did not apply them.
-      const retryable =
-        typeof status === "number" ? RETRYABLE_STATUS(status) : IDEMPOTENT_METHODS.has(method);
+      const retryable = typeof status === "number" ? RETRYABLE_STATUS(status) : IDEMPOTENT_METHODS.has(method);
       if (!retryable) return response;
       const backoff = Math.min(policy.baseDelayMs * 2 ** attempt, policy.maxDelayMs);
       const delay = retryAfterMs(response.rawResponse, policy.maxDelayMs) ?? backoff * (0.8 + Math.random() * 0.4);
@@ -156,15 +155,35 @@ export function createFlatfileClient(options: FlatfileClientOptions): FlatfileAp
     return made.get(name) as T;
   };
   return {
-    get agents() { return lazy("agents", () => new Agents(shared)); },
-    get documents() { return lazy("documents", () => new Documents(shared)); },
-    get guests() { return lazy("guests", () => new Guests(shared)); },
-    get jobs() { return lazy("jobs", () => new Jobs(shared)); },
-    get records() { return lazy("records", () => new Records(shared)); },
-    get secrets() { return lazy("secrets", () => new Secrets(shared)); },
-    get sheets() { return lazy("sheets", () => new Sheets(shared)); },
-    get spaces() { return lazy("spaces", () => new Spaces(shared)); },
-    get users() { return lazy("users", () => new Users(shared)); },
-    get workbooks() { return lazy("workbooks", () => new Workbooks(shared)); },
+    get agents() {
+      return lazy("agents", () => new Agents(shared));
+    },
+    get documents() {
+      return lazy("documents", () => new Documents(shared));
+    },
+    get guests() {
+      return lazy("guests", () => new Guests(shared));
+    },
+    get jobs() {
+      return lazy("jobs", () => new Jobs(shared));
+    },
+    get records() {
+      return lazy("records", () => new Records(shared));
+    },
+    get secrets() {
+      return lazy("secrets", () => new Secrets(shared));
+    },
+    get sheets() {
+      return lazy("sheets", () => new Sheets(shared));
+    },
+    get spaces() {
+      return lazy("spaces", () => new Spaces(shared));
+    },
+    get users() {
+      return lazy("users", () => new Users(shared));
+    },
+    get workbooks() {
+      return lazy("workbooks", () => new Workbooks(shared));
+    },
   };
 }

@@ -61,7 +61,10 @@ function persistenceFor(table: string | undefined): BasePersistenceLayer {
         // Our own client (not clientConfig) so that X-Ray can capture it; one per table, as the
         // layer itself is.
         awsSdkV3Client: traceAwsClient(
-          new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } }),
+          new DynamoDBClient({
+            maxAttempts: 2,
+            requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+          }),
         ),
       })
     : new InProcessPersistenceLayer();

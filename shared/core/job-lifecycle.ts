@@ -166,5 +166,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
 
 /** The job ended. If the store cannot be told, the sweep finds the job finished and forgets it then. */
 async function forget(openJobs: OpenJobStore, jobId: string): Promise<void> {
-  await openJobs.forget(jobId).catch((error: unknown) => logger.warn("could not forget the finished job", { failure: judge(error).detail }));
+  await openJobs
+    .forget(jobId)
+    .catch((error: unknown) => logger.warn("could not forget the finished job", { failure: judge(error).detail }));
 }

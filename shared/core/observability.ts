@@ -203,6 +203,9 @@ export function resourceOf(method: string, url: string): string {
   } catch {
     return `${method} unknown`;
   }
-  const parts = path.replace(/^.*?\/v1\//, "").split("/").filter(Boolean);
+  const parts = path
+    .replace(/^.*?\/v1\//, "")
+    .split("/")
+    .filter(Boolean);
   return `${method} ${parts.map((part) => (/^[a-z][a-z-]*$/i.test(part) ? part : "{id}")).join("/")}`;
 }

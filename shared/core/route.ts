@@ -56,7 +56,11 @@ export type RouteHandler = (
   context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-function answer(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+function answer(
+  statusCode: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
 
@@ -83,67 +87,70 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     const endsAt = started + remaining;
     setCorrelation({ route: spec.name });
     return withinInvocation(endsAt, async () => {
-    try {
-      // Nothing is told before the signature holds (issue 13 §2): a header that no secret could
-      // match is a 401 before any configuration is read; a signing secret that cannot be read
-      // is a generic 500; what else is wrong with the body or the configuration comes after.
-      const signatureHeader = headerOf(request, SIGNATURE_HEADER);
-      const header = readSignatureHeader(signatureHeader);
-      if (!header.ok) throw new UnauthorizedError(header.reason);
-      let configuration: Configuration;
       try {
-        configuration = await loadConfiguration();
-      } catch (error) {
-        return signingSecretUnavailable(error);
-      }
-      const body = readBody(request);
-      const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
-      if (!signature.ok) throw new UnauthorizedError(signature.reason);
-      if (body.problem) throw body.problem;
-      const settings = configuration.settings();
-      const rawBody = body.text;
-      const event = parseEvent(rawBody);
-      setCorrelation({ route: spec.name, eventId: event.id, jobId: event.context.jobId, spaceId: event.context.spaceId });
-      annotate({ spaceId: event.context.spaceId, jobId: event.context.jobId });
-      if (settings.environmentId && event.context.environmentId !== settings.environmentId) {
-        throw new ForbiddenError(`event is from environment ${event.context.environmentId}, not the one this deployment serves`);
-      }
-      const ownership = spec.claim(event);
-      if (!ownership.owned) {
-        logger.info("event ignored", { topic: event.topic, reason: ownership.reason });
-        count(METRIC.deliveryIgnored);
-        return answer(200, { ignored: true, reason: ownership.reason });
-      }
-      spec.validate?.(event);
+        // Nothing is told before the signature holds (issue 13 §2): a header that no secret could
+        // match is a 401 before any configuration is read; a signing secret that cannot be read
+        // is a generic 500; what else is wrong with the body or the configuration comes after.
+        const signatureHeader = headerOf(request, SIGNATURE_HEADER);
+        const header = readSignatureHeader(signatureHeader);
+        if (!header.ok) throw new UnauthorizedError(header.reason);
+        let configuration: Configuration;
+        try {
+          configuration = await loadConfiguration();
+        } catch (error) {
+          return signingSecretUnavailable(error);
+        }
+        const body = readBody(request);
+        const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
+        if (!signature.ok) throw new UnauthorizedError(signature.reason);
+        if (body.problem) throw body.problem;
+        const settings = configuration.settings();
+        const rawBody = body.text;
+        const event = parseEvent(rawBody);
+        setCorrelation({ route: spec.name, eventId: event.id, jobId: event.context.jobId, spaceId: event.context.spaceId });
+        annotate({ spaceId: event.context.spaceId, jobId: event.context.jobId });
+        if (settings.environmentId && event.context.environmentId !== settings.environmentId) {
+          throw new ForbiddenError(`event is from environment ${event.context.environmentId}, not the one this deployment serves`);
+        }
+        const ownership = spec.claim(event);
+        if (!ownership.owned) {
+          logger.info("event ignored", { topic: event.topic, reason: ownership.reason });
+          count(METRIC.deliveryIgnored);
+          return answer(200, { ignored: true, reason: ownership.reason });
+        }
+        spec.validate?.(event);
 
-      const make = (until: number) =>
-        createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
-      const deps: RouteDeps = {
-        settings,
-        api: make(deadline - FINALIZE_RESERVE_MS),
-        finalApi: make(deadline),
-        deadline,
-        openJobs: openJobStore(settings.idempotencyTable),
-      };
-      const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
-        table: settings.idempotencyTable,
-        // The lock lapses when this invocation ends: a copy that arrives later may take over.
-        remainingMs: () => Math.max(endsAt - Date.now(), 1),
-      });
-      if (outcome.kind === "in-progress") {
-        // Not acknowledged: if the first invocation dies, the sender's retry must find the event
-        // still to do once the first's lock lapses.
-        const retryAfter = inFlightRetryAfterSeconds(outcome.lapsesAt);
-        logger.info("a copy arrived while the first is in progress", { retryAfterS: retryAfter });
-        count(METRIC.deliveryInProgress);
-        return answer(503, { error: "a copy of this event is being handled right now; retry later" }, { "retry-after": String(retryAfter) });
+        const make = (until: number) => createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
+        const deps: RouteDeps = {
+          settings,
+          api: make(deadline - FINALIZE_RESERVE_MS),
+          finalApi: make(deadline),
+          deadline,
+          openJobs: openJobStore(settings.idempotencyTable),
+        };
+        const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
+          table: settings.idempotencyTable,
+          // The lock lapses when this invocation ends: a copy that arrives later may take over.
+          remainingMs: () => Math.max(endsAt - Date.now(), 1),
+        });
+        if (outcome.kind === "in-progress") {
+          // Not acknowledged: if the first invocation dies, the sender's retry must find the event
+          // still to do once the first's lock lapses.
+          const retryAfter = inFlightRetryAfterSeconds(outcome.lapsesAt);
+          logger.info("a copy arrived while the first is in progress", { retryAfterS: retryAfter });
+          count(METRIC.deliveryInProgress);
+          return answer(
+            503,
+            { error: "a copy of this event is being handled right now; retry later" },
+            { "retry-after": String(retryAfter) },
+          );
+        }
+        logger.info("event handled", { replayed: outcome.kind === "replayed", ms: Date.now() - started });
+        count(outcome.kind === "replayed" ? METRIC.idempotentReplay : METRIC.deliveryHandled);
+        return answer(200, { ...outcome.result, ...(outcome.kind === "replayed" ? { replayed: true } : {}) });
+      } catch (error) {
+        return counted(failureAnswer(error));
       }
-      logger.info("event handled", { replayed: outcome.kind === "replayed", ms: Date.now() - started });
-      count(outcome.kind === "replayed" ? METRIC.idempotentReplay : METRIC.deliveryHandled);
-      return answer(200, { ...outcome.result, ...(outcome.kind === "replayed" ? { replayed: true } : {}) });
-    } catch (error) {
-      return counted(failureAnswer(error));
-    }
     });
   };
   return (request, context) => observeInvocation(spec.name, () => handler(request, context));

@@ -10,11 +10,7 @@ function hmacHex(secret: string, timestamp: string, rawBody: string): string {
 }
 
 /** The header value a sender puts on `rawBody`: `t=<unix seconds>,v1=<hex>`, one v1 per secret. */
-export function signPayload(
-  rawBody: string,
-  secrets: string | string[],
-  nowSeconds = Math.floor(Date.now() / 1000),
-): string {
+export function signPayload(rawBody: string, secrets: string | string[], nowSeconds = Math.floor(Date.now() / 1000)): string {
   const t = String(nowSeconds);
   const list = Array.isArray(secrets) ? secrets : [secrets];
   return [`t=${t}`, ...list.map((s) => `v1=${hmacHex(s, t, rawBody)}`)].join(",");

@@ -39,7 +39,11 @@ function emailDomain(email: string | undefined): string | undefined {
   if (typeof email !== "string") return undefined;
   const at = email.trim().lastIndexOf("@");
   if (at <= 0) return undefined;
-  const domain = email.trim().slice(at + 1).toLowerCase().replace(/\.$/, "");
+  const domain = email
+    .trim()
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, "");
   return domain || undefined;
 }
 

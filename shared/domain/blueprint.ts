@@ -247,10 +247,7 @@ function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
     categoryField(input.referenceData),
   ];
   if (!isGuest) {
-    fields.push(
-      { type: "date", key: "orderedOn", label: "Order date" },
-      { type: "string", key: "poNumber", label: "PO number" },
-    );
+    fields.push({ type: "date", key: "orderedOn", label: "Order date" }, { type: "string", key: "poNumber", label: "PO number" });
   }
   if (input.audience === "internal") fields.push(internalNotesField());
   const sheet: Flatfile.SheetConfig = {
@@ -315,7 +312,11 @@ export function withSubmitConstraints(actions: readonly Flatfile.Action[], anySh
     if (!isSubmit(action)) return action;
     const current = action.constraints ?? [];
     const others = current.filter((c) => c.type !== "hasData" && c.type !== "hasAllValid");
-    const wanted: Flatfile.ActionConstraint[] = [...others, ...(anySheetLocked ? [] : [{ type: "hasAllValid" as const }]), { type: "hasData" }];
+    const wanted: Flatfile.ActionConstraint[] = [
+      ...others,
+      ...(anySheetLocked ? [] : [{ type: "hasAllValid" as const }]),
+      { type: "hasData" },
+    ];
     const sameConstraints = current.length === wanted.length && current.every((c, i) => c.type === wanted[i]!.type);
     const legacyTooltip = action.tooltip === LEGACY_SUBMIT_TOOLTIP;
     if (sameConstraints && !legacyTooltip) return action;
@@ -447,7 +448,9 @@ export function planEnumExtension(
   const present = new Set(options.map(optionValue).filter((v): v is string => v !== undefined));
   const candidates = acc.unknown.filter((v) => !present.has(v));
   const room =
-    rule.mode === "extend" ? Math.max(0, Math.min(rule.maxNewOptions - options.filter(isFromData).length, ENUM_OPTION_LIMIT - options.length)) : 0;
+    rule.mode === "extend"
+      ? Math.max(0, Math.min(rule.maxNewOptions - options.filter(isFromData).length, ENUM_OPTION_LIMIT - options.length))
+      : 0;
   const added = candidates.slice(0, room);
   const flagged = candidates.slice(added.length);
   if (added.length === 0) return { sheet: sheetConfig, changed: false, added, flagged, skipped };

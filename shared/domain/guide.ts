@@ -87,7 +87,10 @@ export function initialGuideState(input: GuideInput): GuideState {
 
 /** The state with the working sheets' progress replaced (names clipped). */
 export function withProgress(state: GuideState, progress: readonly SheetProgress[]): GuideState {
-  return { ...state, progress: progress.map((p) => ({ role: p.role, sheetName: name(p.sheetName), total: p.total, valid: p.valid, error: p.error })) };
+  return {
+    ...state,
+    progress: progress.map((p) => ({ role: p.role, sheetName: name(p.sheetName), total: p.total, valid: p.valid, error: p.error })),
+  };
 }
 
 /**

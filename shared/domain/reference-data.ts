@@ -63,7 +63,10 @@ export const BUNDLED_CATEGORIES: readonly Category[] = Object.freeze(
 
 const text = z.string().check(z.trim(), z.maxLength(MAX_TEXT));
 const CategoryItem = z.union([
-  z.pipe(text, z.transform((value: string) => ({ value, label: value }))),
+  z.pipe(
+    text,
+    z.transform((value: string) => ({ value, label: value })),
+  ),
   z.pipe(
     z.object({ value: text, label: z.optional(text) }),
     z.transform(({ value, label }: { value: string; label?: string | undefined }) => ({ value, label: label || value })),

@@ -28,13 +28,26 @@ export interface SpaceSetup {
 export function buildSpaceSetup(input: SpaceSetupInput): SpaceSetup {
   const { actor, currency, referenceData } = input;
   const audience = audienceOf(actor);
-  const workbook = buildWorkbook({ spaceId: input.spaceId, environmentId: input.environmentId, audience, currency, referenceData, actorName: actor.name });
+  const workbook = buildWorkbook({
+    spaceId: input.spaceId,
+    environmentId: input.environmentId,
+    audience,
+    currency,
+    referenceData,
+    actorName: actor.name,
+  });
   const { options, total, capReason } = categoryOptions(referenceData);
   const guideState = initialGuideState({
     audience,
     actorName: actor.name,
     currency,
-    referenceData: { source: referenceData.source, detail: referenceData.detail, total, offered: options.length, ...(capReason ? { capReason } : {}) },
+    referenceData: {
+      source: referenceData.source,
+      detail: referenceData.detail,
+      total,
+      offered: options.length,
+      ...(capReason ? { capReason } : {}),
+    },
     workbookName: workbook.name,
     sheets: (workbook.sheets ?? []).map((s) => ({ name: s.name, slug: s.slug ?? s.name })),
   });

@@ -42,7 +42,13 @@ const Guide = z.object({
     source: z.enum(["metadata.currency", "metadata.locale", "metadata.country", "default"]),
   }),
   referenceData: z.optional(
-    z.object({ source: z.enum(["remote", "bundled"]), detail: z.string(), total: Count, offered: Count, capReason: z.optional(z.string()) }),
+    z.object({
+      source: z.enum(["remote", "bundled"]),
+      detail: z.string(),
+      total: Count,
+      offered: Count,
+      capReason: z.optional(z.string()),
+    }),
   ),
   progress: z.array(Progress),
   history: z.array(History),
@@ -148,7 +154,17 @@ export function recordDuplicate(state: SpaceState, d: Duplication): SpaceState {
   const already = archived.some((a) => a.sheetId === d.original.id);
   const nextArchived = already
     ? archived
-    : [...archived, { sheetId: d.original.id, role: d.role, name: plainText(d.original.name, MAX_NAME_CHARS), replacedBy: d.copy.id, jobId: d.jobId, lockedAt: d.at }].slice(-MAX_ARCHIVED);
+    : [
+        ...archived,
+        {
+          sheetId: d.original.id,
+          role: d.role,
+          name: plainText(d.original.name, MAX_NAME_CHARS),
+          replacedBy: d.copy.id,
+          jobId: d.jobId,
+          lockedAt: d.at,
+        },
+      ].slice(-MAX_ARCHIVED);
   const guide = guideStateOf(state);
   const progress = guide.progress.some((p) => p.role === d.role)
     ? guide.progress.map((p) => (p.role === d.role ? { role: d.role, sheetName: d.copy.name, ...d.counts } : p))
@@ -174,7 +190,13 @@ export interface Submission {
 /** The state after a submit: the counts it checked, and a history line (once per job). */
 export function recordSubmit(state: SpaceState, s: Submission): SpaceState {
   const guide = withProgress(guideStateOf(state), s.progress);
-  const entry = { id: s.jobId, kind: "submitted" as const, at: s.at, records: s.records, ...(s.actorName ? { actorName: s.actorName } : {}) };
+  const entry = {
+    id: s.jobId,
+    kind: "submitted" as const,
+    at: s.at,
+    records: s.records,
+    ...(s.actorName ? { actorName: s.actorName } : {}),
+  };
   return { ...state, guide: withHistory(guide, entry) };
 }
 

@@ -24,7 +24,10 @@ const SPECIAL = /[&<>"'\\`*_[\]()#!~|:.@{}]/g;
 export function clip(text: string, max: number): string {
   const chars = Array.from(text);
   if (chars.length <= max) return text;
-  return `${chars.slice(0, Math.max(0, max - 1)).join("").trimEnd()}…`;
+  return `${chars
+    .slice(0, Math.max(0, max - 1))
+    .join("")
+    .trimEnd()}…`;
 }
 
 /**

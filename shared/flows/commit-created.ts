@@ -100,7 +100,12 @@ function contextOf(event: FlatfileEvent): CommitContext {
 
 function selfActorIds(): Set<string> {
   const raw = process.env[SELF_ACTOR_ENV] ?? "";
-  return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 const isNotFound = (error: unknown) => judge(error).kind === "not-found";
@@ -113,7 +118,6 @@ function foreignReason(state: SpaceState | undefined, ctx: CommitContext): strin
   if (!roleOf(state, ctx.sheetId)) return `sheet ${ctx.sheetId} is not one of this space's working sheets`;
   return undefined;
 }
-
 
 /** Fresh counts for our sheets, in parallel. A sheet other than the commit's that is gone is left out. */
 async function readCounts(api: FlatfileApi, state: SpaceState, ctx: CommitContext): Promise<SheetCounts[]> {
@@ -179,7 +183,10 @@ function desiredWorkbook(workbook: Flatfile.Workbook, ruleSheetId: string | unde
   const changed: string[] = [];
   const out: DesiredWorkbook = { changed, added: [], flagged: [] };
   const current = workbook.actions ?? [];
-  const actions = withSubmitConstraints(current, (workbook.sheets ?? []).some((s) => isLocked(s.config)));
+  const actions = withSubmitConstraints(
+    current,
+    (workbook.sheets ?? []).some((s) => isLocked(s.config)),
+  );
   if (!same(actions, current)) changed.push("actions");
   const replaced = new Map<string, Flatfile.SheetConfig>();
   if (ruleSheetId && unknowns !== undefined) {
@@ -259,7 +266,14 @@ async function reconcileRound(
     );
   }
   await Promise.all(writes);
-  return { counts, guide: guideOutcome, workbook: desired.changed, added: desired.added, flagged: desired.flagged, wrote: writes.length > 0 };
+  return {
+    counts,
+    guide: guideOutcome,
+    workbook: desired.changed,
+    added: desired.added,
+    flagged: desired.flagged,
+    wrote: writes.length > 0,
+  };
 }
 
 /** The sheet whose enum the category rule extends, if this commit is on it. */
@@ -297,10 +311,17 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
   const workDeadline = deps.deadline - FINALIZE_RESERVE_MS;
   // Started now, read while the first round reads; only the first round's workbook write waits on it.
   const scan: Promise<ScanResult<Unknowns> | undefined> = ruleSheetId
-    ? scanCommitRecords<Unknowns>(api, ctx.sheetId, ctx.commitId, undefined, (acc, page) => collectUnknownEnumValues(acc, page, UNKNOWN_CATEGORY_RULE), {
-        fields: [UNKNOWN_CATEGORY_RULE.fieldKey],
-        canContinue: () => workDeadline - Date.now() > ROUND_BUDGET_MS,
-      }).catch((error: unknown) => {
+    ? scanCommitRecords<Unknowns>(
+        api,
+        ctx.sheetId,
+        ctx.commitId,
+        undefined,
+        (acc, page) => collectUnknownEnumValues(acc, page, UNKNOWN_CATEGORY_RULE),
+        {
+          fields: [UNKNOWN_CATEGORY_RULE.fieldKey],
+          canContinue: () => workDeadline - Date.now() > ROUND_BUDGET_MS,
+        },
+      ).catch((error: unknown) => {
         throw asRouteError(error, `reading the records of commit ${ctx.commitId}`);
       })
     : Promise.resolve(undefined);

@@ -72,32 +72,47 @@ interface Copied {
  * workbook written with the original locked down, the copy open, and Submit's constraints. A
  * section lease, as it is held across `sheets.duplicate`, whose duration is undocumented.
  */
-async function copyAndLock(api: FlatfileApi, workbookId: string, sheetId: string, role: string, jobId: string, leaseTable: string | undefined): Promise<Copied> {
-  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
-    let workbook = (await api.workbooks.get(workbookId)).data;
-    const original = workbook.sheets?.find((sheet) => sheet.id === sheetId);
-    if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
-    const slug = copySlugFor(role, jobId);
-    const leftover = workbook.sheets?.find((sheet) => sheet.slug === slug);
-    if (!leftover) {
-      const name = copyNameFor(original.name, (workbook.sheets ?? []).map((s) => s.name));
-      await api.sheets.duplicateSheet(sheetId, { name, slug });
-      // Read again, so the write below sends the copy as Flatfile made it, with every other sheet.
-      workbook = (await api.workbooks.get(workbookId)).data;
-    }
-    const sheets = workbook.sheets ?? [];
-    const lockedNow = sheets.find((sheet) => sheet.id === sheetId);
-    const copy = sheets.find((sheet) => sheet.slug === slug);
-    if (!lockedNow || !copy) throw new NotFoundError(`the copy ${slug} of sheet ${sheetId} is not in workbook ${workbookId}`);
-    const replaced = new Map<string, Flatfile.SheetConfig>();
-    const archived = archivedConfig(lockedNow.config);
-    if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
-    // A copy of a locked (submitted) sheet inherits the lock: open it up, it is where work goes on.
-    if (isLocked(copy.config)) replaced.set(copy.id, workingConfig(copy.config, copy));
-    const update = withSheetsAndSubmit(workbook, replaced);
-    if (update) await api.workbooks.update(workbookId, update);
-    return { original: lockedNow, copy, reused: Boolean(leftover) };
-  }, SECTION_LEASE_MS);
+async function copyAndLock(
+  api: FlatfileApi,
+  workbookId: string,
+  sheetId: string,
+  role: string,
+  jobId: string,
+  leaseTable: string | undefined,
+): Promise<Copied> {
+  return withLease(
+    `workbook#${workbookId}`,
+    leaseTable,
+    async () => {
+      let workbook = (await api.workbooks.get(workbookId)).data;
+      const original = workbook.sheets?.find((sheet) => sheet.id === sheetId);
+      if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
+      const slug = copySlugFor(role, jobId);
+      const leftover = workbook.sheets?.find((sheet) => sheet.slug === slug);
+      if (!leftover) {
+        const name = copyNameFor(
+          original.name,
+          (workbook.sheets ?? []).map((s) => s.name),
+        );
+        await api.sheets.duplicateSheet(sheetId, { name, slug });
+        // Read again, so the write below sends the copy as Flatfile made it, with every other sheet.
+        workbook = (await api.workbooks.get(workbookId)).data;
+      }
+      const sheets = workbook.sheets ?? [];
+      const lockedNow = sheets.find((sheet) => sheet.id === sheetId);
+      const copy = sheets.find((sheet) => sheet.slug === slug);
+      if (!lockedNow || !copy) throw new NotFoundError(`the copy ${slug} of sheet ${sheetId} is not in workbook ${workbookId}`);
+      const replaced = new Map<string, Flatfile.SheetConfig>();
+      const archived = archivedConfig(lockedNow.config);
+      if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
+      // A copy of a locked (submitted) sheet inherits the lock: open it up, it is where work goes on.
+      if (isLocked(copy.config)) replaced.set(copy.id, workingConfig(copy.config, copy));
+      const update = withSheetsAndSubmit(workbook, replaced);
+      if (update) await api.workbooks.update(workbookId, update);
+      return { original: lockedNow, copy, reused: Boolean(leftover) };
+    },
+    SECTION_LEASE_MS,
+  );
 }
 
 /** A sheet name in a job's message: one line, no control characters, capped (names can be edited by anyone). */
@@ -115,7 +130,11 @@ function alreadyDone(state: SpaceState, sheetId: string, names: Map<string, stri
   const workingId = state.sheets[entry.role] ?? entry.replacedBy;
   const workingName = shown(names.get(workingId) ?? "the copy");
   return {
-    outcome: openCopy({ id: workingId, name: workingName }, "Already locked", `${shown(entry.name)} was already locked. Keep working in ${workingName}.`),
+    outcome: openCopy(
+      { id: workingId, name: workingName },
+      "Already locked",
+      `${shown(entry.name)} was already locked. Keep working in ${workingName}.`,
+    ),
     summary: { operation: DUPLICATE_JOB, lockedSheetId: sheetId, copySheetId: workingId, already: true },
   };
 }
@@ -131,14 +150,19 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
       const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
-        if (!state) throw new JobFailure("This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.");
+        if (!state)
+          throw new JobFailure(
+            "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
+          );
         // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
         const mine = archivedEntry(state, sheetId);
         const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
         if (!role) {
           const done = alreadyDone(state, sheetId, names);
           if (done) return { value: done };
-          throw new JobFailure(`${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`);
+          throw new JobFailure(
+            `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
+          );
         }
         const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
         progress(70, `Locked ${shown(copied.original.name)}`);

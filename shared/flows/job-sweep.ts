@@ -139,6 +139,10 @@ export async function runScheduledSweep(context?: Pick<Context, "getRemainingTim
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
   setCorrelation({ route: "job-sweep" });
   const settings = await loadSettings();
-  const api = createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => started + remaining - SWEEP_RESERVE_MS });
+  const api = createFlatfileClient({
+    token: settings.apiKey,
+    baseUrl: settings.apiUrl,
+    deadline: () => started + remaining - SWEEP_RESERVE_MS,
+  });
   return sweepOpenJobs({ api, store: openJobStore(settings.idempotencyTable) });
 }

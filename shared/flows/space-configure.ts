@@ -119,7 +119,12 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       // attempt saves the two lookups (and a round trip's worth of work on every new Space).
       const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
-      const { audience, workbook: blueprint, guide, guideState } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
+      const {
+        audience,
+        workbook: blueprint,
+        guide,
+        guideState,
+      } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
       const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId } };
       const [workbook, guideId] = await Promise.all([
         leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
@@ -153,7 +158,12 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       if (!leftover.workbook || !leftover.guideId) return { repaired: false };
       const audience = String(leftover.workbook.metadata?.audience ?? "default");
       // The guide's state is not rebuilt here: later writes render the guide from what the state has.
-      await recordConfiguration(api, spaceId, configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId), deps.settings.idempotencyTable);
+      await recordConfiguration(
+        api,
+        spaceId,
+        configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId),
+        deps.settings.idempotencyTable,
+      );
       return { repaired: true, workbookId: leftover.workbook.id };
     },
   });

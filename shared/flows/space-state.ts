@@ -57,16 +57,21 @@ export async function changeSpaceState<T>(
   leaseTable: string | undefined,
   change: (space: Flatfile.Space, state: SpaceState | undefined) => Promise<StateChange<T>>,
 ): Promise<StateWrite<T>> {
-  return withLease(`space#${spaceId}`, leaseTable, async () => {
-    const space = (await api.spaces.get(spaceId)).data;
-    assertSpaceMetadataBounded(space);
-    const before = readSpaceState(space.metadata);
-    const { state: after, value } = await change(space, before);
-    if (!after || (before && canonical(before) === canonical(after))) return { value, guide: "unchanged", state: "unchanged" };
-    const guide = await writeGuide(api, spaceId, after);
-    await api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) });
-    return { value, guide, state: "updated" };
-  }, SECTION_LEASE_MS);
+  return withLease(
+    `space#${spaceId}`,
+    leaseTable,
+    async () => {
+      const space = (await api.spaces.get(spaceId)).data;
+      assertSpaceMetadataBounded(space);
+      const before = readSpaceState(space.metadata);
+      const { state: after, value } = await change(space, before);
+      if (!after || (before && canonical(before) === canonical(after))) return { value, guide: "unchanged", state: "unchanged" };
+      const guide = await writeGuide(api, spaceId, after);
+      await api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) });
+      return { value, guide, state: "updated" };
+    },
+    SECTION_LEASE_MS,
+  );
 }
 
 /** The whole guide, rendered from the state. A guide someone deleted is left deleted. */

@@ -51,7 +51,12 @@ export function blockingErrors(tallies: readonly SheetTally[]): string | undefin
 }
 
 /** Under the workbook's lease: the working sheets locked, Submit's constraints to match. */
-async function lockWorkingSheets(api: FlatfileApi, workbookId: string, sheetIds: readonly string[], leaseTable: string | undefined): Promise<Flatfile.Sheet[]> {
+async function lockWorkingSheets(
+  api: FlatfileApi,
+  workbookId: string,
+  sheetIds: readonly string[],
+  leaseTable: string | undefined,
+): Promise<Flatfile.Sheet[]> {
   return withLease(`workbook#${workbookId}`, leaseTable, async () => {
     const fresh = (await api.workbooks.get(workbookId)).data;
     const working = (fresh.sheets ?? []).filter((sheet) => sheetIds.includes(sheet.id));
@@ -73,7 +78,10 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
       const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
-        if (!state) throw new JobFailure("This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.");
+        if (!state)
+          throw new JobFailure(
+            "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
+          );
         const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
         const tallies = await Promise.all(
           Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
@@ -88,9 +96,20 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
         if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
         progress(60, "Locking the sheets");
 
-        const locked = await lockWorkingSheets(api, workbookId, tallies.map((t) => t.sheetId), leaseTable);
+        const locked = await lockWorkingSheets(
+          api,
+          workbookId,
+          tallies.map((t) => t.sheetId),
+          leaseTable,
+        );
         const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
-        const sheetProgress: SheetProgress[] = tallies.map((t) => ({ role: t.role, sheetName: lockedNames.get(t.sheetId) ?? t.name, total: t.total, valid: t.valid, error: t.error }));
+        const sheetProgress: SheetProgress[] = tallies.map((t) => ({
+          role: t.role,
+          sheetName: lockedNames.get(t.sheetId) ?? t.name,
+          total: t.total,
+          valid: t.valid,
+          error: t.error,
+        }));
         const next = recordSubmit(state, {
           jobId,
           // The event's time, not now: a redelivery writes the same line.

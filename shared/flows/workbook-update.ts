@@ -32,7 +32,10 @@ export function workbookUpdate(
  * The update that replaces some sheets' configs and brings Submit's constraints in line with the
  * locks that result (see `withSubmitConstraints`); undefined when neither changes anything.
  */
-export function withSheetsAndSubmit(workbook: Flatfile.Workbook, replaced: ReadonlyMap<string, Flatfile.SheetConfig>): Flatfile.WorkbookUpdate | undefined {
+export function withSheetsAndSubmit(
+  workbook: Flatfile.Workbook,
+  replaced: ReadonlyMap<string, Flatfile.SheetConfig>,
+): Flatfile.WorkbookUpdate | undefined {
   const configs = (workbook.sheets ?? []).map((sheet) => replaced.get(sheet.id) ?? sheet.config);
   const current = workbook.actions ?? [];
   const actions = withSubmitConstraints(current, configs.some(isLocked));

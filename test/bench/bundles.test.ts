@@ -60,7 +60,9 @@ const jobStatus = (jobId: string) => flatfile.jobs.get(jobId)?.status;
 async function configure(actor: { id: string }): Promise<{ spaceId: string; state: SpaceState }> {
   const space = flatfile.seed.space({ metadata: { locale: "en-US" } });
   const job = flatfile.seed.job({ job: CONFIGURE_JOB, spaceId: space.id, status: "ready" });
-  const answer = await worker("space-configure").deliver(jobReadyEvent({ job: CONFIGURE_JOB, jobId: job.id, spaceId: space.id, actorId: actor.id }));
+  const answer = await worker("space-configure").deliver(
+    jobReadyEvent({ job: CONFIGURE_JOB, jobId: job.id, spaceId: space.id, actorId: actor.id }),
+  );
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   expect(jobStatus(job.id)).toBe("complete");
   const state = readSpaceState((await api.spaces.get(space.id)).data.metadata);
@@ -81,7 +83,8 @@ describe("production bundles, driven over HTTP against the Flatfile stand-in", (
     const guest = flatfile.seed.guest({ email: "grace@example.com", name: "Grace Hopper" });
     await configure(guest);
     const routes = new Set(flatfile.requests.map((r) => r.route));
-    for (const route of ["users.get", "guests.get", "workbooks.create", "documents.create", "spaces.update", "jobs.complete"]) expect(routes).toContain(route);
+    for (const route of ["users.get", "guests.get", "workbooks.create", "documents.create", "spaces.update", "jobs.complete"])
+      expect(routes).toContain(route);
   });
 
   it("action-job: duplicates a sheet and submits the workbook, completing both jobs", async () => {
@@ -91,14 +94,23 @@ describe("production bundles, driven over HTTP against the Flatfile stand-in", (
 
     const duplicate = flatfile.seed.job({ job: DUPLICATE_JOB, spaceId, workbookId: state.workbookId, sheetId: contacts, status: "ready" });
     const copied = await worker("action-job").deliver(
-      jobReadyEvent({ job: DUPLICATE_JOB, jobId: duplicate.id, spaceId, workbookId: state.workbookId, sheetId: contacts, sheetSlug: "contacts" }),
+      jobReadyEvent({
+        job: DUPLICATE_JOB,
+        jobId: duplicate.id,
+        spaceId,
+        workbookId: state.workbookId,
+        sheetId: contacts,
+        sheetSlug: "contacts",
+      }),
     );
     expect(copied.status, JSON.stringify(copied.body)).toBe(200);
     expect(copied.body).toMatchObject({ status: "complete", lockedSheetId: contacts });
     expect(jobStatus(duplicate.id)).toBe("complete");
 
     const submit = flatfile.seed.job({ job: SUBMIT_JOB, spaceId, workbookId: state.workbookId, status: "ready" });
-    const submitted = await worker("action-job").deliver(jobReadyEvent({ job: SUBMIT_JOB, jobId: submit.id, spaceId, workbookId: state.workbookId }));
+    const submitted = await worker("action-job").deliver(
+      jobReadyEvent({ job: SUBMIT_JOB, jobId: submit.id, spaceId, workbookId: state.workbookId }),
+    );
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
     expect(jobStatus(submit.id)).toBe("complete");
   });
@@ -107,9 +119,15 @@ describe("production bundles, driven over HTTP against the Flatfile stand-in", (
     const { spaceId, state } = configured;
     const orders = state.sheets[UNKNOWN_CATEGORY_RULE.sheetSlug]!;
     const { commitId } = flatfile.seed.commit(orders, { insert: [{ orderId: "o-1", amount: 12, category: "bundled-new-category" }] });
-    const answer = await worker("commit-created").deliver(commitCreatedEvent({ spaceId, workbookId: state.workbookId, sheetId: orders, commitId }));
+    const answer = await worker("commit-created").deliver(
+      commitCreatedEvent({ spaceId, workbookId: state.workbookId, sheetId: orders, commitId }),
+    );
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body.ignored).toBeUndefined();
-    expect(answer.body).toMatchObject({ sheet: UNKNOWN_CATEGORY_RULE.sheetSlug, guide: "updated", categories: { added: ["bundled-new-category"] } });
+    expect(answer.body).toMatchObject({
+      sheet: UNKNOWN_CATEGORY_RULE.sheetSlug,
+      guide: "updated",
+      categories: { added: ["bundled-new-category"] },
+    });
   });
 });

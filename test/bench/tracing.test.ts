@@ -106,12 +106,23 @@ describe("X-Ray traces of the space-configure bundle", () => {
     const docs = all(received);
     const handler = docs.find((d) => d.name === "## space-configure")!;
     expect(handler.trace_id).toBe(TRACE_ID);
-    expect(handler.annotations).toMatchObject({ spaceId: space.id, jobId: job.id, ColdStart: true, Service: "flatfile-space-configurator" });
+    expect(handler.annotations).toMatchObject({
+      spaceId: space.id,
+      jobId: job.id,
+      ColdStart: true,
+      Service: "flatfile-space-configurator",
+    });
 
     await until(() => all(received).filter((d) => d.parent_id === handler.id).length >= flatfile.requests.length, "Flatfile subsegments");
     const children = all(received).filter((d) => d.parent_id === handler.id || handler.subsegments?.some((s) => s.id === d.id));
     const names = new Set(children.map((d) => d.name));
-    for (const expected of ["Flatfile GET jobs/{id}", "Flatfile GET spaces/{id}", "Flatfile POST jobs/{id}/ack", "Flatfile POST workbooks", "Flatfile POST jobs/{id}/complete"]) {
+    for (const expected of [
+      "Flatfile GET jobs/{id}",
+      "Flatfile GET spaces/{id}",
+      "Flatfile POST jobs/{id}/ack",
+      "Flatfile POST workbooks",
+      "Flatfile POST jobs/{id}/complete",
+    ]) {
       expect(names, [...names].join(", ")).toContain(expected);
     }
     const flatfileCalls = children.filter((d) => d.name.startsWith("Flatfile "));

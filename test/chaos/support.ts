@@ -63,7 +63,10 @@ export function captureLogs(): LogCapture {
   }
   return {
     get lines() {
-      return chunks.join("").split("\n").filter((l) => l.length > 0);
+      return chunks
+        .join("")
+        .split("\n")
+        .filter((l) => l.length > 0);
     },
     chars: () => chunks.reduce((n, c) => n + c.length, 0),
     restore() {
@@ -130,7 +133,13 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
-export async function send(baseUrl: string, path: string, body: string | Buffer, secret: string, options: SendOptions = {}): Promise<Answer> {
+export async function send(
+  baseUrl: string,
+  path: string,
+  body: string | Buffer,
+  secret: string,
+  options: SendOptions = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   const raw = typeof body === "string" ? body : body.toString("utf8");
   const signature = options.signature === undefined ? signPayload(raw, options.secret ?? secret, options.t) : options.signature;

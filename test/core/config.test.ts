@@ -30,7 +30,12 @@ beforeEach(() => {
 
 describe("loadSettings", () => {
   it("reads the env vars when no secret is named", async () => {
-    const settings = await loadSettings({ FLATFILE_API_KEY: "sk_a", FLATFILE_SIGNING_SECRET: "whsec_b", FLATFILE_API_URL: "http://x/v1", REFERENCE_DATA_URL: " " });
+    const settings = await loadSettings({
+      FLATFILE_API_KEY: "sk_a",
+      FLATFILE_SIGNING_SECRET: "whsec_b",
+      FLATFILE_API_URL: "http://x/v1",
+      REFERENCE_DATA_URL: " ",
+    });
     expect(settings).toMatchObject({ apiKey: "sk_a", signingSecrets: ["whsec_b"], apiUrl: "http://x/v1" });
     expect(settings.referenceDataUrl).toBeUndefined();
   });
@@ -55,7 +60,9 @@ describe("loadSettings", () => {
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/not-json" })).rejects.toThrow(ConfigurationError);
     await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/no-signing" })).rejects.toThrow(/signingSecret/);
     // A freshly deployed stack's secret: the operator has not pasted the key in yet.
-    await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/placeholder" })).rejects.toThrow(/apiKey is still the placeholder REPLACE_ME/);
+    await expect(loadSettings({ ...process.env, FLATFILE_SECRET_ID: "flatfile/placeholder" })).rejects.toThrow(
+      /apiKey is still the placeholder REPLACE_ME/,
+    );
   });
 
   it("gives the signing secrets of a placeholder secret, and its problem only through settings()", async () => {

@@ -11,7 +11,16 @@ let base: string;
 let seen: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
 let script: (number | "hang")[] = [];
 
-const job = { id: "us_jb_1", type: "space", operation: "configure", source: "us_sp_1", status: "ready", createdBy: "x", createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+const job = {
+  id: "us_jb_1",
+  type: "space",
+  operation: "configure",
+  source: "us_sp_1",
+  status: "ready",
+  createdBy: "x",
+  createdAt: new Date().toISOString(),
+  updatedAt: new Date().toISOString(),
+};
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -63,7 +72,10 @@ describe("Flatfile client over Node's built-in fetch", () => {
   it("gives up after its retries with the status in a FlatfileError", async () => {
     script = [500, 500, 500, 500];
     const api = createFlatfileClient({ token: "t", baseUrl: base, retry: { baseDelayMs: 10 } });
-    const error = (await api.jobs.get("us_jb_1").then(() => undefined, (e: unknown) => e)) as FlatfileError;
+    const error = (await api.jobs.get("us_jb_1").then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as FlatfileError;
     expect(error).toBeInstanceOf(FlatfileError);
     expect(error.statusCode).toBe(500);
     expect(seen).toHaveLength(3);

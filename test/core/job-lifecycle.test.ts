@@ -64,7 +64,10 @@ describe("runJob", () => {
     expect(job.status).toBe("complete");
     expect(job.outcome?.message).toBe("All set");
     const acks = flatfile.requests.filter((r) => r.route === "jobs.ack");
-    expect(acks.map((r) => r.body)).toEqual([{ info: "Working", progress: 10 }, { info: "Half way", progress: 50 }]);
+    expect(acks.map((r) => r.body)).toEqual([
+      { info: "Working", progress: 10 },
+      { info: "Half way", progress: 50 },
+    ]);
     expect(routesCalled().indexOf("jobs.complete")).toBeGreaterThan(routesCalled().lastIndexOf("jobs.ack"));
     expect(await trackedJobs(), "a completed job is no longer tracked as open").toEqual([]);
   });
@@ -83,16 +86,28 @@ describe("runJob", () => {
 
   it("fails the job with a message a person can act on when the work throws", async () => {
     const jobId = newJob();
-    await expect(run(jobId, { work: async () => { throw new TypeError("x is undefined"); } })).rejects.toMatchObject({ statusCode: 500 });
+    await expect(
+      run(jobId, {
+        work: async () => {
+          throw new TypeError("x is undefined");
+        },
+      }),
+    ).rejects.toMatchObject({ statusCode: 500 });
     const job = await jobOf(jobId);
     expect(job.status).toBe("failed");
-    expect(job.outcome?.message).toBe("Setting up this Space failed with an unexpected error (TypeError: x is undefined). Ask your administrator to check the configurator's logs.");
+    expect(job.outcome?.message).toBe(
+      "Setting up this Space failed with an unexpected error (TypeError: x is undefined). Ask your administrator to check the configurator's logs.",
+    );
     expect(await trackedJobs(), "a failed job is no longer tracked as open").toEqual([]);
   });
 
   it("fails with the person's own message, and answers as handled, for a JobFailure", async () => {
     const jobId = newJob();
-    const summary = await run(jobId, { work: async () => { throw new JobFailure("Fix the 2 records with errors first."); } });
+    const summary = await run(jobId, {
+      work: async () => {
+        throw new JobFailure("Fix the 2 records with errors first.");
+      },
+    });
     expect(summary).toMatchObject({ status: "failed", message: "Fix the 2 records with errors first." });
     expect((await jobOf(jobId)).outcome).toMatchObject({ heading: "Action needed", message: "Fix the 2 records with errors first." });
   });
@@ -100,7 +115,12 @@ describe("runJob", () => {
   it.each(["complete", "failed", "canceled"] as const)("leaves a job found %s alone", async (status) => {
     const jobId = newJob(status);
     let worked = false;
-    const summary = await run(jobId, { work: async () => { worked = true; return { outcome: { message: "x" }, summary: {} }; } });
+    const summary = await run(jobId, {
+      work: async () => {
+        worked = true;
+        return { outcome: { message: "x" }, summary: {} };
+      },
+    });
     expect(summary).toMatchObject({ status: "skipped", jobStatus: status });
     expect(worked).toBe(false);
     expect(routesCalled()).toEqual(["jobs.get"]);
@@ -122,7 +142,9 @@ describe("runJob", () => {
     expect(flatfile.requests.filter((r) => r.route === "workbooks.create").map((r) => r.status)).toEqual([500, 500, 500]);
     const open = await jobOf(jobId);
     expect(open.status).toBe("executing");
-    expect(open.info).toMatch(/^Setting up this Space is waiting on a service that is temporarily unavailable \(Flatfile .*answered 500\); retrying automatically\.$/);
+    expect(open.info).toMatch(
+      /^Setting up this Space is waiting on a service that is temporarily unavailable \(Flatfile .*answered 500\); retrying automatically\.$/,
+    );
     expect(await trackedJobs(), "still tracked for the sweep").toEqual([jobId]);
 
     await expect(attempt()).resolves.toMatchObject({ status: "complete" });
@@ -135,7 +157,12 @@ describe("runJob", () => {
 
   it("leaves the job open when the open-job record cannot be written, before any Flatfile write", async () => {
     const jobId = newJob();
-    const failing = { ...openJobs, track: async () => { throw new RetryableError("the open-job store could not record the job (TimeoutError)"); } };
+    const failing = {
+      ...openJobs,
+      track: async () => {
+        throw new RetryableError("the open-job store could not record the job (TimeoutError)");
+      },
+    };
     await expect(run(jobId, { openJobs: failing })).rejects.toBeInstanceOf(RetryableError);
     expect(flatfile.requests.filter((r) => r.method !== "GET")).toEqual([]);
     expect((await jobOf(jobId)).status).toBe("ready");
@@ -144,7 +171,13 @@ describe("runJob", () => {
   it("raises a retryable error when even jobs.fail cannot get through, so the sender retries", async () => {
     const jobId = newJob();
     flatfile.faults.statuses("jobs.fail", [503, 503, 503]);
-    await expect(run(jobId, { work: async () => { throw new TypeError("boom"); } })).rejects.toThrow(/could not be marked failed/);
+    await expect(
+      run(jobId, {
+        work: async () => {
+          throw new TypeError("boom");
+        },
+      }),
+    ).rejects.toThrow(/could not be marked failed/);
   });
 
   it("answers not-found for a job Flatfile does not know, without writing", async () => {

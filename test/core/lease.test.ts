@@ -43,7 +43,11 @@ describe("withLease in-process (no table)", () => {
   });
 
   it("releases the key when the holder throws", async () => {
-    await expect(withLease("workbook#t", undefined, async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      withLease("workbook#t", undefined, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     await expect(withLease("workbook#t", undefined, async () => "next")).resolves.toBe("next");
   });
 });
@@ -77,8 +81,17 @@ describe("withLease on DynamoDB", () => {
   }, 20_000);
 
   it("takes over a lease whose holder crashed once it has lapsed", async () => {
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-    await client.send(new PutItemCommand({ TableName: dynamo.table, Item: { id: { S: "lease#workbook#us_wb_3" }, owner: { S: "crashed" }, leaseUntil: { N: String(Date.now() - 1) } } }));
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    await client.send(
+      new PutItemCommand({
+        TableName: dynamo.table,
+        Item: { id: { S: "lease#workbook#us_wb_3" }, owner: { S: "crashed" }, leaseUntil: { N: String(Date.now() - 1) } },
+      }),
+    );
     client.destroy();
     await expect(withLease("workbook#us_wb_3", dynamo.table, async () => "taken over")).resolves.toBe("taken over");
   });
@@ -93,7 +106,11 @@ describe("withLease on DynamoDB", () => {
   });
 
   it("holds a section lease past LEASE_MS, and still never past the invocation", async () => {
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
     const leaseUntil = async (key: string) => {
       const { Item } = await client.send(new GetItemCommand({ TableName: dynamo.table, Key: { id: { S: `lease#${key}` } } }));
       return Number(Item?.leaseUntil?.N);
@@ -106,7 +123,9 @@ describe("withLease on DynamoDB", () => {
       expect(section - started).toBeGreaterThan(LEASE_MS + 5_000);
       expect(section - started).toBeLessThanOrEqual(SECTION_LEASE_MS + 1_000);
       const endsAt = Date.now() + 20_000;
-      const capped = await withinInvocation(endsAt, () => withLease("space#us_sp_8", dynamo.table, () => leaseUntil("space#us_sp_8"), SECTION_LEASE_MS));
+      const capped = await withinInvocation(endsAt, () =>
+        withLease("space#us_sp_8", dynamo.table, () => leaseUntil("space#us_sp_8"), SECTION_LEASE_MS),
+      );
       expect(capped).toBe(endsAt);
     } finally {
       client.destroy();

@@ -24,7 +24,10 @@ import { METRIC } from "../../shared/core/observability";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 interface EmfLine {
-  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
   [key: string]: unknown;
 }
 
@@ -155,5 +158,4 @@ describe("the metrics a delivery prints (EMF)", () => {
     expect(again.body).toMatchObject({ replayed: true });
     expect(onlyLine().values).toEqual({ [METRIC.idempotentReplay]: 1 });
   });
-
 });

@@ -102,9 +102,9 @@ describe("redirects", () => {
       expect(init?.redirect).toBe("manual");
       return new Response(null, { status: 302, headers: { location: "http://ref.example.test/categories" } });
     }) as typeof fetch;
-    await expect(fetchReferenceText(new URL("https://ref.example.test/categories"), { fetch: fake, budgetMs: 500, maxChars: 100 })).rejects.toThrow(
-      new ReferenceFetchFailure("the reference API redirected to another origin, which is not followed"),
-    );
+    await expect(
+      fetchReferenceText(new URL("https://ref.example.test/categories"), { fetch: fake, budgetMs: 500, maxChars: 100 }),
+    ).rejects.toThrow(new ReferenceFetchFailure("the reference API redirected to another origin, which is not followed"));
     expect(fetched).toEqual(["https://ref.example.test/categories"]);
   });
 });

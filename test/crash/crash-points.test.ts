@@ -74,7 +74,11 @@ beforeAll(async () => {
   Object.assign(process.env, env);
   resetSettingsCache();
   gateway = await startGateway({ port: 0, routes });
-  raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  raw = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: "eu-west-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
   // The child runs as one bundled file: a plain `node` start is several times quicker than tsx
   // compiling the handlers in every killed process.
   buildDir = mkdtempSync(join(tmpdir(), "crash-child-"));
@@ -99,7 +103,9 @@ afterAll(async () => {
   resetSettingsCache();
   if (rows.length === 0) return;
   const flows = [...new Set(rows.map((r) => r.flow))];
-  console.log(`crash points: ${rows.length} over ${flows.map((f) => `${f} ${rows.filter((r) => r.flow === f).length}`).join(", ")}; every job ended complete, nothing made twice`);
+  console.log(
+    `crash points: ${rows.length} over ${flows.map((f) => `${f} ${rows.filter((r) => r.flow === f).length}`).join(", ")}; every job ended complete, nothing made twice`,
+  );
   if (process.env.CRASH_POINTS_TABLE) {
     const table = [
       "| flow | killed right after | redelivery (relay) answers | outcome |",
@@ -146,7 +152,9 @@ async function expectJobComplete(jobId: string): Promise<void> {
 }
 
 function noteOf(body: Record<string, unknown>, keys: string[]): string {
-  const parts = keys.filter((k) => body[k] !== undefined && body[k] !== false).map((k) => (body[k] === true ? k : `${k} ${JSON.stringify(body[k])}`));
+  const parts = keys
+    .filter((k) => body[k] !== undefined && body[k] !== false)
+    .map((k) => (body[k] === true ? k : `${k} ${JSON.stringify(body[k])}`));
   return parts.join(", ");
 }
 
@@ -181,13 +189,23 @@ const FLOWS: Flow[] = [
       const c = await seedConfiguredSpace(flatfile, { contacts: 3, orders: 1 });
       const job = flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId });
       return {
-        event: jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, sheetSlug: "contacts" }),
+        event: jobReadyEvent({
+          job: "sheet:duplicate",
+          jobId: job.id,
+          spaceId: c.spaceId,
+          workbookId: c.workbookId,
+          sheetId: c.contactsId,
+          sheetSlug: "contacts",
+        }),
         jobId: job.id,
         async check(body) {
           await expectJobComplete(job.id);
           const sheets = sheetsOf(c.workbookId);
           const copies = sheets.filter((s) => s.slug.includes("-copy-"));
-          expect(copies.map((s) => s.slug), "copies").toHaveLength(1);
+          expect(
+            copies.map((s) => s.slug),
+            "copies",
+          ).toHaveLength(1);
           expect(flatfile.sheets.get(c.contactsId)?.config.readonly, "the original is locked").toBe(true);
           expect(guidesIn(c.spaceId), "guides").toHaveLength(1);
           return `job complete; 1 copy, original locked${noteOf(body, ["status", "reusedCopy", "replayed"]) ? `; ${noteOf(body, ["status", "reusedCopy", "replayed"])}` : ""}`;
@@ -203,12 +221,21 @@ const FLOWS: Flow[] = [
       const user = flatfile.seed.user({ email: "grace@example.com", name: "Grace" });
       const job = flatfile.seed.job({ job: "workbook:submitActionFg", spaceId: c.spaceId, workbookId: c.workbookId });
       return {
-        event: jobReadyEvent({ job: "workbook:submitActionFg", jobId: job.id, spaceId: c.spaceId, workbookId: c.workbookId, actorId: user.id }),
+        event: jobReadyEvent({
+          job: "workbook:submitActionFg",
+          jobId: job.id,
+          spaceId: c.spaceId,
+          workbookId: c.workbookId,
+          actorId: user.id,
+        }),
         jobId: job.id,
         async check(body) {
           await expectJobComplete(job.id);
           expect(flatfile.jobs.get(job.id)?.outcome?.heading).toBe("Submitted");
-          expect(sheetsOf(c.workbookId).every((s) => s.config.readonly === true), "every sheet read-only").toBe(true);
+          expect(
+            sheetsOf(c.workbookId).every((s) => s.config.readonly === true),
+            "every sheet read-only",
+          ).toBe(true);
           expect(guidesIn(c.spaceId), "guides").toHaveLength(1);
           return `job complete; sheets locked${noteOf(body, ["status", "replayed"]) ? `; ${noteOf(body, ["status", "replayed"])}` : ""}`;
         },
@@ -268,7 +295,12 @@ async function redeliverAsRelay(path: RoutePath, event: Record<string, unknown>)
   };
   const started = Date.now();
   const result = await deliver(
-    { url: `${gateway.url}${path}`, rawBody: JSON.stringify(event), signingSecret, deadline: started + RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs },
+    {
+      url: `${gateway.url}${path}`,
+      rawBody: JSON.stringify(event),
+      signingSecret,
+      deadline: started + RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs,
+    },
     deps,
   );
   return { ok: result.ok, statuses, finalBody };
@@ -294,50 +326,48 @@ const labelOf = (run: CrashRun) => {
 
 describe.concurrent("crash points: killed right after each Flatfile call, then redelivered by the relay", () => {
   for (const flow of FLOWS) {
-    it(
-      `${flow.name}: every crash point ends with the job complete and nothing made twice`,
-      async () => {
-        // A clean run through the same proxy lists the calls the flow makes.
-        const clean = await flow.prepare();
-        const baseline = await invokeAndCrash(setup, flow.path, clean.event, { remainingMs: 25_000 });
-        expect(baseline.crashed).toBe(false);
-        expect(baseline.answer?.status, baseline.answer?.body).toBe(200);
-        await clean.check(JSON.parse(baseline.answer!.body) as Record<string, unknown>);
-        const calls = baseline.calls.length;
-        expect(calls, "the flow calls Flatfile").toBeGreaterThan(1);
-        expect(baseline.calls.map((c) => c.route)).not.toContain("jobs.retry");
+    it(`${flow.name}: every crash point ends with the job complete and nothing made twice`, async () => {
+      // A clean run through the same proxy lists the calls the flow makes.
+      const clean = await flow.prepare();
+      const baseline = await invokeAndCrash(setup, flow.path, clean.event, { remainingMs: 25_000 });
+      expect(baseline.crashed).toBe(false);
+      expect(baseline.answer?.status, baseline.answer?.body).toBe(200);
+      await clean.check(JSON.parse(baseline.answer!.body) as Record<string, unknown>);
+      const calls = baseline.calls.length;
+      expect(calls, "the flow calls Flatfile").toBeGreaterThan(1);
+      expect(baseline.calls.map((c) => c.route)).not.toContain("jobs.retry");
 
-        const results: { n: number; row: Row; problem?: string }[] = [];
-        await pool(
-          Array.from({ length: calls }, (_, i) => i + 1),
-          CONCURRENCY,
-          async (n) => {
-            let scenario = await flow.prepare();
-            let crash = await invokeAndCrash(setup, flow.path, scenario.event, { cutAfter: n, remainingMs: CHILD_REMAINING_MS[0]! });
-            if (!crash.crashed) {
-              scenario = await flow.prepare();
-              crash = await invokeAndCrash(setup, flow.path, scenario.event, { cutAfter: n, remainingMs: CHILD_REMAINING_MS[1]! });
-            }
-            const point = crash.crashed ? labelOf(crash) : `(answered ${crash.answer?.status} after ${crash.calls.length} calls, before call ${n})`;
-            const redelivery = await redeliverAsRelay(flow.path, scenario.event);
-            const row: Row = { flow: flow.name, point, redelivery: redelivery.statuses.join(" → "), outcome: "" };
-            try {
-              expect(crash.crashed, `crash point ${n} was reached`).toBe(true);
-              expect(redelivery.ok, `the relay's redelivery got through: ${row.redelivery}`).toBe(true);
-              row.outcome = await scenario.check(redelivery.finalBody);
-              results.push({ n, row });
-            } catch (error) {
-              row.outcome = `FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
-              results.push({ n, row, problem: `${flow.name} ${point}: ${row.outcome} (redelivery ${row.redelivery})` });
-            }
-          },
-        );
-        results.sort((a, b) => a.n - b.n);
-        rows.push(...results.map((r) => r.row));
-        expect(results.filter((r) => r.problem).map((r) => r.problem)).toEqual([]);
-        expect(flatfile.requests.filter((r) => r.route === "jobs.retry")).toEqual([]);
-      },
-      240_000,
-    );
+      const results: { n: number; row: Row; problem?: string }[] = [];
+      await pool(
+        Array.from({ length: calls }, (_, i) => i + 1),
+        CONCURRENCY,
+        async (n) => {
+          let scenario = await flow.prepare();
+          let crash = await invokeAndCrash(setup, flow.path, scenario.event, { cutAfter: n, remainingMs: CHILD_REMAINING_MS[0]! });
+          if (!crash.crashed) {
+            scenario = await flow.prepare();
+            crash = await invokeAndCrash(setup, flow.path, scenario.event, { cutAfter: n, remainingMs: CHILD_REMAINING_MS[1]! });
+          }
+          const point = crash.crashed
+            ? labelOf(crash)
+            : `(answered ${crash.answer?.status} after ${crash.calls.length} calls, before call ${n})`;
+          const redelivery = await redeliverAsRelay(flow.path, scenario.event);
+          const row: Row = { flow: flow.name, point, redelivery: redelivery.statuses.join(" → "), outcome: "" };
+          try {
+            expect(crash.crashed, `crash point ${n} was reached`).toBe(true);
+            expect(redelivery.ok, `the relay's redelivery got through: ${row.redelivery}`).toBe(true);
+            row.outcome = await scenario.check(redelivery.finalBody);
+            results.push({ n, row });
+          } catch (error) {
+            row.outcome = `FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+            results.push({ n, row, problem: `${flow.name} ${point}: ${row.outcome} (redelivery ${row.redelivery})` });
+          }
+        },
+      );
+      results.sort((a, b) => a.n - b.n);
+      rows.push(...results.map((r) => r.row));
+      expect(results.filter((r) => r.problem).map((r) => r.problem)).toEqual([]);
+      expect(flatfile.requests.filter((r) => r.route === "jobs.retry")).toEqual([]);
+    }, 240_000);
   }
 });

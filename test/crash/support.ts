@@ -92,7 +92,13 @@ async function startCutProxy(flatfile: FlatfileStandIn, cutAfter: number | undef
       if (cutAfter !== undefined && record.index >= cutAfter) frozen = true;
       outstanding += 1;
       const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
         (upstreamRes) => {
           const answer: Buffer[] = [];
           upstreamRes.on("data", (chunk: Buffer) => answer.push(chunk));
@@ -164,7 +170,12 @@ export async function invokeAndCrash(
 ): Promise<CrashRun> {
   const proxy = await startCutProxy(setup.flatfile, options.cutAfter);
   try {
-    const child = await startChild(setup.childFile, { ...process.env, ...setup.env, FLATFILE_API_URL: proxy.url, POWERTOOLS_LOG_LEVEL: "SILENT" });
+    const child = await startChild(setup.childFile, {
+      ...process.env,
+      ...setup.env,
+      FLATFILE_API_URL: proxy.url,
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
     const rawBody = JSON.stringify(event);
     const answered = new Promise<{ status: number; body: string }>((resolve) => {
       child.on("message", (message: { status?: number; body?: string; ready?: boolean }) => {

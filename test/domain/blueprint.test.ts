@@ -57,8 +57,18 @@ describe("action definitions", () => {
     expect(OWNED_ACTION_JOBS).toEqual(["sheet:duplicate", "workbook:submitActionFg"]);
   });
   it("defines the duplicate and submit actions", () => {
-    expect(SHEET_ACTIONS.duplicate).toMatchObject({ operation: "duplicate", mode: "background", label: "Duplicate this Sheet and lock down the original" });
-    expect(WORKBOOK_ACTIONS.submit).toMatchObject({ operation: "submitActionFg", mode: "foreground", primary: true, constraints: [{ type: "hasAllValid" }, { type: "hasData" }], label: "Submit" });
+    expect(SHEET_ACTIONS.duplicate).toMatchObject({
+      operation: "duplicate",
+      mode: "background",
+      label: "Duplicate this Sheet and lock down the original",
+    });
+    expect(WORKBOOK_ACTIONS.submit).toMatchObject({
+      operation: "submitActionFg",
+      mode: "foreground",
+      primary: true,
+      constraints: [{ type: "hasAllValid" }, { type: "hasData" }],
+      label: "Submit",
+    });
     expect(Object.isFrozen(WORKBOOK_ACTIONS.submit.constraints)).toBe(true);
   });
 });

@@ -38,7 +38,24 @@ describe("resolveCurrency", () => {
 
   it("covers the euro area and the G20", () => {
     for (const r of "AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split(" ")) expect(currencyOfRegion(r)).toBe("EUR");
-    const g20: Record<string, string> = { AR: "ARS", AU: "AUD", BR: "BRL", CA: "CAD", CN: "CNY", IN: "INR", ID: "IDR", JP: "JPY", KR: "KRW", MX: "MXN", RU: "RUB", SA: "SAR", ZA: "ZAR", TR: "TRY", GB: "GBP", US: "USD" };
+    const g20: Record<string, string> = {
+      AR: "ARS",
+      AU: "AUD",
+      BR: "BRL",
+      CA: "CAD",
+      CN: "CNY",
+      IN: "INR",
+      ID: "IDR",
+      JP: "JPY",
+      KR: "KRW",
+      MX: "MXN",
+      RU: "RUB",
+      SA: "SAR",
+      ZA: "ZAR",
+      TR: "TRY",
+      GB: "GBP",
+      US: "USD",
+    };
     for (const [r, c] of Object.entries(g20)) expect(currencyOfRegion(r)).toBe(c);
     for (const [r, c] of Object.entries({ BH: "BHD", KW: "KWD", OM: "OMR", JO: "JOD" })) expect(currencyOfRegion(r)).toBe(c);
   });

@@ -55,12 +55,18 @@ describe("buildGuide", () => {
   });
 
   it("says plainly when the bundled fallback is in use, and when the list was capped", () => {
-    const fallback = buildGuide({ ...base, referenceData: { source: "bundled", detail: "bundled default: the reference API timed out after 1500 ms", total: 5, offered: 5 } });
+    const fallback = buildGuide({
+      ...base,
+      referenceData: { source: "bundled", detail: "bundled default: the reference API timed out after 1500 ms", total: 5, offered: 5 },
+    });
     const text = guideSection(fallback.body, "reference-data")!;
     expect(text).toContain("was not available");
     expect(text).toContain("bundled default list");
     expect(text).toContain("timed out after 1500 ms");
-    const capped = buildGuide({ ...base, referenceData: { ...base.referenceData!, total: 140, offered: 80, capReason: "Flatfile allows at most 100 options." } });
+    const capped = buildGuide({
+      ...base,
+      referenceData: { ...base.referenceData!, total: 140, offered: 80, capReason: "Flatfile allows at most 100 options." },
+    });
     expect(guideSection(capped.body, "reference-data")).toContain("Only the first 80 categories are offered in the Orders sheet.");
     expect(guideSection(capped.body, "reference-data")).toContain("Flatfile allows at most 100 options.");
   });
@@ -82,7 +88,13 @@ describe("names and data are text, never Markdown (issue 13 §1)", () => {
   it("keeps a hostile user name and submitter name inert in the welcome line and the history", () => {
     let state = initialGuideState({ ...base, actorName: HOSTILE, sheets: [{ name: HOSTILE, slug: "contacts" }], workbookName: HOSTILE });
     state = withHistory(state, { id: "us_jb_1", kind: "submitted", at: "2026-11-24T11:00:00Z", actorName: HOSTILE, records: 3 });
-    state = withHistory(state, { id: "us_jb_2", kind: "locked", at: "2026-11-24T11:05:00Z", sheetName: HOSTILE, continueSheetName: `${HOSTILE} (copy)` });
+    state = withHistory(state, {
+      id: "us_jb_2",
+      kind: "locked",
+      at: "2026-11-24T11:05:00Z",
+      sheetName: HOSTILE,
+      continueSheetName: `${HOSTILE} (copy)`,
+    });
     const { body } = renderGuide(state);
     expectOneInertHtmlBlock(body);
     // What a person reads: the name on one line, its characters intact.
@@ -96,7 +108,12 @@ describe("names and data are text, never Markdown (issue 13 §1)", () => {
       ...base,
       actorName: "mallory@evil.example",
       currency: { ...resolveCurrency({}), locale: "en-US\n\n# Heading *bold* _em_ `code` | table | ~~strike~~" },
-      referenceData: { source: "bundled", detail: "bundled default: <img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) www.evil.example", total: 5, offered: 5 },
+      referenceData: {
+        source: "bundled",
+        detail: "bundled default: <img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) www.evil.example",
+        total: 5,
+        offered: 5,
+      },
     }).body;
     expectOneInertHtmlBlock(body);
     // Outside the character references, none of Markdown's markup characters is left.
@@ -119,14 +136,22 @@ describe("the guide's state", () => {
   });
 
   it("adds history lines once per id, oldest first, keeping the newest", () => {
-    const locked = { id: "us_jb_1", kind: "locked" as const, at: "2026-11-24T10:05:00Z", sheetName: "Contacts <b>", continueSheetName: "Contacts (copy)" };
+    const locked = {
+      id: "us_jb_1",
+      kind: "locked" as const,
+      at: "2026-11-24T10:05:00Z",
+      sheetName: "Contacts <b>",
+      continueSheetName: "Contacts (copy)",
+    };
     const submitted = { id: "us_jb_2", kind: "submitted" as const, at: "2026-11-24T11:00:00Z", actorName: "Ada", records: 1234 };
     const one = withHistory(state, locked);
     expect(withHistory(one, locked)).toBe(one);
     const two = withHistory(one, submitted);
     const history = guideSection(renderGuide(two).body, "history")!;
     expect(history).not.toContain("Nothing has been");
-    expect(history).toContain('<time datetime="2026-11-24T10:05:00.000Z">2026-11-24 10:05 UTC</time>: <strong>Contacts <b></strong> was locked; keep working in <strong>Contacts (copy)</strong>.');
+    expect(history).toContain(
+      '<time datetime="2026-11-24T10:05:00.000Z">2026-11-24 10:05 UTC</time>: <strong>Contacts <b></strong> was locked; keep working in <strong>Contacts (copy)</strong>.',
+    );
     expect(history.indexOf("was locked")).toBeLessThan(history.indexOf("Submitted on"));
     expect(history).toContain("</time> by Ada (1,234 records)");
 

@@ -14,13 +14,16 @@ function fakeFetch(respond: () => Response | Promise<Response>) {
   return { fn, calls };
 }
 
-const json = (body: unknown, status = 200) => new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+const json = (body: unknown, status = 200) =>
+  new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 beforeEach(() => resetReferenceDataCache());
 
 describe("loadReferenceData with an injected fetch", () => {
   it("accepts { categories: [{ value, label }] } and records where and when", async () => {
-    const { fn } = fakeFetch(() => json({ categories: [{ value: "hw", label: "Hardware" }, { value: "sw" }, { value: "hw", label: "dup" }, { value: "  " }] }));
+    const { fn } = fakeFetch(() =>
+      json({ categories: [{ value: "hw", label: "Hardware" }, { value: "sw" }, { value: "hw", label: "dup" }, { value: "  " }] }),
+    );
     const data = await loadReferenceData(URL_, { fetch: fn, now: () => Date.parse("2026-11-24T10:00:00Z") });
     expect(data.source).toBe("remote");
     expect(data.categories).toEqual([

@@ -137,7 +137,10 @@ describe("unknown categories", () => {
       ...orders,
       fields: orders.fields.map((f) =>
         f.key === "category" && f.type === "enum"
-          ? { ...f, config: { options: Array.from({ length: ENUM_OPTION_LIMIT - 2 }, (_, i) => ({ value: `ref${i}`, label: `Ref ${i}` })) } }
+          ? {
+              ...f,
+              config: { options: Array.from({ length: ENUM_OPTION_LIMIT - 2 }, (_, i) => ({ value: `ref${i}`, label: `Ref ${i}` })) },
+            }
           : f,
       ),
     };
@@ -146,7 +149,11 @@ describe("unknown categories", () => {
     expect(plan.flagged).toEqual(["c", "d"]);
     const field = plan.sheet.fields.find((f) => f.key === "category") as Flatfile.Property.Enum;
     expect(field.config.options).toHaveLength(ENUM_OPTION_LIMIT);
-    expect(planEnumExtension(plan.sheet, collectUnknownEnumValues(undefined, [rec("e")]))).toMatchObject({ changed: false, added: [], flagged: ["e"] });
+    expect(planEnumExtension(plan.sheet, collectUnknownEnumValues(undefined, [rec("e")]))).toMatchObject({
+      changed: false,
+      added: [],
+      flagged: ["e"],
+    });
   });
 
   it("labels options added from data as one plain line", () => {

@@ -5,7 +5,11 @@ import { BUNDLED_CATEGORIES, type ReferenceData } from "../../shared/domain/refe
 import { buildSpaceSetup } from "../../shared/domain/space-setup";
 import { REFERENCE_OPTION_LIMIT } from "../../shared/domain/blueprint";
 
-const bundled: ReferenceData = { categories: BUNDLED_CATEGORIES.map((c) => ({ ...c })), source: "bundled", detail: "bundled default: the API was down" };
+const bundled: ReferenceData = {
+  categories: BUNDLED_CATEGORIES.map((c) => ({ ...c })),
+  source: "bundled",
+  detail: "bundled default: the API was down",
+};
 const base = { spaceId: "us_sp_1", environmentId: "us_env_1", referenceData: bundled };
 
 describe("buildSpaceSetup", () => {
@@ -24,7 +28,11 @@ describe("buildSpaceSetup", () => {
   });
 
   it("caps the reference data at the options a field may have and says so in the guide", () => {
-    const many: ReferenceData = { categories: Array.from({ length: 140 }, (_, i) => ({ value: `c${i}`, label: `Category ${i}` })), source: "remote", detail: "https://ref.example.test/c at 2026-11-24T10:00:00.000Z" };
+    const many: ReferenceData = {
+      categories: Array.from({ length: 140 }, (_, i) => ({ value: `c${i}`, label: `Category ${i}` })),
+      source: "remote",
+      detail: "https://ref.example.test/c at 2026-11-24T10:00:00.000Z",
+    };
     const setup = buildSpaceSetup({ ...base, referenceData: many, actor: { kind: "user", name: "Ada" }, currency: resolveCurrency({}) });
     const category = setup.workbook.sheets?.find((s) => s.slug === "orders")?.fields.find((f) => f.key === "category");
     expect(category?.type === "enum" && category.config.options).toHaveLength(REFERENCE_OPTION_LIMIT);
@@ -35,7 +43,11 @@ describe("buildSpaceSetup", () => {
   });
 
   it("gives staff the internal notes and says so in the guide", () => {
-    const setup = buildSpaceSetup({ ...base, actor: { kind: "user", name: "Grace", metadata: { staff: true } }, currency: resolveCurrency({}) });
+    const setup = buildSpaceSetup({
+      ...base,
+      actor: { kind: "user", name: "Grace", metadata: { staff: true } },
+      currency: resolveCurrency({}),
+    });
     expect(setup.audience).toBe("internal");
     expect(setup.workbook.sheets?.every((s) => s.fields.some((f) => f.key === "internalNotes"))).toBe(true);
     expect(readSection(setup.guide.body, "intro")).toContain("Internal notes");

@@ -76,7 +76,9 @@ describe("working sheets in the space state", () => {
     ];
     const next = recordSubmit(state, { jobId: "us_jb_s1", at: "2026-11-24T12:00:00.000Z", actorName: "Ada", records: 3, progress });
     expect(guideStateOf(next).progress).toEqual(progress);
-    expect(guideStateOf(next).history).toEqual([{ id: "us_jb_s1", kind: "submitted", at: "2026-11-24T12:00:00.000Z", actorName: "Ada", records: 3 }]);
+    expect(guideStateOf(next).history).toEqual([
+      { id: "us_jb_s1", kind: "submitted", at: "2026-11-24T12:00:00.000Z", actorName: "Ada", records: 3 },
+    ]);
     expect(recordSubmit(next, { jobId: "us_jb_s1", at: "2026-11-24T12:00:00.000Z", records: 3, progress })).toEqual(next);
     expect(guideStateOf(recordProgress(state, progress)).progress).toEqual(progress);
   });

@@ -36,7 +36,10 @@ async function configuredSpace(): Promise<Configured> {
   const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
   const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
   const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }));
+  const answer = await h.deliver(
+    configureHandler,
+    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
+  );
   expect(answer.status).toBe(200);
   const state = readSpaceState((await api.spaces.get(space.id)).data.metadata);
   if (!state) throw new Error("configure left no state");
@@ -46,13 +49,27 @@ async function configuredSpace(): Promise<Configured> {
 function duplicateJob(c: Configured, sheetSlug = "contacts") {
   const sheetId = c.state.sheets[sheetSlug]!;
   const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.state.workbookId, sheetId });
-  const event = jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: c.state.workbookId, sheetId, sheetSlug, actorId: c.userId });
+  const event = jobReadyEvent({
+    job: "sheet:duplicate",
+    jobId: job.id,
+    spaceId: c.spaceId,
+    workbookId: c.state.workbookId,
+    sheetId,
+    sheetSlug,
+    actorId: c.userId,
+  });
   return { job, event, sheetId };
 }
 
 function submitJob(c: Configured) {
   const job = h.flatfile.seed.job({ job: "workbook:submitActionFg", spaceId: c.spaceId, workbookId: c.state.workbookId });
-  const event = jobReadyEvent({ job: "workbook:submitActionFg", jobId: job.id, spaceId: c.spaceId, workbookId: c.state.workbookId, actorId: c.userId });
+  const event = jobReadyEvent({
+    job: "workbook:submitActionFg",
+    jobId: job.id,
+    spaceId: c.spaceId,
+    workbookId: c.state.workbookId,
+    actorId: c.userId,
+  });
   return { job, event };
 }
 
@@ -66,7 +83,8 @@ function mark() {
 
 const workbookOf = async (c: Configured) => (await api.workbooks.get(c.state.workbookId)).data;
 const jobOf = async (id: string) => (await api.jobs.get(id)).data;
-const historyOf = async (c: Configured) => readSection((await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
+const historyOf = async (c: Configured) =>
+  readSection((await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
 const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
 
 async function recordsOf(sheetId: string): Promise<Record<string, unknown>[]> {
@@ -127,7 +145,10 @@ describe("action-job: sheet:duplicate", () => {
       expect(answer.status).toBe(200);
       const counts = await api.sheets.getRecordCounts(String(answer.body.copySheetId));
       expect(counts.data.counts.total).toBe(records);
-      return log.all().map((r) => `${r.method} ${r.route}`).sort();
+      return log
+        .all()
+        .map((r) => `${r.method} ${r.route}`)
+        .sort();
     };
     const small = await calls(10);
     h.reset();
@@ -198,8 +219,15 @@ describe("action-job: workbook:submitActionFg", () => {
     expect(answer.body).toMatchObject({ status: "failed" });
     const failed = await jobOf(job.id);
     expect(failed.status).toBe("failed");
-    expect(failed.outcome?.message).toBe("Nothing was submitted: Contacts has 2 records with errors. Filter the sheet by errors, fix them, then submit again.");
-    expect(log.writes().map((r) => r.route).sort()).toEqual(["jobs.ack", "jobs.fail"]);
+    expect(failed.outcome?.message).toBe(
+      "Nothing was submitted: Contacts has 2 records with errors. Filter the sheet by errors, fix them, then submit again.",
+    );
+    expect(
+      log
+        .writes()
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["jobs.ack", "jobs.fail"]);
   });
 
   it("locks every sheet, records the submission in the guide and completes with the count", async () => {
@@ -260,7 +288,10 @@ describe("action-job: what it does not own", () => {
     const c = await configuredSpace();
     const job = h.flatfile.seed.job({ job: "workbook:exportToErp", spaceId: c.spaceId, workbookId: c.state.workbookId });
     const log = mark();
-    const answer = await h.deliver(handler, jobReadyEvent({ job: "workbook:exportToErp", jobId: job.id, spaceId: c.spaceId, workbookId: c.state.workbookId }));
+    const answer = await h.deliver(
+      handler,
+      jobReadyEvent({ job: "workbook:exportToErp", jobId: job.id, spaceId: c.spaceId, workbookId: c.state.workbookId }),
+    );
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ ignored: true });
     expect(log.all()).toEqual([]);
@@ -269,11 +300,18 @@ describe("action-job: what it does not own", () => {
 
   it("declines our action on a workbook the blueprint did not make, with zero writes", async () => {
     const c = await configuredSpace();
-    const theirs = h.flatfile.seed.workbook({ spaceId: c.spaceId, name: "Theirs", sheets: [{ name: "Contacts", slug: "contacts", records: 3 }] });
+    const theirs = h.flatfile.seed.workbook({
+      spaceId: c.spaceId,
+      name: "Theirs",
+      sheets: [{ name: "Contacts", slug: "contacts", records: 3 }],
+    });
     const sheetId = theirs.sheets![0]!.id;
     const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: theirs.id, sheetId });
     const log = mark();
-    const answer = await h.deliver(handler, jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: theirs.id, sheetId }));
+    const answer = await h.deliver(
+      handler,
+      jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: theirs.id, sheetId }),
+    );
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ ignored: true });
     expect(log.writes()).toEqual([]);
@@ -283,10 +321,20 @@ describe("action-job: what it does not own", () => {
   it("claims exactly the blueprint's actions", () => {
     for (const job of OWNED_ACTION_JOBS) {
       const [domain, operation] = job.split(":");
-      const event = { id: "us_evt_x1", topic: "job:ready", context: { accountId: "us_acc_1", environmentId: "us_env_1", jobId: "us_jb_1" }, payload: { job, domain, operation } };
+      const event = {
+        id: "us_evt_x1",
+        topic: "job:ready",
+        context: { accountId: "us_acc_1", environmentId: "us_env_1", jobId: "us_jb_1" },
+        payload: { job, domain, operation },
+      };
       expect(actionJobRoute.claim(event as never)).toMatchObject({ owned: true });
     }
-    const foreign = { id: "us_evt_x1", topic: "job:ready", context: { accountId: "us_acc_1", environmentId: "us_env_1" }, payload: { job: "space:configure" } };
+    const foreign = {
+      id: "us_evt_x1",
+      topic: "job:ready",
+      context: { accountId: "us_acc_1", environmentId: "us_env_1" },
+      payload: { job: "space:configure" },
+    };
     expect(actionJobRoute.claim(foreign as never)).toMatchObject({ owned: false });
   });
 });

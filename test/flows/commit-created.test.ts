@@ -139,7 +139,11 @@ describe("commit-created", () => {
   it("brings a workbook made by an earlier version (toggled Submit with a tooltip) to the static constraints", async () => {
     const c = await seedConfiguredSpace();
     const wb = (await api.workbooks.get(c.workbookId)).data;
-    const toggled = { ...WORKBOOK_ACTIONS.submit, constraints: [{ type: "hasAllValid" as const }, { type: "hasData" as const }], tooltip: LEGACY_SUBMIT_TOOLTIP };
+    const toggled = {
+      ...WORKBOOK_ACTIONS.submit,
+      constraints: [{ type: "hasAllValid" as const }, { type: "hasData" as const }],
+      tooltip: LEGACY_SUBMIT_TOOLTIP,
+    };
     await api.workbooks.update(c.workbookId, workbookUpdate(wb, [toggled]));
     const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
     const answer = await h.deliver(handler, eventFor(c, c.contactsId, commit.commitId));
@@ -185,7 +189,10 @@ describe("commit-created", () => {
       const answer = await h.deliver(handler, eventFor(c, c.ordersId, commit.commitId));
       expect(answer.status).toBe(200);
       expect(await progressOf(c)).toContain(`<strong>Orders</strong>: ${(size + 2).toLocaleString("en-US")} records`);
-      return log.all().map((r) => `${r.method} ${r.route}`).sort();
+      return log
+        .all()
+        .map((r) => `${r.method} ${r.route}`)
+        .sort();
     };
     const small = await calls(1_000);
     h.reset();
@@ -200,12 +207,19 @@ describe("commit-created", () => {
 
   it("ignores a commit on a sheet or workbook our blueprint did not make, with zero writes", async () => {
     const c = await seedConfiguredSpace();
-    const foreign = h.flatfile.seed.workbook({ spaceId: c.spaceId, name: "Theirs", sheets: [{ name: "Contacts", slug: "contacts", records: 5 }] });
+    const foreign = h.flatfile.seed.workbook({
+      spaceId: c.spaceId,
+      name: "Theirs",
+      sheets: [{ name: "Contacts", slug: "contacts", records: 5 }],
+    });
     const foreignSheet = foreign.sheets[0]!.id as string;
     const commit = h.flatfile.seed.commit(foreignSheet, { insert: [contact(9)] });
 
     const log = mark();
-    const onTheirWorkbook = await h.deliver(handler, commitCreatedEvent({ spaceId: c.spaceId, workbookId: foreign.id, sheetId: foreignSheet, commitId: commit.commitId }));
+    const onTheirWorkbook = await h.deliver(
+      handler,
+      commitCreatedEvent({ spaceId: c.spaceId, workbookId: foreign.id, sheetId: foreignSheet, commitId: commit.commitId }),
+    );
     expect(onTheirWorkbook.status).toBe(200);
     expect(onTheirWorkbook.body).toMatchObject({ ignored: true });
     // A sheet id that is not ours, claimed to be in our workbook.
@@ -219,7 +233,10 @@ describe("commit-created", () => {
     const bare = h.flatfile.seed.space({ metadata: {} });
     const bareWb = h.flatfile.seed.workbook({ spaceId: bare.id, sheets: [{ name: "Contacts", slug: "contacts", records: 1 }] });
     const bareCommit = h.flatfile.seed.commit(bareWb.sheets[0]!.id, { insert: [contact(1)] });
-    const unconfigured = await h.deliver(handler, commitCreatedEvent({ spaceId: bare.id, workbookId: bareWb.id, sheetId: bareWb.sheets[0]!.id, commitId: bareCommit.commitId }));
+    const unconfigured = await h.deliver(
+      handler,
+      commitCreatedEvent({ spaceId: bare.id, workbookId: bareWb.id, sheetId: bareWb.sheets[0]!.id, commitId: bareCommit.commitId }),
+    );
     expect(unconfigured.body).toMatchObject({ ignored: true, reason: "the space was not configured by this blueprint" });
     expect(log.writes()).toEqual([]);
 
@@ -285,7 +302,12 @@ describe("commit-created", () => {
   it("answers 404, not retryable, when the space is gone", async () => {
     const answer = await h.deliver(
       handler,
-      commitCreatedEvent({ spaceId: "us_sp_gone0001", workbookId: "us_wb_gone0001", sheetId: "us_sh_gone0001", commitId: "us_vr_gone0001" }),
+      commitCreatedEvent({
+        spaceId: "us_sp_gone0001",
+        workbookId: "us_wb_gone0001",
+        sheetId: "us_sh_gone0001",
+        commitId: "us_vr_gone0001",
+      }),
     );
     expect(answer.status).toBe(404);
   });

@@ -51,7 +51,12 @@ describe("dev_ ids and odd unused fields, end to end", () => {
     const space = h.flatfile.seed.space({ metadata: { locale: "en-US" }, environmentId: DEV_ENVIRONMENT });
     expect(space.id).toMatch(/^dev_sp_/);
     const configure = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-    const configured = await h.deliver(configureHandler, devEvent(jobReadyEvent({ job: "space:configure", jobId: configure.id, spaceId: space.id, actorId: user.id, environmentId: DEV_ENVIRONMENT })));
+    const configured = await h.deliver(
+      configureHandler,
+      devEvent(
+        jobReadyEvent({ job: "space:configure", jobId: configure.id, spaceId: space.id, actorId: user.id, environmentId: DEV_ENVIRONMENT }),
+      ),
+    );
     expect(configured.status, JSON.stringify(configured.body)).toBe(200);
     expect((await jobOf(configure.id)).status).toBe("complete");
     // The dev_ actor was looked up like any user, not taken for an unknown one.
@@ -63,20 +68,51 @@ describe("dev_ ids and odd unused fields, end to end", () => {
     const duplicate = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: space.id, workbookId: state.workbookId, sheetId });
     const duplicated = await h.deliver(
       actionHandler,
-      devEvent(jobReadyEvent({ job: "sheet:duplicate", jobId: duplicate.id, spaceId: space.id, workbookId: state.workbookId, sheetId, sheetSlug: "contacts", actorId: user.id, environmentId: DEV_ENVIRONMENT })),
+      devEvent(
+        jobReadyEvent({
+          job: "sheet:duplicate",
+          jobId: duplicate.id,
+          spaceId: space.id,
+          workbookId: state.workbookId,
+          sheetId,
+          sheetSlug: "contacts",
+          actorId: user.id,
+          environmentId: DEV_ENVIRONMENT,
+        }),
+      ),
     );
     expect(duplicated.status, JSON.stringify(duplicated.body)).toBe(200);
     expect((await jobOf(duplicate.id)).status).toBe("complete");
 
     const { commitId } = h.flatfile.seed.commit(state.sheets.orders!, { insert: [{ orderId: "o-1", amount: 3, category: "books" }] });
-    const committed = await h.deliver(commitHandler, devEvent(commitCreatedEvent({ spaceId: space.id, workbookId: state.workbookId, sheetId: state.sheets.orders!, commitId, environmentId: DEV_ENVIRONMENT })));
+    const committed = await h.deliver(
+      commitHandler,
+      devEvent(
+        commitCreatedEvent({
+          spaceId: space.id,
+          workbookId: state.workbookId,
+          sheetId: state.sheets.orders!,
+          commitId,
+          environmentId: DEV_ENVIRONMENT,
+        }),
+      ),
+    );
     expect(committed.status, JSON.stringify(committed.body)).toBe(200);
     expect(committed.body.ignored).toBeUndefined();
 
     const submit = h.flatfile.seed.job({ job: "workbook:submitActionFg", spaceId: space.id, workbookId: state.workbookId });
     const submitted = await h.deliver(
       actionHandler,
-      devEvent(jobReadyEvent({ job: "workbook:submitActionFg", jobId: submit.id, spaceId: space.id, workbookId: state.workbookId, actorId: user.id, environmentId: DEV_ENVIRONMENT })),
+      devEvent(
+        jobReadyEvent({
+          job: "workbook:submitActionFg",
+          jobId: submit.id,
+          spaceId: space.id,
+          workbookId: state.workbookId,
+          actorId: user.id,
+          environmentId: DEV_ENVIRONMENT,
+        }),
+      ),
     );
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
     const finished: Flatfile.Job = await jobOf(submit.id);
@@ -86,7 +122,9 @@ describe("dev_ ids and odd unused fields, end to end", () => {
 
   it("a dev_ id that could change a URL path is still a 400 that calls nothing", async () => {
     const start = h.flatfile.requests.length;
-    const event = devEvent(jobReadyEvent({ job: "space:configure", jobId: "dev_jb_ok0001", spaceId: "dev_sp_../../x", environmentId: DEV_ENVIRONMENT }));
+    const event = devEvent(
+      jobReadyEvent({ job: "space:configure", jobId: "dev_jb_ok0001", spaceId: "dev_sp_../../x", environmentId: DEV_ENVIRONMENT }),
+    );
     const answer = await h.deliver(configureHandler, event);
     expect(answer.status).toBe(400);
     expect(String(answer.body.error)).toMatch(/context\.spaceId/);

@@ -25,7 +25,11 @@ beforeAll(async () => {
   h = await startHarness({ env: dynamoEnv(dynamo) });
   api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url, retry: { baseDelayMs: 5, maxDelayMs: 10 } });
   store = openJobStore(dynamo.table);
-  raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  raw = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: "eu-west-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
 });
 afterAll(async () => {
   raw?.destroy();
@@ -74,7 +78,9 @@ describe("the sweep", () => {
       message: sweptMessage({ what: "Setting up this Space", jobId, kind: "space:configure" }),
     });
     // Configure has no button to press again: the message says what a person can do instead.
-    expect(job.outcome?.message).toMatch(/^Setting up this Space was stopped: .* for 10 minutes.*create a new Space.*ask your administrator.*job us_jb_/);
+    expect(job.outcome?.message).toMatch(
+      /^Setting up this Space was stopped: .* for 10 minutes.*create a new Space.*ask your administrator.*job us_jb_/,
+    );
     expect(job.outcome?.message).not.toMatch(/run it again|press/i);
     expect(await tracked()).toEqual([]);
   });

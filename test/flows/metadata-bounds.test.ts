@@ -44,7 +44,11 @@ describe("jsonExceeds", () => {
 
 describe("an actor's metadata", () => {
   it("over the bound is not used: the audience rule falls back to the e-mail domain", async () => {
-    const bloated = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada", metadata: { staff: true, notes: "x".repeat(MAX_ACTOR_METADATA_CHARS) } });
+    const bloated = h.flatfile.seed.user({
+      email: "ada@example.com",
+      name: "Ada",
+      metadata: { staff: true, notes: "x".repeat(MAX_ACTOR_METADATA_CHARS) },
+    });
     const actor = await lookUpActor(api, bloated.id);
     expect(actor.kind).toBe("user");
     expect(actor.metadata).toBeUndefined();
@@ -55,7 +59,18 @@ describe("an actor's metadata", () => {
 
 describe("a space's metadata", () => {
   it("our state over its bound is not read (as if it were invalid)", () => {
-    const huge = { [SPACE_STATE_KEY]: { version: 1, workbookId: "us_wb_1", guideDocumentId: "us_dc_1", sheets: {}, currency: "USD", audience: "member", configuredAt: "x", configureJobId: "x".repeat(MAX_SPACE_STATE_CHARS) } };
+    const huge = {
+      [SPACE_STATE_KEY]: {
+        version: 1,
+        workbookId: "us_wb_1",
+        guideDocumentId: "us_dc_1",
+        sheets: {},
+        currency: "USD",
+        audience: "member",
+        configuredAt: "x",
+        configureJobId: "x".repeat(MAX_SPACE_STATE_CHARS),
+      },
+    };
     expect(readSpaceState(huge)).toBeUndefined();
     const small = { [SPACE_STATE_KEY]: { ...huge[SPACE_STATE_KEY], configureJobId: "us_jb_1" } };
     expect(readSpaceState(small)?.configureJobId).toBe("us_jb_1");
@@ -65,7 +80,14 @@ describe("a space's metadata", () => {
     const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada" });
     const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
     const configure = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-    expect((await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: configure.id, spaceId: space.id, actorId: user.id }))).status).toBe(200);
+    expect(
+      (
+        await h.deliver(
+          configureHandler,
+          jobReadyEvent({ job: "space:configure", jobId: configure.id, spaceId: space.id, actorId: user.id }),
+        )
+      ).status,
+    ).toBe(200);
     const state = readSpaceState((await api.spaces.get(space.id)).data.metadata) as SpaceState;
     // The embedding app (or anyone with a key) bloats the space's metadata afterwards.
     const stored = h.flatfile.spaces.get(space.id)!;
@@ -74,12 +96,26 @@ describe("a space's metadata", () => {
     const sheetId = state.sheets.contacts!;
     const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: space.id, workbookId: state.workbookId, sheetId });
     const start = h.flatfile.requests.length;
-    const answer = await h.deliver(actionHandler, jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: space.id, workbookId: state.workbookId, sheetId, sheetSlug: "contacts", actorId: user.id }));
+    const answer = await h.deliver(
+      actionHandler,
+      jobReadyEvent({
+        job: "sheet:duplicate",
+        jobId: job.id,
+        spaceId: space.id,
+        workbookId: state.workbookId,
+        sheetId,
+        sheetSlug: "contacts",
+        actorId: user.id,
+      }),
+    );
     expect(answer.status).toBe(200);
     const finished = (await api.jobs.get(job.id)).data;
     expect(finished.status).toBe("failed");
     expect(finished.outcome?.message).toMatch(/metadata is larger than/);
-    const writes = h.flatfile.requests.slice(start).filter((r) => r.method !== "GET").map((r) => r.route);
+    const writes = h.flatfile.requests
+      .slice(start)
+      .filter((r) => r.method !== "GET")
+      .map((r) => r.route);
     expect(writes).not.toContain("spaces.update");
     expect(writes).not.toContain("sheets.duplicate");
   });

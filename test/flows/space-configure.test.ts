@@ -100,7 +100,9 @@ describe("space-configure: one event", () => {
     const contacts = sheetOf(workbook!, "contacts");
     expect(contacts.config.fields.map((f) => f.key)).toEqual(["firstName", "lastName", "email"]);
     expect(fieldOf(contacts, "email")?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ type: "unique" })]));
-    expect(contacts.config.actions).toEqual([expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "background", label: SHEET_ACTIONS.duplicate.label })]);
+    expect(contacts.config.actions).toEqual([
+      expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "background", label: SHEET_ACTIONS.duplicate.label }),
+    ]);
     const submit = workbook!.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
     expect(submit).toMatchObject({ mode: "foreground", primary: true });
     expect(submit?.constraints).toEqual(expect.arrayContaining([{ type: "hasAllValid" }]));
@@ -194,24 +196,27 @@ describe("space-configure: reference data", () => {
     expect(category.config.options.map((o) => o.value)).toEqual(["books", "music"]);
   });
 
-  it.each(["hang", "500", "garbage"] as const)("configures the space with the bundled list when the API answers %s, within budget, and the guide says so", async (mode) => {
-    reference.mode = mode;
-    const { space, job, event } = seedJob();
-    const started = Date.now();
-    const answer = await h.deliver(handler, event);
-    const elapsed = Date.now() - started;
-    expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ referenceData: "bundled" });
-    // The reference call's budget is 2 s at most; the whole delivery stays well inside the gateway's 29 s.
-    expect(elapsed).toBeLessThan(10_000);
-    const [workbook] = await workbooksIn(space.id);
-    const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
-    expect(category.config.options.map((o) => o.value)).toContain("hardware");
-    const guide = (await guidesIn(space.id))[0]!;
-    const body = (await api.documents.get(space.id, guide.id)).data.body;
-    expect(readSection(body, "reference-data")).toContain("bundled default list");
-    expect((await jobOf(job.id)).status).toBe("complete");
-  });
+  it.each(["hang", "500", "garbage"] as const)(
+    "configures the space with the bundled list when the API answers %s, within budget, and the guide says so",
+    async (mode) => {
+      reference.mode = mode;
+      const { space, job, event } = seedJob();
+      const started = Date.now();
+      const answer = await h.deliver(handler, event);
+      const elapsed = Date.now() - started;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ referenceData: "bundled" });
+      // The reference call's budget is 2 s at most; the whole delivery stays well inside the gateway's 29 s.
+      expect(elapsed).toBeLessThan(10_000);
+      const [workbook] = await workbooksIn(space.id);
+      const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
+      expect(category.config.options.map((o) => o.value)).toContain("hardware");
+      const guide = (await guidesIn(space.id))[0]!;
+      const body = (await api.documents.get(space.id, guide.id)).data.body;
+      expect(readSection(body, "reference-data")).toContain("bundled default list");
+      expect((await jobOf(job.id)).status).toBe("complete");
+    },
+  );
 });
 
 describe("space-configure: failures and retries", () => {

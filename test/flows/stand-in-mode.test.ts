@@ -18,7 +18,13 @@ afterAll(async () => {
 it("gets the stand-in mode its vitest project names", async ({ task }) => {
   const expected = task.file.projectName === "omitted-sheets-dropped" ? "dropped" : "kept";
   const space = ff.seed.space();
-  const wb = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "A", slug: "a" }, { name: "B", slug: "b" }] });
+  const wb = ff.seed.workbook({
+    spaceId: space.id,
+    sheets: [
+      { name: "A", slug: "a" },
+      { name: "B", slug: "b" },
+    ],
+  });
   const api = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url });
   const updated = (await api.workbooks.update(wb.id, { sheets: [{ name: "A", slug: "a", fields: [{ type: "string", key: "k" }] }] })).data;
   expect(updated.sheets!.map((s) => s.slug)).toEqual(expected === "kept" ? ["a", "b"] : ["a"]);

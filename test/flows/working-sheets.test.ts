@@ -39,10 +39,20 @@ async function configuredSpace(userName = "Ada Lovelace"): Promise<Space> {
   const user = h.flatfile.seed.user({ email: "ada@example.com", name: userName });
   const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
   const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }));
+  const answer = await h.deliver(
+    configureHandler,
+    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
+  );
   expect(answer.status).toBe(200);
   const state = await stateOf(space.id);
-  return { spaceId: space.id, workbookId: state.workbookId, guideId: state.guideDocumentId, contactsId: state.sheets.contacts!, ordersId: state.sheets.orders!, userId: user.id };
+  return {
+    spaceId: space.id,
+    workbookId: state.workbookId,
+    guideId: state.guideDocumentId,
+    contactsId: state.sheets.contacts!,
+    ordersId: state.sheets.orders!,
+    userId: user.id,
+  };
 }
 
 async function stateOf(spaceId: string): Promise<SpaceState> {
@@ -61,7 +71,14 @@ const order = (i: number) => ({ orderId: `o-${i}`, amount: 10 + i, category: "ha
 
 function actionJob(s: Space, job: "sheet:duplicate" | "workbook:submitActionFg", sheetId?: string) {
   const seeded = h.flatfile.seed.job({ job, spaceId: s.spaceId, workbookId: s.workbookId, ...(sheetId ? { sheetId } : {}) });
-  const event = jobReadyEvent({ job, jobId: seeded.id, spaceId: s.spaceId, workbookId: s.workbookId, ...(sheetId ? { sheetId } : {}), actorId: s.userId });
+  const event = jobReadyEvent({
+    job,
+    jobId: seeded.id,
+    spaceId: s.spaceId,
+    workbookId: s.workbookId,
+    ...(sheetId ? { sheetId } : {}),
+    actorId: s.userId,
+  });
   return { jobId: seeded.id, event };
 }
 
@@ -74,7 +91,9 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
   it("completes with the progress and counts of the working sheets only, Submit pressable throughout", async () => {
     const s = await configuredSpace();
     // Three contacts, two of them with errors; one order.
-    expect((await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2), contact(3)], invalid: 2 }))).status).toBe(200);
+    expect(
+      (await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2), contact(3)], invalid: 2 }))).status,
+    ).toBe(200);
     expect((await h.deliver(commitHandler, commitOn(s, s.ordersId, { insert: [order(1)] }))).status).toBe(200);
     // Before any lock, hasAllValid keeps Submit disabled while records have errors (documented).
     expect(await submitPressable(s)).toEqual({ enabled: false, blockedBy: ["hasAllValid"] });
@@ -86,7 +105,9 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     const copyId = String(duplicated.body.copySheetId);
     const state = await stateOf(s.spaceId);
     expect(state.sheets).toEqual({ contacts: copyId, orders: s.ordersId });
-    expect(state.archived).toEqual([expect.objectContaining({ sheetId: s.contactsId, role: "contacts", replacedBy: copyId, jobId: dup.jobId })]);
+    expect(state.archived).toEqual([
+      expect.objectContaining({ sheetId: s.contactsId, role: "contacts", replacedBy: copyId, jobId: dup.jobId }),
+    ]);
     const original = await sheetOf(s, s.contactsId);
     expect(isLocked(original.config)).toBe(true);
     expect(original.config.actions).toEqual([]);
@@ -99,9 +120,13 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     let progress = guideSection(await guideOf(s), "progress")!;
     expect(progress).toContain("<strong>Contacts (copy)</strong>: 3 records: 1 valid, 2 with errors");
     expect(progress).not.toContain("<strong>Contacts</strong>");
-    expect(guideSection(await guideOf(s), "history")).toContain("<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>");
+    expect(guideSection(await guideOf(s), "history")).toContain(
+      "<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>",
+    );
     // Submit dropped hasAllValid in the same write: the locked original's errors cannot block it.
-    expect((await workbookOf(s)).actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation)?.constraints).toEqual([{ type: "hasData" }]);
+    expect((await workbookOf(s)).actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation)?.constraints).toEqual([
+      { type: "hasData" },
+    ]);
 
     // Fix the copy: its two error records replaced by good ones, in one commit.
     const errors = (await api.records.get(copyId, { filter: "error" })).data.records!.map((r) => r.id);
@@ -111,7 +136,9 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     expect(committed.body).toMatchObject({ sheet: "contacts", guide: "updated" });
     expect(committed.body.ignored).toBeUndefined();
     progress = guideSection(await guideOf(s), "progress")!;
-    expect(progress).toMatch(/<strong>Contacts \(copy\)<\/strong>: 3 records: 3 valid, 0 with errors[\s\S]*<strong>Orders<\/strong>: 1 record/);
+    expect(progress).toMatch(
+      /<strong>Contacts \(copy\)<\/strong>: 3 records: 3 valid, 0 with errors[\s\S]*<strong>Orders<\/strong>: 1 record/,
+    );
     expect(progress).toContain("Every record is valid: you can submit.");
 
     // The original still has its two errors, and Submit is pressable all the same.
@@ -238,7 +265,11 @@ describe("working sheets: writers at once on one workbook", () => {
     h.flatfile.faults.latency("sheets.duplicate", 150);
     const a = actionJob(s, "sheet:duplicate", s.contactsId);
     const b = actionJob(s, "sheet:duplicate", s.contactsId);
-    const answers = await Promise.all([h.deliver(actionHandler, a.event), h.deliver(actionHandler, b.event), h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(2)] }))]);
+    const answers = await Promise.all([
+      h.deliver(actionHandler, a.event),
+      h.deliver(actionHandler, b.event),
+      h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(2)] })),
+    ]);
     for (const answer of answers) expect(answer.status).toBe(200);
     const sheets = (await workbookOf(s)).sheets!;
     expect(sheets).toHaveLength(3);
@@ -267,7 +298,16 @@ describe("names are text in the guide, never Markdown (issue 13 §1)", () => {
 
 describe("sheet names in job messages", () => {
   it("are one line without control characters, capped", () => {
-    const message = blockingErrors([{ role: "contacts", sheetId: "us_sh_1", name: `Con\u0000tacts\n\nclick [here](https://evil.example)${"x".repeat(500)}`, total: 2, valid: 1, error: 1 }])!;
+    const message = blockingErrors([
+      {
+        role: "contacts",
+        sheetId: "us_sh_1",
+        name: `Con\u0000tacts\n\nclick [here](https://evil.example)${"x".repeat(500)}`,
+        total: 2,
+        valid: 1,
+        error: 1,
+      },
+    ])!;
     expect(message).not.toMatch(/[\u0000-\u001f]/);
     expect(message).toMatch(/^Nothing was submitted: Contacts click \[here\]\(https:\/\/evil\.example\)x+… has 1 record with errors\./);
     expect(message.length).toBeLessThan(250);
@@ -281,12 +321,16 @@ describe("the guide whatever the renderer keeps", () => {
     const probe = (await api.documents.create(s.spaceId, { title: "probe", body: "<p>a</p><!-- section:progress --><p>b</p>" })).data;
     expect((await api.documents.get(s.spaceId, probe.id)).data.body).toBe("<p>a</p><p>b</p>");
     for (let i = 0; i < 6; i++) {
-      const answer = await h.deliver(commitHandler, commitOn(s, i % 2 ? s.ordersId : s.contactsId, { insert: [i % 2 ? order(i) : contact(i)] }));
+      const answer = await h.deliver(
+        commitHandler,
+        commitOn(s, i % 2 ? s.ordersId : s.contactsId, { insert: [i % 2 ? order(i) : contact(i)] }),
+      );
       expect(answer.status).toBe(200);
     }
     const body = await guideOf(s);
     expect(body).not.toContain("<!--");
-    for (const name of ["intro", "currency", "reference-data", "progress", "history"] as const) expect(sectionCount(body, name), name).toBe(1);
+    for (const name of ["intro", "currency", "reference-data", "progress", "history"] as const)
+      expect(sectionCount(body, name), name).toBe(1);
     expect(guideSection(body, "progress")).toContain("<strong>Contacts</strong>: 3 records");
     expect(guideSection(body, "progress")).toContain("<strong>Orders</strong>: 3 records");
     expect((await stateOf(s.spaceId)).guide?.progress).toEqual([
@@ -295,4 +339,3 @@ describe("the guide whatever the renderer keeps", () => {
     ]);
   });
 });
-

@@ -64,7 +64,11 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     expect(synthError).toBeUndefined();
     expect(stack.stackName).toBe("flatfile-dev");
     const variables = Object.fromEntries(
-      FUNCTION_NAMES.map((name) => [name, template.findResources("AWS::Lambda::Function")[stack.getLogicalId(stack.functions[name].node.defaultChild as never)]!.Properties.Environment.Variables]),
+      FUNCTION_NAMES.map((name) => [
+        name,
+        template.findResources("AWS::Lambda::Function")[stack.getLogicalId(stack.functions[name].node.defaultChild as never)]!.Properties
+          .Environment.Variables,
+      ]),
     );
     for (const name of FUNCTION_NAMES) {
       expect(variables[name], name).toMatchObject({
@@ -76,14 +80,20 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     }
     // The job sweep fails jobs in the same region, with the same secret.
     const sweep = template.findResources("AWS::Lambda::Function")[stack.getLogicalId(stack.jobSweep.node.defaultChild as never)]!;
-    expect(sweep.Properties.Environment.Variables).toMatchObject({ FLATFILE_SECRET_ID: arn, FLATFILE_API_URL: "https://platform.eu.flatfile.com/api" });
+    expect(sweep.Properties.Environment.Variables).toMatchObject({
+      FLATFILE_SECRET_ID: arn,
+      FLATFILE_API_URL: "https://platform.eu.flatfile.com/api",
+    });
     // Only the function that reads it gets it, under the name it reads.
     expect(SELF_ACTOR_ENV).toBe("COMMIT_SELF_ACTOR_IDS");
     expect(variables["commit-created"]).toMatchObject({ [SELF_ACTOR_ENV]: "us_usr_1a2b3c4d,us_ag_9z" });
     expect(variables["space-configure"]).not.toHaveProperty(SELF_ACTOR_ENV);
     expect(variables["action-job"]).not.toHaveProperty(SELF_ACTOR_ENV);
     // The relay registers in the same region's API.
-    template.hasResourceProperties("Custom::FlatfileRelay", { EnvironmentId: "dev_env_1a2b3c4d", FlatfileApiUrl: "https://platform.eu.flatfile.com/api" });
+    template.hasResourceProperties("Custom::FlatfileRelay", {
+      EnvironmentId: "dev_env_1a2b3c4d",
+      FlatfileApiUrl: "https://platform.eu.flatfile.com/api",
+    });
   });
 });
 
@@ -98,10 +108,23 @@ describe("npm run deploy with bad settings (real npm and cdk CLI)", () => {
       AWS_CONFIG_FILE: join(home, "no-aws-config"),
       AWS_SHARED_CREDENTIALS_FILE: join(home, "no-aws-credentials"),
     };
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) delete env[key];
+    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+      delete env[key];
     const result = spawnSync(
       "npm",
-      ["run", "--silent", "deploy", "--", "--no-notices", "-o", join(home, "cdk.out"), "-c", "flatfileEnvironmentId=us_env_", "-c", "alarmEmail=ops@example.com,dev@example.com"],
+      [
+        "run",
+        "--silent",
+        "deploy",
+        "--",
+        "--no-notices",
+        "-o",
+        join(home, "cdk.out"),
+        "-c",
+        "flatfileEnvironmentId=us_env_",
+        "-c",
+        "alarmEmail=ops@example.com,dev@example.com",
+      ],
       { cwd: REPO_ROOT, env, encoding: "utf8", timeout: 60_000 },
     );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(1);

@@ -2,7 +2,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUNDLED_FUNCTION_NAMES, entryOf, esbuildDefine, esbuildPlugins, FUNCTION_ENTRIES, FUNCTION_NAMES, functionBuildOptions, REPO_ROOT } from "../../infra/bundling";
+import {
+  BUNDLED_FUNCTION_NAMES,
+  entryOf,
+  esbuildDefine,
+  esbuildPlugins,
+  FUNCTION_ENTRIES,
+  FUNCTION_NAMES,
+  functionBuildOptions,
+  REPO_ROOT,
+} from "../../infra/bundling";
 
 describe("bundling config", () => {
   it("names the three route functions, the scheduled job sweep, and their handler.ts entries", () => {

@@ -7,7 +7,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../infra/bundling";
-import { DEFAULT_STACK_NAME, InvalidSettingsError, mistypedKeys, readDeploySettings, SETTING_KEYS, SETTINGS, type SettingKey } from "../../infra/settings";
+import {
+  DEFAULT_STACK_NAME,
+  InvalidSettingsError,
+  mistypedKeys,
+  readDeploySettings,
+  SETTING_KEYS,
+  SETTINGS,
+  type SettingKey,
+} from "../../infra/settings";
 
 /** The problems readDeploySettings reports for this context ([] when it accepts it). */
 function problemsOf(context: Record<string, unknown>): { key: string; message: string }[] {
@@ -26,7 +34,10 @@ function accepts(key: SettingKey, value: string) {
 
 function refusal(key: SettingKey, value: unknown): string {
   const problems = problemsOf({ [key]: value });
-  expect(problems.map((p) => p.key), `${key}=${JSON.stringify(value)} should be refused`).toEqual([key]);
+  expect(
+    problems.map((p) => p.key),
+    `${key}=${JSON.stringify(value)} should be refused`,
+  ).toEqual([key]);
   return problems[0]!.message;
 }
 
@@ -44,7 +55,13 @@ describe("deploy settings: defaults", () => {
   });
 
   it('empty strings, whitespace and null mean "not set"; values are trimmed', () => {
-    const settings = readDeploySettings({ flatfileEnvironmentId: "  ", referenceDataUrl: null, secretName: "", alarmEmail: " ops@example.com ", stackName: "" });
+    const settings = readDeploySettings({
+      flatfileEnvironmentId: "  ",
+      referenceDataUrl: null,
+      secretName: "",
+      alarmEmail: " ops@example.com ",
+      stackName: "",
+    });
     expect(settings).toEqual({ stackName: DEFAULT_STACK_NAME, alarmEmail: "ops@example.com", commitSelfActorIds: [] });
   });
 
@@ -73,12 +90,18 @@ describe("deploy settings: defaults", () => {
 });
 
 describe("deploy settings: flatfileEnvironmentId", () => {
-  it.each(["us_env_1a2b3c4d", "dev_env_1a2b3c4d", "us0_env_AbC123", "eu0_env_x", "ca0_env_7", "uk_env_abc", "au0_env_Zz9", `us_env_${"a".repeat(64)}`])(
-    "accepts %s (every prefix the platform uses, regional ones included)",
-    (id) => {
-      expect(accepts("flatfileEnvironmentId", id).flatfileEnvironmentId).toBe(id);
-    },
-  );
+  it.each([
+    "us_env_1a2b3c4d",
+    "dev_env_1a2b3c4d",
+    "us0_env_AbC123",
+    "eu0_env_x",
+    "ca0_env_7",
+    "uk_env_abc",
+    "au0_env_Zz9",
+    `us_env_${"a".repeat(64)}`,
+  ])("accepts %s (every prefix the platform uses, regional ones included)", (id) => {
+    expect(accepts("flatfileEnvironmentId", id).flatfileEnvironmentId).toBe(id);
+  });
 
   it.each([
     ["env_1a2b3c4d", /not a Flatfile environment id/],
@@ -102,9 +125,12 @@ describe("deploy settings: flatfileEnvironmentId", () => {
 });
 
 describe("deploy settings: referenceDataUrl", () => {
-  it.each(["https://reference.example.com/categories", "https://reference.example.com:8443/v1/rates?region=eu"])("accepts %s, unchanged", (url) => {
-    expect(accepts("referenceDataUrl", url).referenceDataUrl).toBe(url);
-  });
+  it.each(["https://reference.example.com/categories", "https://reference.example.com:8443/v1/rates?region=eu"])(
+    "accepts %s, unchanged",
+    (url) => {
+      expect(accepts("referenceDataUrl", url).referenceDataUrl).toBe(url);
+    },
+  );
 
   it.each([
     ["http://reference.example.com/categories", /must be an https:\/\/ URL, not http:/],
@@ -137,7 +163,11 @@ describe("deploy settings: flatfileApiUrl", () => {
 
 describe("deploy settings: commitSelfActorIds", () => {
   it("accepts comma-separated actor ids of any kind and prefix, spaces and empty entries ignored", () => {
-    expect(accepts("commitSelfActorIds", " us_usr_1a2b3c4d, dev_ag_X9 ,,us0_key_abc ").commitSelfActorIds).toEqual(["us_usr_1a2b3c4d", "dev_ag_X9", "us0_key_abc"]);
+    expect(accepts("commitSelfActorIds", " us_usr_1a2b3c4d, dev_ag_X9 ,,us0_key_abc ").commitSelfActorIds).toEqual([
+      "us_usr_1a2b3c4d",
+      "dev_ag_X9",
+      "us0_key_abc",
+    ]);
   });
 
   it("refuses anything else, naming each bad entry", () => {
@@ -164,12 +194,14 @@ describe("deploy settings: alarmEmail", () => {
 });
 
 describe("deploy settings: secretName", () => {
-  it.each(["prod/flatfile", "flatfile_space-configurator.v2+a=b@c", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile-AbC123", "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-abcdef"])(
-    "accepts %s",
-    (name) => {
-      expect(accepts("secretName", name).secretName).toBe(name);
-    },
-  );
+  it.each([
+    "prod/flatfile",
+    "flatfile_space-configurator.v2+a=b@c",
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile-AbC123",
+    "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-abcdef",
+  ])("accepts %s", (name) => {
+    expect(accepts("secretName", name).secretName).toBe(name);
+  });
 
   it.each([
     ["prod flatfile", /is not a Secrets Manager secret name/],
@@ -232,7 +264,14 @@ describe("deploy settings: a mistyped key is refused, not ignored", () => {
   });
 
   it("leaves CDK's own keys and unrelated keys alone", () => {
-    const keys = ["//", "@aws-cdk/aws-lambda:recognizeLayerVersion", "aws:cdk:bundling-stacks", "acknowledged-issue-numbers", "cdk-nag", ...SETTING_KEYS];
+    const keys = [
+      "//",
+      "@aws-cdk/aws-lambda:recognizeLayerVersion",
+      "aws:cdk:bundling-stacks",
+      "acknowledged-issue-numbers",
+      "cdk-nag",
+      ...SETTING_KEYS,
+    ];
     expect(mistypedKeys(keys)).toEqual([]);
     expect(problemsOf(Object.fromEntries(keys.map((k) => [k, k.startsWith("aws:") ? [] : ""])))).toEqual([]);
   });

@@ -31,12 +31,16 @@ describe("FlatfileStack (default context)", () => {
   const sweepRoleId = logicalId(stack.jobSweep.role as never);
 
   it("passes cdk-nag AwsSolutions with no unacknowledged error or warning", () => {
-    expect(violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(", ")}`)).toEqual([]);
+    expect(violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(", ")}`)).toEqual(
+      [],
+    );
     expect(synthError).toBeUndefined();
   });
 
   it("keeps the logical id of every resource it had (a renamed id would replace the resource on deploy)", () => {
-    const types = Object.fromEntries(Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]));
+    const types = Object.fromEntries(
+      Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]),
+    );
     expect(types).toMatchObject(PINNED_LOGICAL_IDS);
   });
 
@@ -116,16 +120,27 @@ describe("FlatfileStack (default context)", () => {
     expect(stage.StageName).toBe("$default");
     expect(stage.AutoDeploy).toBe(true);
     // The limits the local gateway applies too (one constant, infra/throttle.ts).
-    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit });
+    expect(stage.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit,
+    });
     // Each route's own bucket, stated per route key, with the stage's other defaults kept; the
     // stage waits for the routes (CloudFormation cannot apply settings to a route key not there yet).
     const routeIds = Object.keys(template.findResources("AWS::ApiGatewayV2::Route"));
     const [stageId, stageResource] = Object.entries(template.findResources("AWS::ApiGatewayV2::Stage"))[0]!;
     expect(stageId).toBeDefined();
     expect(stageResource.DependsOn).toEqual(expect.arrayContaining(routeIds));
-    expect(Object.keys(stage.RouteSettings).sort()).toEqual(Object.values(ROUTE_PATHS).map((path) => `POST ${path}`).sort());
+    expect(Object.keys(stage.RouteSettings).sort()).toEqual(
+      Object.values(ROUTE_PATHS)
+        .map((path) => `POST ${path}`)
+        .sort(),
+    );
     for (const settings of Object.values(stage.RouteSettings)) {
-      expect(settings).toEqual({ ...stage.DefaultRouteSettings, ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit });
+      expect(settings).toEqual({
+        ...stage.DefaultRouteSettings,
+        ThrottlingRateLimit: ROUTE_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: ROUTE_THROTTLE.burstLimit,
+      });
     }
     const destination = stage.AccessLogSettings.DestinationArn["Fn::GetAtt"] as [string, string];
     expect(template.findResources("AWS::Logs::LogGroup")[destination[0]]).toBeDefined();
@@ -159,7 +174,9 @@ describe("FlatfileStack (default context)", () => {
       expect(actionsOf(s).filter((a) => a.includes("*"))).toEqual([]);
     }
     // The only "*" resource is X-Ray's (no resource-level permissions), as acknowledged.
-    const starActions = iamStatements(template).filter((s) => hasWildcard(s.Resource)).flatMap(actionsOf);
+    const starActions = iamStatements(template)
+      .filter((s) => hasWildcard(s.Resource))
+      .flatMap(actionsOf);
     expect(new Set(starActions)).toEqual(new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]));
   });
 
@@ -191,7 +208,10 @@ describe("FlatfileStack (default context)", () => {
 
   it("keeps only log groups when destroyed: the functions' and the API's logs are retained, the table (PITR on) and the secret are deleted", () => {
     // The README's "npm run destroy" paragraph states exactly this.
-    const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+    >;
     const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === "Retain");
     expect(retained.length).toBeGreaterThan(0);
     for (const [id, r] of retained) expect(r.Type, id).toBe("AWS::Logs::LogGroup");
@@ -206,10 +226,14 @@ describe("FlatfileStack (default context)", () => {
   });
 
   it("grants each route function read/write on that table only", () => {
-    const tableStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")) && !JSON.stringify(s.roles).includes(sweepRoleId));
+    const tableStatements = iamStatements(template).filter(
+      (s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")) && !JSON.stringify(s.roles).includes(sweepRoleId),
+    );
     expect(tableStatements).toHaveLength(3);
     for (const s of tableStatements) {
-      expect(actionsOf(s)).toEqual(expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]));
+      expect(actionsOf(s)).toEqual(
+        expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+      );
       expect([s.Resource].flat()).toEqual([{ "Fn::GetAtt": [tableId, "Arn"] }]);
     }
   });
@@ -229,7 +253,11 @@ describe("FlatfileStack (default context)", () => {
     // Api5xx: the gateway's 5xx less the answers given before a signature could be checked
     // (issue 13 §2: a stranger cannot trip it), which have their own alarm.
     type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string } } };
-    const api5xx = alarms.filter((a) => (a.Metrics as Query[] | undefined)?.some((m) => m.MetricStat?.Metric.Namespace === "AWS/ApiGateway" && m.MetricStat.Metric.MetricName === "5xx"));
+    const api5xx = alarms.filter((a) =>
+      (a.Metrics as Query[] | undefined)?.some(
+        (m) => m.MetricStat?.Metric.Namespace === "AWS/ApiGateway" && m.MetricStat.Metric.MetricName === "5xx",
+      ),
+    );
     expect(api5xx).toHaveLength(1);
     expect(api5xx[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
     const queries = api5xx[0]!.Metrics as Query[];
@@ -239,11 +267,20 @@ describe("FlatfileStack (default context)", () => {
     const summed = queries.filter((q) => q.MetricStat?.Metric.MetricName === METRIC.signingSecretUnavailable);
     expect(summed).toHaveLength(FUNCTION_NAMES.length);
     for (const q of summed) expect(unverified.Expression).toContain(`FILL(${q.Id}, 0)`);
-    const secretAlarm = alarms.filter((a) => a.Metrics && (a.Metrics as Query[]).every((m) => !m.MetricStat || m.MetricStat.Metric.MetricName === METRIC.signingSecretUnavailable));
+    const secretAlarm = alarms.filter(
+      (a) =>
+        a.Metrics &&
+        (a.Metrics as Query[]).every((m) => !m.MetricStat || m.MetricStat.Metric.MetricName === METRIC.signingSecretUnavailable),
+    );
     expect(secretAlarm).toHaveLength(1);
     expect(secretAlarm[0]).toMatchObject({ Threshold: 1, AlarmActions: [{ Ref: topicId }] });
     // The sweep's own Errors and Throttles, and each job it fails.
-    expect(alarms.filter((a) => a.Namespace === "AWS/Lambda" && a.Dimensions?.[0]?.Value?.Ref === sweepId).map((a) => a.MetricName).sort()).toEqual(["Errors", "Throttles"]);
+    expect(
+      alarms
+        .filter((a) => a.Namespace === "AWS/Lambda" && a.Dimensions?.[0]?.Value?.Ref === sweepId)
+        .map((a) => a.MetricName)
+        .sort(),
+    ).toEqual(["Errors", "Throttles"]);
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
     // + SigningSecretUnavailable, and the two on the product's own metrics (below).
     expect(alarms).toHaveLength(13);
@@ -263,7 +300,11 @@ describe("FlatfileStack (default context)", () => {
   it("runs the job sweep every 5 minutes, with the secret, a Query on the open-jobs index and DeleteItem on open-job items only", () => {
     const rules = Object.values(template.findResources("AWS::Events::Rule")).map((r) => r.Properties);
     expect(rules).toHaveLength(1);
-    expect(rules[0]).toMatchObject({ ScheduleExpression: "rate(5 minutes)", State: "ENABLED", Targets: [{ Arn: { "Fn::GetAtt": [sweepId, "Arn"] } }] });
+    expect(rules[0]).toMatchObject({
+      ScheduleExpression: "rate(5 minutes)",
+      State: "ENABLED",
+      Targets: [{ Arn: { "Fn::GetAtt": [sweepId, "Arn"] } }],
+    });
     template.hasResourceProperties("AWS::Lambda::Permission", {
       Action: "lambda:InvokeFunction",
       Principal: "events.amazonaws.com",
@@ -284,12 +325,12 @@ describe("FlatfileStack (default context)", () => {
     expect(remove.Resource).toEqual({ "Fn::GetAtt": [tableId, "Arn"] });
     expect(remove.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["open-job#*"] } });
     // Nothing else: no Scan, no writes of other items.
-    expect(statements.flatMap(actionsOf).filter((a) => !a.startsWith("logs:") && !a.startsWith("xray:")).sort()).toEqual([
-      "dynamodb:DeleteItem",
-      "dynamodb:Query",
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:GetSecretValue",
-    ]);
+    expect(
+      statements
+        .flatMap(actionsOf)
+        .filter((a) => !a.startsWith("logs:") && !a.startsWith("xray:"))
+        .sort(),
+    ).toEqual(["dynamodb:DeleteItem", "dynamodb:Query", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
   });
 
   it("alarms when the sweep fails a job: a metric filter on its log line feeds an alarm into the topic", () => {
@@ -301,7 +342,9 @@ describe("FlatfileStack (default context)", () => {
       FilterPattern: `{ $.message = "${SWEPT_LOG_MESSAGE}" }`,
       MetricTransformations: [{ MetricNamespace: LOG_METRICS_NAMESPACE, MetricName: JOBS_SWEPT_METRIC, MetricValue: "1" }],
     });
-    const alarm = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties).find((a) => a.MetricName === JOBS_SWEPT_METRIC)!;
+    const alarm = Object.values(template.findResources("AWS::CloudWatch::Alarm"))
+      .map((a) => a.Properties)
+      .find((a) => a.MetricName === JOBS_SWEPT_METRIC)!;
     expect(alarm).toMatchObject({
       Namespace: LOG_METRICS_NAMESPACE,
       Statistic: "Sum",
@@ -327,13 +370,19 @@ describe("FlatfileStack (default context)", () => {
     ] as const) {
       const [alarm, ...others] = onProductMetric(name);
       expect(others, name).toEqual([]);
-      expect(alarm, name).toMatchObject({ Threshold: threshold, AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }], TreatMissingData: "notBreaching" });
+      expect(alarm, name).toMatchObject({
+        Threshold: threshold,
+        AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+        TreatMissingData: "notBreaching",
+      });
       // One series per route, each with the service and route dimensions, added up.
       const routes = (alarm!.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[])
         .filter((m) => m.MetricStat)
         .map((m) => Object.fromEntries(m.MetricStat!.Metric.Dimensions.map((d) => [d.Name, d.Value])));
       expect(routes).toEqual(FUNCTION_NAMES.map((route) => ({ service: "flatfile-space-configurator", route })));
-      expect(alarm!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(/^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\)){2}$/);
+      expect(alarm!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(
+        /^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\)){2}$/,
+      );
     }
   });
 
@@ -344,11 +393,32 @@ describe("FlatfileStack (default context)", () => {
     const parts = dashboard!.Properties.DashboardBody["Fn::Join"][1] as unknown[];
     const text = parts.filter((p): p is string => typeof p === "string").join("");
     const references = JSON.stringify(parts.filter((p) => typeof p !== "string"));
-    for (const metric of [METRIC.deliveryHandled, METRIC.deliveryIgnored, METRIC.rejectedSignature, METRIC.rejectedEnvironment, METRIC.rejectedMalformed, METRIC.jobCompleted, METRIC.jobFailed, METRIC.flatfileCalls, METRIC.flatfileRetries, METRIC.flatfileErrors, METRIC.temporaryFailure, METRIC.leaseWaits, METRIC.referenceDataFallbacks]) {
+    for (const metric of [
+      METRIC.deliveryHandled,
+      METRIC.deliveryIgnored,
+      METRIC.rejectedSignature,
+      METRIC.rejectedEnvironment,
+      METRIC.rejectedMalformed,
+      METRIC.jobCompleted,
+      METRIC.jobFailed,
+      METRIC.flatfileCalls,
+      METRIC.flatfileRetries,
+      METRIC.flatfileErrors,
+      METRIC.temporaryFailure,
+      METRIC.leaseWaits,
+      METRIC.referenceDataFallbacks,
+    ]) {
       expect(text, metric).toContain(`"${DEFAULT_METRICS_NAMESPACE}","${metric}"`);
     }
     for (const route of FUNCTION_NAMES) expect(text).toContain(`"route","${route}"`);
-    for (const awsMetric of ['"AWS/Lambda","Duration"', '"AWS/Lambda","Throttles"', '"AWS/Lambda","Errors"', '"AWS/DynamoDB","ConditionalCheckFailedRequests"', '"AWS/ApiGateway","5xx"', '"AWS/ApiGateway","IntegrationLatency"']) {
+    for (const awsMetric of [
+      '"AWS/Lambda","Duration"',
+      '"AWS/Lambda","Throttles"',
+      '"AWS/Lambda","Errors"',
+      '"AWS/DynamoDB","ConditionalCheckFailedRequests"',
+      '"AWS/ApiGateway","5xx"',
+      '"AWS/ApiGateway","IntegrationLatency"',
+    ]) {
       expect(text, awsMetric).toContain(awsMetric);
     }
     expect(text).toMatch(/"stat":"p99"/);
@@ -365,7 +435,9 @@ describe("FlatfileStack (default context)", () => {
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining(["ApiUrl", "SpaceConfigureUrl", "ActionJobUrl", "CommitCreatedUrl", "SecretName"]),
     );
-    expect(outputs.SpaceConfigureUrl!.Value).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [logicalId(stack.api), "ApiEndpoint"] }, "/space-configure"]] });
+    expect(outputs.SpaceConfigureUrl!.Value).toEqual({
+      "Fn::Join": ["", [{ "Fn::GetAtt": [logicalId(stack.api), "ApiEndpoint"] }, "/space-configure"]],
+    });
   });
 
   it("exposes what the relay needs: secret, apiUrl, environment id", () => {
@@ -432,7 +504,9 @@ describe("FlatfileStack with context: existing secret, environment, reference da
   });
 
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {
-    const routeFunctions = Object.values(template.findResources("AWS::Lambda::Function")).filter((fn) => String(fn.Properties.Description).startsWith("Answers Flatfile events"));
+    const routeFunctions = Object.values(template.findResources("AWS::Lambda::Function")).filter((fn) =>
+      String(fn.Properties.Description).startsWith("Answers Flatfile events"),
+    );
     expect(routeFunctions).toHaveLength(3);
     for (const fn of routeFunctions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({
@@ -445,7 +519,9 @@ describe("FlatfileStack with context: existing secret, environment, reference da
   });
 
   it("keeps the logical ids of the relay's resources and the e-mail subscription", () => {
-    const types = Object.fromEntries(Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]));
+    const types = Object.fromEntries(
+      Object.entries(template.toJSON().Resources as Record<string, { Type: string }>).map(([id, r]) => [id, r.Type]),
+    );
     const { FlatfileSecretD72B70CC: _createdSecretOnly, ...withoutSecret } = PINNED_LOGICAL_IDS;
     expect(types).toMatchObject({ ...withoutSecret, ...PINNED_RELAY_LOGICAL_IDS });
   });

@@ -38,7 +38,12 @@ describe("scanSdkMethodUsage", () => {
       deps.api?.jobs?.ack(id);
     `);
     expect(usage.disabled).toBeUndefined();
-    expect(usage.classOf).toEqual(new Map([["jobs", "Jobs"], ["documents", "Documents"]]));
+    expect(usage.classOf).toEqual(
+      new Map([
+        ["jobs", "Jobs"],
+        ["documents", "Documents"],
+      ]),
+    );
     expect([...(usage.methods.get("Jobs") ?? [])].sort()).toEqual(["ack", "complete", "get"]);
     expect([...(usage.methods.get("Documents") ?? [])]).toEqual(["update"]);
     expect(usage.whole.size).toBe(0);
@@ -63,7 +68,14 @@ describe("scanSdkMethodUsage", () => {
     expect(usage.disabled).toBeUndefined();
     const program = ts.createProgram({
       rootNames: [...usage.files].filter((f) => f.endsWith(".ts")),
-      options: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true },
+      options: {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        strict: true,
+        skipLibCheck: true,
+        noEmit: true,
+      },
     });
     const checker = program.getTypeChecker();
     const classes = new Set(usage.classOf.values());

@@ -68,7 +68,11 @@ export interface Statement {
 
 export function iamStatements(template: Template): Statement[] {
   return Object.entries(template.findResources("AWS::IAM::Policy")).flatMap(([policyId, policy]) =>
-    (policy.Properties.PolicyDocument.Statement as Omit<Statement, "policyId" | "roles">[]).map((s) => ({ policyId, roles: policy.Properties.Roles, ...s })),
+    (policy.Properties.PolicyDocument.Statement as Omit<Statement, "policyId" | "roles">[]).map((s) => ({
+      policyId,
+      roles: policy.Properties.Roles,
+      ...s,
+    })),
   );
 }
 

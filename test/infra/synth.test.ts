@@ -27,7 +27,8 @@ describe("cdk synth (real CLI, with bundling)", () => {
   beforeAll(() => {
     outdir = tempDir("infra-cli-synth-");
     const env: NodeJS.ProcessEnv = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", AWS_EC2_METADATA_DISABLED: "true", CI: "true" };
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) delete env[key];
+    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+      delete env[key];
     env.AWS_CONFIG_FILE = join(outdir, "no-aws-config");
     env.AWS_SHARED_CREDENTIALS_FILE = join(outdir, "no-aws-credentials");
     result = spawnSync("npm", ["run", "--silent", "synth", "--", "--no-notices", "-o", outdir], {
@@ -62,7 +63,8 @@ describe("cdk synth (real CLI, with bundling)", () => {
     );
     expect(functions).toHaveLength(BUNDLED_FUNCTION_NAMES.length);
     // Routes say their path; the sweep says what it fails.
-    const isFunction = (name: string, description: string) => (name === "job-sweep" ? description.startsWith("Fails the Flatfile jobs") : description.endsWith(`/${name}`));
+    const isFunction = (name: string, description: string) =>
+      name === "job-sweep" ? description.startsWith("Fails the Flatfile jobs") : description.endsWith(`/${name}`);
     for (const name of BUNDLED_FUNCTION_NAMES) {
       const [, fn] = functions.find(([, r]) => isFunction(name, r.Properties.Description))!;
       const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, "");
@@ -76,11 +78,15 @@ describe("cdk synth (real CLI, with bundling)", () => {
       expect(readFileSync(join(rebuilt.outdir, BUNDLE_FILE)).equals(bundle), `${name}: asset differs from npm run build`).toBe(true);
 
       // Loads in plain Node without node_modules next to it (everything is bundled).
-      const load = spawnSync(process.execPath, ["-e", `process.stdout.write(typeof require(${JSON.stringify(join(assetDir, BUNDLE_FILE))}).handler)`], {
-        cwd: assetDir,
-        encoding: "utf8",
-        env: { PATH: process.env.PATH, AWS_REGION: "us-east-1", NODE_OPTIONS: "--enable-source-maps" },
-      });
+      const load = spawnSync(
+        process.execPath,
+        ["-e", `process.stdout.write(typeof require(${JSON.stringify(join(assetDir, BUNDLE_FILE))}).handler)`],
+        {
+          cwd: assetDir,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH, AWS_REGION: "us-east-1", NODE_OPTIONS: "--enable-source-maps" },
+        },
+      );
       expect(load.stdout, load.stderr).toBe("function");
     }
   });

@@ -49,14 +49,19 @@ type Event = Record<string, unknown> & { id: string; topic: string; context: Rec
 
 const statusOf = (error: unknown) => (error instanceof FlatfileError ? error.statusCode : undefined);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const describeError = (error: unknown) => (error instanceof FlatfileError ? `HTTP ${error.statusCode}` : error instanceof Error ? error.message : String(error));
+const describeError = (error: unknown) =>
+  error instanceof FlatfileError ? `HTTP ${error.statusCode}` : error instanceof Error ? error.message : String(error);
 
 /** Runs every check in order, cleans up, and answers one row per assumption. */
 export async function runContract(target: ContractTarget): Promise<ContractRow[]> {
   const rows: ContractRow[] = [];
   const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
   const saved = { ...process.env };
-  Object.assign(process.env, { FLATFILE_API_KEY: target.apiKey, FLATFILE_SIGNING_SECRET: signingSecret, FLATFILE_ENVIRONMENT_ID: target.environmentId });
+  Object.assign(process.env, {
+    FLATFILE_API_KEY: target.apiKey,
+    FLATFILE_SIGNING_SECRET: signingSecret,
+    FLATFILE_ENVIRONMENT_ID: target.environmentId,
+  });
   if (target.apiUrl) process.env.FLATFILE_API_URL = target.apiUrl;
   else delete process.env.FLATFILE_API_URL;
   for (const name of ["FLATFILE_SECRET_ID", "IDEMPOTENCY_TABLE", "REFERENCE_DATA_URL"]) delete process.env[name];
@@ -70,20 +75,25 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
   const spaces: string[] = [];
 
   /** Adds a row from a check; an exception is "not confirmed" with what went wrong. */
-  async function check(row: Omit<ContractRow, "confirmed" | "observed">, run: () => Promise<{ confirmed: boolean; observed: string }>): Promise<void> {
+  async function check(
+    row: Omit<ContractRow, "confirmed" | "observed">,
+    run: () => Promise<{ confirmed: boolean; observed: string }>,
+  ): Promise<void> {
     try {
       rows.push({ ...row, ...(await run()) });
     } catch (error) {
       rows.push({ ...row, confirmed: false, observed: `error: ${describeError(error)}` });
     }
   }
-  const skipped = (row: Omit<ContractRow, "confirmed" | "observed">, why: string) => rows.push({ ...row, confirmed: undefined, observed: `not checked: ${why}` });
+  const skipped = (row: Omit<ContractRow, "confirmed" | "observed">, why: string) =>
+    rows.push({ ...row, confirmed: undefined, observed: `not checked: ${why}` });
 
   /** The first event matching, polling events.list of the space until it shows or time is up. */
   async function findEvent(spaceId: string, topic: string, match: (e: Event) => boolean): Promise<Event | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const page = (await events.list({ environmentId, spaceId, topic, pageSize: 100, includeAcknowledged: true })).data as unknown as Event[];
+      const page = (await events.list({ environmentId, spaceId, topic, pageSize: 100, includeAcknowledged: true }))
+        .data as unknown as Event[];
       const found = page.find(match);
       if (found || Date.now() >= deadline) return found ? (JSON.parse(JSON.stringify(found)) as Event) : undefined;
       await sleep(Math.min(1_000, Math.max(50, waitMs / 20)));
@@ -112,17 +122,34 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
   }
 
   /** An action job as a button press makes it, and the job:ready the platform raised for it (or one built like it). */
-  async function actionReady(job: string, source: string, context: Record<string, unknown>): Promise<{ jobId: string; event: Event; raised: boolean }> {
+  async function actionReady(
+    job: string,
+    source: string,
+    context: Record<string, unknown>,
+  ): Promise<{ jobId: string; event: Event; raised: boolean }> {
     const [type, operation] = job.split(":") as [string, string];
-    const created = (await api.jobs.create({ type: type as Flatfile.JobType, operation, source, environmentId, trigger: "immediate", input: {} })).data;
+    const created = (
+      await api.jobs.create({ type: type as Flatfile.JobType, operation, source, environmentId, trigger: "immediate", input: {} })
+    ).data;
     const spaceId = String(context.spaceId);
     const raised = await findEvent(spaceId, "job:ready", (e) => e.context.jobId === created.id);
-    return { jobId: created.id, event: raised ?? jobEvent(job, created.id, { ...context, actionName: operation }), raised: raised !== undefined };
+    return {
+      jobId: created.id,
+      event: raised ?? jobEvent(job, created.id, { ...context, actionName: operation }),
+      raised: raised !== undefined,
+    };
   }
 
   try {
     // ── A Space created with autoConfigure, configured by our handler from the event raised ──
-    const created = (await api.spaces.create({ name: "Space configurator contract check", environmentId, autoConfigure: true, metadata: { locale: "fr-CH" } })).data;
+    const created = (
+      await api.spaces.create({
+        name: "Space configurator contract check",
+        environmentId,
+        autoConfigure: true,
+        metadata: { locale: "fr-CH" },
+      })
+    ).data;
     spaces.push(created.id);
     const spaceId = created.id;
     const configureEvent = await findEvent(spaceId, "job:ready", (e) => e.payload.job === "space:configure");
@@ -134,26 +161,41 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
       observed: configureEvent ? `job ${String(configureEvent.context.jobId)}` : `none within ${waitMs} ms`,
     });
     let configureJobId = configureEvent ? String(configureEvent.context.jobId) : undefined;
-    if (!configureJobId) configureJobId = (await api.jobs.create({ type: "space", operation: "configure", source: spaceId, environmentId, trigger: "immediate" })).data.id;
+    if (!configureJobId)
+      configureJobId = (
+        await api.jobs.create({ type: "space", operation: "configure", source: spaceId, environmentId, trigger: "immediate" })
+      ).data.id;
     const event = configureEvent ?? jobEvent("space:configure", configureJobId, { spaceId });
 
     let state: SpaceState | undefined;
     await check(
-      { assumption: "our handler configures the Space: job complete, one workbook, one guide", source: "issue 12 §6; the product's contract", reliedOn: true },
+      {
+        assumption: "our handler configures the Space: job complete, one workbook, one guide",
+        source: "issue 12 §6; the product's contract",
+        reliedOn: true,
+      },
       async () => {
         const answer = await deliver(spaceConfigure, event);
         const job = (await api.jobs.get(configureJobId!)).data;
         state = readSpaceState((await api.spaces.get(spaceId)).data.metadata);
         const workbooks = (await api.workbooks.list({ spaceId })).data;
         const documents = (await api.documents.list(spaceId)).data;
-        const ok = answer.status === 200 && job.status === "complete" && workbooks.length === 1 && documents.length === 1 && state !== undefined;
-        return { confirmed: ok, observed: `HTTP ${answer.status}, job ${job.status}, ${workbooks.length} workbook(s), ${documents.length} document(s)` };
+        const ok =
+          answer.status === 200 && job.status === "complete" && workbooks.length === 1 && documents.length === 1 && state !== undefined;
+        return {
+          confirmed: ok,
+          observed: `HTTP ${answer.status}, job ${job.status}, ${workbooks.length} workbook(s), ${documents.length} document(s)`,
+        };
       },
     );
 
     if (configureEvent) {
       await check(
-        { assumption: "events.ack hides the event from events.list unless includeAcknowledged", source: "SDK ListEventsRequest.includeAcknowledged, events.ack", reliedOn: true },
+        {
+          assumption: "events.ack hides the event from events.list unless includeAcknowledged",
+          source: "SDK ListEventsRequest.includeAcknowledged, events.ack",
+          reliedOn: true,
+        },
         async () => {
           await events.ack(configureEvent.id);
           const listed = (await events.list({ environmentId, spaceId, topic: "job:ready", pageSize: 100 })).data as unknown as Event[];
@@ -166,30 +208,59 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
     const contacts = state?.sheets.contacts;
     const workbookId = state?.workbookId;
     let commitId: string | undefined;
-    const contactRow = (i: number) => ({ firstName: { value: `Ada ${i}` }, lastName: { value: "Lovelace" }, email: { value: `ada${i}@example.com` } });
-    const insertRow = { assumption: "records.insert makes one commit and raises commit:created with sheetId, workbookId, commitId, actorId", source: "events reference; SDK Context", reliedOn: true };
+    const contactRow = (i: number) => ({
+      firstName: { value: `Ada ${i}` },
+      lastName: { value: "Lovelace" },
+      email: { value: `ada${i}@example.com` },
+    });
+    const insertRow = {
+      assumption: "records.insert makes one commit and raises commit:created with sheetId, workbookId, commitId, actorId",
+      source: "events reference; SDK Context",
+      reliedOn: true,
+    };
     if (!contacts || !workbookId) skipped(insertRow, "the Space was not configured");
     else
       await check(insertRow, async () => {
         const inserted = (await api.records.insert(contacts, [contactRow(1), contactRow(2), contactRow(3)])).data;
         commitId = inserted.commitId ?? inserted.versionId;
-        const raised = await findEvent(spaceId, "commit:created", (e) => e.context.sheetId === contacts && (e.context.commitId ?? e.context.versionId) === commitId);
+        const raised = await findEvent(
+          spaceId,
+          "commit:created",
+          (e) => e.context.sheetId === contacts && (e.context.commitId ?? e.context.versionId) === commitId,
+        );
         const context = raised?.context ?? {};
         const ok = raised !== undefined && context.workbookId === workbookId && typeof context.actorId === "string";
         if (raised) {
           const answer = await deliver(commitCreated, raised);
-          return { confirmed: ok && answer.status === 200, observed: `commit ${commitId}; event ${raised.id}; our handler HTTP ${answer.status}` };
+          return {
+            confirmed: ok && answer.status === 200,
+            observed: `commit ${commitId}; event ${raised.id}; our handler HTTP ${answer.status}`,
+          };
         }
         return { confirmed: false, observed: `commit ${commitId}; no commit:created within ${waitMs} ms` };
       });
 
     let copyId: string | undefined;
-    const duplicateRow = { assumption: "duplicate through our handler: copy with every record, original read back locked (access [], readonly)", source: "SDK duplicateSheet doc comment; support article 'updating sheets'", reliedOn: true };
+    const duplicateRow = {
+      assumption: "duplicate through our handler: copy with every record, original read back locked (access [], readonly)",
+      source: "SDK duplicateSheet doc comment; support article 'updating sheets'",
+      reliedOn: true,
+    };
     if (!contacts || !workbookId) skipped(duplicateRow, "the Space was not configured");
     else
       await check(duplicateRow, async () => {
         const before = (await api.sheets.getRecordCounts(contacts)).data.counts;
-        const { jobId, event: ready, raised } = await actionReady("sheet:duplicate", contacts, { spaceId, workbookId, sheetId: contacts, sheetSlug: "contacts", slugs: { sheet: "contacts" } });
+        const {
+          jobId,
+          event: ready,
+          raised,
+        } = await actionReady("sheet:duplicate", contacts, {
+          spaceId,
+          workbookId,
+          sheetId: contacts,
+          sheetSlug: "contacts",
+          slugs: { sheet: "contacts" },
+        });
         const answer = await deliver(actionJob, ready);
         copyId = typeof answer.body.copySheetId === "string" ? answer.body.copySheetId : undefined;
         const job = (await api.jobs.get(jobId)).data;
@@ -203,18 +274,30 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
         };
       });
 
-    const copyConfigRow = { assumption: "duplicateSheet copies the sheet's config (fields, actions) with its data (undocumented)", source: "undocumented; stand-in copies the whole config", reliedOn: false };
+    const copyConfigRow = {
+      assumption: "duplicateSheet copies the sheet's config (fields, actions) with its data (undocumented)",
+      source: "undocumented; stand-in copies the whole config",
+      reliedOn: false,
+    };
     if (!copyId || !workbookId) skipped(copyConfigRow, "no copy was made");
     else
       await check(copyConfigRow, async () => {
         const sheets = (await api.workbooks.get(workbookId)).data.sheets ?? [];
         const copy = sheets.find((s) => s.id === copyId);
         const original = sheets.find((s) => s.id === contacts);
-        const sameFields = JSON.stringify(copy?.config.fields?.map((f) => f.key)) === JSON.stringify(original?.config.fields?.map((f) => f.key));
-        return { confirmed: sameFields, observed: `copy fields ${sameFields ? "match" : "differ"}; copy actions ${copy?.config.actions?.length ?? 0}` };
+        const sameFields =
+          JSON.stringify(copy?.config.fields?.map((f) => f.key)) === JSON.stringify(original?.config.fields?.map((f) => f.key));
+        return {
+          confirmed: sameFields,
+          observed: `copy fields ${sameFields ? "match" : "differ"}; copy actions ${copy?.config.actions?.length ?? 0}`,
+        };
       });
 
-    const submitRow = { assumption: "submit through our handler completes on the working sheets and locks them", source: "issue 12 §1; the product's contract", reliedOn: true };
+    const submitRow = {
+      assumption: "submit through our handler completes on the working sheets and locks them",
+      source: "issue 12 §1; the product's contract",
+      reliedOn: true,
+    };
     if (!workbookId) skipped(submitRow, "the Space was not configured");
     else
       await check(submitRow, async () => {
@@ -223,7 +306,10 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
         const job = (await api.jobs.get(jobId)).data;
         const working = (await api.workbooks.get(workbookId)).data.sheets?.find((s) => s.id === (copyId ?? contacts));
         const locked = working ? isLocked(working.config) : false;
-        return { confirmed: answer.status === 200 && job.status === "complete" && locked, observed: `HTTP ${answer.status}, job ${job.status}, working sheet locked: ${locked}` };
+        return {
+          confirmed: answer.status === 200 && job.status === "complete" && locked,
+          observed: `HTTP ${answer.status}, job ${job.status}, working sheet locked: ${locked}`,
+        };
       });
 
     // ── Where the docs are silent: scratch objects in a second Space ──
@@ -231,7 +317,11 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
     spaces.push(scratch.id);
 
     await check(
-      { assumption: "HTML comments in a document body are dropped (undocumented; least convenient)", source: "undocumented (docs: Markdown, HTML allowed)", reliedOn: false },
+      {
+        assumption: "HTML comments in a document body are dropped (undocumented; least convenient)",
+        source: "undocumented (docs: Markdown, HTML allowed)",
+        reliedOn: false,
+      },
       async () => {
         const body = "<p>before</p><!-- section:progress --><p>after</p>";
         const doc = (await api.documents.create(scratch.id, { title: "Contract check", body })).data;
@@ -243,9 +333,23 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
 
     const fields: Flatfile.Property[] = [{ type: "string", key: "name", label: "Name" }];
     await check(
-      { assumption: "workbooks.update keeps a sheet left out of `sheets` (undocumented; evidence leans to kept)", source: "undocumented; flatfile-plugins space-reconfigure-plugin deletes such sheets itself", reliedOn: false },
+      {
+        assumption: "workbooks.update keeps a sheet left out of `sheets` (undocumented; evidence leans to kept)",
+        source: "undocumented; flatfile-plugins space-reconfigure-plugin deletes such sheets itself",
+        reliedOn: false,
+      },
       async () => {
-        const wb = (await api.workbooks.create({ name: "Contract omitted sheets", spaceId: scratch.id, environmentId, sheets: [{ name: "A", slug: "a", fields }, { name: "B", slug: "b", fields }] })).data;
+        const wb = (
+          await api.workbooks.create({
+            name: "Contract omitted sheets",
+            spaceId: scratch.id,
+            environmentId,
+            sheets: [
+              { name: "A", slug: "a", fields },
+              { name: "B", slug: "b", fields },
+            ],
+          })
+        ).data;
         await api.workbooks.update(wb.id, { sheets: [{ name: "A", slug: "a", fields, readonly: true }] });
         const slugs = ((await api.workbooks.get(wb.id)).data.sheets ?? []).map((s) => s.slug).sort();
         const kept = slugs.includes("b");
@@ -254,11 +358,20 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
     );
 
     await check(
-      { assumption: "an enum field with more than 100 options is refused with 400 (least convenient past the documented 100)", source: "docs: field types (at most 100 options)", reliedOn: false },
+      {
+        assumption: "an enum field with more than 100 options is refused with 400 (least convenient past the documented 100)",
+        source: "docs: field types (at most 100 options)",
+        reliedOn: false,
+      },
       async () => {
         const options = Array.from({ length: 101 }, (_, i) => ({ value: `v${i}`, label: `Option ${i}` }));
         try {
-          await api.workbooks.create({ name: "Contract enum", spaceId: scratch.id, environmentId, sheets: [{ name: "E", slug: "e", fields: [{ type: "enum", key: "e", label: "E", config: { options } }] }] });
+          await api.workbooks.create({
+            name: "Contract enum",
+            spaceId: scratch.id,
+            environmentId,
+            sheets: [{ name: "E", slug: "e", fields: [{ type: "enum", key: "e", label: "E", config: { options } }] }],
+          });
           return { confirmed: false, observed: "accepted" };
         } catch (error) {
           const status = statusOf(error);
@@ -270,9 +383,15 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
 
     let failedJobId: string | undefined;
     await check(
-      { assumption: "a finished job refuses ack, complete and fail with 400", source: "SDK JobStatus; jobs docs (no reopening documented)", reliedOn: true },
+      {
+        assumption: "a finished job refuses ack, complete and fail with 400",
+        source: "SDK JobStatus; jobs docs (no reopening documented)",
+        reliedOn: true,
+      },
       async () => {
-        const job = (await api.jobs.create({ type: "space", operation: "contractCheck", source: scratch.id, environmentId, trigger: "immediate" })).data;
+        const job = (
+          await api.jobs.create({ type: "space", operation: "contractCheck", source: scratch.id, environmentId, trigger: "immediate" })
+        ).data;
         await api.jobs.ack(job.id, { info: "contract check" });
         await api.jobs.fail(job.id, { info: "contract check: failed on purpose" });
         failedJobId = job.id;
@@ -282,13 +401,22 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
           ["complete", () => api.jobs.complete(job.id, { info: "again" })],
           ["fail", () => api.jobs.fail(job.id, { info: "again" })],
         ] as const) {
-          answers.push(`${name} ${await call().then(() => "200", (error: unknown) => String(statusOf(error) ?? describeError(error)))}`);
+          answers.push(
+            `${name} ${await call().then(
+              () => "200",
+              (error: unknown) => String(statusOf(error) ?? describeError(error)),
+            )}`,
+          );
         }
         return { confirmed: answers.every((a) => a.endsWith(" 400")), observed: answers.join(", ") };
       },
     );
 
-    const retryRow = { assumption: "jobs.retry does not exist (undocumented beyond one line; least convenient)", source: "API reference: 'Retry a failed job'", reliedOn: false };
+    const retryRow = {
+      assumption: "jobs.retry does not exist (undocumented beyond one line; least convenient)",
+      source: "API reference: 'Retry a failed job'",
+      reliedOn: false,
+    };
     if (!failedJobId) skipped(retryRow, "no failed job to retry");
     else
       await check(retryRow, async () => {
@@ -303,7 +431,11 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
       });
 
     await check(
-      { assumption: "spaces.update replaces metadata whole (no merge); our state writes are safe either way", source: "SDK SpaceConfig.metadata (one value)", reliedOn: false },
+      {
+        assumption: "spaces.update replaces metadata whole (no merge); our state writes are safe either way",
+        source: "SDK SpaceConfig.metadata (one value)",
+        reliedOn: false,
+      },
       async () => {
         await api.spaces.update(scratch.id, { metadata: { first: 1 } });
         await api.spaces.update(scratch.id, { metadata: { second: 2 } });

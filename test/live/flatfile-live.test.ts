@@ -28,7 +28,11 @@ describe.skipIf(!apiKey || !environmentId)("live Flatfile API", () => {
   let spaceId: string | undefined;
 
   beforeAll(() => {
-    Object.assign(process.env, { FLATFILE_API_KEY: apiKey, FLATFILE_SIGNING_SECRET: signingSecret, FLATFILE_ENVIRONMENT_ID: environmentId });
+    Object.assign(process.env, {
+      FLATFILE_API_KEY: apiKey,
+      FLATFILE_SIGNING_SECRET: signingSecret,
+      FLATFILE_ENVIRONMENT_ID: environmentId,
+    });
     if (apiUrl) process.env.FLATFILE_API_URL = apiUrl;
     delete process.env.FLATFILE_SECRET_ID;
     delete process.env.IDEMPOTENCY_TABLE;
@@ -42,7 +46,10 @@ describe.skipIf(!apiKey || !environmentId)("live Flatfile API", () => {
 
   async function deliver(route: typeof spaceConfigure, event: Record<string, unknown>) {
     const body = JSON.stringify(event);
-    const result = await route(apiEvent(body, { "x-flatfile-signature": signPayload(body, signingSecret) }), { getRemainingTimeInMillis: () => 25_000, awsRequestId: "live" });
+    const result = await route(apiEvent(body, { "x-flatfile-signature": signPayload(body, signingSecret) }), {
+      getRemainingTimeInMillis: () => 25_000,
+      awsRequestId: "live",
+    });
     return { status: result.statusCode, body: JSON.parse(result.body ?? "{}") as Record<string, unknown> };
   }
 
@@ -73,8 +80,12 @@ describe.skipIf(!apiKey || !environmentId)("live Flatfile API", () => {
     expect(after.primaryWorkbookId).toBe(state?.workbookId);
 
     const contacts = state!.sheets.contacts!;
-    const duplicate = (await api.jobs.create({ type: "sheet", operation: "duplicate", source: contacts, environmentId, status: "ready" })).data;
-    const duplicated = await deliver(actionJob, jobEvent("sheet:duplicate", duplicate.id, { spaceId: space.id, workbookId: state!.workbookId, sheetId: contacts }));
+    const duplicate = (await api.jobs.create({ type: "sheet", operation: "duplicate", source: contacts, environmentId, status: "ready" }))
+      .data;
+    const duplicated = await deliver(
+      actionJob,
+      jobEvent("sheet:duplicate", duplicate.id, { spaceId: space.id, workbookId: state!.workbookId, sheetId: contacts }),
+    );
     expect(duplicated.status).toBe(200);
     expect(duplicated.body).toMatchObject({ status: "complete" });
     const workbook = (await api.workbooks.get(state!.workbookId)).data;

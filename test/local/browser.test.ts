@@ -36,7 +36,15 @@ async function launch(): Promise<BrowserContext | string> {
       executablePath,
       headless: true,
       viewport: { width: 1400, height: 1000 },
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
   } catch (error) {
     return `Chromium at ${executablePath} did not start (${error instanceof Error ? error.message.split("\n")[0] : String(error)}): ${HOW_TO_GET_ONE}`;
@@ -52,7 +60,8 @@ const saved = { ...process.env };
 beforeAll(async () => {
   browser = await launch();
   if (typeof browser === "string") return;
-  for (const key of Object.keys(process.env)) if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
+  for (const key of Object.keys(process.env))
+    if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
   process.env.LOCAL_STATE_DIR = mkdtempSync(join(tmpdir(), "browser-"));
   run = await startLocalRun({ port: 0 });
   page = browser.pages()[0] ?? (await browser.newPage());
@@ -66,7 +75,12 @@ afterAll(async () => {
 
 /** Waits until the page's text (it refreshes itself) matches. */
 const waitForText = (pattern: RegExp, root = "body") =>
-  page.waitForFunction(([source, flags, selector]) => new RegExp(source, flags).test((document.querySelector(selector) as HTMLElement | null)?.innerText ?? ""), [pattern.source, pattern.flags, root] as const, { timeout: 15_000 });
+  page.waitForFunction(
+    ([source, flags, selector]) =>
+      new RegExp(source, flags).test((document.querySelector(selector) as HTMLElement | null)?.innerText ?? ""),
+    [pattern.source, pattern.flags, root] as const,
+    { timeout: 15_000 },
+  );
 
 describe("the playground page in Chromium", () => {
   it("creates a Space, shows its changes, duplicates, fixes the copy and submits", async (context) => {
@@ -102,7 +116,6 @@ describe("the playground page in Chromium", () => {
     await page.click('button:has-text("Submit")');
     await page.waitForSelector('#jobs tr[data-kind="workbook:submitActionFg"][data-status="complete"]', { timeout: 15_000 });
     await waitForText(/Submitted/, "#guide");
-
 
     mkdirSync(join(REPO_ROOT, ".tmp", "screenshots"), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -26,7 +26,17 @@ beforeEach(() => ff.reset());
 const fields: Flatfile.Property[] = [
   { type: "string", key: "firstName", label: "First name" },
   { type: "number", key: "age", label: "Age" },
-  { type: "enum", key: "tier", label: "Tier", config: { options: [{ value: "gold", label: "Gold" }, { value: "silver", label: "Silver" }] } },
+  {
+    type: "enum",
+    key: "tier",
+    label: "Tier",
+    config: {
+      options: [
+        { value: "gold", label: "Gold" },
+        { value: "silver", label: "Silver" },
+      ],
+    },
+  },
 ];
 
 function raw(path: string, init: { method?: string; body?: unknown; token?: string | null; rawBody?: string } = {}) {
@@ -52,7 +62,12 @@ async function statusOf(promise: Promise<unknown>): Promise<number | undefined> 
 describe("wire validation and auth", () => {
   it("rejects an unknown key with a 400 naming it, and creates nothing", async () => {
     const space = ff.seed.space();
-    const body = { name: "WB", spaceId: space.id, sheets: [{ name: "A", slug: "a", fields: [{ key: "k", type: "string" }] }], colour: "blue" };
+    const body = {
+      name: "WB",
+      spaceId: space.id,
+      sheets: [{ name: "A", slug: "a", fields: [{ key: "k", type: "string" }] }],
+      colour: "blue",
+    };
     const answer = await raw("/workbooks", { method: "POST", body });
     expect(answer.status).toBe(400);
     const json = (await answer.json()) as { errors: { key?: string; message: string }[] };
@@ -79,7 +94,10 @@ describe("wire validation and auth", () => {
     expect(json.errors[0]!.key).toBe("name");
     expect(json.errors[0]!.message).toMatch(/string/i);
 
-    const badEnum = await raw("/workbooks", { method: "POST", body: { name: "x", sheets: [{ name: "A", fields: [{ key: "k", type: "strang" }] }] } });
+    const badEnum = await raw("/workbooks", {
+      method: "POST",
+      body: { name: "x", sheets: [{ name: "A", fields: [{ key: "k", type: "strang" }] }] },
+    });
     expect(badEnum.status).toBe(400);
 
     const malformed = await raw("/workbooks", { method: "POST", rawBody: "{not json" });
@@ -182,7 +200,9 @@ describe("spaces, workbooks and documents through the SDK", () => {
 
   it("keeps agents and secrets per environment, secrets upserted by name", async () => {
     const env = "us_env_test0001";
-    const agent = (await api.agents.create({ environmentId: env, body: { topics: ["job:ready"], compiler: "js", source: "x", slug: "a1" } })).data!;
+    const agent = (
+      await api.agents.create({ environmentId: env, body: { topics: ["job:ready"], compiler: "js", source: "x", slug: "a1" } })
+    ).data!;
     expect(agent.id).toMatch(/^us_ag_/);
     expect(ff.agents.get(agent.id)).toMatchObject({ slug: "a1", environmentId: env });
     expect((await api.agents.list({ environmentId: env })).data?.map((a) => a.id)).toEqual([agent.id]);
@@ -214,7 +234,10 @@ describe("records, commits and counts", () => {
     const space = ff.seed.space();
     const wb = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "People", slug: "people", records: 25, fields }] });
     const sheetId = wb.sheets[0]!.id;
-    const added = ff.seed.commit(sheetId, { insert: [1, 2, 3, 4, 5].map((i) => ({ firstName: `New ${i}`, age: i, tier: "silver" })), invalid: 2 });
+    const added = ff.seed.commit(sheetId, {
+      insert: [1, 2, 3, 4, 5].map((i) => ({ firstName: `New ${i}`, age: i, tier: "silver" })),
+      invalid: 2,
+    });
 
     const counts = (await api.sheets.getRecordCounts(sheetId)).data.counts;
     expect(counts).toMatchObject({ total: 30, valid: 28, error: 2 });
@@ -240,7 +263,9 @@ describe("records, commits and counts", () => {
 
     const later = ff.seed.commit(sheetId, { update: [{ id: added.recordIds[4]!, values: { age: 99 } }], delete: [added.recordIds[3]!] });
     const since = (await api.records.get(sheetId, { sinceCommitId: added.commitId })).data.records;
-    expect(since.map((r) => [r.id, (r as { commitId?: string }).commitId, r.values.age?.value])).toEqual([[added.recordIds[4], later.commitId, 99]]);
+    expect(since.map((r) => [r.id, (r as { commitId?: string }).commitId, r.values.age?.value])).toEqual([
+      [added.recordIds[4], later.commitId, 99],
+    ]);
     expect((await api.sheets.getRecordCounts(sheetId)).data.counts.total).toBe(29);
 
     // Inserted through the API: a new commit, found by its id.
@@ -356,7 +381,12 @@ describe("faults", () => {
     // The client's retries see the faults and then recover.
     ff.faults.statuses("spaces.get", [500]);
     const tries: unknown[] = [];
-    const retrying = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url, retry: { baseDelayMs: 1 }, onAttempt: (a) => tries.push(a.status) });
+    const retrying = createFlatfileClient({
+      token: ff.apiKey,
+      baseUrl: ff.url,
+      retry: { baseDelayMs: 1 },
+      onAttempt: (a) => tries.push(a.status),
+    });
     expect((await retrying.spaces.get(space.id)).data.id).toBe(space.id);
     expect(tries).toEqual([500, 200]);
   });

@@ -16,7 +16,11 @@ let flatfile: FlatfileStandIn;
 let secrets: SecretsManagerStandIn;
 
 beforeAll(async () => {
-  [gateway, flatfile, secrets] = await Promise.all([startGateway({ port: 0, routes, throttle: false }), startFlatfileStandIn(), startSecretsManagerStandIn()]);
+  [gateway, flatfile, secrets] = await Promise.all([
+    startGateway({ port: 0, routes, throttle: false }),
+    startFlatfileStandIn(),
+    startSecretsManagerStandIn(),
+  ]);
 });
 afterAll(async () => {
   await Promise.allSettled([gateway?.close(), flatfile?.close(), secrets?.close()]);

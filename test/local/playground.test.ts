@@ -16,10 +16,14 @@ let run: LocalRun;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  for (const key of Object.keys(process.env)) if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
+  for (const key of Object.keys(process.env))
+    if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
   process.env.LOCAL_STATE_DIR = mkdtempSync(join(tmpdir(), "playground-"));
   // A short relay bound: a retried delivery waits milliseconds, not seconds.
-  run = await startLocalRun({ port: 0, relayBound: { ...RELAY_BOUND, totalMs: 20_000, failReserveMs: 2_000, attemptTimeoutMs: 10_000, baseDelayMs: 10, maxDelayMs: 50 } });
+  run = await startLocalRun({
+    port: 0,
+    relayBound: { ...RELAY_BOUND, totalMs: 20_000, failReserveMs: 2_000, attemptTimeoutMs: 10_000, baseDelayMs: 10, maxDelayMs: 50 },
+  });
 });
 afterAll(async () => {
   await run?.close();
@@ -112,7 +116,11 @@ describe("the playground's flows", () => {
   });
 
   it("fills each event template with the latest Space's ids, making the job or commit it names", async () => {
-    for (const [name, route] of [["space-configure", "/space-configure"], ["commit-created", "/commit-created"], ["action-duplicate", "/action-job"]]) {
+    for (const [name, route] of [
+      ["space-configure", "/space-configure"],
+      ["commit-created", "/commit-created"],
+      ["action-duplicate", "/action-job"],
+    ]) {
       const template = readFileSync(join(__dirname, "../../local/events", `${name}.json`), "utf8");
       const filled = run.playground!.fill(template);
       const event = JSON.parse(filled);
@@ -120,7 +128,11 @@ describe("the playground's flows", () => {
       expect(run.flatfile!.spaces.has(event.context.spaceId)).toBe(true);
       if (event.context.jobId) expect(run.flatfile!.jobs.get(event.context.jobId)?.status).toBe("ready");
       if (event.context.commitId) expect(run.flatfile!.commits.has(event.context.commitId)).toBe(true);
-      const answer = await fetch(`${run.url}${route}`, { method: "POST", headers: { "x-flatfile-signature": signPayload(filled, run.signingSecret) }, body: filled });
+      const answer = await fetch(`${run.url}${route}`, {
+        method: "POST",
+        headers: { "x-flatfile-signature": signPayload(filled, run.signingSecret) },
+        body: filled,
+      });
       expect(answer.status).toBe(200);
       expect(run.activity.delivery(event.id)?.source).toBe("file");
     }

@@ -17,7 +17,8 @@ let run: LocalRun | undefined;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  for (const key of Object.keys(process.env)) if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
+  for (const key of Object.keys(process.env))
+    if (key.startsWith("FLATFILE_") || key === "REFERENCE_DATA_URL" || key === "IDEMPOTENCY_TABLE") delete process.env[key];
   flatfile = await startFlatfileStandIn();
   Object.assign(process.env, {
     FLATFILE_API_KEY: flatfile.apiKey,
@@ -53,7 +54,8 @@ async function createSpaceThroughTheApi(metadata: Record<string, unknown>): Prom
   return ((await answer.json()) as { data: { id: string } }).data.id;
 }
 
-const configureJob = (spaceId: string) => [...flatfile.jobs.values()].find((j) => j.type === "space" && j.operation === "configure" && j.source === spaceId);
+const configureJob = (spaceId: string) =>
+  [...flatfile.jobs.values()].find((j) => j.type === "space" && j.operation === "configure" && j.source === spaceId);
 
 describe("pull mode", () => {
   it("configures a Space created through the API, delivering its job:ready once and acknowledging it", async () => {
@@ -70,7 +72,11 @@ describe("pull mode", () => {
     const event = flatfile.events.find((e) => e.id === deliveries[0]!.eventId)!;
     expect(event.acknowledgedAt).toBeDefined();
     // Events it does not own (space:created, job:created) are neither delivered nor acknowledged.
-    expect(flatfile.events.filter((e) => e.context.spaceId === spaceId && e.topic !== "job:ready" && e.topic !== "job:completed").every((e) => !e.acknowledgedAt)).toBe(true);
+    expect(
+      flatfile.events
+        .filter((e) => e.context.spaceId === spaceId && e.topic !== "job:ready" && e.topic !== "job:completed")
+        .every((e) => !e.acknowledgedAt),
+    ).toBe(true);
 
     // More polls deliver nothing new; the page shows the Space and the delivery.
     await run.pull!.pollOnce();

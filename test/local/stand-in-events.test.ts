@@ -48,8 +48,19 @@ describe("spaces created through POST /v1/spaces", () => {
     expect(events.map((e) => e.topic)).toEqual(["space:created", "job:created", "job:ready"]);
     const ready = events[2]!;
     expect(ready.domain).toBe("job");
-    expect(ready.context).toMatchObject({ accountId: "us_acc_local0001", environmentId: ENV, spaceId: space.id, actorId: "us_key_local0001" });
-    expect(ready.payload).toMatchObject({ job: "space:configure", domain: "space", operation: "configure", status: "ready", isPart: false });
+    expect(ready.context).toMatchObject({
+      accountId: "us_acc_local0001",
+      environmentId: ENV,
+      spaceId: space.id,
+      actorId: "us_key_local0001",
+    });
+    expect(ready.payload).toMatchObject({
+      job: "space:configure",
+      domain: "space",
+      operation: "configure",
+      status: "ready",
+      isPart: false,
+    });
     const job = (await api.jobs.get(ready.context.jobId!)).data;
     expect(job).toMatchObject({ type: "space", operation: "configure", source: space.id, status: "ready" });
   });
@@ -78,7 +89,13 @@ describe("jobs created through POST /v1/jobs", () => {
     expect(job.status).toBe("ready");
     const ready = (await listed()).at(-1)!;
     expect(ready.topic).toBe("job:ready");
-    expect(ready.context).toMatchObject({ spaceId: space.id, workbookId: sheet.workbookId, sheetId: sheet.id, sheetSlug: "contacts", jobId: job.id });
+    expect(ready.context).toMatchObject({
+      spaceId: space.id,
+      workbookId: sheet.workbookId,
+      sheetId: sheet.id,
+      sheetSlug: "contacts",
+      jobId: job.id,
+    });
     expect(ready.payload).toMatchObject({ job: "sheet:duplicate", status: "ready", input: {} });
   });
 
@@ -101,7 +118,10 @@ describe("jobs created through POST /v1/jobs", () => {
   });
 
   it("a failed job raises job:failed, a canceled one refuses to finish", async () => {
-    const { job } = ff.act.runAction({ job: "workbook:submitActionFg", workbookId: ff.seed.workbook({ spaceId: ff.seed.space().id, sheets: [] }).id });
+    const { job } = ff.act.runAction({
+      job: "workbook:submitActionFg",
+      workbookId: ff.seed.workbook({ spaceId: ff.seed.space().id, sheets: [] }).id,
+    });
     await api.jobs.ack(job.id);
     await api.jobs.fail(job.id, { info: "No" });
     expect(ff.events.at(-1)).toMatchObject({ topic: "job:failed", payload: { status: "failed", info: "No" } });
@@ -117,13 +137,19 @@ describe("records written through the API", () => {
     const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;
     const inserted = (await api.records.insert(sheet.id, [{ firstName: { value: "Ada" } }, { firstName: { value: "Bob" } }])).data;
     const ids = inserted.records!.map((r) => r.id);
-    const updated = (await api.records.update(sheet.id, [{ id: ids[0]!, values: { firstName: { value: "" , valid: false } } }])).data;
+    const updated = (await api.records.update(sheet.id, [{ id: ids[0]!, values: { firstName: { value: "", valid: false } } }])).data;
     await api.records.delete(sheet.id, { ids: [ids[1]!] });
     const commits = (await listed()).filter((e) => e.topic === "commit:created");
     expect(commits).toHaveLength(3);
     for (const event of commits) {
       expect(event.domain).toBe("workbook");
-      expect(event.context).toMatchObject({ spaceId: space.id, workbookId: sheet.workbookId, sheetId: sheet.id, sheetSlug: "contacts", actorId: "us_key_local0001" });
+      expect(event.context).toMatchObject({
+        spaceId: space.id,
+        workbookId: sheet.workbookId,
+        sheetId: sheet.id,
+        sheetSlug: "contacts",
+        actorId: "us_key_local0001",
+      });
       expect(event.context.commitId).toBe(event.context.versionId);
     }
     expect(commits[0]!.context.commitId).toBe(inserted.commitId);
@@ -140,7 +166,11 @@ describe("events.list and events.ack", () => {
     const a = ff.act.createSpace({ name: "A" });
     const b = ff.act.createSpace({ name: "B", environmentId: "dev_env_other0001" });
     expect(await statusOf(api.events.list({}))).toBe(400);
-    expect((await listed({ environmentId: "dev_env_other0001" })).map((e) => e.context.spaceId)).toEqual([b.space.id, b.space.id, b.space.id]);
+    expect((await listed({ environmentId: "dev_env_other0001" })).map((e) => e.context.spaceId)).toEqual([
+      b.space.id,
+      b.space.id,
+      b.space.id,
+    ]);
     expect((await listed({ spaceId: a.space.id, topic: "job:ready" })).map((e) => e.id)).toEqual([a.event!.id]);
     // Default page: 10, newest first.
     for (let i = 0; i < 4; i++) ff.act.createSpace();
@@ -188,7 +218,13 @@ describe("the in-process actions (tests and the playground)", () => {
     const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;
     const { job, event } = ff.act.runAction({ job: "sheet:duplicate", sheetId: sheet.id, actorId: "us_g_guest0001" });
     expect(job.status).toBe("ready");
-    expect(event.context).toMatchObject({ sheetId: sheet.id, workbookId: sheet.workbookId, jobId: job.id, actionName: "duplicate", actorId: "us_g_guest0001" });
+    expect(event.context).toMatchObject({
+      sheetId: sheet.id,
+      workbookId: sheet.workbookId,
+      jobId: job.id,
+      actionName: "duplicate",
+      actorId: "us_g_guest0001",
+    });
     expect(() => ff.act.runAction({ job: "sheet:duplicate" })).toThrow(/sheetId/);
     expect(() => ff.act.runAction({ job: "sheet:duplicate", sheetId: "us_sh_missing0" })).toThrow(/not found/);
   });
@@ -197,7 +233,10 @@ describe("the in-process actions (tests and the playground)", () => {
     const space = ff.seed.space();
     const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;
     const first = ff.act.commit(sheet.id, { insert: [{ firstName: "A" }, { firstName: "B" }], invalid: 1 }, { actorId: "us_usr_ada00001" });
-    expect(first.event).toMatchObject({ topic: "commit:created", context: { sheetId: sheet.id, commitId: first.commitId, actorId: "us_usr_ada00001" } });
+    expect(first.event).toMatchObject({
+      topic: "commit:created",
+      context: { sheetId: sheet.id, commitId: first.commitId, actorId: "us_usr_ada00001" },
+    });
     const fixed = ff.act.commit(sheet.id, { update: [{ id: first.recordIds[0]!, values: { firstName: "Fixed" }, valid: true }] });
     expect(fixed.event.context.actorId).toBe("us_key_local0001");
     expect((await api.sheets.getRecordCounts(sheet.id)).data.counts).toMatchObject({ total: 2, valid: 2, error: 0 });

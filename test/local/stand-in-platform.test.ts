@@ -35,7 +35,13 @@ const options = (n: number) => Array.from({ length: n }, (_, i) => ({ value: `v$
 
 async function twoSheetWorkbook() {
   const space = ff.seed.space();
-  const wb = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "A", slug: "a", records: 3 }, { name: "B", slug: "b", records: 2 }] });
+  const wb = ff.seed.workbook({
+    spaceId: space.id,
+    sheets: [
+      { name: "A", slug: "a", records: 3 },
+      { name: "B", slug: "b", records: 2 },
+    ],
+  });
   return { space, wb, a: wb.sheets[0]!, b: wb.sheets[1]! };
 }
 
@@ -72,7 +78,12 @@ describe("what reaches the stand-in is what survives the SDK's serializer", () =
   it("stores a sheet without the keys the SDK strips, and refuses them sent raw", async () => {
     const { wb, a } = await twoSheetWorkbook();
     // Sheet-level constraints are not in SheetConfigOrUpdate: the SDK drops them silently.
-    const sheet = { name: "A", slug: "a", fields, constraints: [{ type: "unique", fields: ["name"], name: "u" }] } as unknown as Flatfile.SheetConfigOrUpdate;
+    const sheet = {
+      name: "A",
+      slug: "a",
+      fields,
+      constraints: [{ type: "unique", fields: ["name"], name: "u" }],
+    } as unknown as Flatfile.SheetConfigOrUpdate;
     await api.workbooks.update(wb.id, { sheets: [sheet] });
     const sent = ff.requests.find((r) => r.route === "workbooks.update")!.body as { sheets: Record<string, unknown>[] };
     expect(sent.sheets[0]).not.toHaveProperty("constraints");

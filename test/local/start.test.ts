@@ -15,7 +15,14 @@ import { REPO_ROOT } from "../../infra/bundling";
 function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, POWERTOOLS_LOG_LEVEL: "WARN", ...extra };
   for (const key of Object.keys(env)) {
-    if (key.startsWith("FLATFILE_") || key.startsWith("AWS_") || key === "IDEMPOTENCY_TABLE" || key === "REFERENCE_DATA_URL" || key === "PORT") delete env[key];
+    if (
+      key.startsWith("FLATFILE_") ||
+      key.startsWith("AWS_") ||
+      key === "IDEMPOTENCY_TABLE" ||
+      key === "REFERENCE_DATA_URL" ||
+      key === "PORT"
+    )
+      delete env[key];
   }
   return { ...env, ...extra };
 }
@@ -26,7 +33,11 @@ let exited: Promise<number | null>;
 let url: string;
 let port: number;
 
-function startNpm(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exited: Promise<number | null> } {
+function startNpm(env: NodeJS.ProcessEnv): {
+  child: ChildProcess;
+  output: () => { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+} {
   const started = spawn("npm", ["start"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -36,7 +47,10 @@ function startNpm(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => 
   return { child: started, output: () => ({ stdout, stderr }), exited: done };
 }
 
-function send(args: string[], env: NodeJS.ProcessEnv = bareEnv({ LOCAL_STATE_DIR: stateDir })): Promise<{ code: number; stdout: string; stderr: string }> {
+function send(
+  args: string[],
+  env: NodeJS.ProcessEnv = bareEnv({ LOCAL_STATE_DIR: stateDir }),
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile("npm", ["run", "--silent", "send", "--", ...args], { cwd: REPO_ROOT, env }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -83,50 +97,62 @@ afterAll(() => {
 });
 
 describe("npm run send against a running npm start", () => {
-  it("runs configure, commit, duplicate and submit on the latest Space, saying what happened", async () => {
-    const configure = await send(["configure", "--locale", "fr-CH"]);
-    expect(configure.stdout).toMatch(/Space us_sp_\w+ created by a member with locale fr-CH/);
-    expect(configure.stdout).toMatch(/complete: Space ready · Contacts & Orders ready · prices in CHF/);
-    expect(configure.code).toBe(0);
+  it(
+    "runs configure, commit, duplicate and submit on the latest Space, saying what happened",
+    async () => {
+      const configure = await send(["configure", "--locale", "fr-CH"]);
+      expect(configure.stdout).toMatch(/Space us_sp_\w+ created by a member with locale fr-CH/);
+      expect(configure.stdout).toMatch(/complete: Space ready · Contacts & Orders ready · prices in CHF/);
+      expect(configure.code).toBe(0);
 
-    const commit = await send(["commit"]);
-    expect(commit.stdout).toMatch(/Contacts: added 3 records \(0 in error\)/);
-    expect(commit.stdout).toMatch(/Contacts: 3 records, 0 in error/);
-    expect(commit.code).toBe(0);
+      const commit = await send(["commit"]);
+      expect(commit.stdout).toMatch(/Contacts: added 3 records \(0 in error\)/);
+      expect(commit.stdout).toMatch(/Contacts: 3 records, 0 in error/);
+      expect(commit.code).toBe(0);
 
-    const duplicate = await send(["duplicate"]);
-    expect(duplicate.stdout).toMatch(/Next: Open the copy → us_sh_/);
-    expect(duplicate.stdout).toMatch(/Contacts: 3 records, 0 in error \(locked\)/);
-    expect(duplicate.code).toBe(0);
+      const duplicate = await send(["duplicate"]);
+      expect(duplicate.stdout).toMatch(/Next: Open the copy → us_sh_/);
+      expect(duplicate.stdout).toMatch(/Contacts: 3 records, 0 in error \(locked\)/);
+      expect(duplicate.code).toBe(0);
 
-    const submit = await send(["submit"]);
-    expect(submit.stdout).toMatch(/complete/);
-    expect(submit.code).toBe(0);
-   }, SENDS_TIMEOUT_MS);
+      const submit = await send(["submit"]);
+      expect(submit.stdout).toMatch(/complete/);
+      expect(submit.code).toBe(0);
+    },
+    SENDS_TIMEOUT_MS,
+  );
 
-  it("exits non-zero when the job failed", async () => {
-    expect((await send(["configure", "--currency", "JPY", "--creator", "guest"])).code).toBe(0);
-    const commit = await send(["commit", "--invalid", "2"]);
-    expect(commit.stdout).toMatch(/added 2 records \(2 in error\)/);
-    const submit = await send(["submit"]);
-    expect(submit.stdout).toMatch(/failed: Action needed · Nothing was submitted/);
-    expect(submit.stdout).toMatch(/✗ submit did not go through: the job failed/);
-    expect(submit.code).toBe(1);
-   }, SENDS_TIMEOUT_MS);
+  it(
+    "exits non-zero when the job failed",
+    async () => {
+      expect((await send(["configure", "--currency", "JPY", "--creator", "guest"])).code).toBe(0);
+      const commit = await send(["commit", "--invalid", "2"]);
+      expect(commit.stdout).toMatch(/added 2 records \(2 in error\)/);
+      const submit = await send(["submit"]);
+      expect(submit.stdout).toMatch(/failed: Action needed · Nothing was submitted/);
+      expect(submit.stdout).toMatch(/✗ submit did not go through: the job failed/);
+      expect(submit.code).toBe(1);
+    },
+    SENDS_TIMEOUT_MS,
+  );
 
-  it("sends each file in local/events, filled with the latest Space's ids, in order (found by PORT)", async () => {
-    for (const [name, route] of [
-      ["space-configure", "/space-configure"],
-      ["commit-created", "/commit-created"],
-      ["action-duplicate", "/action-job"],
-      ["action-submit", "/action-job"],
-    ]) {
-      const sent = await send([`local/events/${name}.json`], bareEnv({ LOCAL_STATE_DIR: stateDir, PORT: String(port) }));
-      expect(sent.stdout).toContain(`200 ${url}${route}`);
-      expect(sent.stdout).toMatch(/"status":"complete"|"counts"/);
-      expect(sent.code).toBe(0);
-    }
-   }, SENDS_TIMEOUT_MS);
+  it(
+    "sends each file in local/events, filled with the latest Space's ids, in order (found by PORT)",
+    async () => {
+      for (const [name, route] of [
+        ["space-configure", "/space-configure"],
+        ["commit-created", "/commit-created"],
+        ["action-duplicate", "/action-job"],
+        ["action-submit", "/action-job"],
+      ]) {
+        const sent = await send([`local/events/${name}.json`], bareEnv({ LOCAL_STATE_DIR: stateDir, PORT: String(port) }));
+        expect(sent.stdout).toContain(`200 ${url}${route}`);
+        expect(sent.stdout).toMatch(/"status":"complete"|"counts"/);
+        expect(sent.code).toBe(0);
+      }
+    },
+    SENDS_TIMEOUT_MS,
+  );
 });
 
 describe("starting and stopping", () => {

@@ -6,13 +6,29 @@
  * so outcomes do not depend on the machine's speed; the tests assert outcomes, not timings.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent, throttledMessage, type RelayOutcome } from "../../infra/relay/forward";
+import {
+  defaultDeps,
+  RELAY_BOUND,
+  RELAY_SECRET_BASE_URL,
+  RELAY_SECRET_SIGNING,
+  relayEvent,
+  throttledMessage,
+  type RelayOutcome,
+} from "../../infra/relay/forward";
 import { ROUTE_PATHS, type RoutePath } from "../../local/gateway";
 import { routes } from "../../local/routes";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { seedConfiguredSpace } from "../support/configured-space";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
-import { relayUnderFlood, SHORT_BOUND, SHORT_WINDOW_MS, throttledAttempts, type Delivery, type FloodPlan, type VirtualFlood } from "../support/virtual-flood";
+import {
+  relayUnderFlood,
+  SHORT_BOUND,
+  SHORT_WINDOW_MS,
+  throttledAttempts,
+  type Delivery,
+  type FloodPlan,
+  type VirtualFlood,
+} from "../support/virtual-flood";
 import { startReceiver, sampleEvent, type Receiver } from "./support";
 
 let harness: Harness;
@@ -53,7 +69,12 @@ function expectOnlyRefused(flood: VirtualFlood): void {
 
 describe("a flood of unsigned requests that stops within the relay's retry window", () => {
   it("at four times the limit on every route: real deliveries are delayed, none is lost", async () => {
-    const deliveries = [configureJob("paced 1"), configureJob("paced 2"), configureJob("paced 3"), await commitOnConfiguredSpace("paced commit")];
+    const deliveries = [
+      configureJob("paced 1"),
+      configureJob("paced 2"),
+      configureJob("paced 3"),
+      await commitOnConfiguredSpace("paced commit"),
+    ];
     const { relayed, flood } = await underFlood(
       (start) => ({ kind: "paced", routes: ROUTE_PATHS, timesLimit: 4, from: start - 1_000, until: start + SHORT_WINDOW_MS / 3 }),
       deliveries,
@@ -112,7 +133,9 @@ describe("a flood of unsigned requests that outlasts the relay's retry window", 
       if (!delivery.jobId) continue;
       const job = jobOf(delivery.jobId);
       expect(job.status, delivery.name).toBe("failed");
-      expect(job.message).toMatch(/^The configuration service turned this request away \d+ of \d+ times over \d+ s with "429 Too Many Requests"/);
+      expect(job.message).toMatch(
+        /^The configuration service turned this request away \d+ of \d+ times over \d+ s with "429 Too Many Requests"/,
+      );
       expect(job.message).toContain("most likely a flood from elsewhere");
       expect(job.message).toContain("Try again in a few minutes");
       expect(job.message).toContain("access logs");
@@ -124,7 +147,10 @@ describe("routes are throttled apart", () => {
   it("a flood that takes every token of /commit-created leaves /space-configure's deliveries untouched", async () => {
     const deliveries = [configureJob("neighbour 1"), configureJob("neighbour 2")];
     const flooded: RoutePath[] = ["/commit-created"];
-    const { relayed, flood } = await underFlood((start) => ({ kind: "saturating", routes: flooded, from: start - 1_000, until: start + SHORT_BOUND.totalMs * 2 }), deliveries);
+    const { relayed, flood } = await underFlood(
+      (start) => ({ kind: "saturating", routes: flooded, from: start - 1_000, until: start + SHORT_BOUND.totalMs * 2 }),
+      deliveries,
+    );
     expect(flood.tally.statuses[429]).toBeGreaterThan(0);
     for (const { delivery, outcome } of relayed) {
       expect(outcome, delivery.name).toMatchObject({ kind: "delivered", attempts: 1 });
@@ -150,7 +176,8 @@ describe("the relay's retry schedule (real bound, simulated clock)", () => {
       sampleEvent("commit-created"),
       OWNED_ACTION_JOBS,
       {
-        readSecret: async (name) => ({ [RELAY_SECRET_BASE_URL]: receiver.url, [RELAY_SECRET_SIGNING]: "whsec_flood_schedule_0123456789" })[name] ?? "",
+        readSecret: async (name) =>
+          ({ [RELAY_SECRET_BASE_URL]: receiver.url, [RELAY_SECRET_SIGNING]: "whsec_flood_schedule_0123456789" })[name] ?? "",
         flatfileApi: { url: undefined, token: undefined },
       },
       {
@@ -183,7 +210,9 @@ describe("the relay's retry schedule (real bound, simulated clock)", () => {
     expect(failing.attempts).toBeLessThanOrEqual(12);
     for (const run of [throttled, failing]) expect(run.elapsedMs).toBeLessThanOrEqual(RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs);
     expect(throttled.outcome).toMatchObject({ kind: "gave-up" });
-    expect((throttled.outcome as { reason: string }).reason).toContain(`${throttled.attempts} of them turned away by API Gateway's throttle`);
+    expect((throttled.outcome as { reason: string }).reason).toContain(
+      `${throttled.attempts} of them turned away by API Gateway's throttle`,
+    );
     expect((failing.outcome as { reason: string }).reason).not.toContain("throttle");
   });
 });

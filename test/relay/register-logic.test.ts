@@ -15,7 +15,9 @@ function memoryFlatfile() {
   const secrets = new Map<string, { id: string; name: string; value: string; environmentId?: string }>();
   const api = {
     agents: {
-      list: async ({ environmentId }: { environmentId: string }) => ({ data: [...agents.values()].filter((a) => a.environmentId === environmentId) }),
+      list: async ({ environmentId }: { environmentId: string }) => ({
+        data: [...agents.values()].filter((a) => a.environmentId === environmentId),
+      }),
       create: async ({ environmentId, body }: { environmentId: string; body: { slug?: string; source?: string; topics?: string[] } }) => {
         const agent = { id: `us_ag_${++n}`, environmentId, ...body };
         agents.set(agent.id, agent);
@@ -27,7 +29,9 @@ function memoryFlatfile() {
       },
     },
     secrets: {
-      list: async ({ environmentId }: { environmentId: string }) => ({ data: [...secrets.values()].filter((s) => s.environmentId === environmentId) }),
+      list: async ({ environmentId }: { environmentId: string }) => ({
+        data: [...secrets.values()].filter((s) => s.environmentId === environmentId),
+      }),
       upsert: async (s: { name: string; value: string; environmentId?: string }) => {
         const existing = [...secrets.values()].find((x) => x.name === s.name && x.environmentId === s.environmentId);
         const id = existing?.id ?? `us_sec_${++n}`;
@@ -45,9 +49,23 @@ function memoryFlatfile() {
 
 function event(type: "Create" | "Update" | "Delete", props: Record<string, string> = {}): CloudFormationCustomResourceEvent {
   const ResourceProperties = { ServiceToken: "x", EnvironmentId: "us_env_a", RelayBaseUrl: "https://api.example", SecretId: "s", ...props };
-  const common = { ServiceToken: "x", ResponseURL: "x", StackId: "x", RequestId: "x", LogicalResourceId: "R", ResourceType: "Custom::FlatfileRelay", ResourceProperties };
+  const common = {
+    ServiceToken: "x",
+    ResponseURL: "x",
+    StackId: "x",
+    RequestId: "x",
+    LogicalResourceId: "R",
+    ResourceType: "Custom::FlatfileRelay",
+    ResourceProperties,
+  };
   if (type === "Create") return { ...common, RequestType: type };
-  if (type === "Update") return { ...common, RequestType: type, PhysicalResourceId: `flatfile-relay:${ResourceProperties.EnvironmentId}`, OldResourceProperties: ResourceProperties };
+  if (type === "Update")
+    return {
+      ...common,
+      RequestType: type,
+      PhysicalResourceId: `flatfile-relay:${ResourceProperties.EnvironmentId}`,
+      OldResourceProperties: ResourceProperties,
+    };
   return { ...common, RequestType: type, PhysicalResourceId: `flatfile-relay:${ResourceProperties.EnvironmentId}` };
 }
 

@@ -79,7 +79,8 @@ function cfnEvent(
     ResourceProperties,
   };
   if (type === "Create") return { ...common, RequestType: "Create" };
-  if (type === "Update") return { ...common, RequestType: "Update", PhysicalResourceId: physicalId, OldResourceProperties: ResourceProperties };
+  if (type === "Update")
+    return { ...common, RequestType: "Update", PhysicalResourceId: physicalId, OldResourceProperties: ResourceProperties };
   return { ...common, RequestType: "Delete", PhysicalResourceId: physicalId };
 }
 
@@ -153,7 +154,10 @@ describe("register handler against the Flatfile stand-in", () => {
   });
 
   it("leaves other agents alone", async () => {
-    const other = await api.agents.create({ environmentId: ENV, body: { topics: ["job:ready"], compiler: "js", source: "module.exports = {}", slug: "someone-else" } });
+    const other = await api.agents.create({
+      environmentId: ENV,
+      body: { topics: ["job:ready"], compiler: "js", source: "module.exports = {}", slug: "someone-else" },
+    });
     await onEvent(cfnEvent("Create"));
     await onEvent(cfnEvent("Update"));
     await onEvent(cfnEvent("Delete"));
@@ -176,14 +180,21 @@ describe("register handler against the Flatfile stand-in", () => {
 
   it("reports a refused API key to CloudFormation with a clear reason", async () => {
     sm.secrets.set(SECRET_ID, JSON.stringify({ apiKey: "sk_wrong_key_000000", signingSecret: SIGNING_SECRET }));
-    await expect(onEvent(cfnEvent("Create"))).rejects.toThrow(/Registering the Flatfile relay failed: Flatfile refused the API key \(HTTP 40[13]\)/);
+    await expect(onEvent(cfnEvent("Create"))).rejects.toThrow(
+      /Registering the Flatfile relay failed: Flatfile refused the API key \(HTTP 40[13]\)/,
+    );
   });
 
   it("reports a missing signing secret and a missing agent bundle with clear reasons", async () => {
     sm.secrets.set(SECRET_ID, JSON.stringify({ apiKey: flatfile.apiKey }));
     await expect(onEvent(cfnEvent("Create"))).rejects.toThrow(/no "signingSecret"/);
     sm.secrets.set(SECRET_ID, JSON.stringify({ apiKey: flatfile.apiKey, signingSecret: SIGNING_SECRET }));
-    const noBundle = createOnEvent({ ...quiet, loadAgentSource: () => { throw new Error("ENOENT"); } });
+    const noBundle = createOnEvent({
+      ...quiet,
+      loadAgentSource: () => {
+        throw new Error("ENOENT");
+      },
+    });
     await expect(noBundle(cfnEvent("Create"))).rejects.toThrow(/relay-agent\.js\) is missing/);
   });
 });

@@ -7,7 +7,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { defaultDeps, relayEvent, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, type RelayContext, type RetryBound } from "../../infra/relay/forward";
+import {
+  defaultDeps,
+  relayEvent,
+  RELAY_SECRET_BASE_URL,
+  RELAY_SECRET_SIGNING,
+  type RelayContext,
+  type RetryBound,
+} from "../../infra/relay/forward";
 import { createOnEvent } from "../../infra/relay/register";
 import { isAllowedBaseUrl } from "../../infra/relay/flatfile-registration";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
@@ -16,7 +23,15 @@ import { sampleEvent, startReceiver, type Receiver } from "./support";
 
 const SIGNING_SECRET = "whsec_relay_hardening_0123456789";
 const AGENT_TOKEN = "sk_agent_token_hardening_0042";
-const BOUND: RetryBound = { totalMs: 3_000, failReserveMs: 500, attemptTimeoutMs: 1_000, baseDelayMs: 10, maxDelayMs: 20, throttledBaseDelayMs: 10, throttledMaxDelayMs: 20 };
+const BOUND: RetryBound = {
+  totalMs: 3_000,
+  failReserveMs: 500,
+  attemptTimeoutMs: 1_000,
+  baseDelayMs: 10,
+  maxDelayMs: 20,
+  throttledBaseDelayMs: 10,
+  throttledMaxDelayMs: 20,
+};
 
 let receiver: Receiver;
 let elsewhere: { url: string; hits: { method: string; path: string; body: string; signature?: string }[]; server: Server };
@@ -31,7 +46,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      hits.push({ method: req.method ?? "", path: req.url ?? "", body: Buffer.concat(chunks).toString("utf8"), signature: req.headers["x-flatfile-signature"] as string | undefined });
+      hits.push({
+        method: req.method ?? "",
+        path: req.url ?? "",
+        body: Buffer.concat(chunks).toString("utf8"),
+        signature: req.headers["x-flatfile-signature"] as string | undefined,
+      });
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
@@ -90,15 +110,18 @@ function deps() {
 }
 
 describe("the relay does not follow redirects", () => {
-  it.each([301, 302, 303, 307, 308])("a %i from the API is a failed delivery: nothing reaches the other origin, the job is failed", async (status) => {
-    redirector.status = status;
-    const outcome = await relayEvent(sampleEvent("space-configure"), OWNED_ACTION_JOBS, contextFor(redirector.url), deps(), BOUND);
-    expect(outcome.kind).toBe("gave-up");
-    expect(outcome.kind === "gave-up" && outcome.reason).toContain(`HTTP ${status}`);
-    expect(outcome.kind === "gave-up" && outcome.jobFailed).toBe(true);
-    expect(elsewhere.hits).toEqual([]);
-    expect(failCalls).toHaveLength(1);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    "a %i from the API is a failed delivery: nothing reaches the other origin, the job is failed",
+    async (status) => {
+      redirector.status = status;
+      const outcome = await relayEvent(sampleEvent("space-configure"), OWNED_ACTION_JOBS, contextFor(redirector.url), deps(), BOUND);
+      expect(outcome.kind).toBe("gave-up");
+      expect(outcome.kind === "gave-up" && outcome.reason).toContain(`HTTP ${status}`);
+      expect(outcome.kind === "gave-up" && outcome.jobFailed).toBe(true);
+      expect(elsewhere.hits).toEqual([]);
+      expect(failCalls).toHaveLength(1);
+    },
+  );
 });
 
 describe("the relay forwards only the event's own fields", () => {
@@ -154,13 +177,26 @@ describe("register and relay:deploy require https", () => {
       log: () => undefined,
     });
     const props = { ServiceToken: "x", EnvironmentId: "us_env_a", RelayBaseUrl: "http://api.example", SecretId: "s" };
-    const common = { ServiceToken: "x", ResponseURL: "x", StackId: "x", RequestId: "x", LogicalResourceId: "R", ResourceType: "Custom::FlatfileRelay", ResourceProperties: props };
+    const common = {
+      ServiceToken: "x",
+      ResponseURL: "x",
+      StackId: "x",
+      RequestId: "x",
+      LogicalResourceId: "R",
+      ResourceType: "Custom::FlatfileRelay",
+      ResourceProperties: props,
+    };
     await expect(onEvent({ ...common, RequestType: "Create" })).rejects.toThrow(/https/);
     expect(apiMade).toBe(0);
   });
 
   it("relay:deploy refuses an http:// RELAY_BASE_URL", async () => {
-    const env = { FLATFILE_ENVIRONMENT_ID: "us_env_a", RELAY_BASE_URL: "http://api.example", FLATFILE_API_KEY: "sk_live", FLATFILE_SIGNING_SECRET: "whsec_0123456789abcdef" };
+    const env = {
+      FLATFILE_ENVIRONMENT_ID: "us_env_a",
+      RELAY_BASE_URL: "http://api.example",
+      FLATFILE_API_KEY: "sk_live",
+      FLATFILE_SIGNING_SECRET: "whsec_0123456789abcdef",
+    };
     await expect(relayDeploy([], env, () => undefined)).rejects.toThrow(/https/);
   });
 });

@@ -68,7 +68,7 @@ describe("RelayRegistration", () => {
     expect([grant!.Action].flat()).toContain("secretsmanager:GetSecretValue");
     expect(grant!.Resource).toEqual({ Ref: secretLogicalId });
     // Attached to the register function's role, and to no other role.
-    const role = (relay.function.role!.node.defaultChild as never) as Parameters<typeof stack.getLogicalId>[0];
+    const role = relay.function.role!.node.defaultChild as never as Parameters<typeof stack.getLogicalId>[0];
     expect(grant!.policy.Properties.Roles).toEqual([{ Ref: stack.getLogicalId(role) }]);
     // No statement anywhere uses "*" as a resource for a secret.
     for (const s of statements) if (s.Resource === "*") expect([s.Action].flat().some((a) => a.startsWith("secretsmanager:"))).toBe(false);
@@ -82,10 +82,14 @@ describe("RelayRegistration", () => {
     const report = new AwsSolutionsChecks(app).validateScope(relay);
     expect(report.violations).toEqual([]);
     const acknowledged = [relay.function, relay.provider, relay.providerRole].flatMap((c) =>
-      c.node.metadata.filter((m) => m.type === "aws:cdk:acknowledged-rules").flatMap((m) => Object.entries(m.data as Record<string, string>)),
+      c.node.metadata
+        .filter((m) => m.type === "aws:cdk:acknowledged-rules")
+        .flatMap((m) => Object.entries(m.data as Record<string, string>)),
     );
     // No AWSLambdaBasicExecutionRole left to acknowledge (issue 13 §6): only the Provider's invoke grant.
-    expect(acknowledged.map(([id]) => id.replace(/^Annotation::/, "")).sort()).toEqual([`AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`]);
+    expect(acknowledged.map(([id]) => id.replace(/^Annotation::/, "")).sort()).toEqual([
+      `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
+    ]);
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
   });
 

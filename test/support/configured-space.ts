@@ -48,7 +48,13 @@ export async function seedConfiguredSpace(
     spaceId: space.id,
     name: "Contacts & Orders",
     sheets: [
-      { name: "Contacts", slug: "contacts", records: contacts, fields: contactFields, actions: [copy<Flatfile.Action>(SHEET_ACTIONS.duplicate)] },
+      {
+        name: "Contacts",
+        slug: "contacts",
+        records: contacts,
+        fields: contactFields,
+        actions: [copy<Flatfile.Action>(SHEET_ACTIONS.duplicate)],
+      },
       { name: "Orders", slug: "orders", records: orders, fields: orderFields },
     ],
     actions: [copy<Flatfile.Action>(WORKBOOK_ACTIONS.submit)],

@@ -5,7 +5,13 @@
 import MarkdownIt from "markdown-it";
 import { expect } from "vitest";
 
-const SECTIONS = { intro: "<h1>Getting started</h1>", currency: "<h2>Currency</h2>", "reference-data": "<h2>Reference data</h2>", progress: "<h2>Progress</h2>", history: "<h2>History</h2>" } as const;
+const SECTIONS = {
+  intro: "<h1>Getting started</h1>",
+  currency: "<h2>Currency</h2>",
+  "reference-data": "<h2>Reference data</h2>",
+  progress: "<h2>Progress</h2>",
+  history: "<h2>History</h2>",
+} as const;
 export type GuideSectionName = keyof typeof SECTIONS;
 
 /** `&#N;`, `&#xN;` and the five named references HTML escaping uses, decoded. */
@@ -54,9 +60,12 @@ export function expectOneInertHtmlBlock(body: string): void {
   }
   // No Markdown link, image or autolink syntax, and no HTML we did not write.
   expect(body).not.toMatch(/\]\(|!\[|<a[\s>]|<img[\s>]|https?:\/\/|www\.|\[[^\]]*\]/);
-  expect([...body.matchAll(/<([a-z0-9]+)[\s>]/g)].map((m) => m[1]).every((tag) => ["h1", "h2", "p", "ol", "ul", "li", "strong", "time"].includes(tag!))).toBe(true);
+  expect(
+    [...body.matchAll(/<([a-z0-9]+)[\s>]/g)]
+      .map((m) => m[1])
+      .every((tag) => ["h1", "h2", "p", "ol", "ul", "li", "strong", "time"].includes(tag!)),
+  ).toBe(true);
   const rendered = renderMarkdown(body);
   expect(rendered).not.toMatch(/<a[\s>]|<img[\s>]/);
   expect(rendered).toContain("<h1>Getting started</h1>");
 }
-

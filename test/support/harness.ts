@@ -31,7 +31,11 @@ export interface Harness {
    * the answer is not a 5xx. Pauses `pauseMs` between attempts instead of the Retry-After, so
    * in-process tests stay quick; every 503 for a copy in flight must carry a Retry-After.
    */
-  deliverUntilSettled(handler: RouteHandler, event: unknown, options?: DeliverOptions & { attempts?: number; pauseMs?: number }): Promise<Answer[]>;
+  deliverUntilSettled(
+    handler: RouteHandler,
+    event: unknown,
+    options?: DeliverOptions & { attempts?: number; pauseMs?: number },
+  ): Promise<Answer[]>;
   /** Forgets deliveries and Flatfile state between tests. */
   reset(): void;
   close(): Promise<void>;
@@ -69,7 +73,9 @@ export function apiEvent(rawBody: string, headers: Record<string, string>, base6
   };
 }
 
-export async function startHarness(options: { latencyMs?: number; env?: Record<string, string | undefined>; idPrefix?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { latencyMs?: number; env?: Record<string, string | undefined>; idPrefix?: string } = {},
+): Promise<Harness> {
   const flatfile = await startFlatfileStandIn({ latencyMs: options.latencyMs, idPrefix: options.idPrefix });
   const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
   const env: Record<string, string | undefined> = {
@@ -118,7 +124,9 @@ export async function startHarness(options: { latencyMs?: number; env?: Record<s
       } catch {
         body = { raw: result.body };
       }
-      const answerHeaders = Object.fromEntries(Object.entries(result.headers ?? {}).map(([key, value]) => [key.toLowerCase(), String(value)]));
+      const answerHeaders = Object.fromEntries(
+        Object.entries(result.headers ?? {}).map(([key, value]) => [key.toLowerCase(), String(value)]),
+      );
       return { status: result.statusCode ?? 200, body, headers: answerHeaders };
     },
     reset() {

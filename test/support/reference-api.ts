@@ -22,7 +22,9 @@ export interface ReferenceApi {
   close(): Promise<void>;
 }
 
-export async function startReferenceApi(options: { mode?: ReferenceMode; latencyMs?: number; categories?: { value: string; label: string }[] } = {}): Promise<ReferenceApi> {
+export async function startReferenceApi(
+  options: { mode?: ReferenceMode; latencyMs?: number; categories?: { value: string; label: string }[] } = {},
+): Promise<ReferenceApi> {
   const requests: ReferenceApi["requests"] = [];
   let current: ReferenceMode = options.mode ?? "ok";
   const server: Server = createServer((request, response) => {

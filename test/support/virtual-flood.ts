@@ -15,7 +15,16 @@
  *     until one request is turned away): the attacker no retry schedule can outrun.
  */
 import { ROUTE_THROTTLE, type ThrottleLimits } from "../../infra/throttle";
-import { defaultDeps, RELAY_BOUND, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "../../infra/relay/forward";
+import {
+  defaultDeps,
+  RELAY_BOUND,
+  RELAY_SECRET_BASE_URL,
+  RELAY_SECRET_SIGNING,
+  relayEvent,
+  type RelayDeps,
+  type RelayOutcome,
+  type RetryBound,
+} from "../../infra/relay/forward";
 import { startGateway, type RoutePath } from "../../local/gateway";
 import type { RouteHandler } from "../../shared/core/route";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";

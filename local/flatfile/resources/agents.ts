@@ -79,8 +79,15 @@ export const secretRoutes: Route[] = [
       const environmentId = typeof write.environmentId === "string" ? write.environmentId : undefined;
       const spaceId = typeof write.spaceId === "string" ? write.spaceId : undefined;
       if (!environmentId && !spaceId) throw badRequest("environmentId or spaceId is required", "environmentId");
-      const existing = [...store.secrets.values()].find((s) => s.name === write.name && s.environmentId === environmentId && s.spaceId === spaceId);
-      const secret: StoredSecret = { ...(clone(write) as Json), id: existing?.id ?? store.newId("sec"), name: String(write.name), value: String(write.value) };
+      const existing = [...store.secrets.values()].find(
+        (s) => s.name === write.name && s.environmentId === environmentId && s.spaceId === spaceId,
+      );
+      const secret: StoredSecret = {
+        ...(clone(write) as Json),
+        id: existing?.id ?? store.newId("sec"),
+        name: String(write.name),
+        value: String(write.value),
+      };
       store.secrets.set(secret.id, secret);
       return ok([clone(secret)]);
     },

@@ -166,7 +166,8 @@ export const jobRoutes: Route[] = [
       const job = store.getJob(id!);
       if (FINISHED.has(job.status)) throw badRequest(`Job ${id} is already ${job.status} and cannot be acknowledged`);
       // Undocumented: acknowledging a job not yet ready. Least convenient plausible: refused.
-      if (job.status !== "ready" && job.status !== "executing") throw badRequest(`Job ${id} is ${job.status}, not ready: it cannot be acknowledged yet`);
+      if (job.status !== "ready" && job.status !== "executing")
+        throw badRequest(`Job ${id} is ${job.status}, not ready: it cannot be acknowledged yet`);
       const details = isObject(body) ? body : {};
       job.status = "executing";
       if (typeof details.info === "string") job.info = details.info;

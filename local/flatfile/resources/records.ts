@@ -18,7 +18,12 @@ export function raiseCommitCreated(store: Store, sheet: StoredSheet, commitId: s
 }
 
 /** One commit on a sheet, as a person editing records makes it, and its event. */
-export function commitChange(store: Store, sheetId: string, change: SeedCommit, actorId?: string): { commitId: string; recordIds: string[]; event: StoredEvent } {
+export function commitChange(
+  store: Store,
+  sheetId: string,
+  change: SeedCommit,
+  actorId?: string,
+): { commitId: string; recordIds: string[]; event: StoredEvent } {
   const sheet = store.getSheet(sheetId);
   const result = store.applyCommit(sheet, change);
   return { ...result, event: clone(raiseCommitCreated(store, sheet, result.commitId, actorId)) };
@@ -56,7 +61,13 @@ export const recordRoutes: Route[] = [
       if (!["all", "valid", "error", "none"].includes(filter)) throw badRequest(`Unknown filter "${filter}"`, "filter");
       const changed = store.byCommit(sheet, query);
       const filtered =
-        filter === "valid" ? changed.filter((r) => r.valid) : filter === "error" ? changed.filter((r) => !r.valid) : filter === "none" ? [] : changed;
+        filter === "valid"
+          ? changed.filter((r) => r.valid)
+          : filter === "error"
+            ? changed.filter((r) => !r.valid)
+            : filter === "none"
+              ? []
+              : changed;
       const start = (pageNumber - 1) * pageSize;
       const fieldList = query.getAll("fields");
       const fields = fieldList.length ? new Set(fieldList) : undefined;

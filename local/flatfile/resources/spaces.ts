@@ -67,7 +67,8 @@ export const spaceRoutes: Route[] = [
     schema: top("SpaceConfig"),
     handle: (store, _p, body) => {
       const { name, metadata, environmentId, autoConfigure, ...extra } = body as Json;
-      if (environmentId !== undefined && typeof environmentId !== "string") throw badRequest("environmentId must be a string", "environmentId");
+      if (environmentId !== undefined && typeof environmentId !== "string")
+        throw badRequest("environmentId must be a string", "environmentId");
       const { space } = createSpace(store, {
         name: typeof name === "string" ? name : undefined,
         metadata,

@@ -99,7 +99,12 @@ export const workbookRoutes: Route[] = [
       return ok(store.workbookView(workbook));
     },
   },
-  { method: "GET", pattern: new RegExp(`^/workbooks/${ID}$`), name: "workbooks.get", handle: (store, [id]) => ok(store.workbookView(store.getWorkbook(id!))) },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/workbooks/${ID}$`),
+    name: "workbooks.get",
+    handle: (store, [id]) => ok(store.workbookView(store.getWorkbook(id!))),
+  },
   {
     method: "PATCH",
     pattern: new RegExp(`^/workbooks/${ID}$`),
@@ -124,7 +129,7 @@ export const workbookRoutes: Route[] = [
           const existing =
             (typeof sheetId === "string" ? byId.get(sheetId) : undefined) ??
             (typeof config.slug === "string" ? bySlug.get(config.slug) : undefined);
-          const slug = typeof config.slug === "string" ? config.slug : existing?.slug ?? slugify(String(config.name ?? ""));
+          const slug = typeof config.slug === "string" ? config.slug : (existing?.slug ?? slugify(String(config.name ?? "")));
           if (seen.has(slug)) throw badRequest(`Duplicate sheet slug "${slug}"`, `sheets[${i}].slug`);
           seen.add(slug);
           if (existing) {
@@ -160,7 +165,12 @@ export const workbookRoutes: Route[] = [
 ];
 
 export const sheetRoutes: Route[] = [
-  { method: "GET", pattern: new RegExp(`^/sheets/${ID}$`), name: "sheets.get", handle: (store, [id]) => ok(store.sheetView(store.getSheet(id!))) },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/sheets/${ID}$`),
+    name: "sheets.get",
+    handle: (store, [id]) => ok(store.sheetView(store.getSheet(id!))),
+  },
   {
     method: "GET",
     pattern: new RegExp(`^/sheets/${ID}/counts$`),
