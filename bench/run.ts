@@ -15,7 +15,7 @@ import { build } from "esbuild";
 import { buildFunction, BUNDLE_FILE, functionBuildOptions, FUNCTION_NAMES, REPO_ROOT } from "../infra/bundling";
 import { startFlatfileStandIn } from "../local/flatfile-stand-in";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
-import { resetReferenceDataCache } from "../shared/domain/reference-data";
+import { resetReferenceDataCache } from "../shared/core/reference-data-source";
 import { handler as spaceConfigureHandler } from "../functions/space-configure/handler";
 import { startHarness } from "../test/support/harness";
 import { buildBaselineBundle, measureColdInit, median } from "./cold-init";

@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { FlatfileStandIn } from "../local/flatfile-stand-in";
 import { createFlatfileClient } from "../shared/core/flatfile-client";
-import { DUPLICATE_JOB } from "../shared/flows/duplicate-sheet";
+import { DUPLICATE_JOB } from "../functions/action-job/duplicate-sheet";
 import { signPayload } from "../shared/core/signature";
 import { seedConfiguredSpace } from "../test/support/configured-space";
 import { apiEvent, commitCreatedEvent, jobReadyEvent } from "../test/support/harness";

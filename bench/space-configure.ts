@@ -8,8 +8,8 @@ import type { RouteHandler } from "../shared/core/route";
 import { resolveCurrency } from "../shared/domain/currency";
 import { buildSpaceSetup } from "../shared/domain/space-setup";
 import type { ReferenceData } from "../shared/domain/reference-data";
-import { CONFIGURE_JOB } from "../shared/flows/space-configure";
-import { GUIDE_TITLE } from "../shared/flows/space-state";
+import { CONFIGURE_JOB } from "../functions/space-configure/configure";
+import { GUIDE_TITLE } from "../shared/flatfile/space-state";
 import { jobReadyEvent, type Harness } from "../test/support/harness";
 import { REFERENCE_CATEGORIES } from "./reference-data-server";
 

@@ -117,7 +117,7 @@ export class FlatfileStack extends Stack {
   readonly relay?: RelayRegistration;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`), with the open-jobs index. */
   readonly idempotencyTable: Table;
-  /** Fails the jobs left open past the bound, on a schedule (shared/flows/job-sweep.ts). */
+  /** Fails the jobs left open past the bound, on a schedule (functions/job-sweep/sweep.ts). */
   readonly jobSweep: RouteFunction;
   readonly jobSweepSchedule: Rule;
   /** Encrypted topic every alarm notifies. */
@@ -207,7 +207,7 @@ export class FlatfileStack extends Stack {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
-          // Read by commit-created only (SELF_ACTOR_ENV in shared/flows/commit-created.ts).
+          // Read by commit-created only (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts).
           ...(name === "commit-created" && selfActorIds.length > 0 ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") } : {}),
         },
       })

@@ -3,7 +3,7 @@
  * process (whose routes track their open jobs in process), one run at a time, and stops cleanly.
  */
 import { OPEN_JOB_SWEEP_INTERVAL_MS } from "../shared/core/open-jobs";
-import { runScheduledSweep } from "../shared/flows/job-sweep";
+import { runScheduledSweep } from "../functions/job-sweep/sweep";
 
 export interface SweepTimer {
   /** Clears the timer and waits for a run in progress. */

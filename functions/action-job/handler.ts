@@ -1,4 +1,4 @@
 import { createRoute } from "../../shared/core/route";
-import { actionJobRoute } from "../../shared/flows/action-job";
+import { actionJobRoute } from "./actions";
 
 export const handler = createRoute(actionJobRoute);

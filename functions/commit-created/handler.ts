@@ -1,4 +1,4 @@
 import { createRoute } from "../../shared/core/route";
-import { commitCreatedRoute } from "../../shared/flows/commit-created";
+import { commitCreatedRoute } from "./commit-created";
 
 export const handler = createRoute(commitCreatedRoute);

@@ -1,4 +1,4 @@
 import { createRoute } from "../../shared/core/route";
-import { spaceConfigureRoute } from "../../shared/flows/space-configure";
+import { spaceConfigureRoute } from "./configure";
 
 export const handler = createRoute(spaceConfigureRoute);

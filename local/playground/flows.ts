@@ -5,7 +5,7 @@
  */
 import type { FlatfileStandIn, StoredEvent, StoredSheet } from "../flatfile-stand-in";
 import type { PlatformEvent } from "../../infra/relay/forward";
-import { readSpaceState } from "../../shared/flows/space-state";
+import { readSpaceState } from "../../shared/flatfile/space-state";
 import type { Activity } from "./activity";
 import { describeOutcome, type Forward } from "./relay";
 import type { ReferenceApiStandIn, ReferenceMode } from "./reference-api";

@@ -5,7 +5,7 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
-import { GUIDE_TITLE, readSpaceState } from "../../shared/flows/space-state";
+import { GUIDE_TITLE, readSpaceState } from "../../shared/flatfile/space-state";
 
 export const RECORDS_SHOWN = 10;
 

@@ -3,7 +3,7 @@
  *
  * A job is tracked just before its ack and forgotten once it is complete or failed. A temporary
  * failure keeps it tracked (the job stays executing for the relay's retry). The scheduled sweep
- * (shared/flows/job-sweep.ts) fails whatever is still tracked past OPEN_JOB_BOUND_MS.
+ * (functions/job-sweep/sweep.ts) fails whatever is still tracked past OPEN_JOB_BOUND_MS.
  *
  * In AWS the items live in the idempotency table under their own key prefix, expiring through
  * its TTL. Each carries a fixed `openJobs` attribute and its ack time, which a sparse index

@@ -1,9 +1,9 @@
 /**
  * Who created the Space, reduced to the audience the blueprint shapes the Workbook for. Pure.
- * The rule's configuration (`STAFF_RULE`) lives in `./blueprint`, the module a customer edits;
- * the rule itself is documented there and implemented here.
+ * The rule's configuration (`STAFF_RULE`) lives in `./blueprint`, the module a customer edits,
+ * and is passed in: the rule is documented there and implemented here, and this module imports
+ * nothing from the blueprint.
  */
-import { STAFF_RULE } from "./blueprint";
 
 export interface Actor {
   id?: string;
@@ -48,7 +48,7 @@ function emailDomain(email: string | undefined): string | undefined {
 }
 
 /** Whether a user is staff under `rule` (by metadata flag, metadata role, or e-mail domain). */
-export function isStaff(actor: Actor, rule: StaffRule = STAFF_RULE): boolean {
+export function isStaff(actor: Actor, rule: StaffRule): boolean {
   const metadata = actor.metadata ?? {};
   if (metadata[rule.flagKey] === true) return true;
   const roles = new Set(rule.staffRoles.map((r) => r.toLowerCase()));
@@ -67,7 +67,7 @@ export function isStaff(actor: Actor, rule: StaffRule = STAFF_RULE): boolean {
  * - internal (a user marked staff by `rule`)
  * - member (any other user)
  */
-export function audienceOf(actor: Actor, rule: StaffRule = STAFF_RULE): Audience {
+export function audienceOf(actor: Actor, rule: StaffRule): Audience {
   switch (actor.kind) {
     case "guest":
       return "guest";

@@ -5,7 +5,7 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import { audienceOf, type Actor, type Audience } from "./audience";
-import { buildWorkbook, categoryOptions } from "./blueprint";
+import { buildWorkbook, categoryOptions, STAFF_RULE } from "./blueprint";
 import type { CurrencyChoice } from "./currency";
 import { initialGuideState, renderGuide, type GuideState } from "./guide";
 import type { ReferenceData } from "./reference-data";
@@ -27,7 +27,7 @@ export interface SpaceSetup {
 
 export function buildSpaceSetup(input: SpaceSetupInput): SpaceSetup {
   const { actor, currency, referenceData } = input;
-  const audience = audienceOf(actor);
+  const audience = audienceOf(actor, STAFF_RULE);
   const workbook = buildWorkbook({
     spaceId: input.spaceId,
     environmentId: input.environmentId,

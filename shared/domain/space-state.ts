@@ -2,7 +2,7 @@
  * What we keep in `space.metadata` under one key (the embedding app's own metadata is left as it
  * was): the ids of what configure made, the working set of sheets, the locked snapshots, and
  * the guide's state. Later handlers find our workbook, sheets and guide by these ids, never by a
- * display name. Pure: the reads and writes are in shared/flows/space-state.ts.
+ * display name. Pure: the reads and writes are in shared/flatfile/space-state.ts.
  *
  * Working sheets. `sheets` maps each sheet role of the blueprint (its slug: "contacts",
  * "orders") to the sheet that plays it now. "Duplicate this Sheet and lock down the original"

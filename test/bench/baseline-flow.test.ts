@@ -11,7 +11,7 @@ import { buildBaselineBundle, loadOnce, median } from "../../bench/cold-init";
 import { countRoundTrips, describeWaves, waves } from "../../bench/round-trips";
 import { runBaselineFlow, seedConfigureJob } from "../../bench/space-configure";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
-import { GUIDE_TITLE } from "../../shared/flows/space-state";
+import { GUIDE_TITLE } from "../../shared/flatfile/space-state";
 import { startHarness, type Harness } from "../support/harness";
 
 describe("baseline space:configure flow (the guide's sequential calls)", () => {

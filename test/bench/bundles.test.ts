@@ -21,9 +21,9 @@ import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile
 import { startWorker, type Worker } from "../../bench/scale";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { UNKNOWN_CATEGORY_RULE } from "../../shared/domain/blueprint";
-import { CONFIGURE_JOB } from "../../shared/flows/space-configure";
-import { DUPLICATE_JOB } from "../../shared/flows/duplicate-sheet";
-import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { CONFIGURE_JOB } from "../../functions/space-configure/configure";
+import { DUPLICATE_JOB } from "../../functions/action-job/duplicate-sheet";
+import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { commitCreatedEvent, ENVIRONMENT_ID, jobReadyEvent } from "../support/harness";
 
 const SUBMIT_JOB = "workbook:submitActionFg";

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunction, BUNDLE_FILE } from "../../infra/bundling";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
 import { startWorker, type Worker } from "../../bench/scale";
-import { CONFIGURE_JOB } from "../../shared/flows/space-configure";
+import { CONFIGURE_JOB } from "../../functions/space-configure/configure";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 import { ENVIRONMENT_ID, jobReadyEvent } from "../support/harness";
 

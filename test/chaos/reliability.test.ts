@@ -25,12 +25,12 @@ import { signPayload } from "../../shared/core/signature";
 import { WORKBOOK_NAME } from "../../shared/domain/blueprint";
 import { renderProgress } from "../../shared/domain/guide";
 import { guideSection as readSection } from "../support/guide";
-import { resetReferenceDataCache } from "../../shared/domain/reference-data";
-import { copySlugFor } from "../../shared/flows/duplicate-sheet";
-import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { resetReferenceDataCache } from "../../shared/core/reference-data-source";
+import { copySlugFor } from "../../functions/action-job/duplicate-sheet";
+import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
 import { OPEN_JOB_BOUND_MS, openJobStore } from "../../shared/core/open-jobs";
-import { sweepOpenJobs, type SweepReport } from "../../shared/flows/job-sweep";
+import { sweepOpenJobs, type SweepReport } from "../../functions/job-sweep/sweep";
 import {
   defaultDeps,
   relayEvent,

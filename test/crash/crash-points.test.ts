@@ -27,7 +27,7 @@ import { defaultDeps, deliver, RELAY_BOUND } from "../../infra/relay/forward";
 import { resetSettingsCache } from "../../shared/core/config";
 import { OPEN_JOB_KEY_PREFIX } from "../../shared/core/open-jobs";
 import { WORKBOOK_NAME } from "../../shared/domain/blueprint";
-import { GUIDE_TITLE, readSpaceState } from "../../shared/flows/space-state";
+import { GUIDE_TITLE, readSpaceState } from "../../shared/flatfile/space-state";
 import { seedConfiguredSpace } from "../support/configured-space";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 import { commitCreatedEvent, ENVIRONMENT_ID, jobReadyEvent } from "../support/harness";

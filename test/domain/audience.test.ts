@@ -21,6 +21,6 @@ describe("audienceOf", () => {
     ["guest with staff domain stays guest", { kind: "guest", email: "g@acme.com", metadata: { staff: true } }, withDomains, "guest"],
     ["lookup failed", { kind: "unknown", id: "us_usr_x" }, undefined, "default"],
   ])("%s", (_name, actor, rule, expected) => {
-    expect(audienceOf(actor, rule)).toBe(expected);
+    expect(audienceOf(actor, rule ?? STAFF_RULE)).toBe(expected);
   });
 });

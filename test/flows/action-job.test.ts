@@ -9,9 +9,9 @@ import { handler as configureHandler } from "../../functions/space-configure/han
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { guideSection as readSection } from "../support/guide";
-import { actionJobRoute } from "../../shared/flows/action-job";
-import { copySlugFor } from "../../shared/flows/duplicate-sheet";
-import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { actionJobRoute } from "../../functions/action-job/actions";
+import { copySlugFor } from "../../functions/action-job/duplicate-sheet";
+import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 let h: Harness;

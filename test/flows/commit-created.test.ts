@@ -7,11 +7,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../functions/commit-created/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { workbookUpdate } from "../../shared/flows/workbook-update";
+import { workbookUpdate } from "../../shared/domain/workbook-update";
 import { renderProgress } from "../../shared/domain/guide";
 import { guideSection as readSection } from "../support/guide";
-import { SELF_ACTOR_ENV } from "../../shared/flows/commit-created";
-import { GUIDE_TITLE } from "../../shared/flows/space-state";
+import { SELF_ACTOR_ENV } from "../../functions/commit-created/commit-created";
+import { GUIDE_TITLE } from "../../shared/flatfile/space-state";
 import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../support/configured-space";
 import { commitCreatedEvent, startHarness, type Harness } from "../support/harness";
 

@@ -9,7 +9,7 @@ import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as commitHandler } from "../../functions/commit-created/handler";
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
-import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 const DEV_ENVIRONMENT = "dev_env_local0001";

@@ -10,7 +10,7 @@ import { handler as spaceConfigure } from "../../functions/space-configure/handl
 import { resetSettingsCache } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { OPEN_JOB_BOUND_MS, OPEN_JOB_KEY_PREFIX, OPEN_JOBS_INDEX, openJobStore, type OpenJobStore } from "../../shared/core/open-jobs";
-import { sweepOpenJobs, sweptMessage } from "../../shared/flows/job-sweep";
+import { sweepOpenJobs, sweptMessage } from "../../functions/job-sweep/sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../support/dynalite";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
 

@@ -9,7 +9,7 @@ import { handler as configureHandler } from "../../functions/space-configure/han
 import { jsonExceeds, MAX_ACTOR_METADATA_CHARS, MAX_SPACE_METADATA_CHARS, MAX_SPACE_STATE_CHARS } from "../../shared/core/bounds";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { readSpaceState, SPACE_STATE_KEY, type SpaceState } from "../../shared/domain/space-state";
-import { lookUpActor } from "../../shared/flows/actor";
+import { lookUpActor } from "../../shared/flatfile/actor";
 import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 let h: Harness;

@@ -8,8 +8,8 @@ import { handler as commitHandler } from "../../functions/commit-created/handler
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
-import { blockingErrors } from "../../shared/flows/submit-workbook";
+import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
+import { blockingErrors } from "../../functions/action-job/submit-workbook";
 import { workbookActionPressable } from "../support/action-constraints";
 import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../../infra/app";
 import { FUNCTION_NAMES, REPO_ROOT } from "../../infra/bundling";
 import { InvalidSettingsError } from "../../infra/settings";
-import { SELF_ACTOR_ENV } from "../../shared/flows/commit-created";
+import { SELF_ACTOR_ENV } from "../../functions/commit-created/commit-created";
 import { cleanup, synthWithoutBundling, tempDir } from "./support";
 
 afterAll(cleanup);

@@ -23,7 +23,7 @@ import { resetInProcessIdempotency } from "../../shared/core/idempotency";
 import type { RouteHandler } from "../../shared/core/route";
 import { signPayload } from "../../shared/core/signature";
 import { isLocked } from "../../shared/domain/blueprint";
-import { readSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { apiEvent } from "../support/harness";
 
 export interface ContractTarget {

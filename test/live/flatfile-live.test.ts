@@ -15,7 +15,7 @@ import { resetSettingsCache } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { resetInProcessIdempotency } from "../../shared/core/idempotency";
 import { signPayload } from "../../shared/core/signature";
-import { readSpaceState } from "../../shared/flows/space-state";
+import { readSpaceState } from "../../shared/flatfile/space-state";
 import { apiEvent } from "../support/harness";
 
 const apiKey = process.env.FLATFILE_LIVE_API_KEY;

@@ -10,7 +10,7 @@ import { createFlatfileClient } from "../../shared/core/flatfile-client";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { resolveCurrency } from "../../shared/domain/currency";
 import { initialGuideState, renderGuide, withProgress } from "../../shared/domain/guide";
-import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flows/space-state";
+import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 
 export const CATEGORIES = ["books", "music", "games"];
 

@@ -6,19 +6,27 @@
  * attempt started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
-import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
-import type { FlatfileApi } from "../core/flatfile-client";
-import { runJob } from "../core/job-lifecycle";
-import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
-import type { Actor } from "../domain/audience";
-import { lookUpActor } from "./actor";
-import { resolveCurrency } from "../domain/currency";
-import { buildSpaceSetup } from "../domain/space-setup";
-import { loadReferenceData, type ReferenceData } from "../domain/reference-data";
-import { withLease } from "../core/lease";
-import type { GuideState } from "../domain/guide";
-import { count, METRIC, traceCall } from "../core/observability";
-import { assertSpaceMetadataBounded, GUIDE_TITLE, readSpaceState, sheetIdsOf, withSpaceState, type SpaceState } from "./space-state";
+import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { runJob } from "../../shared/core/job-lifecycle";
+import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
+import type { Actor } from "../../shared/domain/audience";
+import { lookUpActor } from "../../shared/flatfile/actor";
+import { resolveCurrency } from "../../shared/domain/currency";
+import { buildSpaceSetup } from "../../shared/domain/space-setup";
+import { loadReferenceData } from "../../shared/core/reference-data-source";
+import type { ReferenceData } from "../../shared/domain/reference-data";
+import type { GuideState } from "../../shared/domain/guide";
+import { count, METRIC, traceCall } from "../../shared/core/observability";
+import {
+  assertSpaceMetadataBounded,
+  GUIDE_TITLE,
+  readSpaceState,
+  sheetIdsOf,
+  withSpaceState,
+  type SpaceState,
+} from "../../shared/flatfile/space-state";
+import { withSpaceLease } from "../../shared/flatfile/writes";
 
 export const CONFIGURE_JOB = "space:configure";
 
@@ -70,7 +78,7 @@ function configuredState(
  * that is there already (recorded by a concurrent delivery) is kept.
  */
 function recordConfiguration(api: FlatfileApi, spaceId: string, state: SpaceState, leaseTable: string | undefined): Promise<unknown> {
-  return withLease(`space#${spaceId}`, leaseTable, async () => {
+  return withSpaceLease(spaceId, leaseTable, async () => {
     const { data: space } = await api.spaces.get(spaceId);
     if (readSpaceState(space.metadata)) return;
     await api.spaces.update(spaceId, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });

@@ -12,12 +12,12 @@
  */
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import type { Context } from "aws-lambda";
-import { loadSettings } from "../core/config";
-import { createFlatfileClient, type FlatfileApi } from "../core/flatfile-client";
-import { judge } from "../core/failures";
-import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../domain/blueprint";
-import { logger, setCorrelation } from "../core/logger";
-import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../core/open-jobs";
+import { loadSettings } from "../../shared/core/config";
+import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { judge } from "../../shared/core/failures";
+import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { logger, setCorrelation } from "../../shared/core/logger";
+import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../../shared/core/open-jobs";
 
 /** `"<domain>:<operation>"` of each of our action jobs → the label of the button that starts it. */
 const ACTION_LABELS: ReadonlyMap<string, string> = new Map([

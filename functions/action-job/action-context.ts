@@ -5,13 +5,13 @@
  * declined, so another listener that owns it finds its job untouched.
  */
 import type { Flatfile } from "@flatfile/api";
-import { requireContext, type FlatfileEvent } from "../core/envelope";
-import type { FlatfileApi } from "../core/flatfile-client";
-import { runJob, type JobResult, type JobSummary } from "../core/job-lifecycle";
-import type { RouteDeps } from "../core/route";
-import type { Actor } from "../domain/audience";
-import { lookUpActor } from "./actor";
-import { assertSpaceMetadataBounded, readSpaceState, type SpaceState } from "./space-state";
+import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { runJob, type JobResult, type JobSummary } from "../../shared/core/job-lifecycle";
+import type { RouteDeps } from "../../shared/core/route";
+import type { Actor } from "../../shared/domain/audience";
+import { lookUpActor } from "../../shared/flatfile/actor";
+import { assertSpaceMetadataBounded, readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 
 export interface ActionContext {
   space: Flatfile.Space;

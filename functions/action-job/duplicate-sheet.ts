@@ -27,18 +27,18 @@
  * sheets.counts → documents.update → spaces.update] → jobs.complete.
  */
 import type { Flatfile } from "@flatfile/api";
-import { requireContext, type FlatfileEvent } from "../core/envelope";
-import { JobFailure, NotFoundError } from "../core/errors";
-import type { FlatfileApi } from "../core/flatfile-client";
-import type { JobResult, JobSummary } from "../core/job-lifecycle";
-import { SECTION_LEASE_MS, withLease } from "../core/lease";
-import type { RouteDeps } from "../core/route";
-import { archivedConfig, isLocked, SHEET_ACTIONS } from "../domain/blueprint";
-import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../domain/space-state";
-import { plainText } from "../domain/text";
+import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import { JobFailure, NotFoundError } from "../../shared/core/errors";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
+import type { RouteDeps } from "../../shared/core/route";
+import { archivedConfig, isLocked, SHEET_ACTIONS } from "../../shared/domain/blueprint";
+import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
+import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
-import { changeSpaceState } from "./space-state";
-import { withSheetsAndSubmit } from "./workbook-update";
+import { changeSpaceState } from "../../shared/flatfile/space-state";
+import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
+import { withWorkbookLease } from "../../shared/flatfile/writes";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
@@ -80,8 +80,8 @@ async function copyAndLock(
   jobId: string,
   leaseTable: string | undefined,
 ): Promise<Copied> {
-  return withLease(
-    `workbook#${workbookId}`,
+  return withWorkbookLease(
+    workbookId,
     leaseTable,
     async () => {
       let workbook = (await api.workbooks.get(workbookId)).data;
@@ -111,7 +111,7 @@ async function copyAndLock(
       if (update) await api.workbooks.update(workbookId, update);
       return { original: lockedNow, copy, reused: Boolean(leftover) };
     },
-    SECTION_LEASE_MS,
+    true,
   );
 }
 

@@ -34,13 +34,13 @@
  * skipped before any call.
  */
 import type { Flatfile } from "@flatfile/api";
-import { BadRequestError } from "../core/errors";
-import { requireContext, type FlatfileEvent } from "../core/envelope";
-import { asRouteError, judge } from "../core/failures";
-import type { FlatfileApi } from "../core/flatfile-client";
-import { logger } from "../core/logger";
-import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
-import { FINALIZE_RESERVE_MS } from "../core/route";
+import { BadRequestError } from "../../shared/core/errors";
+import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import { asRouteError, judge } from "../../shared/core/failures";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { logger } from "../../shared/core/logger";
+import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
+import { FINALIZE_RESERVE_MS } from "../../shared/core/route";
 import {
   collectUnknownEnumValues,
   isLocked,
@@ -48,14 +48,14 @@ import {
   UNKNOWN_CATEGORY_RULE,
   withSubmitConstraints,
   type UnknownEnumScan,
-} from "../domain/blueprint";
-import type { SheetProgress } from "../domain/guide";
-import { archivedEntry, guideStateOf, readSpaceState, recordProgress, roleOf, type SpaceState } from "../domain/space-state";
-import { same } from "./canonical";
+} from "../../shared/domain/blueprint";
+import type { SheetProgress } from "../../shared/domain/guide";
+import { archivedEntry, guideStateOf, readSpaceState, recordProgress, roleOf, type SpaceState } from "../../shared/domain/space-state";
+import { same } from "../../shared/core/canonical";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
-import { changeWorkbook } from "./leased-writes";
-import { changeSpaceState, spaceMetadataTooLarge } from "./space-state";
-import { workbookUpdate } from "./workbook-update";
+import { changeWorkbook } from "../../shared/flatfile/writes";
+import { changeSpaceState, spaceMetadataTooLarge } from "../../shared/flatfile/space-state";
+import { workbookUpdate } from "../../shared/domain/workbook-update";
 
 export const COMMIT_TOPIC = "commit:created";
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */

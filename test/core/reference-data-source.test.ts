@@ -1,7 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BUNDLED_CATEGORIES, loadReferenceData, resetReferenceDataCache } from "../../shared/domain/reference-data";
+import { loadReferenceData, resetReferenceDataCache } from "../../shared/core/reference-data-source";
+import { BUNDLED_CATEGORIES } from "../../shared/domain/reference-data";
 
 const URL_ = "https://ref.example.test/categories?token=secret";
 

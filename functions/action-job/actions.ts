@@ -2,10 +2,10 @@
  * `job:ready` for the actions our blueprint defines. Every other job, including actions other
  * listeners define, is ignored untouched: another listener may own it.
  */
-import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../core/envelope";
-import type { JobSummary } from "../core/job-lifecycle";
-import type { Ownership, RouteDeps, RouteSpec } from "../core/route";
-import { OWNED_ACTION_JOBS } from "../domain/blueprint";
+import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import type { JobSummary } from "../../shared/core/job-lifecycle";
+import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
+import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { DUPLICATE_JOB, duplicateAndLock } from "./duplicate-sheet";
 import { SUBMIT_JOB, submitWorkbook } from "./submit-workbook";
 

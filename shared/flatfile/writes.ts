@@ -5,7 +5,26 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileApi } from "../core/flatfile-client";
-import { withLease } from "../core/lease";
+import { LEASE_MS, SECTION_LEASE_MS, withLease } from "../core/lease";
+
+/**
+ * The leases that guard our read-modify-writes, one key per Flatfile resource: every writer of a
+ * workbook's configuration holds the workbook's, every writer of our state the space's. Always
+ * space, then workbook, never the other way. `section` is for work that spans several calls, one
+ * of them slow (a duplicate's `sheets.duplicate`).
+ */
+export function withWorkbookLease<T>(
+  workbookId: string,
+  leaseTable: string | undefined,
+  work: () => Promise<T>,
+  section = false,
+): Promise<T> {
+  return withLease(`workbook#${workbookId}`, leaseTable, work, section ? SECTION_LEASE_MS : LEASE_MS);
+}
+
+export function withSpaceLease<T>(spaceId: string, leaseTable: string | undefined, work: () => Promise<T>, section = false): Promise<T> {
+  return withLease(`space#${spaceId}`, leaseTable, work, section ? SECTION_LEASE_MS : LEASE_MS);
+}
 
 /**
  * Changes a workbook's configuration without losing a concurrent delivery's change: under the
@@ -20,7 +39,7 @@ export async function changeWorkbook(
   leaseTable: string | undefined,
   change: (fresh: Flatfile.Workbook) => Flatfile.WorkbookUpdate | undefined,
 ): Promise<void> {
-  await withLease(`workbook#${workbookId}`, leaseTable, async () => {
+  await withWorkbookLease(workbookId, leaseTable, async () => {
     const fresh = (await api.workbooks.get(workbookId)).data;
     const update = change(fresh);
     if (update) await api.workbooks.update(workbookId, update);

@@ -17,19 +17,19 @@
  * workbooks.update] → documents.update → spaces.update] → jobs.complete.
  */
 import type { Flatfile } from "@flatfile/api";
-import type { FlatfileEvent } from "../core/envelope";
-import { JobFailure } from "../core/errors";
-import type { FlatfileApi } from "../core/flatfile-client";
-import type { JobResult, JobSummary } from "../core/job-lifecycle";
-import { withLease } from "../core/lease";
-import type { RouteDeps } from "../core/route";
-import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../domain/blueprint";
-import { plural, type SheetProgress } from "../domain/guide";
-import { guideStateOf, isoTime, recordSubmit } from "../domain/space-state";
-import { plainText } from "../domain/text";
+import type { FlatfileEvent } from "../../shared/core/envelope";
+import { JobFailure } from "../../shared/core/errors";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
+import type { RouteDeps } from "../../shared/core/route";
+import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { plural, type SheetProgress } from "../../shared/domain/guide";
+import { guideStateOf, isoTime, recordSubmit } from "../../shared/domain/space-state";
+import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
-import { changeSpaceState } from "./space-state";
-import { withSheetsAndSubmit } from "./workbook-update";
+import { changeSpaceState } from "../../shared/flatfile/space-state";
+import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
+import { withWorkbookLease } from "../../shared/flatfile/writes";
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
@@ -57,7 +57,7 @@ async function lockWorkingSheets(
   sheetIds: readonly string[],
   leaseTable: string | undefined,
 ): Promise<Flatfile.Sheet[]> {
-  return withLease(`workbook#${workbookId}`, leaseTable, async () => {
+  return withWorkbookLease(workbookId, leaseTable, async () => {
     const fresh = (await api.workbooks.get(workbookId)).data;
     const working = (fresh.sheets ?? []).filter((sheet) => sheetIds.includes(sheet.id));
     const replaced = new Map(working.filter((sheet) => !isLocked(sheet.config)).map((sheet) => [sheet.id, lockedConfig(sheet.config)]));

@@ -3,7 +3,7 @@
  * memory is bounded by one page plus the accumulator, never by the sheet or the commit.
  */
 import type { Flatfile } from "@flatfile/api";
-import type { FlatfileApi } from "../core/flatfile-client";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
 
 /** A page is small enough to hold, large enough that a typical commit is one or two calls. */
 export const COMMIT_PAGE_SIZE = 5_000;

@@ -1,5 +1,5 @@
 import type { Flatfile } from "@flatfile/api";
-import { isLocked, withSubmitConstraints } from "../domain/blueprint";
+import { isLocked, withSubmitConstraints } from "./blueprint";
 
 /**
  * The whole workbook as a `WorkbookUpdate`. Flatfile's own examples of `workbooks.update` send

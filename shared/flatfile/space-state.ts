@@ -9,10 +9,10 @@ import { jsonExceeds, MAX_SPACE_METADATA_CHARS } from "../core/bounds";
 import { JobFailure } from "../core/errors";
 import { judge } from "../core/failures";
 import type { FlatfileApi } from "../core/flatfile-client";
-import { SECTION_LEASE_MS, withLease } from "../core/lease";
 import { DEFAULT_GUIDE_TITLE, renderGuide } from "../domain/guide";
 import { guideStateOf, readSpaceState, withSpaceState, type SpaceState } from "../domain/space-state";
-import { canonical } from "./canonical";
+import { canonical } from "../core/canonical";
+import { withSpaceLease } from "./writes";
 
 export {
   readSpaceState,
@@ -57,8 +57,8 @@ export async function changeSpaceState<T>(
   leaseTable: string | undefined,
   change: (space: Flatfile.Space, state: SpaceState | undefined) => Promise<StateChange<T>>,
 ): Promise<StateWrite<T>> {
-  return withLease(
-    `space#${spaceId}`,
+  return withSpaceLease(
+    spaceId,
     leaseTable,
     async () => {
       const space = (await api.spaces.get(spaceId)).data;
@@ -70,7 +70,7 @@ export async function changeSpaceState<T>(
       await api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) });
       return { value, guide, state: "updated" };
     },
-    SECTION_LEASE_MS,
+    true,
   );
 }
 
