@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Refuses to run on a Node that is not the deployed major, saying how to get it.
+    globalSetup: ["test/support/node-version.ts"],
     // Vitest's default is one worker fewer than the CPUs: one on CI's 2 cores, so every file ran
     // in turn. The suite mostly waits (the crash points' lock lapses, child processes, servers),
     // so two files at a time on 2 cores roughly halves the wall time; more cores keep the default.
