@@ -20,7 +20,7 @@ export default defineConfig({
     maxWorkers: Math.max(2, availableParallelism() - 1),
     // Handlers log at import time; suites that read the logs raise the level themselves.
     // Metrics print one EMF line per invocation off Lambda too; the suite that reads them
-    // (test/core/metrics.test.ts) turns them on for itself.
+    // (test/shared/core/metrics.test.ts) turns them on for itself.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
     projects: [
       { extends: true, test: { name: "default", include: ["test/**/*.test.ts"], sequence: { groupOrder: 0 } } },
@@ -29,7 +29,7 @@ export default defineConfig({
         test: {
           name: "omitted-sheets-dropped",
           sequence: { groupOrder: 1 },
-          include: ["test/flows/**/*.test.ts", "test/chaos/**/*.test.ts"],
+          include: ["test/functions/**/*.test.ts", "test/scenarios/reliability/**/*.test.ts"],
           env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", STAND_IN_OMITTED_SHEETS: "dropped" },
         },
       },

@@ -1,0 +1,340 @@
+/**
+ * action-job through the handler, against the Flatfile stand-in. Each space is configured by the
+ * real space-configure handler first, so the actions run on exactly what the blueprint builds.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { handler } from "../../../functions/action-job/handler";
+import { handler as configureHandler } from "../../../functions/space-configure/handler";
+import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
+import { guideSection as readSection } from "../../support/guide";
+import { actionJobRoute } from "../../../functions/action-job/actions";
+import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
+import { readSpaceState, type SpaceState } from "../../../shared/flatfile/space-state";
+import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+
+let h: Harness;
+let api: FlatfileApi;
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => h.reset());
+
+interface Configured {
+  spaceId: string;
+  state: SpaceState;
+  userId: string;
+}
+
+async function configuredSpace(): Promise<Configured> {
+  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+  const answer = await h.deliver(
+    configureHandler,
+    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
+  );
+  expect(answer.status).toBe(200);
+  const state = readSpaceState((await api.spaces.get(space.id)).data.metadata);
+  if (!state) throw new Error("configure left no state");
+  return { spaceId: space.id, state, userId: user.id };
+}
+
+function duplicateJob(c: Configured, sheetSlug = "contacts") {
+  const sheetId = c.state.sheets[sheetSlug]!;
+  const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.state.workbookId, sheetId });
+  const event = jobReadyEvent({
+    job: "sheet:duplicate",
+    jobId: job.id,
+    spaceId: c.spaceId,
+    workbookId: c.state.workbookId,
+    sheetId,
+    sheetSlug,
+    actorId: c.userId,
+  });
+  return { job, event, sheetId };
+}
+
+function submitJob(c: Configured) {
+  const job = h.flatfile.seed.job({ job: "workbook:submitActionFg", spaceId: c.spaceId, workbookId: c.state.workbookId });
+  const event = jobReadyEvent({
+    job: "workbook:submitActionFg",
+    jobId: job.id,
+    spaceId: c.spaceId,
+    workbookId: c.state.workbookId,
+    actorId: c.userId,
+  });
+  return { job, event };
+}
+
+function mark() {
+  const start = h.flatfile.requests.length;
+  return {
+    all: () => h.flatfile.requests.slice(start),
+    writes: () => h.flatfile.requests.slice(start).filter((r) => r.method !== "GET"),
+  };
+}
+
+const workbookOf = async (c: Configured) => (await api.workbooks.get(c.state.workbookId)).data;
+const jobOf = async (id: string) => (await api.jobs.get(id)).data;
+const historyOf = async (c: Configured) =>
+  readSection((await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
+const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
+
+async function recordsOf(sheetId: string): Promise<Record<string, unknown>[]> {
+  const { data } = await api.records.get(sheetId, { pageSize: 50_000 });
+  return (data.records ?? []).map((r) => Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, v.value])));
+}
+
+describe("action-job: sheet:duplicate", () => {
+  it("copies the sheet with every record, locks the original, updates the guide and points at the copy", async () => {
+    const c = await configuredSpace();
+    const { job, event, sheetId } = duplicateJob(c);
+    h.flatfile.seed.commit(sheetId, { insert: [contact(1), contact(2), contact(3)] });
+    const log = mark();
+
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "complete", lockedSheetId: sheetId });
+    const copyId = String(answer.body.copySheetId);
+
+    const workbook = await workbookOf(c);
+    const original = workbook.sheets!.find((s) => s.id === sheetId)!;
+    const copy = workbook.sheets!.find((s) => s.id === copyId)!;
+    expect(copy.name).toBe("Contacts (copy)");
+    expect(copy.slug).toBe(copySlugFor("contacts", job.id));
+    expect(await recordsOf(copyId)).toEqual(await recordsOf(sheetId));
+    expect(await recordsOf(copyId)).toHaveLength(3);
+
+    // The original is read-only, and that is what went over the wire.
+    expect(original.config.access).toEqual([]);
+    expect(original.config.readonly).toBe(true);
+    const update = log.writes().find((r) => r.route === "workbooks.update");
+    const sent = (update?.body as { sheets: (Flatfile.SheetConfigOrUpdate & { id?: string })[] }).sheets;
+    expect(sent.find((s) => s.slug === "contacts")).toMatchObject({ access: [], readonly: true });
+    // Every other sheet went back as it was, and the copy stays editable.
+    expect(sent.map((s) => s.slug).sort()).toEqual(["contacts", copy.slug, "orders"].sort());
+    expect(workbook.sheets!.find((s) => s.slug === "orders")!.config.readonly).toBeUndefined();
+    expect(copy.config.readonly).toBeUndefined();
+
+    const history = await historyOf(c);
+    expect(history).toContain("<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>");
+    expect(history).toMatch(/<time datetime="\d{4}-\d\d-\d\dT/);
+    const guide = (await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
+    expect(readSection(guide, "intro")).toContain("Getting started");
+
+    const finished = await jobOf(job.id);
+    expect(finished.status).toBe("complete");
+    // The link to the copy is in the outcome dialog (acknowledge: true), where Flatfile shows `next`.
+    expect(finished.outcome).toMatchObject({ acknowledge: true, next: { type: "id", id: copyId, label: "Open the copy" } });
+  });
+
+  it("makes the same Flatfile calls for a 10-record sheet as for a 25,000-record one", async () => {
+    const calls = async (records: number) => {
+      const c = await configuredSpace();
+      const { event, sheetId } = duplicateJob(c);
+      h.flatfile.seed.commit(sheetId, { insert: Array.from({ length: records }, (_, i) => contact(i)) });
+      const log = mark();
+      const answer = await h.deliver(handler, event);
+      expect(answer.status).toBe(200);
+      const counts = await api.sheets.getRecordCounts(String(answer.body.copySheetId));
+      expect(counts.data.counts.total).toBe(records);
+      return log
+        .all()
+        .map((r) => `${r.method} ${r.route}`)
+        .sort();
+    };
+    const small = await calls(10);
+    h.reset();
+    const large = await calls(25_000);
+    expect(large).toEqual(small);
+    expect(small.filter((c) => c.includes("records."))).toEqual([]);
+  });
+
+  it("finishes with one copy when a retry follows a failure after the copy was made", async () => {
+    const c = await configuredSpace();
+    const { job, event, sheetId } = duplicateJob(c);
+    h.flatfile.seed.commit(sheetId, { insert: [contact(1)] });
+    h.flatfile.faults.statuses("workbooks.update", [500, 500, 500]);
+
+    const failed = await h.deliver(handler, event);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    const afterFailure = await jobOf(job.id);
+    expect(afterFailure.status).toBe("executing");
+    expect(afterFailure.info).toMatch(/^Duplicating this sheet is waiting on a service that is temporarily unavailable/);
+    expect((await workbookOf(c)).sheets).toHaveLength(3);
+
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: "complete", reusedCopy: true });
+    const sheets = (await workbookOf(c)).sheets!;
+    expect(sheets).toHaveLength(3);
+    expect(sheets.find((s) => s.id === sheetId)!.config.access).toEqual([]);
+    expect((await jobOf(job.id)).status).toBe("complete");
+    // The guide's line was written once.
+    expect((await historyOf(c)).match(/was locked/g)).toHaveLength(1);
+  });
+
+  it("makes one copy from concurrent copies of the event, and a redelivery of the finished job changes nothing", async () => {
+    const c = await configuredSpace();
+    const { job, event } = duplicateJob(c);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => h.deliverUntilSettled(handler, event)));
+    expect(answers.map((a) => a.at(-1)!.status)).toEqual([200, 200, 200, 200]);
+    expect((await workbookOf(c)).sheets).toHaveLength(3);
+    expect((await jobOf(job.id)).status).toBe("complete");
+
+    const log = mark();
+    const redelivered = await h.deliver(handler, { ...event, id: "us_evt_redeliver1" });
+    expect(redelivered.status).toBe(200);
+    expect(log.writes()).toEqual([]);
+    expect((await workbookOf(c)).sheets).toHaveLength(3);
+  });
+
+  it("answers 400 when the event lacks the sheet, before any call", async () => {
+    const c = await configuredSpace();
+    const { event } = duplicateJob(c);
+    delete (event.context as Record<string, unknown>).sheetId;
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.error)).toContain("sheetId");
+    expect(log.all()).toEqual([]);
+  });
+});
+
+describe("action-job: workbook:submitActionFg", () => {
+  it("fails the job naming the sheet and the count while records have errors, and locks nothing", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2), contact(3)], invalid: 2 });
+    const { job, event } = submitJob(c);
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "failed" });
+    const failed = await jobOf(job.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.outcome?.message).toBe(
+      "Nothing was submitted: Contacts has 2 records with errors. Filter the sheet by errors, fix them, then submit again.",
+    );
+    expect(
+      log
+        .writes()
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["jobs.ack", "jobs.fail"]);
+  });
+
+  it("locks every sheet, records the submission in the guide and completes with the count", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    h.flatfile.seed.commit(c.state.sheets.orders!, { insert: [{ orderId: "o-1", amount: 12, category: "hardware" }] });
+    const { job, event } = submitJob(c);
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "complete", records: 3 });
+
+    for (const sheet of (await workbookOf(c)).sheets!) {
+      expect(sheet.config.access).toEqual([]);
+      expect(sheet.config.readonly).toBe(true);
+    }
+    const sent = (log.writes().find((r) => r.route === "workbooks.update")?.body as { sheets: Flatfile.SheetConfigUpdate[] }).sheets;
+    expect(sent.every((s) => s.readonly === true && Array.isArray(s.access) && s.access.length === 0)).toBe(true);
+    expect(await historyOf(c)).toMatch(/Submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace \(3 records\)/);
+    const done = await jobOf(job.id);
+    expect(done.status).toBe("complete");
+    expect(done.outcome?.message).toBe("Submitted 3 records from Contacts & Orders. Its sheets are now read-only.");
+  });
+
+  it("fails with a message when there is nothing to submit", async () => {
+    const c = await configuredSpace();
+    const { job, event } = submitJob(c);
+    await h.deliver(handler, event);
+    const failed = await jobOf(job.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.outcome?.message).toMatch(/no records yet/);
+  });
+});
+
+describe("action-job: jobs on one workbook at the same time", () => {
+  it("keeps both a duplicate's and a submit's changes to the workbook and to the guide", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    const duplicate = duplicateJob(c);
+    const submit = submitJob(c);
+    // The copy takes a while on Flatfile's side, so both jobs read the workbook before either writes.
+    h.flatfile.faults.latency("sheets.duplicate", 150);
+    const [dup, sub] = await Promise.all([h.deliver(handler, duplicate.event), h.deliver(handler, submit.event)]);
+    expect(dup.body).toMatchObject({ status: "complete" });
+    expect(sub.body).toMatchObject({ status: "complete" });
+
+    const sheets = (await workbookOf(c)).sheets!;
+    expect(sheets.find((s) => s.slug === "orders")!.config.readonly).toBe(true);
+    expect(sheets.find((s) => s.slug === "contacts")!.config.readonly).toBe(true);
+    const history = await historyOf(c);
+    expect(history).toContain("was locked; keep working in");
+    expect(history).toContain("Submitted on");
+  });
+});
+
+describe("action-job: what it does not own", () => {
+  it("ignores an operation the blueprint does not define, with zero calls, and leaves the job ready", async () => {
+    const c = await configuredSpace();
+    const job = h.flatfile.seed.job({ job: "workbook:exportToErp", spaceId: c.spaceId, workbookId: c.state.workbookId });
+    const log = mark();
+    const answer = await h.deliver(
+      handler,
+      jobReadyEvent({ job: "workbook:exportToErp", jobId: job.id, spaceId: c.spaceId, workbookId: c.state.workbookId }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ ignored: true });
+    expect(log.all()).toEqual([]);
+    expect((await jobOf(job.id)).status).toBe("ready");
+  });
+
+  it("declines our action on a workbook the blueprint did not make, with zero writes", async () => {
+    const c = await configuredSpace();
+    const theirs = h.flatfile.seed.workbook({
+      spaceId: c.spaceId,
+      name: "Theirs",
+      sheets: [{ name: "Contacts", slug: "contacts", records: 3 }],
+    });
+    const sheetId = theirs.sheets![0]!.id;
+    const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: theirs.id, sheetId });
+    const log = mark();
+    const answer = await h.deliver(
+      handler,
+      jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: theirs.id, sheetId }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ ignored: true });
+    expect(log.writes()).toEqual([]);
+    expect((await jobOf(job.id)).status).toBe("ready");
+  });
+
+  it("claims exactly the blueprint's actions", () => {
+    for (const job of OWNED_ACTION_JOBS) {
+      const [domain, operation] = job.split(":");
+      const event = {
+        id: "us_evt_x1",
+        topic: "job:ready",
+        context: { accountId: "us_acc_1", environmentId: "us_env_1", jobId: "us_jb_1" },
+        payload: { job, domain, operation },
+      };
+      expect(actionJobRoute.claim(event as never)).toMatchObject({ owned: true });
+    }
+    const foreign = {
+      id: "us_evt_x1",
+      topic: "job:ready",
+      context: { accountId: "us_acc_1", environmentId: "us_env_1" },
+      payload: { job: "space:configure" },
+    };
+    expect(actionJobRoute.claim(foreign as never)).toMatchObject({ owned: false });
+  });
+});

@@ -1,0 +1,333 @@
+/**
+ * commit-created through the handler, against the Flatfile stand-in: a configured space (our
+ * workbook with Contacts and Orders, the guide, our state in space.metadata) seeded directly.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { handler } from "../../../functions/commit-created/handler";
+import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
+import { workbookUpdate } from "../../../shared/domain/workbook-update";
+import { renderProgress } from "../../../shared/domain/guide";
+import { guideSection as readSection } from "../../support/guide";
+import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
+import { GUIDE_TITLE } from "../../../shared/flatfile/space-state";
+import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../../support/configured-space";
+import { commitCreatedEvent, startHarness, type Harness } from "../../support/harness";
+
+let h: Harness;
+let api: FlatfileApi;
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => {
+  h.reset();
+  delete process.env[SELF_ACTOR_ENV];
+});
+
+const seedConfiguredSpace = (records: { contacts?: number; orders?: number } = {}) => seed(h.flatfile, records);
+
+function eventFor(c: Configured, sheetId: string, commitId: string, extra: { actorId?: string } = {}) {
+  return commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId, commitId, ...extra });
+}
+
+/** Requests made from now on. */
+function mark() {
+  const start = h.flatfile.requests.length;
+  return {
+    all: () => h.flatfile.requests.slice(start),
+    writes: () => h.flatfile.requests.slice(start).filter((r) => r.method !== "GET"),
+  };
+}
+
+async function progressOf(c: Configured): Promise<string> {
+  const doc = (await api.documents.get(c.spaceId, c.guideId)).data;
+  return readSection(doc.body, "progress") ?? "";
+}
+
+async function submitAction(c: Configured): Promise<Flatfile.Action | undefined> {
+  const wb = (await api.workbooks.get(c.workbookId)).data;
+  return wb.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
+}
+
+async function categoryOptions(c: Configured): Promise<string[]> {
+  const wb = (await api.workbooks.get(c.workbookId)).data;
+  const orders = wb.sheets?.find((s) => s.id === c.ordersId);
+  const field = orders?.config.fields.find((f) => f.key === UNKNOWN_CATEGORY_RULE.fieldKey);
+  return field?.type === "enum" ? field.config.options.map((o) => String(o.value)) : [];
+}
+
+const contact = (i: number) => ({ firstName: `Ada ${i}`, email: `ada${i}@example.com` });
+const order = (i: number, category: string) => ({ orderId: `o-${i}`, amount: 10 + i, category });
+
+describe("commit-created", () => {
+  it("keeps the guide's progress in line with the counts after each commit", async () => {
+    const c = await seedConfiguredSpace();
+    const first = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1), contact(2), contact(3)] });
+    const a = await h.deliver(handler, eventFor(c, c.contactsId, first.commitId));
+    expect(a.status).toBe(200);
+    expect(a.body).toMatchObject({ sheet: "contacts", guide: "updated" });
+    expect(await progressOf(c)).toContain("<strong>Contacts</strong>: 3 records");
+    expect(await progressOf(c)).toContain("<strong>Orders</strong>: no records yet");
+
+    const second = h.flatfile.seed.commit(c.ordersId, { insert: [order(1, "books"), order(2, "music")] });
+    const b = await h.deliver(handler, eventFor(c, c.ordersId, second.commitId));
+    expect(b.status).toBe(200);
+    const progress = await progressOf(c);
+    expect(progress).toContain("<strong>Contacts</strong>: 3 records");
+    expect(progress).toContain("<strong>Orders</strong>: 2 records");
+    // The rest of the guide is kept byte for byte.
+    const doc = (await api.documents.get(c.spaceId, c.guideId)).data;
+    expect(doc.title).toBe(GUIDE_TITLE);
+    expect(readSection(doc.body, "intro")).toContain("<h1>Getting started</h1>");
+  });
+
+  it("writes nothing for the same commit delivered twice, nor for a commit that changes nothing we show", async () => {
+    const c = await seedConfiguredSpace();
+    const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const event = eventFor(c, c.contactsId, commit.commitId);
+    const first = await h.deliver(handler, event);
+    expect(first.status).toBe(200);
+
+    const again = mark();
+    const second = await h.deliver(handler, event);
+    expect(second.status).toBe(200);
+    expect(second.body.replayed).toBe(true);
+    expect(again.all()).toEqual([]);
+
+    // A new delivery id for the same commit (a relay redelivery) is deduplicated by commit id.
+    const copy = mark();
+    const third = await h.deliver(handler, { ...event, id: "us_evt_redelivered1" });
+    expect(third.body.replayed).toBe(true);
+    expect(copy.writes()).toEqual([]);
+
+    // A different commit that leaves the counts as they were: everything is read, nothing written.
+    const noop = h.flatfile.seed.commit(c.ordersId, { insert: [] });
+    const quiet = mark();
+    const fourth = await h.deliver(handler, eventFor(c, c.ordersId, noop.commitId));
+    expect(fourth.status).toBe(200);
+    expect(fourth.body).toMatchObject({ guide: "unchanged", workbook: [] });
+    expect(quiet.writes()).toEqual([]);
+  });
+
+  it("leaves Submit to its static constraints (no toggle on the data), keeping the sheets", async () => {
+    const c = await seedConfiguredSpace();
+    expect((await submitAction(c))?.constraints).toEqual([{ type: "hasAllValid" }, { type: "hasData" }]);
+
+    const added = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const a = await h.deliver(handler, eventFor(c, c.contactsId, added.commitId));
+    expect(a.body.workbook).toEqual([]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
+
+    const wb = (await api.workbooks.get(c.workbookId)).data;
+    expect(wb.sheets?.map((s) => s.slug)).toEqual(["contacts", "orders"]);
+    expect(wb.sheets?.map((s) => s.id)).toEqual([c.contactsId, c.ordersId]);
+    expect(await categoryOptions(c)).toEqual(CATEGORIES);
+
+    const deleted = h.flatfile.seed.commit(c.contactsId, { deleteAll: true });
+    const b = await h.deliver(handler, eventFor(c, c.contactsId, deleted.commitId));
+    expect(b.body.workbook).toEqual([]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
+    expect(await progressOf(c)).toContain("No records yet");
+  });
+
+  it("brings a workbook made by an earlier version (toggled Submit with a tooltip) to the static constraints", async () => {
+    const c = await seedConfiguredSpace();
+    const wb = (await api.workbooks.get(c.workbookId)).data;
+    const toggled = {
+      ...WORKBOOK_ACTIONS.submit,
+      constraints: [{ type: "hasAllValid" as const }, { type: "hasData" as const }],
+      tooltip: LEGACY_SUBMIT_TOOLTIP,
+    };
+    await api.workbooks.update(c.workbookId, workbookUpdate(wb, [toggled]));
+    const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const answer = await h.deliver(handler, eventFor(c, c.contactsId, commit.commitId));
+    expect(answer.body.workbook).toEqual(["actions"]);
+    expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
+  });
+
+  it("extends the category options from the commit's changed records only", async () => {
+    const c = await seedConfiguredSpace();
+    // Data already in the sheet with a category we do not know: not this commit's business.
+    const before = h.flatfile.seed.commit(c.ordersId, { insert: [order(1, "legacy")] });
+    void before;
+    const commit = h.flatfile.seed.commit(c.ordersId, {
+      insert: [order(2, "books"), order(3, "gardening"), order(4, "gardening"), order(5, "tools")],
+    });
+    const log = mark();
+    const answer = await h.deliver(handler, eventFor(c, c.ordersId, commit.commitId));
+    expect(answer.status).toBe(200);
+    expect(answer.body.categories).toMatchObject({ recordsRead: 4, pages: 1, truncated: false, added: ["gardening", "tools"] });
+    expect(await categoryOptions(c)).toEqual([...CATEGORIES, "gardening", "tools"]);
+
+    // The records were read by commit, one page, and only the rule's field.
+    const reads = log.all().filter((r) => r.route === "records.get");
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.path).toContain(`commitId=${commit.commitId}`);
+    // One workbook update carries both the new options and the submit action now offered.
+    const updates = log.writes().filter((r) => r.route === "workbooks.update");
+    expect(updates).toHaveLength(1);
+
+    // Applied again (a later commit bringing the same values) it changes nothing.
+    const repeat = h.flatfile.seed.commit(c.ordersId, { insert: [order(6, "tools")] });
+    const quiet = mark();
+    const again = await h.deliver(handler, eventFor(c, c.ordersId, repeat.commitId));
+    expect(again.body.categories).toMatchObject({ added: [] });
+    expect(quiet.writes().filter((r) => r.route === "workbooks.update")).toEqual([]);
+  });
+
+  it("makes the same Flatfile calls for a 100,000-record sheet as for a 1,000-record one", async () => {
+    const calls = async (size: number) => {
+      const c = await seedConfiguredSpace({ contacts: size, orders: size });
+      const commit = h.flatfile.seed.commit(c.ordersId, { insert: [order(1, "books"), order(2, "hobbies")] });
+      const log = mark();
+      const answer = await h.deliver(handler, eventFor(c, c.ordersId, commit.commitId));
+      expect(answer.status).toBe(200);
+      expect(await progressOf(c)).toContain(`<strong>Orders</strong>: ${(size + 2).toLocaleString("en-US")} records`);
+      return log
+        .all()
+        .map((r) => `${r.method} ${r.route}`)
+        .sort();
+    };
+    const small = await calls(1_000);
+    h.reset();
+    const large = await calls(100_000);
+    expect(large).toEqual(small);
+    // spaces.get; a round of reads (2 counts, workbook) and the commit's one records page; the state
+    // write (spaces.get, documents.update, spaces.update under the space's lease) and the workbook
+    // write (workbooks.get, workbooks.update under its lease); a second round (spaces.get, 2 counts,
+    // workbook) that finds nothing to change; and this test's own read of the guide.
+    expect(small).toHaveLength(15);
+  });
+
+  it("ignores a commit on a sheet or workbook our blueprint did not make, with zero writes", async () => {
+    const c = await seedConfiguredSpace();
+    const foreign = h.flatfile.seed.workbook({
+      spaceId: c.spaceId,
+      name: "Theirs",
+      sheets: [{ name: "Contacts", slug: "contacts", records: 5 }],
+    });
+    const foreignSheet = foreign.sheets[0]!.id as string;
+    const commit = h.flatfile.seed.commit(foreignSheet, { insert: [contact(9)] });
+
+    const log = mark();
+    const onTheirWorkbook = await h.deliver(
+      handler,
+      commitCreatedEvent({ spaceId: c.spaceId, workbookId: foreign.id, sheetId: foreignSheet, commitId: commit.commitId }),
+    );
+    expect(onTheirWorkbook.status).toBe(200);
+    expect(onTheirWorkbook.body).toMatchObject({ ignored: true });
+    // A sheet id that is not ours, claimed to be in our workbook.
+    const other = h.flatfile.seed.commit(foreignSheet, { insert: [contact(10)] });
+    const onTheirSheet = await h.deliver(handler, eventFor(c, foreignSheet, other.commitId));
+    expect(onTheirSheet.body).toMatchObject({ ignored: true });
+    expect(log.writes()).toEqual([]);
+    expect(log.all().map((r) => r.route)).toEqual(["spaces.get", "spaces.get"]);
+
+    // A space that was never configured by us.
+    const bare = h.flatfile.seed.space({ metadata: {} });
+    const bareWb = h.flatfile.seed.workbook({ spaceId: bare.id, sheets: [{ name: "Contacts", slug: "contacts", records: 1 }] });
+    const bareCommit = h.flatfile.seed.commit(bareWb.sheets[0]!.id, { insert: [contact(1)] });
+    const unconfigured = await h.deliver(
+      handler,
+      commitCreatedEvent({ spaceId: bare.id, workbookId: bareWb.id, sheetId: bareWb.sheets[0]!.id, commitId: bareCommit.commitId }),
+    );
+    expect(unconfigured.body).toMatchObject({ ignored: true, reason: "the space was not configured by this blueprint" });
+    expect(log.writes()).toEqual([]);
+
+    // Other topics are not claimed at all.
+    const otherTopic = await h.deliver(handler, { ...eventFor(c, c.contactsId, commit.commitId), topic: "sheet:updated" });
+    expect(otherTopic.body).toMatchObject({ ignored: true });
+  });
+
+  it("ends a burst delivered concurrently and out of order in the state of the last commit", async () => {
+    const c = await seedConfiguredSpace();
+    const events: Record<string, unknown>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const sheetId = i % 2 === 0 ? c.contactsId : c.ordersId;
+      const insert = i % 2 === 0 ? [contact(i), contact(i + 100)] : [order(i, "books")];
+      events.push(eventFor(c, sheetId, h.flatfile.seed.commit(sheetId, { insert }).commitId));
+    }
+    // The last commit deletes every contact.
+    events.push(eventFor(c, c.contactsId, h.flatfile.seed.commit(c.contactsId, { deleteAll: true }).commitId));
+
+    const answers = await Promise.all([...events].reverse().map((event) => h.deliver(handler, event)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+
+    const expected = renderProgress([
+      { role: "contacts", sheetName: "Contacts", total: 0, valid: 0, error: 0 },
+      { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
+    ]);
+    expect((await progressOf(c)).trim()).toBe(expected.trim());
+
+    // A later commit that changes nothing finds the state settled: nothing to write.
+    const settle = mark();
+    const extra = h.flatfile.seed.commit(c.ordersId, { insert: [] });
+    await h.deliver(handler, eventFor(c, c.ordersId, extra.commitId));
+    expect(settle.writes()).toEqual([]);
+  });
+
+  it("ends in the latest state when commits land while deliveries are in flight", async () => {
+    const c = await seedConfiguredSpace();
+    const deliveries: Promise<unknown>[] = [];
+    for (let i = 0; i < 5; i++) {
+      const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(i)] });
+      deliveries.push(h.deliver(handler, eventFor(c, c.contactsId, commit.commitId)));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await Promise.all(deliveries);
+    expect(await progressOf(c)).toContain("<strong>Contacts</strong>: 5 records");
+  });
+
+  it("answers 5xx when Flatfile keeps failing, and a redelivery then succeeds", async () => {
+    const c = await seedConfiguredSpace();
+    const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const event = eventFor(c, c.contactsId, commit.commitId);
+    // Both sheets are counted in parallel, each with three attempts: six 500s exhaust them all.
+    h.flatfile.faults.statuses("sheets.counts", Array(6).fill(500));
+    const failed = await h.deliver(handler, event);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    const log = mark();
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    expect(retried.body.replayed).toBeUndefined();
+    expect(log.writes().map((r) => r.route)).toContain("documents.update");
+  });
+
+  it("answers 404, not retryable, when the space is gone", async () => {
+    const answer = await h.deliver(
+      handler,
+      commitCreatedEvent({
+        spaceId: "us_sp_gone0001",
+        workbookId: "us_wb_gone0001",
+        sheetId: "us_sh_gone0001",
+        commitId: "us_vr_gone0001",
+      }),
+    );
+    expect(answer.status).toBe(404);
+  });
+
+  it("rejects a commit event without the ids it needs", async () => {
+    const c = await seedConfiguredSpace();
+    const event = eventFor(c, c.contactsId, "us_vr_abc00001") as { context: Record<string, unknown> };
+    delete event.context.sheetId;
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.error)).toContain("sheetId");
+  });
+
+  it("skips a commit made by our own actor before any call", async () => {
+    const c = await seedConfiguredSpace();
+    process.env[SELF_ACTOR_ENV] = "us_key_ourselves1";
+    const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
+    const log = mark();
+    const answer = await h.deliver(handler, eventFor(c, c.contactsId, commit.commitId, { actorId: "us_key_ourselves1" }));
+    expect(answer.body).toMatchObject({ ignored: true });
+    expect(log.all()).toEqual([]);
+  });
+});

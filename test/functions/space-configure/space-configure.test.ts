@@ -1,0 +1,375 @@
+/**
+ * space-configure through the handler, against the Flatfile stand-in: what one `space:configure`
+ * job builds, shaped by the space's locale, the actor and the reference data, and what retries,
+ * redeliveries and concurrent copies leave behind.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { handler } from "../../../functions/space-configure/handler";
+import { resetSettingsCache } from "../../../shared/core/config";
+import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
+import { guideSection as readSection } from "../../support/guide";
+import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
+import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../../shared/flatfile/space-state";
+import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../../support/dynalite";
+import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+import { startReferenceApi, type ReferenceApi } from "../../support/reference-api";
+
+let h: Harness;
+let api: FlatfileApi;
+let reference: ReferenceApi;
+
+beforeAll(async () => {
+  reference = await startReferenceApi();
+  h = await startHarness({ env: { REFERENCE_DATA_URL: reference.url } });
+  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+});
+afterAll(async () => {
+  await h?.close();
+  await reference?.close();
+});
+beforeEach(() => {
+  h.reset();
+  reference.mode = "ok";
+  resetReferenceDataCache();
+});
+
+function seedJob(metadata: Record<string, unknown> = { locale: "en-US" }, actor?: { id: string }) {
+  const space = h.flatfile.seed.space({ name: "Acme onboarding", metadata });
+  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+  const event = jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: actor?.id });
+  return { space, job, event };
+}
+
+async function workbooksIn(spaceId: string): Promise<Flatfile.Workbook[]> {
+  return (await api.workbooks.list({ spaceId })).data;
+}
+async function guidesIn(spaceId: string): Promise<Flatfile.Document[]> {
+  return (await api.documents.list(spaceId)).data.filter((d) => d.title === GUIDE_TITLE);
+}
+async function jobOf(jobId: string): Promise<Flatfile.Job> {
+  return (await api.jobs.get(jobId)).data;
+}
+function sheetOf(workbook: Flatfile.Workbook, slug: string): Flatfile.Sheet {
+  const sheet = workbook.sheets?.find((s) => s.slug === slug);
+  if (!sheet) throw new Error(`no sheet ${slug} in ${workbook.id}`);
+  return sheet;
+}
+function fieldOf(sheet: Flatfile.Sheet, key: string): Flatfile.Property | undefined {
+  return sheet.config.fields.find((f) => f.key === key);
+}
+
+describe("space-configure: one event", () => {
+  it("builds one workbook and one guide, sets the primary workbook, merges the metadata and completes the job", async () => {
+    const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+    const { space, job, event } = seedJob({ locale: "de-DE", fromTheApp: { plan: "pro" } }, user);
+
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "complete", currency: "EUR", audience: "member", referenceData: "remote" });
+
+    const [workbook, ...others] = await workbooksIn(space.id);
+    expect(others).toEqual([]);
+    expect(workbook!.name).toBe("Contacts & Orders");
+    const guides = await guidesIn(space.id);
+    expect(guides).toHaveLength(1);
+
+    const after = (await api.spaces.get(space.id)).data;
+    expect(after.primaryWorkbookId).toBe(workbook!.id);
+    expect(after.metadata).toMatchObject({ locale: "de-DE", fromTheApp: { plan: "pro" } });
+    const state = readSpaceState(after.metadata);
+    expect(state).toMatchObject({ workbookId: workbook!.id, guideDocumentId: guides[0]!.id, currency: "EUR", configureJobId: job.id });
+    expect(state!.sheets).toEqual({ contacts: sheetOf(workbook!, "contacts").id, orders: sheetOf(workbook!, "orders").id });
+
+    const finished = await jobOf(job.id);
+    expect(finished.status).toBe("complete");
+    expect(finished.outcome?.message).toBe("Contacts & Orders ready · prices in EUR");
+    // A toast: `next` links are shown only in the dialog (acknowledge: true), so none is sent.
+    expect(finished.outcome).toMatchObject({ acknowledge: false });
+    expect(finished.outcome?.next).toBeUndefined();
+    // The guide's state is kept with ours, and the guide is it rendered.
+    expect(state!.guide).toMatchObject({ actorName: "Ada Lovelace", currency: { code: "EUR" }, history: [] });
+    expect(state!.guide!.progress.map((p) => p.role)).toEqual(["contacts", "orders"]);
+  });
+
+  it("gives the Contacts sheet its fields and the duplicate action, and the workbook its primary submit action", async () => {
+    const { space, event } = seedJob();
+    expect((await h.deliver(handler, event)).status).toBe(200);
+    const [workbook] = await workbooksIn(space.id);
+    const contacts = sheetOf(workbook!, "contacts");
+    expect(contacts.config.fields.map((f) => f.key)).toEqual(["firstName", "lastName", "email"]);
+    expect(fieldOf(contacts, "email")?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ type: "unique" })]));
+    expect(contacts.config.actions).toEqual([
+      expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "background", label: SHEET_ACTIONS.duplicate.label }),
+    ]);
+    const submit = workbook!.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
+    expect(submit).toMatchObject({ mode: "foreground", primary: true });
+    expect(submit?.constraints).toEqual(expect.arrayContaining([{ type: "hasAllValid" }]));
+  });
+
+  it("writes only what the SDK's strict schemas accept (the stand-in rejects anything else)", async () => {
+    const { event } = seedJob();
+    await h.deliver(handler, event);
+    const rejected = h.flatfile.requests.filter((r) => r.status === 400);
+    expect(rejected).toEqual([]);
+    const create = h.flatfile.requests.find((r) => r.route === "workbooks.create");
+    // What went over the wire carries the money field's currency in its config and metadata.
+    const orders = (create?.body as { sheets: Flatfile.SheetConfig[] }).sheets.find((s) => s.slug === "orders")!;
+    const amount = orders.fields.find((f) => f.key === "amount") as Flatfile.Property.Number;
+    expect(amount.config).toEqual({ decimalPlaces: 2 });
+    expect(amount.metadata).toMatchObject({ currency: "USD" });
+  });
+});
+
+describe("space-configure: where the space is", () => {
+  it.each([
+    [{ locale: "ja-JP" }, "JPY", 0],
+    [{ locale: "de-DE" }, "EUR", 2],
+    [{ currency: "BHD", locale: "en-US" }, "BHD", 3],
+  ])("%j gives %s with %d decimals, end to end", async (metadata, code, decimals) => {
+    const { space, job, event } = seedJob(metadata);
+    expect((await h.deliver(handler, event)).status).toBe(200);
+    const [workbook] = await workbooksIn(space.id);
+    const amount = fieldOf(sheetOf(workbook!, "orders"), "amount") as Flatfile.Property.Number;
+    expect(amount.label).toBe(`Amount (${code})`);
+    expect(amount.config?.decimalPlaces).toBe(decimals);
+    expect(amount.metadata).toMatchObject({ currency: code });
+    const guide = (await guidesIn(space.id))[0]!;
+    const body = (await api.documents.get(space.id, guide.id)).data.body;
+    expect(readSection(body, "currency")).toContain(`(${code})`);
+    expect((await jobOf(job.id)).outcome?.message).toContain(`prices in ${code}`);
+  });
+});
+
+describe("space-configure: who made the space", () => {
+  const keysOf = async (spaceId: string) => {
+    const [workbook] = await workbooksIn(spaceId);
+    return { contacts: sheetOf(workbook!, "contacts"), orders: sheetOf(workbook!, "orders") };
+  };
+
+  it("gives staff an internal-notes field on every sheet", async () => {
+    const staff = h.flatfile.seed.user({ email: "grace@acme.test", name: "Grace", metadata: { staff: true } });
+    const { space, event } = seedJob({ locale: "en-US" }, staff);
+    expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "internal" });
+    const { contacts, orders } = await keysOf(space.id);
+    expect(fieldOf(contacts, "internalNotes")).toBeDefined();
+    expect(fieldOf(orders, "internalNotes")).toBeDefined();
+  });
+
+  it("gives an ordinary user the standard workbook", async () => {
+    const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada" });
+    const { space, event } = seedJob({ locale: "en-US" }, user);
+    expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "member" });
+    const { contacts, orders } = await keysOf(space.id);
+    expect(fieldOf(contacts, "internalNotes")).toBeUndefined();
+    expect(fieldOf(orders, "poNumber")).toBeDefined();
+    expect(contacts.config.access).toBeUndefined();
+  });
+
+  it("gives a guest a simpler workbook: no deleting, no duplicate action, fewer fields", async () => {
+    const guest = h.flatfile.seed.guest({ email: "guest@example.com", name: "Gus" });
+    const { space, event } = seedJob({ locale: "en-US" }, guest);
+    expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "guest" });
+    const { contacts, orders } = await keysOf(space.id);
+    expect(contacts.config.access).toEqual(["add", "edit"]);
+    expect(contacts.config.actions ?? []).toEqual([]);
+    expect(fieldOf(orders, "poNumber")).toBeUndefined();
+  });
+
+  it("falls back to the default audience when the actor cannot be looked up", async () => {
+    const { space, job, event } = seedJob({ locale: "en-US" }, { id: "us_usr_doesnotexist" });
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ audience: "default" });
+    expect(await workbooksIn(space.id)).toHaveLength(1);
+    expect((await jobOf(job.id)).status).toBe("complete");
+  });
+});
+
+describe("space-configure: reference data", () => {
+  it("fills the category options from the reference API", async () => {
+    const { space, event } = seedJob();
+    await h.deliver(handler, event);
+    const [workbook] = await workbooksIn(space.id);
+    const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
+    expect(category.config.options.map((o) => o.value)).toEqual(["books", "music"]);
+  });
+
+  it.each(["hang", "500", "garbage"] as const)(
+    "configures the space with the bundled list when the API answers %s, within budget, and the guide says so",
+    async (mode) => {
+      reference.mode = mode;
+      const { space, job, event } = seedJob();
+      const started = Date.now();
+      const answer = await h.deliver(handler, event);
+      const elapsed = Date.now() - started;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ referenceData: "bundled" });
+      // The reference call's budget is 2 s at most; the whole delivery stays well inside the gateway's 29 s.
+      expect(elapsed).toBeLessThan(10_000);
+      const [workbook] = await workbooksIn(space.id);
+      const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
+      expect(category.config.options.map((o) => o.value)).toContain("hardware");
+      const guide = (await guidesIn(space.id))[0]!;
+      const body = (await api.documents.get(space.id, guide.id)).data.body;
+      expect(readSection(body, "reference-data")).toContain("bundled default list");
+      expect((await jobOf(job.id)).status).toBe("complete");
+    },
+  );
+});
+
+describe("space-configure: failures and retries", () => {
+  it("leaves the job executing, saying it retries, when workbooks.create keeps answering 500; the redelivery finishes with one workbook and one guide, without jobs.retry", async () => {
+    const { space, job, event } = seedJob();
+    h.flatfile.faults.statuses("workbooks.create", [500, 500, 500]);
+    const failed = await h.deliver(handler, event);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    const afterFailure = await jobOf(job.id);
+    expect(afterFailure.status).toBe("executing");
+    expect(afterFailure.info).toMatch(/temporarily unavailable .*retrying automatically/);
+    expect(await workbooksIn(space.id)).toEqual([]);
+    expect(readSpaceState((await api.spaces.get(space.id)).data.metadata)).toBeUndefined();
+
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    expect(await workbooksIn(space.id)).toHaveLength(1);
+    expect(await guidesIn(space.id)).toHaveLength(1);
+    expect((await jobOf(job.id)).status).toBe("complete");
+    expect(h.flatfile.requests.map((r) => r.route)).not.toContain("jobs.retry");
+    expect(h.flatfile.requests.map((r) => r.route)).not.toContain("jobs.fail");
+  });
+
+  it("finishes without a second workbook when the workbook was made but the space update failed", async () => {
+    const { space, job, event } = seedJob({ locale: "en-US", keep: "me" });
+    h.flatfile.faults.statuses("spaces.update", [500, 500, 500]);
+    const first = await h.deliver(handler, event);
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect(await workbooksIn(space.id)).toHaveLength(1);
+
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    const workbooks = await workbooksIn(space.id);
+    expect(workbooks).toHaveLength(1);
+    expect(await guidesIn(space.id)).toHaveLength(1);
+    const after = (await api.spaces.get(space.id)).data;
+    expect(after.primaryWorkbookId).toBe(workbooks[0]!.id);
+    expect(after.metadata).toMatchObject({ keep: "me", [SPACE_STATE_KEY]: { workbookId: workbooks[0]!.id } });
+    expect((await jobOf(job.id)).status).toBe("complete");
+  });
+
+  it("answers 404 for a job Flatfile does not know, without writing", async () => {
+    const { space } = seedJob();
+    const answer = await h.deliver(handler, jobReadyEvent({ job: "space:configure", jobId: "us_jb_unknown01", spaceId: space.id }));
+    expect(answer.status).toBe(404);
+    expect(h.flatfile.requests.filter((r) => r.method !== "GET")).toEqual([]);
+  });
+
+  it("answers 400 for a malformed id, before any call", async () => {
+    const { event } = seedJob();
+    (event.context as Record<string, unknown>).spaceId = "us_sp_a/../b";
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.error)).toContain("spaceId");
+    expect(h.flatfile.requests).toEqual([]);
+  });
+
+  it("ignores other jobs untouched", async () => {
+    const { space } = seedJob();
+    const other = h.flatfile.seed.job({ job: "workbook:somethingElse", spaceId: space.id });
+    const answer = await h.deliver(handler, jobReadyEvent({ job: "workbook:somethingElse", jobId: other.id, spaceId: space.id }));
+    expect(answer.body).toMatchObject({ ignored: true });
+    expect(h.flatfile.requests).toEqual([]);
+    expect((await jobOf(other.id)).status).toBe("ready");
+  });
+});
+
+describe("space-configure: duplicates", () => {
+  it("changes nothing when the same event is delivered again, or a new job arrives for a configured space", async () => {
+    const { space, job, event } = seedJob();
+    await h.deliver(handler, event);
+    const writesBefore = h.flatfile.requests.filter((r) => r.method !== "GET").length;
+
+    const again = await h.deliver(handler, event);
+    expect(again.status).toBe(200);
+    expect(again.body.replayed).toBe(true);
+    // A copy with a new delivery id, once the in-process record is gone: the job is found complete.
+    h.flatfile.requests.length = 0;
+    const redelivered = await h.deliver(handler, { ...event, id: "us_evt_redelivery" });
+    expect(redelivered.status).toBe(200);
+    expect(h.flatfile.requests.filter((r) => r.method !== "GET").length).toBe(0);
+
+    const second = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+    const onConfigured = await h.deliver(handler, jobReadyEvent({ job: "space:configure", jobId: second.id, spaceId: space.id }));
+    expect(onConfigured.body).toMatchObject({ alreadyConfigured: true });
+    expect(await workbooksIn(space.id)).toHaveLength(1);
+    expect(await guidesIn(space.id)).toHaveLength(1);
+    expect((await jobOf(job.id)).status).toBe("complete");
+    expect((await jobOf(second.id)).status).toBe("complete");
+    expect(writesBefore).toBeGreaterThan(0);
+  });
+
+  it("makes one workbook and one guide from concurrent copies (in-process store)", async () => {
+    const { space, job, event } = seedJob();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => h.deliverUntilSettled(handler, event)));
+    expect(answers.map((a) => a.at(-1)!.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await workbooksIn(space.id)).toHaveLength(1);
+    expect(await guidesIn(space.id)).toHaveLength(1);
+    expect((await jobOf(job.id)).status).toBe("complete");
+  });
+
+  describe("with DynamoDB as the idempotency store", () => {
+    let dynamo: LocalDynamo;
+    const saved: Record<string, string | undefined> = {};
+    beforeAll(async () => {
+      dynamo = await startLocalDynamo();
+      for (const [key, value] of Object.entries(dynamoEnv(dynamo))) {
+        saved[key] = process.env[key];
+        process.env[key] = value;
+      }
+      resetSettingsCache();
+    });
+    afterAll(async () => {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      resetSettingsCache();
+      await dynamo.close();
+    });
+
+    it("makes one workbook and one guide from concurrent copies and replays the answer afterwards", async () => {
+      const { space, job, event } = seedJob();
+      const copies = [event, event, { ...event }, event, event, event];
+      const answers = await Promise.all(copies.map((e) => h.deliver(handler, e)));
+      // One copy did the work; the others were told to retry while it was in progress (not
+      // acknowledged, so a crash of the first could not strand the job), or got its stored answer.
+      expect(answers.filter((a) => a.status === 200 && a.body.status === "complete" && !a.body.replayed)).toHaveLength(1);
+      const inFlight = answers.filter((a) => a.status !== 200);
+      for (const a of inFlight) {
+        expect(a.status).toBe(503);
+        expect(Number(a.headers["retry-after"]), "Retry-After in whole seconds, within the in-progress window").toBeGreaterThanOrEqual(1);
+        expect(Number(a.headers["retry-after"])).toBeLessThanOrEqual(8);
+      }
+      expect(answers.filter((a) => a.status === 200).every((a) => a.body.status === "complete")).toBe(true);
+      expect(await workbooksIn(space.id)).toHaveLength(1);
+      expect(await guidesIn(space.id)).toHaveLength(1);
+      expect((await jobOf(job.id)).status).toBe("complete");
+
+      const later = await h.deliver(handler, event);
+      expect(later.body).toMatchObject({ replayed: true, status: "complete" });
+    });
+
+    it("answers 503 before touching Flatfile when the table cannot be reached", async () => {
+      const { event } = seedJob();
+      await dynamo.stop();
+      try {
+        const answer = await h.deliver(handler, event);
+        expect(answer.status).toBe(503);
+        expect(h.flatfile.requests).toEqual([]);
+      } finally {
+        await dynamo.start();
+      }
+    });
+  });
+});
