@@ -4,6 +4,7 @@
  * real `npm run deploy` with bad values shows the CLI path (npm -> cdk -> the app) stops there,
  * with the message on stderr, before it needs AWS credentials.
  */
+import { CURRENTLY_RECOMMENDED_FLAGS } from "aws-cdk-lib/cx-api";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
@@ -12,7 +13,7 @@ import { createApp } from "../../infra/app";
 import { FUNCTION_NAMES, REPO_ROOT } from "../../infra/bundling";
 import { InvalidSettingsError } from "../../infra/settings";
 import { SELF_ACTOR_ENV } from "../../functions/commit-created/commit-created";
-import { cleanup, synthWithoutBundling, tempDir } from "./support";
+import { cleanup, featureFlags, synthWithoutBundling, tempDir } from "./support";
 
 afterAll(cleanup);
 
@@ -135,4 +136,11 @@ describe("npm run deploy with bad settings (real npm and cdk CLI)", () => {
     // It never got as far as asking for credentials or bundling.
     expect(result.stderr).not.toMatch(/credentials|Bundling asset/i);
   }, 70_000);
+});
+
+describe("CDK feature flags", () => {
+  it("cdk.json sets every flag aws-cdk-lib recommends, at its recommended value", () => {
+    const flags = featureFlags();
+    for (const [flag, recommended] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) expect([flag, flags[flag]]).toEqual([flag, recommended]);
+  });
 });

@@ -40,7 +40,7 @@ export interface Synthesized {
  */
 export function synthWithoutBundling(context: Record<string, unknown> = {}): Synthesized {
   const outdir = tempDir("infra-cdk-");
-  const { app, stack } = createApp(new App({ outdir, context: { ...context, "aws:cdk:bundling-stacks": [] } }));
+  const { app, stack } = createApp(new App({ outdir, context: { ...featureFlags(), ...context, "aws:cdk:bundling-stacks": [] } }));
   let synthError: Error | undefined;
   try {
     app.synth();
@@ -51,6 +51,13 @@ export function synthWithoutBundling(context: Record<string, unknown> = {}): Syn
   const violations = existsSync(report) ? violationsOf(JSON.parse(readFileSync(report, "utf8"))) : [];
   const template = Template.fromJSON(JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.template.json`), "utf8")));
   return { app, stack, template, outdir, violations, synthError };
+}
+
+/** The CDK feature flags cdk.json sets, so that the stack is tested as `cdk deploy` builds it. */
+export function featureFlags(): Record<string, unknown> {
+  const context = (JSON.parse(readFileSync(join(__dirname, "../../cdk.json"), "utf8")) as { context: Record<string, unknown> })
+    .context;
+  return Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith("@aws-cdk")));
 }
 
 export function violationsOf(report: { pluginReports?: { violations?: Violation[] }[] }): Violation[] {
