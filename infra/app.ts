@@ -29,6 +29,8 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     flatfileEnvironmentId: settings.flatfileEnvironmentId,
     flatfileApiUrl: settings.flatfileApiUrl,
     referenceDataUrl: settings.referenceDataUrl,
+    submissionsBucket: settings.submissionsBucket,
+    submissionsEventBus: settings.submissionsEventBus,
     secretName: settings.secretName,
     alarmEmail: settings.alarmEmail,
     reservedConcurrency: settings.reservedConcurrency,

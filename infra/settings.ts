@@ -43,6 +43,10 @@ export interface DeploySettings {
   reservedConcurrency?: number;
   /** Actors whose commits commit-created skips (COMMIT_SELF_ACTOR_IDS). */
   commitSelfActorIds: string[];
+  /** An existing S3 bucket for submissions. undefined = the stack creates one. */
+  submissionsBucket?: string;
+  /** An existing EventBridge bus that announces submissions. undefined = the account's default bus. */
+  submissionsEventBus?: string;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -57,6 +61,8 @@ const ID_BODY = "[A-Za-z0-9]{1,64}";
 export const ENVIRONMENT_ID = new RegExp(`^${ID_PREFIX}_env_${ID_BODY}$`);
 /** Users `us_usr_`, guests `us_g_`, agents and API keys: any kind of 1-4 letters. */
 export const ACTOR_ID = new RegExp(`^${ID_PREFIX}_[a-z]{1,4}_${ID_BODY}$`);
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const EVENT_BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
 const ANY_ID = new RegExp(`^${ID_PREFIX}_([a-z]{1,4})_${ID_BODY}$`);
 const ID_KINDS: Readonly<Record<string, string>> = {
   acc: "an account",
@@ -236,6 +242,26 @@ export const SETTINGS = {
     default: "",
     meaning: "comma-separated Flatfile actor ids whose commits commit-created skips (our own writes); empty: none",
     parse: commitSelfActorIds,
+  },
+  submissionsBucket: {
+    field: "submissionsBucket",
+    default: "",
+    meaning: "an existing S3 bucket (its name) that receives each submission's records; empty: the stack creates one",
+    parse: (value: string) => {
+      if (value === "") return undefined;
+      if (BUCKET_NAME.test(value) && !value.includes("..")) return value;
+      throw new SettingProblem(`${show(value)} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens`);
+    },
+  },
+  submissionsEventBus: {
+    field: "submissionsEventBus",
+    default: "",
+    meaning: "an existing EventBridge event bus (its name) that announces each submission; empty: the account's default bus",
+    parse: (value: string) => {
+      if (value === "") return undefined;
+      if (EVENT_BUS_NAME.test(value)) return value;
+      throw new SettingProblem(`${show(value)} is not an EventBridge bus name: up to 256 letters, digits and . _ - /`);
+    },
   },
   stackName: {
     field: "stackName",

@@ -10,7 +10,7 @@
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
  * through a custom resource that is the only other reader of the secret.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
+import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
 import {
   CfnRoute,
   CfnStage,
@@ -24,7 +24,8 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { EventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from "aws-cdk-lib/aws-s3";
 import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -57,6 +58,10 @@ export interface FlatfileStackProps extends StackProps {
   flatfileApiUrl?: string;
   /** External reference-data API read by space-configure. "" = the bundled fallback data. */
   referenceDataUrl?: string;
+  /** An existing bucket for submissions (its name). undefined = the stack creates one. */
+  submissionsBucket?: string;
+  /** An existing EventBridge bus (its name) for the submission events. undefined = the default bus. */
+  submissionsEventBus?: string;
   /**
    * An existing Secrets Manager secret (name, or full ARN) holding `{"apiKey","signingSecret"}`.
    * "" = the stack creates one with a generated signingSecret and a placeholder apiKey.
@@ -115,6 +120,7 @@ export class FlatfileStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, RouteFunction>>;
   /** The relay's registration in Flatfile; only when an environment is given. */
   readonly relay?: RelayRegistration;
+  readonly submissionsBucket: IBucket;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`), with the open-jobs index. */
   readonly idempotencyTable: Table;
   /** Fails the jobs left open past the bound, on a schedule (functions/job-sweep/sweep.ts). */
@@ -187,6 +193,31 @@ export class FlatfileStack extends Stack {
       projectionType: ProjectionType.ALL,
     });
 
+    // --- Submissions ----------------------------------------------------------------------
+    // Where Submit writes the records (one object per submission) and the bus that announces
+    // it. A bucket the stack makes is private, encrypted, TLS-only and versioned, and keeps
+    // replaced versions 30 days; it is retained when the stack is deleted (it holds customer data).
+    this.submissionsBucket = props.submissionsBucket
+      ? Bucket.fromBucketName(this, "SubmissionsBucket", props.submissionsBucket)
+      : new Bucket(this, "SubmissionsBucket", {
+          encryption: BucketEncryption.S3_MANAGED,
+          blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+          enforceSSL: true,
+          versioned: true,
+          lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+    if (this.submissionsBucket instanceof Bucket) {
+      Validations.of(this.submissionsBucket).acknowledge({
+        id: "AwsSolutions-S1",
+        reason:
+          "Submissions are written only by the action-job function, whose calls CloudTrail records; server access logs would need a second bucket",
+      });
+    }
+    const submissionsBus = props.submissionsEventBus
+      ? EventBus.fromEventBusName(this, "SubmissionsBus", props.submissionsEventBus)
+      : EventBus.fromEventBusName(this, "SubmissionsBus", "default");
+
     // --- Functions ------------------------------------------------------------------------
     // Shared settings (runtime, arm64, timeout, memory, tracing, log group, role) are in
     // RouteFunction; here only what differs per function.
@@ -209,6 +240,13 @@ export class FlatfileStack extends Stack {
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
           // Read by commit-created only (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts).
           ...(name === "commit-created" && selfActorIds.length > 0 ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") } : {}),
+          // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
+          ...(name === "action-job"
+            ? {
+                SUBMISSIONS_BUCKET: this.submissionsBucket.bucketName,
+                ...(props.submissionsEventBus ? { SUBMISSIONS_EVENT_BUS: props.submissionsEventBus } : {}),
+              }
+            : {}),
         },
       })
         // Only these functions may read the secret; the statement names its ARN. An imported
@@ -217,6 +255,30 @@ export class FlatfileStack extends Stack {
         .bindTable(this.idempotencyTable);
     }
     this.functions = functions;
+    // Submit writes its objects (multipart included), reads its progress back to resume, and
+    // looks objects up (ListBucket, so that a missing one answers 404, not 403); nothing else.
+    functions["action-job"].addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+        resources: [this.submissionsBucket.arnForObjects("submissions/*")],
+      }),
+    );
+    functions["action-job"].addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [this.submissionsBucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": ["submissions/*"] } },
+      }),
+    );
+    const objectsResource =
+      this.submissionsBucket instanceof Bucket
+        ? `<${this.getLogicalId(this.submissionsBucket.node.defaultChild as CfnElement)}.Arn>/submissions/*`
+        : `arn:<AWS::Partition>:s3:::${props.submissionsBucket}/submissions/*`;
+    Validations.of(functions["action-job"].role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
+      reason: "One object per submission under submissions/, named by the job: the keys are not known when the stack is deployed.",
+    });
+    submissionsBus.grantPutEventsTo(functions["action-job"]);
 
     // --- HTTP API -------------------------------------------------------------------------
     // No default route (anything else gets API Gateway's 404), no CORS (server-to-server).

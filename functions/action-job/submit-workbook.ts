@@ -21,7 +21,7 @@ import type { FlatfileEvent } from "../../shared/core/envelope";
 import { JobFailure } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
-import type { RouteDeps } from "../../shared/core/route";
+import { FINALIZE_RESERVE_MS, type RouteDeps } from "../../shared/core/route";
 import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { plural, type SheetProgress } from "../../shared/domain/guide";
 import { guideStateOf, isoTime, recordSubmit } from "../../shared/domain/space-state";
@@ -30,6 +30,12 @@ import { runActionJob } from "./action-context";
 import { changeSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { withWorkbookLease } from "../../shared/flatfile/writes";
+
+/**
+ * Imported on the first submission: the S3 and EventBridge clients stay out of the function's
+ * cold start (the bundle evaluates the module only when this runs).
+ */
+const submissionDelivery = () => import("./submission.js");
 
 export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
 
@@ -103,6 +109,26 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           leaseTable,
         );
         const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
+        // Delivered before the submission is recorded: a retry after a failed delivery finds the
+        // workbook not yet submitted and delivers again (writing nothing twice).
+        const bucket = deps.settings.submissionsBucket;
+        const slugs = new Map(locked.map((s) => [s.id, s.slug]));
+        const delivered = bucket
+          ? await (await submissionDelivery()).deliverSubmission(
+              api,
+              { bucket, eventBus: deps.settings.submissionsEventBus },
+              {
+                environmentId: event.context.environmentId,
+                spaceId,
+                workbookId,
+                jobId,
+                sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
+                submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
+                submittedAt: isoTime(event.createdAt),
+              },
+              { deadline: deps.deadline - FINALIZE_RESERVE_MS },
+            )
+          : undefined;
         const sheetProgress: SheetProgress[] = tallies.map((t) => ({
           role: t.role,
           sheetName: lockedNames.get(t.sheetId) ?? t.name,
@@ -125,7 +151,12 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
             message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
             acknowledge: true,
           },
-          summary: { operation: SUBMIT_JOB, records, lockedSheets: locked.map((s) => s.slug) },
+          summary: {
+            operation: SUBMIT_JOB,
+            records,
+            lockedSheets: locked.map((s) => s.slug),
+            ...(delivered ? { submission: { bucket: delivered.detail.bucket, key: delivered.detail.key } } : {}),
+          },
         };
         return { state: next, value: result };
       });

@@ -14,6 +14,10 @@ export interface Settings {
   environmentId?: string;
   idempotencyTable?: string;
   referenceDataUrl?: string;
+  /** Where a successful Submit writes its records; unset: nowhere. */
+  submissionsBucket?: string;
+  /** The EventBridge bus that announces each submission; unset: the account's default bus. */
+  submissionsEventBus?: string;
 }
 
 export class ConfigurationError extends Error {
@@ -151,6 +155,8 @@ export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, no
         environmentId: optional(env.FLATFILE_ENVIRONMENT_ID),
         idempotencyTable: optional(env.IDEMPOTENCY_TABLE),
         referenceDataUrl: optional(env.REFERENCE_DATA_URL),
+        submissionsBucket: optional(env.SUBMISSIONS_BUCKET),
+        submissionsEventBus: optional(env.SUBMISSIONS_EVENT_BUS),
       };
     },
   };

@@ -206,7 +206,7 @@ describe("FlatfileStack (default context)", () => {
     });
   });
 
-  it("keeps only log groups when destroyed: the functions' and the API's logs are retained, the table (PITR on) and the secret are deleted", () => {
+  it("keeps only log groups and the submissions bucket when destroyed: the functions' and the API's logs and the submitted data are retained, the table (PITR on) and the secret are deleted", () => {
     // The README's "npm run destroy" paragraph states exactly this.
     const resources = template.toJSON().Resources as Record<
       string,
@@ -214,7 +214,10 @@ describe("FlatfileStack (default context)", () => {
     >;
     const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === "Retain");
     expect(retained.length).toBeGreaterThan(0);
-    for (const [id, r] of retained) expect(r.Type, id).toBe("AWS::Logs::LogGroup");
+    for (const [id, r] of retained) {
+      if (id.startsWith("SubmissionsBucket")) expect(r.Type, id).toBe("AWS::S3::Bucket");
+      else expect(r.Type, id).toBe("AWS::Logs::LogGroup");
+    }
     const retainedIds = retained.map(([id]) => id);
     for (const name of FUNCTION_NAMES) {
       const fn = resources[functionIds[name]!] as unknown as { Properties: { LoggingConfig: { LogGroup: { Ref: string } } } };

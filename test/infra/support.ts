@@ -55,8 +55,7 @@ export function synthWithoutBundling(context: Record<string, unknown> = {}): Syn
 
 /** The CDK feature flags cdk.json sets, so that the stack is tested as `cdk deploy` builds it. */
 export function featureFlags(): Record<string, unknown> {
-  const context = (JSON.parse(readFileSync(join(__dirname, "../../cdk.json"), "utf8")) as { context: Record<string, unknown> })
-    .context;
+  const context = (JSON.parse(readFileSync(join(__dirname, "../../cdk.json"), "utf8")) as { context: Record<string, unknown> }).context;
   return Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith("@aws-cdk")));
 }
 

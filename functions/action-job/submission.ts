@@ -1,0 +1,299 @@
+/**
+ * A successful Submit hands its records to the customer's AWS: one S3 object per submission and
+ * one EventBridge event that announces it (format: docs/submissions.md).
+ *
+ * The object is newline-delimited JSON, one record a line, read page by page and written as the
+ * parts of a multipart upload, so memory stays flat whatever the sheet's size. A sheet too large
+ * for one invocation is carried on by the next delivery: after each part, the upload's progress
+ * (its id, the parts written, the next page) is saved beside the object, and the delivery that
+ * runs out of time answers "temporary" with the job still open. The key is derived from the job,
+ * and the object exists only once the upload completes, so a retry that finds it writes nothing
+ * again. The event is published once: a marker beside the object records that it was, and a
+ * retry that finds the marker publishes nothing. Only a crash in the instant between
+ * EventBridge's answer and the marker's write can publish it twice; the event's `id` (the job's)
+ * lets a consumer tell.
+ *
+ * An S3 or EventBridge failure is temporary: the job stays open and the retry finishes it.
+ */
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { RetryableError } from "../../shared/core/errors";
+import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { logger } from "../../shared/core/logger";
+import { eventBridgeClient, s3Client } from "../../shared/core/submission-clients";
+
+export const SUBMISSION_SOURCE = "flatfile-space-configurator";
+export const SUBMISSION_DETAIL_TYPE = "Workbook submitted";
+/** Records read per call: Flatfile's default page size. */
+export const RECORDS_PAGE_SIZE = 10_000;
+
+export interface SubmittedSheet {
+  sheetId: string;
+  slug: string;
+  /** Records in the sheet when it was locked (the counts Submit checked). */
+  total: number;
+}
+
+export interface Submission {
+  environmentId: string;
+  spaceId: string;
+  workbookId: string;
+  jobId: string;
+  sheets: readonly SubmittedSheet[];
+  submittedBy?: string;
+  submittedAt: string;
+}
+
+export interface SubmissionTarget {
+  bucket: string;
+  /** Unset: the account's default bus. */
+  eventBus?: string;
+}
+
+export interface SubmissionDetail {
+  id: string;
+  environmentId: string;
+  spaceId: string;
+  workbookId: string;
+  jobId: string;
+  bucket: string;
+  key: string;
+  format: "ndjson";
+  counts: Record<string, number>;
+  records: number;
+  submittedBy?: string;
+  submittedAt: string;
+}
+
+export interface Delivered {
+  detail: SubmissionDetail;
+  objectWritten: boolean;
+  eventPublished: boolean;
+}
+
+/** Where a submission's records go: one object per job, under its environment, space and workbook. */
+export function submissionKey(s: Pick<Submission, "environmentId" | "spaceId" | "workbookId" | "jobId">): string {
+  return `submissions/${s.environmentId}/${s.spaceId}/${s.workbookId}/${s.jobId}.ndjson`;
+}
+
+/** Where an unfinished upload stands: S3's upload id, the parts written, and the next page to read. */
+interface UploadProgress {
+  uploadId: string;
+  parts: { PartNumber: number; ETag: string }[];
+  sheetIndex: number;
+  pageNumber: number;
+}
+
+/** S3's smallest part but the last is 5 MiB; a part is cut once this much is read. */
+export const PART_BYTES = 8 * 1024 * 1024;
+/** Time kept back for the part, the progress write and the answer once a page is read. */
+const PART_RESERVE_MS = 4_000;
+
+const progressKeyOf = (key: string) => `${key}.progress.json`;
+const markerKeyOf = (key: string) => `${key}.announced`;
+
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+async function exists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw error;
+  }
+}
+
+async function readProgress(bucket: string, key: string): Promise<UploadProgress | undefined> {
+  try {
+    const answer = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) }));
+    const parsed = JSON.parse(await answer.Body!.transformToString("utf8")) as UploadProgress;
+    // Written only by us, in a bucket only the stack's functions write; still checked before use.
+    const ok =
+      typeof parsed.uploadId === "string" &&
+      Array.isArray(parsed.parts) &&
+      parsed.parts.every((p) => Number.isInteger(p.PartNumber) && typeof p.ETag === "string") &&
+      Number.isInteger(parsed.sheetIndex) &&
+      Number.isInteger(parsed.pageNumber);
+    return ok ? parsed : undefined;
+  } catch (error) {
+    if (statusOf(error) === 404 || (error as Error).name === "NoSuchKey") return undefined;
+    throw error;
+  }
+}
+
+/** The lines of one page of a sheet's records: its sheet (slug and id), its id, its values by field key. */
+async function pageLines(
+  api: FlatfileApi,
+  sheet: SubmittedSheet,
+  pageNumber: number,
+  pageSize: number,
+): Promise<{ text: string; count: number }> {
+  const { records } = (await api.records.get(sheet.sheetId, { pageSize, pageNumber })).data;
+  let text = "";
+  for (const record of records) {
+    const values: Record<string, unknown> = {};
+    for (const [field, cell] of Object.entries(record.values ?? {})) values[field] = cell?.value ?? null;
+    text += `${JSON.stringify({ sheet: sheet.slug, sheetId: sheet.sheetId, id: record.id, values })}\n`;
+  }
+  return { text, count: records.length };
+}
+
+function temporary(what: string, error: unknown): RetryableError {
+  const name = error instanceof Error ? error.name : "Error";
+  return new RetryableError(`${what} failed (${name}); the job stays open and the retry finishes it`, { cause: error });
+}
+
+/** Raised when the invocation ran out of time with the upload part-way: the next delivery goes on. */
+export class SubmissionInProgress extends RetryableError {
+  constructor(readonly partsWritten: number) {
+    super(`the submission is still being written (${partsWritten} parts so far); the next delivery carries on`);
+  }
+}
+
+/**
+ * Writes the object, resuming an upload an earlier delivery started. Flatfile's errors pass
+ * through as themselves (judged as any Flatfile failure); S3's become temporary failures.
+ */
+async function writeObject(
+  api: FlatfileApi,
+  bucket: string,
+  key: string,
+  sheets: readonly SubmittedSheet[],
+  deadline: number,
+  pageSize: number,
+) {
+  const s3 = s3Client();
+  const aws = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw temporary(what, error);
+    }
+  };
+  let progress = await aws("Reading the submission's progress", () => readProgress(bucket, key));
+  if (!progress) {
+    const created = await aws("Starting the submission's upload", () =>
+      s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/x-ndjson" })),
+    );
+    progress = { uploadId: created.UploadId!, parts: [], sheetIndex: 0, pageNumber: 1 };
+  }
+  const state = progress;
+  let buffered = "";
+  const flush = async (next: { sheetIndex: number; pageNumber: number }) => {
+    const PartNumber = state.parts.length + 1;
+    const part = await aws("Writing a part of the submission", () =>
+      s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber, Body: buffered })),
+    );
+    state.parts.push({ PartNumber, ETag: part.ETag! });
+    state.sheetIndex = next.sheetIndex;
+    state.pageNumber = next.pageNumber;
+    buffered = "";
+    await aws("Saving the submission's progress", () =>
+      s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: progressKeyOf(key), Body: JSON.stringify(state), ContentType: "application/json" }),
+      ),
+    );
+  };
+
+  let { sheetIndex, pageNumber } = state;
+  while (sheetIndex < sheets.length) {
+    if (deadline - Date.now() < PART_RESERVE_MS * 2) {
+      if (buffered) await flush({ sheetIndex, pageNumber });
+      throw new SubmissionInProgress(state.parts.length);
+    }
+    const { text, count } = await pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize);
+    buffered += text;
+    if (count < pageSize) {
+      sheetIndex += 1;
+      pageNumber = 1;
+    } else pageNumber += 1;
+    if (Buffer.byteLength(buffered) >= PART_BYTES) await flush({ sheetIndex, pageNumber });
+  }
+  // The last part may be short (or empty, for a workbook whose sheets are all empty).
+  if (buffered || state.parts.length === 0) await flush({ sheetIndex, pageNumber });
+  await aws("Completing the submission's upload", () =>
+    s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: state.parts } }),
+    ),
+  );
+  await aws("Cleaning up the submission's progress", () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) })));
+}
+
+export async function deliverSubmission(
+  api: FlatfileApi,
+  target: SubmissionTarget,
+  submission: Submission,
+  options: { deadline: number; pageSize?: number },
+): Promise<Delivered> {
+  const key = submissionKey(submission);
+  const counts = Object.fromEntries(submission.sheets.map((sheet) => [sheet.slug, sheet.total]));
+  const detail: SubmissionDetail = {
+    id: submission.jobId,
+    environmentId: submission.environmentId,
+    spaceId: submission.spaceId,
+    workbookId: submission.workbookId,
+    jobId: submission.jobId,
+    bucket: target.bucket,
+    key,
+    format: "ndjson",
+    counts,
+    records: submission.sheets.reduce((sum, sheet) => sum + sheet.total, 0),
+    ...(submission.submittedBy ? { submittedBy: submission.submittedBy } : {}),
+    submittedAt: submission.submittedAt,
+  };
+
+  let objectWritten = false;
+  let already: boolean;
+  try {
+    already = await exists(target.bucket, key);
+  } catch (error) {
+    throw temporary("Looking for the submission in S3", error);
+  }
+  if (!already) {
+    await writeObject(api, target.bucket, key, submission.sheets, options.deadline, options.pageSize ?? RECORDS_PAGE_SIZE);
+    objectWritten = true;
+  }
+
+  let eventPublished = false;
+  try {
+    if (!(await exists(target.bucket, markerKeyOf(key)))) {
+      const answer = await eventBridgeClient().send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: SUBMISSION_SOURCE,
+              DetailType: SUBMISSION_DETAIL_TYPE,
+              Detail: JSON.stringify(detail),
+              ...(target.eventBus ? { EventBusName: target.eventBus } : {}),
+            },
+          ],
+        }),
+      );
+      if ((answer.FailedEntryCount ?? 0) > 0) {
+        throw new Error(`EventBridge refused the event (${answer.Entries?.[0]?.ErrorCode ?? "unknown error"})`);
+      }
+      await s3Client().send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: markerKeyOf(key),
+          Body: JSON.stringify({ eventId: answer.Entries?.[0]?.EventId, at: new Date().toISOString() }),
+          ContentType: "application/json",
+        }),
+      );
+      eventPublished = true;
+    }
+  } catch (error) {
+    throw temporary("Announcing the submission on EventBridge", error);
+  }
+  logger.info("submission delivered", { key, records: detail.records, objectWritten, eventPublished });
+  return { detail, objectWritten, eventPublished };
+}

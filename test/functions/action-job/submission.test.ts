@@ -1,0 +1,189 @@
+/**
+ * A successful Submit delivers its records to the customer's AWS: one NDJSON object in S3 (a
+ * real S3-compatible server, s3rver) and one event on EventBridge (the local stand-in), through
+ * the real AWS SDK clients over HTTP; nothing twice under redelivery or a second press, and an
+ * S3 or EventBridge failure leaves the job open for the retry.
+ */
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { handler as actionHandler } from "../../../functions/action-job/handler";
+import { handler as configureHandler } from "../../../functions/space-configure/handler";
+import { SUBMISSION_DETAIL_TYPE, SUBMISSION_SOURCE, submissionKey } from "../../../functions/action-job/submission";
+import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
+import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
+import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { resetSubmissionClients, s3Client } from "../../../shared/core/submission-clients";
+import { readSpaceState } from "../../../shared/flatfile/space-state";
+import { ENVIRONMENT_ID, jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+
+let h: Harness;
+let api: FlatfileApi;
+let s3: LocalS3;
+let events: EventBridgeStandIn;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  [s3, events] = await Promise.all([startLocalS3(), startEventBridgeStandIn()]);
+  h = await startHarness({
+    env: {
+      SUBMISSIONS_BUCKET: s3.bucket,
+      SUBMISSIONS_EVENT_BUS: "customer-bus",
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    },
+  });
+  resetSubmissionClients();
+  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+});
+afterAll(async () => {
+  await Promise.all([h?.close(), s3?.close(), events?.close()]);
+  resetSubmissionClients();
+  for (const key of ["SUBMISSIONS_BUCKET", "SUBMISSIONS_EVENT_BUS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_EVENTBRIDGE"]) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+});
+beforeEach(() => {
+  h.reset();
+  events.events.length = 0;
+  events.faults = {};
+});
+
+interface Space {
+  spaceId: string;
+  workbookId: string;
+  contactsId: string;
+  ordersId: string;
+  userId: string;
+}
+
+async function configuredSpace(): Promise<Space> {
+  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
+  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+  const answer = await h.deliver(
+    configureHandler,
+    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
+  );
+  expect(answer.status).toBe(200);
+  const state = readSpaceState((await api.spaces.get(space.id)).data.metadata)!;
+  return {
+    spaceId: space.id,
+    workbookId: state.workbookId,
+    contactsId: state.sheets.contacts!,
+    ordersId: state.sheets.orders!,
+    userId: user.id,
+  };
+}
+
+function submitJob(s: Space) {
+  const job = "workbook:submitActionFg" as const;
+  const seeded = h.flatfile.seed.job({ job, spaceId: s.spaceId, workbookId: s.workbookId });
+  return {
+    jobId: seeded.id,
+    event: jobReadyEvent({ job, jobId: seeded.id, spaceId: s.spaceId, workbookId: s.workbookId, actorId: s.userId }),
+  };
+}
+
+const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
+const order = (i: number) => ({ orderId: `o-${i}`, amount: 10 + i, category: "hardware" });
+
+async function objectLines(key: string): Promise<Record<string, unknown>[]> {
+  const answer = await s3Client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  const text = await answer.Body!.transformToString("utf8");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function objectsUnder(prefix: string): Promise<string[]> {
+  const listed = await s3Client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!).filter((key) => key.endsWith(".ndjson"));
+}
+
+describe("Submit delivers the submitted records to S3 and announces them on EventBridge", () => {
+  it("writes one object with every record of the working sheets and publishes one event", async () => {
+    const s = await configuredSpace();
+    h.flatfile.seed.records(s.contactsId, [contact(1), contact(2), contact(3)]);
+    h.flatfile.seed.records(s.ordersId, [order(1)]);
+    const submit = submitJob(s);
+    const answer = await h.deliver(actionHandler, submit.event);
+    expect(answer.status).toBe(200);
+    const key = submissionKey({ environmentId: ENVIRONMENT_ID, spaceId: s.spaceId, workbookId: s.workbookId, jobId: submit.jobId });
+    expect(answer.body).toMatchObject({ status: "complete", submission: { bucket: s3.bucket, key } });
+
+    const lines = await objectLines(key);
+    expect(lines).toHaveLength(4);
+    expect(lines.filter((l) => l.sheet === "contacts").map((l) => (l.values as Record<string, unknown>).email)).toEqual([
+      "ada1@example.com",
+      "ada2@example.com",
+      "ada3@example.com",
+    ]);
+    expect(lines.find((l) => l.sheet === "orders")).toMatchObject({ sheetId: s.ordersId, values: { orderId: "o-1", amount: 11 } });
+
+    expect(events.events).toHaveLength(1);
+    const [event] = events.events;
+    expect(event).toMatchObject({ source: SUBMISSION_SOURCE, detailType: SUBMISSION_DETAIL_TYPE, eventBus: "customer-bus" });
+    expect(event!.detail).toMatchObject({
+      environmentId: ENVIRONMENT_ID,
+      spaceId: s.spaceId,
+      workbookId: s.workbookId,
+      jobId: submit.jobId,
+      bucket: s3.bucket,
+      key,
+      counts: { contacts: 3, orders: 1 },
+      submittedBy: "ada@example.com",
+    });
+    expect(typeof (event!.detail as { submittedAt: unknown }).submittedAt).toBe("string");
+  });
+
+  it("writes nothing twice when the same job is delivered again", async () => {
+    const s = await configuredSpace();
+    h.flatfile.seed.records(s.contactsId, [contact(1)]);
+    const submit = submitJob(s);
+    expect((await h.deliver(actionHandler, submit.event)).status).toBe(200);
+    h.reset();
+    // The idempotency store forgotten: the job's own state must keep the delivery once.
+    expect((await h.deliver(actionHandler, submit.event)).status).toBeLessThan(500);
+    expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toHaveLength(1);
+    expect(events.events).toHaveLength(1);
+  });
+
+  it("leaves the job open and answers 5xx when EventBridge fails, and the retry publishes once", async () => {
+    const s = await configuredSpace();
+    h.flatfile.seed.records(s.contactsId, [contact(1), contact(2)]);
+    const submit = submitJob(s);
+    events.faults = { status: 500 };
+    const failed = await h.deliver(actionHandler, submit.event);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect((await api.jobs.get(submit.jobId)).data.status).toBe("executing");
+    events.faults = {};
+    const retried = await h.deliverUntilSettled(actionHandler, submit.event);
+    expect(retried.at(-1)!.body).toMatchObject({ status: "complete" });
+    expect(events.events).toHaveLength(1);
+    expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toHaveLength(1);
+  });
+
+  it("streams 100,000 records page by page into one object, carried on by the next delivery when time runs out", async () => {
+    const s = await configuredSpace();
+    const many = Array.from({ length: 100_000 }, (_, i) => contact(i));
+    h.flatfile.seed.records(s.contactsId, many);
+    const submit = submitJob(s);
+    // A short invocation, so that the upload cannot finish in the first: later deliveries resume it.
+    const answers = await h.deliverUntilSettled(actionHandler, submit.event, { remainingMs: 16_000, attempts: 40 });
+    expect(answers.length).toBeGreaterThan(1);
+    expect(answers.slice(0, -1).every((a) => a.status === 503)).toBe(true);
+    expect(answers.at(-1)!.body).toMatchObject({ status: "complete" });
+    const key = submissionKey({ environmentId: ENVIRONMENT_ID, spaceId: s.spaceId, workbookId: s.workbookId, jobId: submit.jobId });
+    const lines = await objectLines(key);
+    expect(lines).toHaveLength(100_000);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(100_000);
+    expect(events.events).toHaveLength(1);
+    expect((events.events[0]!.detail as { counts: unknown }).counts).toEqual({ contacts: 100_000, orders: 0 });
+    expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toEqual([key]);
+  }, 180_000);
+});
