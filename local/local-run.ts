@@ -21,6 +21,7 @@ import { Activity } from "./playground/activity";
 import { createPlayground, type Playground } from "./playground/flows";
 import { startEventPull, type EventPull } from "./playground/pull";
 import { startReferenceApiStandIn } from "./playground/reference-api";
+import { startLocalSubmissions, type LocalSubmissions } from "./playground/submissions";
 import { createLocalRelay } from "./playground/relay";
 import { routes } from "./routes";
 import { pullCursorFile, type LocalMode } from "./session";
@@ -101,6 +102,14 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       activity.nameTarget(reference.urlFor("ok")!.replace(/\/ok\/categories$/, ""), "reference");
       embedded = { flatfile, reference };
     }
+    // Submit delivers to a local S3 and EventBridge unless the operator points it elsewhere.
+    let submissions: LocalSubmissions | undefined;
+    if (!env.SUBMISSIONS_BUCKET) {
+      const started = await startLocalSubmissions();
+      cleanups.push(() => started.close());
+      Object.assign(env, started.env);
+      submissions = started;
+    }
     const apiUrl = normalizeApiUrl(env.FLATFILE_API_URL);
     const apiKey = env.FLATFILE_API_KEY!;
     activity.nameTarget(apiUrl, "flatfile");
@@ -139,6 +148,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       mode,
       playground,
       pull: pull && (() => pull.status()),
+      submissions: submissions && (() => submissions.list()),
     });
     return { url: gateway.url, port: gateway.port, mode, signingSecret, activity, flatfile: embedded?.flatfile, playground, pull, close };
   } catch (error) {

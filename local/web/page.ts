@@ -9,6 +9,7 @@ import { CREATORS } from "../playground/flows";
 import { REFERENCE_MODES } from "../playground/reference-api";
 import { renderMarkdown } from "./markdown";
 import type { ActionView, SheetView, SpaceView } from "./view";
+import type { SubmissionView } from "../playground/submissions";
 
 export interface PageInput {
   /** "embedded": buttons drive the stand-in; "pull": events come from a real environment. */
@@ -22,6 +23,8 @@ export interface PageInput {
   /** Per-response nonce for the one inline script (the page's CSP allows nothing else). */
   nonce: string;
   pull?: { environmentId: string; lastPoll?: string; problem?: string };
+  /** Each submission Submit delivered locally: its event and the start of its object. */
+  submissions?: readonly SubmissionView[];
 }
 
 export function escape(value: unknown): string {
@@ -182,6 +185,19 @@ function resultsSection(results: readonly FlowResult[]): string {
   return `<section id="results"><h3>What the last buttons did</h3><ul>${items}</ul></section>`;
 }
 
+function submissionsSection(submissions: readonly SubmissionView[]): string {
+  const items = submissions
+    .map((s) => {
+      const d = s.detail;
+      const object = s.object.problem
+        ? `<p class="muted">The object could not be read (${escape(s.object.problem)}).</p>`
+        : `<p>${escape(s.object.bytes)} bytes; first lines:</p><pre>${s.object.firstLines.map(escape).join("\n")}</pre>`;
+      return `<li data-submission="${escape(d.jobId)}"><p>Event <code>Workbook submitted</code> on bus <code>${escape(s.bus)}</code> at ${escape(s.time)}: ${escape(d.records)} records ${escape(JSON.stringify(d.counts ?? {}))}, by ${escape(d.submittedBy ?? "unknown")}</p><p>Object <code>s3://${escape(d.bucket)}/${escape(d.key)}</code></p>${object}</li>`;
+    })
+    .join("");
+  return `<section id="submissions"><h3>Submissions delivered</h3>${items ? `<ul>${items}</ul>` : `<p class="muted">Nothing submitted yet.</p>`}</section>`;
+}
+
 /** The part the script refreshes. */
 export function renderLive(input: PageInput): string {
   const controls = input.mode === "embedded";
@@ -190,6 +206,7 @@ export function renderLive(input: PageInput): string {
 <div class="space-column">${spaceSection(input, controls)}</div>
 <aside>${resultsSection(input.results.filter((r) => !input.spaceId || r.spaceId === input.spaceId))}
 ${jobsSection(input.space)}
+${submissionsSection(input.submissions ?? [])}
 ${deliveriesSection(deliveries)}</aside>
 </div>`;
 }

@@ -16,6 +16,7 @@ import { CREATORS, FlowError, type Creator, type Playground, type RecordsInput, 
 import { REFERENCE_MODES, type ReferenceMode } from "../playground/reference-api";
 import { renderLive, renderPage, type PageInput } from "./page";
 import { readSpaceView, type SpaceView } from "./view";
+import type { SubmissionView } from "../playground/submissions";
 
 export interface WebOptions {
   activity: Activity;
@@ -25,6 +26,8 @@ export interface WebOptions {
   /** The flows behind the buttons (embedded mode only). */
   playground?: Playground;
   pull?: () => PageInput["pull"];
+  /** What Submit delivered to the local S3 and EventBridge. */
+  submissions?: () => Promise<SubmissionView[]>;
 }
 
 const MAX_FORM_BYTES = 1024 * 1024;
@@ -109,6 +112,7 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
       version: activity.version,
       nonce: randomBytes(12).toString("base64"),
       pull: options.pull?.(),
+      submissions: (await options.submissions?.()) ?? [],
     };
   }
 
@@ -178,6 +182,7 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
         deliveries: activity.deliveries,
         results: options.playground?.results ?? [],
         pull: options.pull?.() ?? null,
+        submissions: (await options.submissions?.()) ?? [],
       });
     }
     const flow = /^\/playground\/(configure|records|duplicate|submit|fill)$/.exec(url.pathname)?.[1];

@@ -95,6 +95,25 @@ describe("the playground's flows", () => {
     expect(html).toMatch(/data-slug="contacts-copy[^"]*" data-locked="false"/);
   });
 
+  it("submits to the local S3 and EventBridge: the page shows the event and the object it names", async () => {
+    const configured = await run.playground!.configure({ locale: "en-US", creator: "member" }).done;
+    const spaceId = configured.spaceId!;
+    await run.playground!.records({ spaceId, sheet: "contacts", add: 2, invalid: 0 }).done;
+    const submitted = await run.playground!.submit({ spaceId }).done;
+    expect(submitted).toMatchObject({ ok: true, job: { status: "complete" } });
+    const state = (await (await fetch(`${run.url}/playground/state`)).json()) as {
+      submissions: { detail: Record<string, unknown>; object: { bytes?: number; firstLines: string[] } }[];
+    };
+    const mine = state.submissions.filter((s) => s.detail.spaceId === spaceId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.detail).toMatchObject({ records: 2, counts: { contacts: 2, orders: 0 } });
+    expect(mine[0]!.object.firstLines).toHaveLength(2);
+    expect(JSON.parse(mine[0]!.object.firstLines[0]!)).toMatchObject({ sheet: "contacts" });
+    const html = text(await page(`?space=${spaceId}`));
+    expect(html).toContain("Submissions delivered");
+    expect(html).toContain(String(mine[0]!.detail.key));
+  });
+
   it("retries a retryable answer as the relay does, and the job still completes", async () => {
     // Every Flatfile call of the first delivery answers 503 until the handler gives up with a 5xx.
     run.flatfile!.faults.statuses("jobs.ack", [503, 503, 503]);
