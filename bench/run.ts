@@ -24,6 +24,9 @@ import { observabilityOffPlugin } from "./observability-off";
 import { startReferenceDataServer } from "./reference-data-server";
 import { countRoundTrips, describeWaves, waves } from "./round-trips";
 import { commitCreatedAtSize, duplicateAtSize, type ScaleRun } from "./scale";
+import { lambdaHeapFlags, submissionAtSize, type SubmissionRun } from "./submission";
+import { FUNCTION_MEMORY_MB } from "../infra/route-function";
+import { startLocalSubmissions } from "../local/playground/submissions";
 import { runBaselineFlow, runHandlerFlow, seedConfigureJob } from "./space-configure";
 
 const LATENCY_MS = 50;
@@ -268,6 +271,58 @@ async function scale(): Promise<void> {
   }
 }
 
+/** Submit's delivery to S3 and EventBridge: memory stays flat from the small sheet to the large one. */
+async function submissions(): Promise<void> {
+  const flatfile = await startFlatfileStandIn({ latencyMs: LATENCY_MS });
+  const local = await startLocalSubmissions();
+  const secret = `whsec_${randomBytes(16).toString("hex")}`;
+  console.log(
+    `\n5. Submit delivering a Contacts sheet of N records to S3 (s3rver) and EventBridge (every Flatfile call +${LATENCY_MS} ms; production bundle, one child process per size)`,
+  );
+  try {
+    const bundle = join(REPO_ROOT, "dist", "action-job", BUNDLE_FILE);
+    const flags = lambdaHeapFlags(FUNCTION_MEMORY_MB);
+    console.log(`   heap flags as Lambda's runtime sets them for ${FUNCTION_MEMORY_MB} MB: ${flags}`);
+    const runs: SubmissionRun[] = [];
+    for (const size of SIZES) {
+      flatfile.reset();
+      runs.push(await submissionAtSize(flatfile, bundle, size, secret, local, flags));
+    }
+    for (const r of runs) {
+      console.log(
+        `   ${pad(`${r.records.toLocaleString("en-US")} records:`, 20)}${pad(ms(r.ms), 12)}Flatfile calls ${pad(String(r.calls), 5)}deliveries ${pad(String(r.deliveries), 4)}events ${pad(String(r.events), 3)}peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB`,
+      );
+    }
+    const [small, large] = runs as [SubmissionRun, SubmissionRun];
+    const apart = (large.maxRssKb - small.maxRssKb) / 1024;
+    console.log(
+      `   Memory stays flat: the 100,000-record submission peaks ${apart.toFixed(1)} MB above the 1,000-record one (target under 64 MB): ${verdict("submission memory apart", apart, 64, `${apart.toFixed(1)} MB`)}`,
+    );
+    // What the process keeps alive, rather than what V8 lets pile up before collecting: the
+    // large submission again with the old space capped at 64 MB (it fails if the heap must grow).
+    flatfile.reset();
+    const capped = await submissionAtSize(flatfile, bundle, SIZES[1], secret, local, "--max-old-space-size=64").then(
+      (r) => ({ ok: true as const, r }),
+      (error: unknown) => ({ ok: false as const, error: String(error).slice(0, 160) }),
+    );
+    verdicts.push({
+      figure: "100,000-record submission within a 64 MB heap",
+      met: capped.ok,
+      detail: capped.ok ? "completed" : capped.error,
+    });
+    console.log(
+      `   The 100,000-record submission with the old space capped at 64 MB: ${capped.ok ? `completed (peak RSS ${(capped.r.maxRssKb / 1024).toFixed(1)} MB)` : `failed: ${capped.error}`}: ${capped.ok ? "met" : "MISSED"}`,
+    );
+    const once = runs.every((r) => r.events === 1);
+    verdicts.push({ figure: "one submission event per Submit", met: once, detail: runs.map((r) => r.events).join("/") });
+    console.log(`   One event per submission: ${once ? "met" : "MISSED"}`);
+    results.submissions = { runs, memoryApartMb: apart };
+  } finally {
+    await local.close();
+    await flatfile.close();
+  }
+}
+
 async function floods(): Promise<void> {
   const trials = Number(process.env.BENCH_FLOOD_TRIALS ?? 200);
   console.log("\nFloods: share of deliveries the relay loses to a flood of unsigned requests on their route (simulated, bench/flood.ts)");
@@ -282,6 +337,7 @@ async function main(): Promise<void> {
   await observabilityCost();
   await spaceConfigure();
   await scale();
+  await submissions();
   await floods();
   const total = (performance.now() - started) / 1000;
   results.verdicts = verdicts;

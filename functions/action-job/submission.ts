@@ -187,16 +187,19 @@ async function writeObject(
     progress = { uploadId: created.UploadId!, parts: [], sheetIndex: 0, pageNumber: 1 };
   }
   const state = progress;
-  let buffered = "";
+  // One page's lines at a time, as bytes: the part is joined only when it is sent.
+  let buffered: Buffer[] = [];
+  let bufferedBytes = 0;
   const flush = async (next: { sheetIndex: number; pageNumber: number }) => {
     const PartNumber = state.parts.length + 1;
     const part = await aws("Writing a part of the submission", () =>
-      s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber, Body: buffered })),
+      s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber, Body: Buffer.concat(buffered) })),
     );
     state.parts.push({ PartNumber, ETag: part.ETag! });
     state.sheetIndex = next.sheetIndex;
     state.pageNumber = next.pageNumber;
-    buffered = "";
+    buffered = [];
+    bufferedBytes = 0;
     await aws("Saving the submission's progress", () =>
       s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: progressKeyOf(key), Body: JSON.stringify(state), ContentType: "application/json" }),
@@ -207,19 +210,21 @@ async function writeObject(
   let { sheetIndex, pageNumber } = state;
   while (sheetIndex < sheets.length) {
     if (deadline - Date.now() < PART_RESERVE_MS * 2) {
-      if (buffered) await flush({ sheetIndex, pageNumber });
+      if (bufferedBytes > 0) await flush({ sheetIndex, pageNumber });
       throw new SubmissionInProgress(state.parts.length);
     }
     const { text, count } = await pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize);
-    buffered += text;
+    const bytes = Buffer.from(text, "utf8");
+    buffered.push(bytes);
+    bufferedBytes += bytes.length;
     if (count < pageSize) {
       sheetIndex += 1;
       pageNumber = 1;
     } else pageNumber += 1;
-    if (Buffer.byteLength(buffered) >= PART_BYTES) await flush({ sheetIndex, pageNumber });
+    if (bufferedBytes >= PART_BYTES) await flush({ sheetIndex, pageNumber });
   }
   // The last part may be short (or empty, for a workbook whose sheets are all empty).
-  if (buffered || state.parts.length === 0) await flush({ sheetIndex, pageNumber });
+  if (bufferedBytes > 0 || state.parts.length === 0) await flush({ sheetIndex, pageNumber });
   await aws("Completing the submission's upload", () =>
     s3.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: state.parts } }),
