@@ -8,8 +8,8 @@
  *
  * Why not `NodejsFunction`: it drives the esbuild *CLI* and accepts only CLI flags
  * (`esbuildArgs`) and shell `commandHooks`; esbuild plugins (JS objects with `onLoad` callbacks)
- * cannot be passed to it. The performance pass plans such a plugin (lazy @flatfile/api
- * re-exports), so the stack bundles through esbuild's JS API instead, with the options below. The
+ * cannot be passed to it. The bundles use two such plugins (see `esbuildPlugins`), so the stack
+ * bundles through esbuild's JS API instead, with the options below. The
  * CDK asset machinery is unchanged: bundling happens at synth, is skipped for stacks outside
  * `aws:cdk:bundling-stacks`, and the asset hash is the hash of the bundle (AssetHashType.OUTPUT).
  *
@@ -23,14 +23,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
-import {
-  lazySdkExportsPlugin,
-  narrowSdkNamespacesPlugin,
-  unreachableAwsDependenciesPlugin,
-  unusedSdkPolyfillsPlugin,
-  zodEnglishOnlyPlugin,
-} from "./lazy-sdk-exports";
-import { stripUnusedSdkMethodsPlugin } from "./strip-sdk-methods";
+import { unreachableCredentialProvidersPlugin } from "./trim-aws-sdk";
 import { trimXraySdkPlugin } from "./trim-xray";
 
 /** The repository root (this file lives in `<root>/infra`). */
@@ -74,25 +67,11 @@ export function distDirOf(name: BundledFunctionName): string {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * esbuild plugins (infra/strip-sdk-methods.ts, infra/lazy-sdk-exports.ts; figures from
- * `npm run bench`, README "Performance"): the SDK's resource clients stripped of the endpoints no
- * source under shared/ or functions/ calls, then narrowed to the schemas and types they name;
- * lazy getters for its eager re-export modules; stubs for its polyfills that Node >= 18 never
- * reaches; zod's locales other than English dropped; and, for the AWS SDK, the credential
- * providers Lambda never reaches (its environment always holds the role's credentials) skipped.
+ * esbuild plugins, each kept because `npm run bench` shows it pays (docs/performance.md): the AWS
+ * SDK's credential providers Lambda never reaches (infra/trim-aws-sdk.ts) and the parts of the
+ * X-Ray SDK no Lambda path reaches (infra/trim-xray.ts), each replaced by a module that says so.
  */
-export const esbuildPlugins: Plugin[] = [
-  // Before the narrowing plugin: both rewrite the resource clients, and the narrowing must see the
-  // stripped source (it runs on it from inside this plugin) to drop the schemas only the removed
-  // endpoints named.
-  stripUnusedSdkMethodsPlugin({ roots: [join(REPO_ROOT, "shared"), join(REPO_ROOT, "functions")], projectRoot: REPO_ROOT }),
-  narrowSdkNamespacesPlugin(),
-  lazySdkExportsPlugin(),
-  unusedSdkPolyfillsPlugin(),
-  zodEnglishOnlyPlugin(),
-  unreachableAwsDependenciesPlugin(),
-  trimXraySdkPlugin(),
-];
+export const esbuildPlugins: Plugin[] = [unreachableCredentialProvidersPlugin(), trimXraySdkPlugin()];
 
 /**
  * The one Node version of the product: the Lambda runtime every function deploys on and the

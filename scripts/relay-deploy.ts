@@ -11,7 +11,7 @@
  *   FLATFILE_API_URL          optional, another Flatfile region or a local stand-in
  */
 import { ConfigurationError, loadSettings } from "../shared/core/config";
-import { createFlatfileClient } from "../shared/core/flatfile-client";
+import { createSdkClient } from "../shared/core/flatfile-sdk";
 import { buildRelayAgent } from "../infra/relay/bundle";
 import {
   baseUrlProblem,
@@ -39,7 +39,7 @@ export async function relayDeploy(
     );
   }
   const started = Date.now();
-  const api = createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => started + 120_000 });
+  const api = createSdkClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => started + 120_000 });
   try {
     if (remove) {
       const removed = await unregisterRelay(api, environmentId);

@@ -10,7 +10,7 @@
  * fine too. Every job the sweep fails is logged as "open job swept" and counted: each one means a
  * delivery died or the relay could not fail it, which is what the alarm is for.
  */
-import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+import { FlatfileApiError } from "../../shared/core/flatfile-http";
 import type { Context } from "aws-lambda";
 import { loadSettings } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
@@ -109,7 +109,7 @@ export async function sweepOpenJobs(deps: {
     } catch (error) {
       const verdict = judge(error);
       // Finished (or deleted) between the read and the fail: Flatfile refuses, and it is not open.
-      const status = error instanceof FlatfileError ? error.statusCode : undefined;
+      const status = error instanceof FlatfileApiError ? error.statusCode : undefined;
       if (status === 400 || status === 404) {
         await store.forget(job.jobId);
         report.finished.push(job.jobId);

@@ -12,7 +12,7 @@
  */
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
-import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import type { SdkApi } from "../../shared/core/flatfile-sdk";
 import { isAllowedBaseUrl, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
 
 export { isAllowedBaseUrl };
@@ -41,7 +41,7 @@ export interface RelayTarget {
   source: string;
 }
 
-export type RelayApi = Pick<FlatfileApi, "agents" | "secrets">;
+export type RelayApi = Pick<SdkApi, "agents" | "secrets">;
 
 export interface Registered {
   agentId: string;

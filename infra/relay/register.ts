@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { createFlatfileClient } from "../../shared/core/flatfile-client";
+import { createSdkClient } from "../../shared/core/flatfile-sdk";
 import { RELAY_AGENT_FILE } from "./bundle-file";
 import {
   baseUrlProblem,
@@ -93,7 +93,7 @@ async function readStackSecret(secretId: string): Promise<StackSecret> {
 export const defaultRegisterDeps = (): RegisterDeps => ({
   readSecret: readStackSecret,
   loadAgentSource: () => readFileSync(process.env.RELAY_AGENT_PATH ?? join(__dirname, RELAY_AGENT_FILE), "utf8"),
-  makeApi: (token, apiUrl, deadline) => createFlatfileClient({ token, baseUrl: apiUrl, deadline: () => deadline }),
+  makeApi: (token, apiUrl, deadline) => createSdkClient({ token, baseUrl: apiUrl, deadline: () => deadline }),
   now: () => Date.now(),
   log: (message, fields) => console.log(JSON.stringify({ message, ...fields })),
 });

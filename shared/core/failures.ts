@@ -1,6 +1,5 @@
-import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
-import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
 import { HttpError, JobFailure, NotFoundError, RetryableError } from "./errors";
+import { FlatfileApiError } from "./flatfile-http";
 import { redact } from "./logger";
 
 /** What kind of failure an error is, and what a person reading the job's message should do. */
@@ -12,26 +11,15 @@ export type FailureVerdict = { [K in FailureKind]: { kind: K; detail: string } }
 /** A failure that ends the job. A temporary one leaves it open for the retry instead (runJob). */
 export type FinalVerdict = Exclude<FailureVerdict, { kind: "retryable" }>;
 
-function endpointOf(error: FlatfileError): string {
-  const url = error.rawResponse?.url;
-  if (!url) return "Flatfile";
-  try {
-    const { pathname } = new URL(url);
-    return `Flatfile ${pathname.replace(/^.*?\/v1\//, "/v1/")}`;
-  } catch {
-    return "Flatfile";
-  }
-}
-
 export function judge(error: unknown): FailureVerdict {
   if (error instanceof JobFailure) return { kind: "action-needed", detail: error.userMessage };
   if (error instanceof RetryableError) return { kind: "retryable", detail: error.message };
   if (error instanceof NotFoundError) return { kind: "not-found", detail: error.message };
   if (error instanceof HttpError) return { kind: error.statusCode >= 500 ? "retryable" : "defect", detail: error.message };
-  if (error instanceof FlatfileTimeoutError) return { kind: "retryable", detail: "Flatfile did not answer in time" };
-  if (error instanceof FlatfileError) {
+  if (error instanceof FlatfileApiError) {
     const status = error.statusCode;
-    const where = endpointOf(error);
+    const where = `Flatfile ${error.path.replace(/^.*?\/v1\//, "/v1/")}`;
+    if (error.reason === "timeout") return { kind: "retryable", detail: `${where} did not answer in time` };
     if (status === undefined) return { kind: "retryable", detail: `${where} could not be reached` };
     if (status === 404) return { kind: "not-found", detail: `${where} answered 404: it does not exist` };
     if (status === 408 || status === 429 || status >= 500) {

@@ -1,59 +1,25 @@
 /**
- * The Flatfile client: the real @flatfile/api SDK, one resource client per family.
+ * The Flatfile client of the functions: the endpoints they call, over fetch (flatfile-http.ts),
+ * typed with the SDK's own request and response types (`import type`: none of the SDK's code is
+ * bundled). Each endpoint's method, path, query names and body are those of the SDK's generated
+ * client (`@flatfile/api/api/resources/<name>/client/Client.js`); the wire test
+ * (test/shared/core/flatfile-client-wire.test.ts) sends every one through both and compares what
+ * reaches the server.
  *
- * Importing the per-resource clients (rather than the package root) keeps the bundle and the cold
- * start small: the root pulls every resource, the node-fetch/form-data polyfills and the records
- * wrapper we do not use. The fetcher below fixes the SDK's `Keep-Alive: timeout=200` header,
- * which Node's built-in fetch (undici) rejects before sending anything, and replaces the SDK's
- * retry policy (1 s, 2 s backoff, 60 s timeouts) with one bounded by the invocation's deadline.
+ * The SDK serializes bodies with `unrecognizedObjectKeys: "strip"`; this client sends them as
+ * given, so a key the SDK would drop reaches the stand-in, which rejects it (its schemas are
+ * strict). Answers are not converted: the SDK's date fields arrive as ISO strings, not `Date`s.
  */
-import type { Fetcher, FetchFunction } from "@flatfile/api/core/fetcher/Fetcher";
-import { fetcher as sdkFetcher } from "@flatfile/api/core/fetcher/Fetcher";
-import type { APIResponse } from "@flatfile/api/core/fetcher/APIResponse";
-import { abortRawResponse, type RawResponse } from "@flatfile/api/core/fetcher/RawResponse";
-import { Agents } from "@flatfile/api/api/resources/agents/client/Client";
-import { Documents } from "@flatfile/api/api/resources/documents/client/Client";
-import { Guests } from "@flatfile/api/api/resources/guests/client/Client";
-import { Jobs } from "@flatfile/api/api/resources/jobs/client/Client";
-import { Records } from "@flatfile/api/api/resources/records/client/Client";
-import { Secrets } from "@flatfile/api/api/resources/secrets/client/Client";
-import { Sheets } from "@flatfile/api/api/resources/sheets/client/Client";
-import { Spaces } from "@flatfile/api/api/resources/spaces/client/Client";
-import { Users } from "@flatfile/api/api/resources/users/client/Client";
-import { Workbooks } from "@flatfile/api/api/resources/workbooks/client/Client";
-import { count, METRIC, resourceOf, traceCall } from "./observability";
+import type { Flatfile } from "@flatfile/api";
+import { createTransport, type QueryValue, type TransportOptions } from "./flatfile-http";
+
+export { DEFAULT_RETRY_POLICY, FlatfileApiError, type RetryPolicy } from "./flatfile-http";
 
 export const DEFAULT_FLATFILE_API_URL = "https://platform.flatfile.com/api/v1";
 
-export interface RetryPolicy {
-  /** Attempts after the first. */
-  maxRetries: number;
-  /** Upper bound for one attempt; the deadline may cut it shorter. */
-  attemptTimeoutMs: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/**
- * 3 attempts of at most 8 s, with 250 ms → 500 ms backoff (±20 % jitter). A call that keeps
- * failing gives up in about 1 s of waiting plus its attempts, and never outlives the deadline.
- */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxRetries: 2,
-  attemptTimeoutMs: 8_000,
-  baseDelayMs: 250,
-  maxDelayMs: 2_000,
-};
-
-export interface FlatfileClientOptions {
-  token: string;
+export interface FlatfileClientOptions extends Omit<TransportOptions, "baseUrl"> {
   /** Base URL with or without `/v1`. Defaults to the production API. */
   baseUrl?: string;
-  /** Epoch ms after which no attempt starts and none outlives. */
-  deadline?: () => number;
-  retry?: Partial<RetryPolicy>;
-  /** Observes every attempt (tests and the bench count round trips with it). */
-  onAttempt?: (attempt: { method: string; url: string; status: number | "timeout" | "network" }) => void;
 }
 
 export function normalizeApiUrl(url: string | undefined): string {
@@ -61,129 +27,142 @@ export function normalizeApiUrl(url: string | undefined): string {
   return base.endsWith("/v1") ? base : `${base}/v1`;
 }
 
-const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
-const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE"]);
-
-function withoutKeepAlive(headers: Fetcher.Args["headers"]): Fetcher.Args["headers"] {
-  if (!headers) return headers;
-  const out: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== "keep-alive") out[key] = value;
-  }
-  return out;
-}
-
-/** Honours a numeric Retry-After (seconds), which the SDK's own retry loop ignores. */
-function retryAfterMs(raw: RawResponse | undefined, cap: number): number | undefined {
-  const value = raw?.headers?.get?.("retry-after");
-  if (!value || !/^\d+(\.\d+)?$/.test(value)) return undefined;
-  return Math.min(Number(value) * 1000, cap);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A fetcher that delegates to the SDK's own, minus the header undici rejects, with our retries. */
-export function createFetcher(options: Pick<FlatfileClientOptions, "deadline" | "retry" | "onAttempt">): FetchFunction {
-  const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
-  return async function flatfileFetcher<R>(args: Fetcher.Args): Promise<APIResponse<R, Fetcher.Error>> {
-    const method = args.method.toUpperCase();
-    let attempt = 0;
-    for (;;) {
-      const remaining = deadline() - Date.now();
-      if (remaining < 50) return { ok: false, error: { reason: "timeout" }, rawResponse: abortRawResponse };
-      count(METRIC.flatfileCalls);
-      if (attempt > 0) count(METRIC.flatfileRetries);
-      const response = await traceCall(
-        `Flatfile ${resourceOf(method, args.url)}`,
-        () =>
-          sdkFetcher<R>({
-            ...args,
-            headers: withoutKeepAlive(args.headers),
-            timeoutMs: Math.min(policy.attemptTimeoutMs, remaining),
-            maxRetries: 0,
-          }),
-        (answered) => !answered.ok,
-      );
-      if (!response.ok) count(METRIC.flatfileErrors);
-      const status = response.ok
-        ? 200
-        : response.error.reason === "status-code" || response.error.reason === "non-json"
-          ? response.error.statusCode
-          : response.error.reason === "timeout"
-            ? "timeout"
-            : "network";
-      options.onAttempt?.({ method, url: args.url, status });
-      if (response.ok || attempt >= policy.maxRetries) return response;
-      // A timed-out or dropped write may have landed: retrying it blindly could duplicate it, so
-      // only idempotent methods are retried on those. Status-code failures were answered, so the
-      // server did not apply them.
-      const retryable = typeof status === "number" ? RETRYABLE_STATUS(status) : IDEMPOTENT_METHODS.has(method);
-      if (!retryable) return response;
-      const backoff = Math.min(policy.baseDelayMs * 2 ** attempt, policy.maxDelayMs);
-      const delay = retryAfterMs(response.rawResponse, policy.maxDelayMs) ?? backoff * (0.8 + Math.random() * 0.4);
-      if (Date.now() + delay + 50 >= deadline()) return response;
-      await sleep(delay);
-      attempt += 1;
-    }
-  };
-}
-
+/** The endpoints the functions call, with the SDK's signatures (less its per-request options). */
 export interface FlatfileApi {
-  readonly agents: Agents;
-  readonly documents: Documents;
-  readonly guests: Guests;
-  readonly jobs: Jobs;
-  readonly records: Records;
-  readonly secrets: Secrets;
-  readonly sheets: Sheets;
-  readonly spaces: Spaces;
-  readonly users: Users;
-  readonly workbooks: Workbooks;
+  readonly documents: {
+    create(spaceId: Flatfile.SpaceId, request: Flatfile.DocumentConfig): Promise<Flatfile.DocumentResponse>;
+    list(spaceId: Flatfile.SpaceId): Promise<Flatfile.ListDocumentsResponse>;
+    update(
+      spaceId: Flatfile.SpaceId,
+      documentId: Flatfile.DocumentId,
+      request: Flatfile.DocumentConfig,
+    ): Promise<Flatfile.DocumentResponse>;
+  };
+  readonly guests: {
+    get(guestId: Flatfile.GuestId): Promise<Flatfile.GuestResponse>;
+  };
+  readonly jobs: {
+    get(jobId: Flatfile.JobId): Promise<Flatfile.JobResponse>;
+    ack(jobId: Flatfile.JobId, request?: Flatfile.JobAckDetails): Promise<Flatfile.JobResponse>;
+    complete(jobId: Flatfile.JobId, request?: Flatfile.JobCompleteDetails): Promise<Flatfile.JobResponse>;
+    fail(jobId: Flatfile.JobId, request?: Flatfile.JobCompleteDetails): Promise<Flatfile.JobResponse>;
+  };
+  readonly records: {
+    get(sheetId: Flatfile.SheetId, request?: Flatfile.GetRecordsRequest): Promise<Flatfile.GetRecordsResponse>;
+  };
+  readonly sheets: {
+    duplicateSheet(sheetId: Flatfile.SheetId, request?: Flatfile.DuplicateSheetRequest): Promise<Flatfile.SheetResponse>;
+    getRecordCounts(sheetId: Flatfile.SheetId, request?: Flatfile.GetRecordCountsRequest): Promise<Flatfile.RecordCountsResponse>;
+  };
+  readonly spaces: {
+    get(spaceId: Flatfile.SpaceId): Promise<Flatfile.SpaceResponse>;
+    update(spaceId: Flatfile.SpaceId, request: Flatfile.SpaceConfig): Promise<Flatfile.SpaceResponse>;
+  };
+  readonly users: {
+    get(userId: Flatfile.UserId): Promise<Flatfile.UserResponse>;
+  };
+  readonly workbooks: {
+    create(request: Flatfile.CreateWorkbookConfig): Promise<Flatfile.WorkbookResponse>;
+    get(workbookId: Flatfile.WorkbookId): Promise<Flatfile.WorkbookResponse>;
+    list(request?: Flatfile.ListWorkbooksRequest): Promise<Flatfile.ListWorkbooksResponse>;
+    update(workbookId: Flatfile.WorkbookId, request: Flatfile.WorkbookUpdate): Promise<Flatfile.WorkbookResponse>;
+  };
 }
 
-/** One client per invocation: resource clients are built on first use, so unused ones cost nothing. */
+const id = encodeURIComponent;
+
+/** Query parameters as the SDK's `_queryParams`: every key it knows, in its order, only when set. */
+function pick<T extends object>(request: T | undefined, keys: readonly (keyof T & string)[]): Record<string, QueryValue> {
+  const query: Record<string, QueryValue> = {};
+  for (const key of keys) query[key] = request?.[key] as QueryValue;
+  return query;
+}
+
+/** One client per deadline; it holds no connection state of its own (fetch pools them). */
 export function createFlatfileClient(options: FlatfileClientOptions): FlatfileApi {
-  const shared = {
-    token: options.token,
-    environment: normalizeApiUrl(options.baseUrl),
-    fetcher: createFetcher(options),
-  };
-  const made = new Map<string, unknown>();
-  const lazy = <T>(name: string, make: () => T): T => {
-    if (!made.has(name)) made.set(name, make());
-    return made.get(name) as T;
-  };
+  const send = createTransport({ ...options, baseUrl: normalizeApiUrl(options.baseUrl) });
   return {
-    get agents() {
-      return lazy("agents", () => new Agents(shared));
+    documents: {
+      create: (spaceId, request) => send({ method: "POST", path: `/spaces/${id(spaceId)}/documents`, body: request }),
+      list: (spaceId) => send({ method: "GET", path: `/spaces/${id(spaceId)}/documents` }),
+      update: (spaceId, documentId, request) =>
+        send({ method: "PATCH", path: `/spaces/${id(spaceId)}/documents/${id(documentId)}`, body: request }),
     },
-    get documents() {
-      return lazy("documents", () => new Documents(shared));
+    guests: {
+      get: (guestId) => send({ method: "GET", path: `/guests/${id(guestId)}` }),
     },
-    get guests() {
-      return lazy("guests", () => new Guests(shared));
+    jobs: {
+      get: (jobId) => send({ method: "GET", path: `/jobs/${id(jobId)}` }),
+      ack: (jobId, request) => send({ method: "POST", path: `/jobs/${id(jobId)}/ack`, body: request }),
+      complete: (jobId, request) => send({ method: "POST", path: `/jobs/${id(jobId)}/complete`, body: request }),
+      fail: (jobId, request) => send({ method: "POST", path: `/jobs/${id(jobId)}/fail`, body: request }),
     },
-    get jobs() {
-      return lazy("jobs", () => new Jobs(shared));
+    records: {
+      get: (sheetId, request) =>
+        send({
+          method: "GET",
+          path: `/sheets/${id(sheetId)}/records`,
+          query: pick(request, [
+            "versionId",
+            "commitId",
+            "sinceVersionId",
+            "sinceCommitId",
+            "sortField",
+            "sortDirection",
+            "filter",
+            "filterField",
+            "searchValue",
+            "searchField",
+            "ids",
+            "pageSize",
+            "pageNumber",
+            "includeCounts",
+            "includeLength",
+            "includeLinks",
+            "includeMessages",
+            "fields",
+            "for",
+            "q",
+          ]),
+        }),
     },
-    get records() {
-      return lazy("records", () => new Records(shared));
+    sheets: {
+      duplicateSheet: (sheetId, request) => send({ method: "POST", path: `/sheets/${id(sheetId)}/duplicate`, body: request ?? {} }),
+      getRecordCounts: (sheetId, request) =>
+        send({
+          method: "GET",
+          path: `/sheets/${id(sheetId)}/counts`,
+          query: pick(request, [
+            "versionId",
+            "sinceVersionId",
+            "commitId",
+            "sinceCommitId",
+            "filter",
+            "filterField",
+            "searchValue",
+            "searchField",
+            "byField",
+            "q",
+          ]),
+        }),
     },
-    get secrets() {
-      return lazy("secrets", () => new Secrets(shared));
+    spaces: {
+      get: (spaceId) => send({ method: "GET", path: `/spaces/${id(spaceId)}` }),
+      update: (spaceId, request) => send({ method: "PATCH", path: `/spaces/${id(spaceId)}`, body: request }),
     },
-    get sheets() {
-      return lazy("sheets", () => new Sheets(shared));
+    users: {
+      get: (userId) => send({ method: "GET", path: `/users/${id(userId)}` }),
     },
-    get spaces() {
-      return lazy("spaces", () => new Spaces(shared));
-    },
-    get users() {
-      return lazy("users", () => new Users(shared));
-    },
-    get workbooks() {
-      return lazy("workbooks", () => new Workbooks(shared));
+    workbooks: {
+      create: (request) => send({ method: "POST", path: "/workbooks", body: request }),
+      get: (workbookId) => send({ method: "GET", path: `/workbooks/${id(workbookId)}` }),
+      list: (request) =>
+        send({
+          method: "GET",
+          path: "/workbooks",
+          query: pick(request, ["spaceId", "name", "namespace", "label", "treatment", "includeSheets", "includeCounts"]),
+        }),
+      update: (workbookId, request) => send({ method: "PATCH", path: `/workbooks/${id(workbookId)}`, body: request }),
     },
   };
 }

@@ -1,22 +1,23 @@
 /**
  * The production bundles work end to end (no timing is asserted here). Each function is built
- * with the one bundling config (infra/bundling.ts: stripped @flatfile/api clients, zod/mini, the
- * ESM builds of the AWS SDK…), loaded in a plain Node child process (bench/worker.cjs, as the
+ * with the one bundling config (infra/bundling.ts: the thin Flatfile client, zod/mini, the ESM
+ * builds of the AWS SDK…), loaded in a plain Node child process (bench/worker.cjs, as the
  * bench does), and driven over real HTTP against the Flatfile stand-in with signed events:
  *
  *   space-configure  configures a new space (a user's, then a guest's) and completes its job;
  *   action-job       duplicates a sheet, then submits the workbook, on that configured space;
  *   commit-created   reconciles a commit that adds an unknown category on it.
  *
- * Every Flatfile call our flows make goes through the bundled, stripped SDK clients here, so an
- * endpoint stripped by mistake fails this test instead of production.
+ * Every Flatfile call our flows make goes through the bundled client (shared/core/flatfile-client.ts)
+ * here, so an endpoint it lacks or sends wrongly fails this test instead of production; and no
+ * code of the SDK itself may be bundled (it is only the client's types).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFunction, BUNDLE_FILE, FUNCTION_NAMES } from "../../infra/bundling";
+import { BUNDLED_FUNCTION_NAMES, buildFunction, BUNDLE_FILE, FUNCTION_NAMES, type BuiltFunction } from "../../infra/bundling";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
 import { startWorker, type Worker } from "../../bench/scale";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
@@ -32,13 +33,14 @@ let dir: string;
 let flatfile: FlatfileStandIn;
 let api: FlatfileApi;
 const workers = new Map<string, Worker>();
+let built: BuiltFunction[] = [];
 const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bundles-test-"));
   flatfile = await startFlatfileStandIn();
   api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
-  await Promise.all(FUNCTION_NAMES.map((name) => buildFunction(name, join(dir, name))));
+  built = await Promise.all(BUNDLED_FUNCTION_NAMES.map((name) => buildFunction(name, join(dir, name))));
   const env = {
     FLATFILE_API_KEY: flatfile.apiKey,
     FLATFILE_API_URL: flatfile.url,
@@ -71,6 +73,15 @@ async function configure(actor: { id: string }): Promise<{ spaceId: string; stat
 }
 
 describe("production bundles, driven over HTTP against the Flatfile stand-in", () => {
+  it("bundle none of @flatfile/api's code: the functions use its types only", () => {
+    expect(built.map((b) => b.name)).toEqual([...BUNDLED_FUNCTION_NAMES]);
+    for (const b of built) {
+      const inputs = Object.keys(b.metafile.inputs);
+      expect([b.name, inputs.some((path) => path.includes("shared/core/flatfile-client.ts"))]).toEqual([b.name, true]);
+      expect([b.name, inputs.filter((path) => path.includes("node_modules/@flatfile/"))]).toEqual([b.name, []]);
+    }
+  });
+
   let configured: { spaceId: string; state: SpaceState };
 
   it("space-configure: configures a new space for a user and for a guest, and completes each job", async () => {

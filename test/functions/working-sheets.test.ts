@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as commitHandler } from "../../functions/commit-created/handler";
 import { handler as configureHandler } from "../../functions/space-configure/handler";
-import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { blockingErrors } from "../../functions/action-job/submit-workbook";
@@ -15,11 +15,11 @@ import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
 
 let h: Harness;
-let api: FlatfileApi;
+let api: SdkApi;
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
 afterAll(async () => {
   await h?.close();

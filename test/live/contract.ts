@@ -18,7 +18,8 @@ import { handler as actionJob } from "../../functions/action-job/handler";
 import { handler as commitCreated } from "../../functions/commit-created/handler";
 import { handler as spaceConfigure } from "../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../shared/core/config";
-import { createFetcher, createFlatfileClient, normalizeApiUrl, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { normalizeApiUrl } from "../../shared/core/flatfile-client";
+import { createSdkClient, createSdkFetcher, type SdkApi } from "../../shared/core/flatfile-sdk";
 import { resetInProcessIdempotency } from "../../shared/core/idempotency";
 import type { RouteHandler } from "../../shared/core/route";
 import { signPayload } from "../../shared/core/signature";
@@ -68,8 +69,8 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
   resetSettingsCache();
   resetInProcessIdempotency();
 
-  const api = createFlatfileClient({ token: target.apiKey, baseUrl: target.apiUrl });
-  const events = new Events({ token: target.apiKey, environment: normalizeApiUrl(target.apiUrl), fetcher: createFetcher({}) });
+  const api = createSdkClient({ token: target.apiKey, baseUrl: target.apiUrl });
+  const events = new Events({ token: target.apiKey, environment: normalizeApiUrl(target.apiUrl), fetcher: createSdkFetcher({}) });
   const environmentId = target.environmentId;
   const waitMs = target.eventWaitMs ?? 30_000;
   const spaces: string[] = [];

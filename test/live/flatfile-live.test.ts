@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as actionJob } from "../../functions/action-job/handler";
 import { handler as spaceConfigure } from "../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../shared/core/config";
-import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 import { resetInProcessIdempotency } from "../../shared/core/idempotency";
 import { signPayload } from "../../shared/core/signature";
 import { readSpaceState } from "../../shared/flatfile/space-state";
@@ -24,7 +24,7 @@ const apiUrl = process.env.FLATFILE_LIVE_API_URL;
 
 describe.skipIf(!apiKey || !environmentId)("live Flatfile API", () => {
   const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
-  let api: FlatfileApi;
+  let api: SdkApi;
   let spaceId: string | undefined;
 
   beforeAll(() => {
@@ -38,7 +38,7 @@ describe.skipIf(!apiKey || !environmentId)("live Flatfile API", () => {
     delete process.env.IDEMPOTENCY_TABLE;
     resetSettingsCache();
     resetInProcessIdempotency();
-    api = createFlatfileClient({ token: apiKey!, baseUrl: apiUrl });
+    api = createSdkClient({ token: apiKey!, baseUrl: apiUrl });
   });
   afterAll(async () => {
     if (spaceId) await api.spaces.delete(spaceId).catch(() => undefined);

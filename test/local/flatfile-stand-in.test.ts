@@ -6,17 +6,17 @@ import type { Flatfile } from "@flatfile/api";
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
-import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 
 let ff: FlatfileStandIn;
-let api: FlatfileApi;
+let api: SdkApi;
 /** No retries: every injected status is seen as is. */
-let once: FlatfileApi;
+let once: SdkApi;
 
 beforeAll(async () => {
   ff = await startFlatfileStandIn();
-  api = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url });
-  once = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
+  api = createSdkClient({ token: ff.apiKey, baseUrl: ff.url });
+  once = createSdkClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
 });
 afterAll(async () => {
   await ff?.close();
@@ -112,7 +112,7 @@ describe("wire validation and auth", () => {
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { errors: { message: string }[] }).errors[0]!.message).toBeTruthy();
     expect((await raw(`/spaces/${space.id}`, { token: null })).status).toBe(401);
-    const sdkWrong = createFlatfileClient({ token: "sk_wrong", baseUrl: ff.url, retry: { maxRetries: 0 } });
+    const sdkWrong = createSdkClient({ token: "sk_wrong", baseUrl: ff.url, retry: { maxRetries: 0 } });
     expect(await statusOf(sdkWrong.spaces.get(space.id))).toBe(401);
 
     const unknown = await raw("/nothing/here");
@@ -381,7 +381,7 @@ describe("faults", () => {
     // The client's retries see the faults and then recover.
     ff.faults.statuses("spaces.get", [500]);
     const tries: unknown[] = [];
-    const retrying = createFlatfileClient({
+    const retrying = createSdkClient({
       token: ff.apiKey,
       baseUrl: ff.url,
       retry: { baseDelayMs: 1 },
@@ -395,7 +395,7 @@ describe("faults", () => {
     const space = ff.seed.space();
     ff.faults.hang("spaces.get", 1);
     const attempts: unknown[] = [];
-    const impatient = createFlatfileClient({
+    const impatient = createSdkClient({
       token: ff.apiKey,
       baseUrl: ff.url,
       retry: { maxRetries: 0, attemptTimeoutMs: 200 },
@@ -426,7 +426,7 @@ describe("faults", () => {
     try {
       const s = slow.seed.space();
       started = Date.now();
-      await createFlatfileClient({ token: slow.apiKey, baseUrl: slow.url }).spaces.get(s.id);
+      await createSdkClient({ token: slow.apiKey, baseUrl: slow.url }).spaces.get(s.id);
       expect(Date.now() - started).toBeGreaterThanOrEqual(90);
     } finally {
       await slow.close();

@@ -1,7 +1,7 @@
 /** The stand-in's document bodies: HTML comments dropped unless asked to keep them (undocumented on the platform). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
-import { createFlatfileClient } from "../../shared/core/flatfile-client";
+import { createSdkClient } from "../../shared/core/flatfile-sdk";
 
 const stands: FlatfileStandIn[] = [];
 beforeAll(async () => {
@@ -19,7 +19,7 @@ describe("stand-in: document bodies", () => {
       [dropping, "<h1>x</h1>\n\n<p>y</p>"],
       [keeping, body],
     ] as const) {
-      const api = createFlatfileClient({ token: stand.apiKey, baseUrl: stand.url });
+      const api = createSdkClient({ token: stand.apiKey, baseUrl: stand.url });
       const space = stand.seed.space({});
       const doc = (await api.documents.create(space.id, { title: "t", body })).data;
       expect(doc.body).toBe(expected);

@@ -7,18 +7,18 @@ import { Events } from "@flatfile/api/api/resources/events/client/Client";
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn, type StoredEvent } from "../../local/flatfile-stand-in";
-import { createFetcher, createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { createSdkClient, createSdkFetcher, type SdkApi } from "../../shared/core/flatfile-sdk";
 
 const ENV = "us_env_local0001";
 let ff: FlatfileStandIn;
-let api: FlatfileApi & { events: Events };
+let api: SdkApi & { events: Events };
 
 beforeAll(async () => {
   ff = await startFlatfileStandIn();
-  const products = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
+  const products = createSdkClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
   // Our product's client has no events resource: the SDK's own, on the same fetcher.
-  const events = new Events({ token: ff.apiKey, environment: ff.url, fetcher: createFetcher({ retry: { maxRetries: 0 } }) });
-  api = Object.assign(Object.create(products) as FlatfileApi, { events });
+  const events = new Events({ token: ff.apiKey, environment: ff.url, fetcher: createSdkFetcher({ retry: { maxRetries: 0 } }) });
+  api = Object.assign(Object.create(products) as SdkApi, { events });
 });
 afterAll(async () => {
   await ff?.close();

@@ -7,14 +7,14 @@ import type { Flatfile } from "@flatfile/api";
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { platformFromEnv, startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
-import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 
 let ff: FlatfileStandIn;
-let api: FlatfileApi;
+let api: SdkApi;
 
 beforeAll(async () => {
   ff = await startFlatfileStandIn({ platform: { omittedSheets: "kept", dropHtmlComments: true } });
-  api = createFlatfileClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
+  api = createSdkClient({ token: ff.apiKey, baseUrl: ff.url, retry: { maxRetries: 0 } });
 });
 afterAll(async () => {
   await ff?.close();

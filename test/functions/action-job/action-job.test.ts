@@ -6,7 +6,7 @@ import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/action-job/handler";
 import { handler as configureHandler } from "../../../functions/space-configure/handler";
-import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { actionJobRoute } from "../../../functions/action-job/actions";
@@ -15,11 +15,11 @@ import { readSpaceState, type SpaceState } from "../../../shared/flatfile/space-
 import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
 
 let h: Harness;
-let api: FlatfileApi;
+let api: SdkApi;
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
 afterAll(async () => {
   await h?.close();

@@ -5,7 +5,7 @@
 import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/commit-created/handler";
-import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { workbookUpdate } from "../../../shared/domain/workbook-update";
 import { renderProgress } from "../../../shared/domain/guide";
@@ -16,11 +16,11 @@ import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../../
 import { commitCreatedEvent, startHarness, type Harness } from "../../support/harness";
 
 let h: Harness;
-let api: FlatfileApi;
+let api: SdkApi;
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
 afterAll(async () => {
   await h?.close();

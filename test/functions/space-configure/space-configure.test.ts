@@ -7,7 +7,7 @@ import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
-import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
@@ -17,13 +17,13 @@ import { jobReadyEvent, startHarness, type Harness } from "../../support/harness
 import { startReferenceApi, type ReferenceApi } from "../../support/reference-api";
 
 let h: Harness;
-let api: FlatfileApi;
+let api: SdkApi;
 let reference: ReferenceApi;
 
 beforeAll(async () => {
   reference = await startReferenceApi();
   h = await startHarness({ env: { REFERENCE_DATA_URL: reference.url } });
-  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
+  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
 afterAll(async () => {
   await h?.close();

@@ -11,7 +11,7 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../../local/flatfile-stand-in";
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from "../../../local/secrets-manager-stand-in";
-import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
+import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { createRelayAgent } from "../../../infra/relay/agent";
 import { buildRelayAgent } from "../../../infra/relay/bundle";
 import { RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, type RelayOutcome } from "../../../infra/relay/forward";
@@ -26,7 +26,7 @@ const API_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com";
 
 let flatfile: FlatfileStandIn;
 let sm: SecretsManagerStandIn;
-let api: FlatfileApi;
+let api: SdkApi;
 let source: string;
 let dir: string;
 const saved = { ...process.env };
@@ -46,7 +46,7 @@ beforeAll(async () => {
   source = (await buildRelayAgent()).code;
   writeFileSync(join(dir, "relay-agent.js"), source);
   process.env.RELAY_AGENT_PATH = join(dir, "relay-agent.js");
-  api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+  api = createSdkClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
 });
 afterAll(async () => {
   process.env = saved;
