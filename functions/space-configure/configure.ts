@@ -6,6 +6,7 @@
  * attempt started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
+import { plainText } from "../../shared/domain/text";
 import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { runJob } from "../../shared/core/job-lifecycle";
@@ -85,10 +86,15 @@ function recordConfiguration(api: FlatfileApi, spaceId: string, state: SpaceStat
   });
 }
 
-function outcomeMessage(workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig, currency: string): string {
+function outcomeMessage(
+  workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig,
+  currency: string,
+  notUnderstood: string[] = [],
+): string {
   const names = (workbook.sheets ?? []).map((sheet) => sheet.name);
   const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} & ${names.at(-1)}` : (names[0] ?? workbook.name);
-  return `${list} ready · prices in ${currency}`;
+  const unclear = notUnderstood.length ? ` (${notUnderstood.map((note) => plainText(note, 120)).join("; ")})` : "";
+  return `${list} ready · prices in ${currency}${unclear}`;
 }
 
 async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
@@ -139,7 +145,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
         leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
       ]);
       const state = configuredState(workbook, guideId, currency.code, audience, jobId, guideState);
-      const message = outcomeMessage(workbook, currency.code);
+      const message = outcomeMessage(workbook, currency.code, currency.notUnderstood);
       return {
         outcome: {
           heading: "Space ready",

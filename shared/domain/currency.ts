@@ -22,6 +22,8 @@ export interface CurrencyChoice {
   /** A BCP 47 locale to format amounts with (the Space's locale when it had a valid one). */
   locale: string;
   source: "metadata.currency" | "metadata.locale" | "metadata.country" | "default";
+  /** What was given but not understood (`"EURO" is not a currency code`), so a person can fix it. */
+  notUnderstood?: string[];
 }
 
 export const DEFAULT_CURRENCY = "USD";
@@ -219,8 +221,28 @@ function localeForRegion(region: string): string {
   return language && language !== "und" ? `${language}-${region}` : `en-${region}`;
 }
 
-function choice(code: string, locale: string, source: CurrencyChoice["source"]): CurrencyChoice {
-  return { code, decimals: decimalsOf(code), locale, source };
+function choice(code: string, locale: string, source: CurrencyChoice["source"], notUnderstood: string[] = []): CurrencyChoice {
+  return { code, decimals: decimalsOf(code), locale, source, ...(notUnderstood.length ? { notUnderstood } : {}) };
+}
+
+/** A value from the metadata as a person would recognise it, short and on one line. */
+function shown(value: unknown): string {
+  const text = typeof value === "string" ? value.trim() : JSON.stringify(value);
+  return `"${(text ?? String(value)).replace(/\s+/g, " ").slice(0, 40)}"`;
+}
+
+/** The settings given that could not be used, each in a few words. */
+function notUnderstoodIn(meta: Record<string, unknown>, locale: Intl.Locale | undefined, country: string | undefined): string[] {
+  const given = (value: unknown) => value !== undefined && value !== null && value !== "";
+  const notes: string[] = [];
+  if (given(meta.currency)) {
+    const code = typeof meta.currency === "string" ? meta.currency.trim().toUpperCase() : "";
+    if (!isKnownCurrency(code)) notes.push(`${shown(meta.currency)} is not a currency code`);
+  }
+  if (given(meta.locale) && !locale) notes.push(`${shown(meta.locale)} is not a locale`);
+  else if (locale?.region && !currencyOfRegion(locale.region)) notes.push(`no currency is known for the locale ${shown(meta.locale)}`);
+  if (given(meta.country) && !currencyOfRegion(country)) notes.push(`${shown(meta.country)} is not a country code with a known currency`);
+  return notes;
 }
 
 export function resolveCurrency(metadata: Record<string, unknown> | undefined): CurrencyChoice {
@@ -231,19 +253,20 @@ export function resolveCurrency(metadata: Record<string, unknown> | undefined): 
   const localeTag = locale && Intl.NumberFormat.supportedLocalesOf(locale.toString()).length > 0 ? locale.toString() : undefined;
   const formatLocale = localeTag ?? (country ? localeForRegion(country) : DEFAULT_LOCALE);
 
+  const notes = notUnderstoodIn(meta, locale, country);
   const explicit = typeof meta.currency === "string" ? meta.currency.trim().toUpperCase() : undefined;
-  if (explicit && isKnownCurrency(explicit)) return choice(explicit, formatLocale, "metadata.currency");
+  if (explicit && isKnownCurrency(explicit)) return choice(explicit, formatLocale, "metadata.currency", notes);
 
   const fromLocaleRegion = currencyOfRegion(locale?.region);
-  if (fromLocaleRegion && locale) return choice(fromLocaleRegion, localeTag ?? DEFAULT_LOCALE, "metadata.locale");
+  if (fromLocaleRegion && locale) return choice(fromLocaleRegion, localeTag ?? DEFAULT_LOCALE, "metadata.locale", notes);
 
   const fromCountry = currencyOfRegion(country);
-  if (fromCountry) return choice(fromCountry, formatLocale, "metadata.country");
+  if (fromCountry) return choice(fromCountry, formatLocale, "metadata.country", notes);
 
   if (locale && !locale.region) {
     const fromLikely = currencyOfRegion(likelyRegion(locale));
-    if (fromLikely) return choice(fromLikely, localeTag ?? DEFAULT_LOCALE, "metadata.locale");
+    if (fromLikely) return choice(fromLikely, localeTag ?? DEFAULT_LOCALE, "metadata.locale", notes);
   }
 
-  return choice(DEFAULT_CURRENCY, localeTag ?? DEFAULT_LOCALE, "default");
+  return choice(DEFAULT_CURRENCY, localeTag ?? DEFAULT_LOCALE, "default", notes);
 }

@@ -195,13 +195,19 @@ function renderCurrency(currency: CurrencyChoice): string {
     "metadata.currency": "It was set for this Space.",
     "metadata.locale": `It follows this Space's locale (${guideText(currency.locale, 40)}).`,
     "metadata.country": "It follows this Space's country.",
-    default: "No currency, locale or country was given for this Space, so the default is used.",
+    default: currency.notUnderstood?.length
+      ? "None of the currency, locale or country given for this Space could be used, so the default is used."
+      : "No currency, locale or country was given for this Space, so the default is used.",
   };
+  const notUnderstood = currency.notUnderstood?.length
+    ? `<p>Not understood: ${currency.notUnderstood.map((note) => guideText(note, 120)).join("; ")}. Ask whoever set up this Space to correct it.</p>`
+    : "";
   const sample = example(currency);
   const places = plural(currency.decimals, "decimal place", "decimal places");
   return [
     "<h2>Currency</h2>",
     `<p>Amounts are in <strong>${guideText(currencyName(currency.code), 60)} (${code})</strong>, with ${places}. ${why[currency.source] ?? ""}</p>`,
+    notUnderstood,
     sample ? `<p>For example: ${guideText(sample, 40)}.</p>` : "",
   ]
     .filter(Boolean)

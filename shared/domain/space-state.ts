@@ -40,6 +40,7 @@ const Guide = z.object({
     decimals: z.number(),
     locale: z.string(),
     source: z.enum(["metadata.currency", "metadata.locale", "metadata.country", "default"]),
+    notUnderstood: z.optional(z.array(z.string().check(z.maxLength(200))).check(z.maxLength(3))),
   }),
   referenceData: z.optional(
     z.object({

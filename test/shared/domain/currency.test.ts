@@ -65,4 +65,23 @@ describe("resolveCurrency", () => {
       expect(resolveCurrency(m as never).code).toBe("USD");
     }
   });
+
+  it("names what was given but not understood, whatever decides the currency", () => {
+    expect(resolveCurrency({ currency: "EURO" })).toMatchObject({
+      code: "USD",
+      source: "default",
+      notUnderstood: ['"EURO" is not a currency code'],
+    });
+    expect(resolveCurrency({ currency: "EURO", locale: "fr-FR" })).toMatchObject({
+      code: "EUR",
+      source: "metadata.locale",
+      notUnderstood: ['"EURO" is not a currency code'],
+    });
+    expect(resolveCurrency({ locale: "not a locale!", country: "ZZ" }).notUnderstood).toEqual([
+      '"not a locale!" is not a locale',
+      '"ZZ" is not a country code with a known currency',
+    ]);
+    expect(resolveCurrency({ locale: "de-DE", currency: "chf" }).notUnderstood).toBeUndefined();
+    expect(resolveCurrency({}).notUnderstood).toBeUndefined();
+  });
 });

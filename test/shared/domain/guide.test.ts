@@ -185,3 +185,18 @@ describe("renderProgress", () => {
     expect(html).toContain("<strong>Orders</strong>: 1 record: 1 valid, 0 with errors");
   });
 });
+
+describe("a currency given but not understood", () => {
+  it("is named in the guide instead of saying none was given", () => {
+    const text = guideSection(buildGuide({ ...base, currency: resolveCurrency({ currency: "EURO" }) }).body, "currency")!;
+    expect(text).toContain("US Dollar (USD)");
+    expect(text).toContain('Not understood: "EURO" is not a currency code');
+    expect(text).not.toContain("No currency, locale or country was given");
+  });
+
+  it("escapes what it names", () => {
+    const { body } = buildGuide({ ...base, currency: resolveCurrency({ currency: "<img src=x onerror=alert(1)>" }) });
+    expect(body).not.toContain("<img");
+    expectOneInertHtmlBlock(body);
+  });
+});
