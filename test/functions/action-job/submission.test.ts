@@ -174,6 +174,8 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
     h.flatfile.seed.records(s.contactsId, many);
     const submit = submitJob(s);
     // A short invocation, so that the upload cannot finish in the first: later deliveries resume it.
+    // Each page of records takes a second to arrive, so that holds however fast the client is.
+    h.flatfile.faults.latency("records.get", 1_000);
     const answers = await h.deliverUntilSettled(actionHandler, submit.event, { remainingMs: 16_000, attempts: 40 });
     expect(answers.length).toBeGreaterThan(1);
     expect(answers.slice(0, -1).every((a) => a.status === 503)).toBe(true);
