@@ -9,7 +9,8 @@
  *   npx tsx bench/flood.ts          (also a section of npm run bench)
  *   BENCH_FLOOD_TRIALS=400          deliveries simulated per flood rate (default 200)
  */
-import { deliver, RELAY_BOUND, type RelayDeps, type RetryBound } from "../infra/relay/forward";
+import { deliver, RELAY_BOUND, routeUrl, type RelayDeps, type RetryBound } from "../infra/relay/forward";
+import { ROUTE_PATHS } from "../shared/routes";
 import { ROUTE_THROTTLE } from "../infra/throttle";
 import { TokenBucket } from "../local/token-bucket";
 import { prng } from "../test/support/prng";
@@ -65,7 +66,7 @@ async function oneDelivery(timesLimit: number, bound: RetryBound, random: () => 
   };
   const result = await deliver(
     {
-      url: "http://flooded.invalid/space-configure",
+      url: routeUrl("http://flooded.invalid", ROUTE_PATHS[0]!),
       rawBody: "{}",
       signingSecret: "whsec_bench_flood_0123456789",
       deadline: now + RELAY_BOUND.totalMs - RELAY_BOUND.failReserveMs,

@@ -24,14 +24,15 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { unreachableCredentialProvidersPlugin } from "./trim-aws-sdk";
+import { ROUTE_NAMES, type RouteName } from "../shared/routes";
 import { trimXraySdkPlugin } from "./trim-xray";
 
 /** The repository root (this file lives in `<root>/infra`). */
 export const REPO_ROOT = resolve(__dirname, "..");
 
-/** The three route functions; each is `functions/<name>/handler.ts` exporting `handler`. */
-export const FUNCTION_NAMES = ["space-configure", "action-job", "commit-created"] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+/** The route functions (shared/routes.ts); each is `functions/<name>/handler.ts` exporting `handler`. */
+export const FUNCTION_NAMES = ROUTE_NAMES;
+export type FunctionName = RouteName;
 
 /** Functions run on a schedule, not behind a route (the job sweep). Bundled the same way. */
 export const SCHEDULED_FUNCTION_NAMES = ["job-sweep"] as const;

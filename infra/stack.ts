@@ -33,6 +33,7 @@ import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
+import { ROUTES } from "../shared/routes";
 import {
   OPEN_JOB_BOUND_MS,
   OPEN_JOB_KEY_PREFIX,
@@ -98,17 +99,15 @@ export const DEFAULT_THROTTLE = ROUTE_THROTTLE;
 export const LOG_METRICS_NAMESPACE = DEFAULT_SERVICE_NAME;
 export const JOBS_SWEPT_METRIC = "JobsSwept";
 
-/** Route path of each function. */
-export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = {
-  "space-configure": "/space-configure",
-  "action-job": "/action-job",
-  "commit-created": "/commit-created",
-};
+/** Route path of each function (shared/routes.ts). */
+export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = Object.fromEntries(
+  ROUTES.map((route) => [route.name, route.path]),
+) as Record<FunctionName, string>;
 
 export class FlatfileStack extends Stack {
   /** `{"apiKey","signingSecret"}`; read by the three functions (and, later, the relay). */
   readonly secret: ISecret;
-  /** The HTTP API's base URL, no trailing slash; routes are `${apiUrl}/space-configure` etc. */
+  /** The HTTP API's base URL, no trailing slash; each route is `${apiUrl}${path}`. */
   readonly apiUrl: string;
   /** The HTTP API itself. */
   readonly api: HttpApi;

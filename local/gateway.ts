@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the API Gateway HTTP API: the three routes on 127.0.0.1, each calling the
+ * A local stand-in for the API Gateway HTTP API: the routes (shared/routes.ts) on 127.0.0.1, each calling the
  * same handler function the Lambda runs, with a payload-format-2.0 event. Anything else is a 404,
  * as with the deployed API, which has no default route. Each POST route is throttled as the stage
  * is (infra/throttle.ts): a token bucket per route, 429 `{"message":"Too Many Requests"}` when
@@ -11,10 +11,10 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "../infra/throttle";
 import type { RouteHandler } from "../shared/core/route";
+import { ROUTE_PATHS, type RoutePath } from "../shared/routes";
 import { TokenBucket } from "./token-bucket";
 
-export const ROUTE_PATHS = ["/space-configure", "/action-job", "/commit-created"] as const;
-export type RoutePath = (typeof ROUTE_PATHS)[number];
+export { ROUTE_PATHS, type RoutePath };
 
 export interface GatewayOptions {
   port?: number;

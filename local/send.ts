@@ -6,7 +6,7 @@
  *   npm run send -- commit    [--valid N] [--invalid N] [--sheet contacts|orders]   (default: 3 valid Contacts records)
  *   npm run send -- duplicate
  *   npm run send -- submit
- *   npm run send -- <event.json> [--route /space-configure]
+ *   npm run send -- <event.json> [--route <path>]
  *   any of them: [--space us_sp_…] [--url http://127.0.0.1:3000]
  *
  * A flow does what the page's button does, on the latest Space, and prints what happened; the
@@ -17,6 +17,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { signPayload } from "../shared/core/signature";
+import { ROUTE_PATHS, routesFor, type RoutedEvent } from "../shared/routes";
 import type { FlowResult } from "./playground/flows";
 import { sessionFile, type LocalSession } from "./session";
 
@@ -24,13 +25,18 @@ const FLOWS = ["configure", "commit", "duplicate", "submit"] as const;
 const USAGE = `usage: npm run send -- configure|commit|duplicate|submit [options]   or   npm run send -- <event.json>
   configure  --locale fr-CH  --country JP  --currency BHD  --creator member|staff|guest|unknown  --reference ok|slow|failing|none
   commit     --valid N  --invalid N  --sheet contacts|orders   (default: 3 valid Contacts records)
-  any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route /space-configure)`;
+  any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route ${ROUTE_PATHS.join("|")})`;
 
 /** Which route a file's event goes to, as the relay decides it (without loading the handlers). */
-function routeForEvent(event: { topic?: string; payload?: { job?: string } | null }): string {
-  if (event.topic === "commit:created") return "/commit-created";
-  if (event.payload?.job === "space:configure") return "/space-configure";
-  return "/action-job";
+function routeForEvent(event: unknown): string {
+  const routed = (typeof event === "object" && event !== null ? event : {}) as RoutedEvent;
+  const route = routesFor(routed)[0];
+  if (!route)
+    throw new Exit(
+      2,
+      `No route takes this event (topic ${routed.topic}), so the relay would not forward it: give --route to post it anyway`,
+    );
+  return route.path;
 }
 
 class Exit extends Error {
@@ -137,11 +143,13 @@ async function sendFile(base: string, file: string, options: Record<string, stri
     throw new Exit(2, `No signing secret: set FLATFILE_SIGNING_SECRET, or start the local run first (npm start writes ${sessionFile()}).`);
   let route = options.route;
   if (!route) {
+    let event: unknown;
     try {
-      route = routeForEvent(JSON.parse(body));
+      event = JSON.parse(body);
     } catch {
       throw new Exit(2, `${file} is not JSON: give --route to post it anyway`);
     }
+    route = routeForEvent(event);
   }
   const url = `${base}${route}`;
   const answer = await fetch(url, {

@@ -1,10 +1,11 @@
 /**
- * `npm start`: the three routes and the playground page on 127.0.0.1:3000 (PORT to change). What
+ * `npm start`: the routes (shared/routes.ts) and the playground page on 127.0.0.1:3000 (PORT to change). What
  * runs in each mode is in local-run.ts. Stops cleanly on SIGINT and SIGTERM (the npm script
  * `exec`s node, so a signal to `npm start` reaches this process).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { ROUTE_PATHS } from "../shared/routes";
 import { ConfigError, startLocalRun } from "./local-run";
 import { sessionFile, type LocalSession } from "./session";
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(session, null, 2), { mode: 0o600 });
 
   console.log(`Playground: ${run.url}/`);
-  console.log(`Listening on ${run.url}: POST /space-configure, /action-job, /commit-created`);
+  console.log(`Listening on ${run.url}: POST ${ROUTE_PATHS.join(", ")}`);
   if (run.mode === "embedded") {
     console.log("Embedded Flatfile stand-in. Try:  npm run send -- configure --locale fr-CH   (then commit, duplicate, submit)");
   } else if (run.mode === "pull") {

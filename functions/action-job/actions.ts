@@ -4,8 +4,8 @@
  */
 import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import type { JobSummary } from "../../shared/core/job-lifecycle";
-import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
-import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
+import { claimAsDeclared, type Ownership, type RouteDeps, type RouteSpec } from "../../shared/core/route";
+import { declaredRoute } from "../../shared/routes";
 import { DUPLICATE_JOB, duplicateAndLock } from "./duplicate-sheet";
 import { SUBMIT_JOB, submitWorkbook } from "./submit-workbook";
 
@@ -18,15 +18,16 @@ function jobOf(event: FlatfileEvent): string | undefined {
   return jobNameOf(event);
 }
 
+const ROUTE = declaredRoute("action-job");
+
 export const actionJobRoute: RouteSpec = {
-  name: "action-job",
+  name: ROUTE.name,
   claim(event): Ownership {
-    if (event.topic !== "job:ready") return { owned: false, reason: `topic ${event.topic} is not handled by action-job` };
+    const declared = claimAsDeclared(ROUTE, event, () => event.context.jobId ?? event.id);
     const job = jobOf(event);
-    if (!job || !OWNED_ACTION_JOBS.includes(job) || !ACTIONS[job]) {
-      return { owned: false, reason: `job ${job ?? "(none)"} is not an action this blueprint defines` };
-    }
-    return { owned: true, idempotencyKey: `action-job#${event.context.jobId ?? event.id}` };
+    // The table's jobs are the blueprint's actions; one without a handler here is not taken.
+    if (declared.owned && !(job && ACTIONS[job])) return { owned: false, reason: `job ${job} has no handler in this route` };
+    return declared;
   },
   validate(event) {
     jobPayloadOf(event);

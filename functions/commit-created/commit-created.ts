@@ -39,7 +39,8 @@ import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import { asRouteError, judge } from "../../shared/core/failures";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
-import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
+import { claimAsDeclared, type RouteDeps, type RouteSpec } from "../../shared/core/route";
+import { declaredRoute } from "../../shared/routes";
 import { FINALIZE_RESERVE_MS } from "../../shared/core/route";
 import {
   collectUnknownEnumValues,
@@ -57,7 +58,7 @@ import { changeWorkbook } from "../../shared/flatfile/writes";
 import { changeSpaceState, spaceMetadataTooLarge } from "../../shared/flatfile/space-state";
 import { workbookUpdate } from "../../shared/domain/workbook-update";
 
-export const COMMIT_TOPIC = "commit:created";
+const ROUTE = declaredRoute("commit-created");
 /** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
 export const MAX_ROUNDS = 3;
 /** A round does not start with less than this left before the work deadline. */
@@ -370,12 +371,8 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
 }
 
 export const commitCreatedRoute: RouteSpec = {
-  name: "commit-created",
-  claim(event): Ownership {
-    if (event.topic !== COMMIT_TOPIC) return { owned: false, reason: `topic ${event.topic} is not handled by commit-created` };
-    const commitId = commitIdOf(event);
-    return { owned: true, idempotencyKey: `commit-created#${commitId ?? event.id}` };
-  },
+  name: ROUTE.name,
+  claim: (event) => claimAsDeclared(ROUTE, event, () => commitIdOf(event) ?? event.id),
   validate(event) {
     contextOf(event);
   },

@@ -7,10 +7,11 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import { plainText } from "../../shared/domain/text";
-import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import { jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { runJob } from "../../shared/core/job-lifecycle";
-import type { Ownership, RouteDeps, RouteSpec } from "../../shared/core/route";
+import { claimAsDeclared, type RouteDeps, type RouteSpec } from "../../shared/core/route";
+import { declaredRoute } from "../../shared/routes";
 import type { Actor } from "../../shared/domain/audience";
 import { lookUpActor } from "../../shared/flatfile/actor";
 import { resolveCurrency } from "../../shared/domain/currency";
@@ -29,7 +30,9 @@ import {
 } from "../../shared/flatfile/space-state";
 import { withSpaceLease } from "../../shared/flatfile/writes";
 
-export const CONFIGURE_JOB = "space:configure";
+const ROUTE = declaredRoute("space-configure");
+/** The one job this route owns (shared/routes.ts): the platform's `space:configure`. */
+export const CONFIGURE_JOB = ROUTE.jobs[0];
 
 interface Inputs {
   space: Flatfile.Space;
@@ -184,13 +187,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
 }
 
 export const spaceConfigureRoute: RouteSpec = {
-  name: "space-configure",
-  claim(event): Ownership {
-    if (event.topic !== "job:ready") return { owned: false, reason: `topic ${event.topic} is not handled by space-configure` };
-    const job = jobNameOf(event);
-    if (job !== CONFIGURE_JOB) return { owned: false, reason: `job ${job ?? "(none)"} is not ${CONFIGURE_JOB}` };
-    return { owned: true, idempotencyKey: `space-configure#${event.context.jobId ?? event.id}` };
-  },
+  name: ROUTE.name,
+  claim: (event) => claimAsDeclared(ROUTE, event, () => event.context.jobId ?? event.id),
   validate(event) {
     jobPayloadOf(event);
     requireContext(event, "jobId");

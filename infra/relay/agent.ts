@@ -9,7 +9,6 @@
  *   RELAY_SIGNING_SECRET  the HMAC key of the `x-flatfile-signature` contract.
  */
 import type { FlatfileEvent, FlatfileListener } from "@flatfile/listener";
-import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { defaultDeps, RELAY_TOPICS, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";
 
 export { RELAY_TOPICS };
@@ -27,7 +26,6 @@ export function createRelayAgent(options: RelayAgentOptions = {}): (listener: Fl
       const deps = { ...defaultDeps(), ...options.deps };
       const outcome = await relayEvent(
         event.src as unknown as PlatformEvent,
-        OWNED_ACTION_JOBS,
         {
           readSecret: (name) => event.secrets(name),
           // The agent's own token and API base, used only to fail a job it could not deliver.

@@ -20,18 +20,13 @@
  * 5xx, 429 and network errors/timeouts are retried; any other 4xx is final.
  */
 import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
+import { ROUTED_TOPICS, routesFor } from "../../shared/routes";
 
 export const RELAY_SECRET_SIGNING = "RELAY_SIGNING_SECRET";
 export const RELAY_SECRET_BASE_URL = "RELAY_BASE_URL";
 
 /** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
-export const RELAY_TOPICS = ["job:ready", "commit:created"] as const;
-
-export const RELAY_ROUTES = {
-  spaceConfigure: "/space-configure",
-  actionJob: "/action-job",
-  commitCreated: "/commit-created",
-} as const;
+export const RELAY_TOPICS = ROUTED_TOPICS;
 
 export interface RetryBound {
   /** The whole event, delivery and failing the job included. */
@@ -97,14 +92,9 @@ export interface PlatformEvent {
   [key: string]: unknown;
 }
 
-/** The route path for an event the relay owns, or undefined for anything else. */
-export function routeFor(event: PlatformEvent, ownedActionJobs: readonly string[]): string | undefined {
-  if (event.topic === "commit:created") return RELAY_ROUTES.commitCreated;
-  if (event.topic !== "job:ready") return undefined;
-  const job = event.payload?.job;
-  if (job === "space:configure") return RELAY_ROUTES.spaceConfigure;
-  if (typeof job === "string" && ownedActionJobs.includes(job)) return RELAY_ROUTES.actionJob;
-  return undefined;
+/** The route path for an event the relay owns (shared/routes.ts), or undefined for anything else. */
+export function routeFor(event: PlatformEvent): string | undefined {
+  return routesFor(event)[0]?.path;
 }
 
 /**
@@ -349,13 +339,13 @@ export type RelayOutcome =
  */
 export async function relayEvent(
   event: PlatformEvent,
-  ownedActionJobs: readonly string[],
   context: RelayContext,
   deps: RelayDeps = defaultDeps(),
   bound: RetryBound = RELAY_BOUND,
 ): Promise<RelayOutcome> {
-  const route = routeFor(event, ownedActionJobs);
-  if (!route) return { kind: "ignored" };
+  const declared = routesFor(event)[0];
+  if (!declared) return { kind: "ignored" };
+  const route = declared.path;
   const started = deps.now();
   const fields = { eventId: event.id, topic: event.topic, job: event.payload?.job, route };
 
@@ -406,7 +396,8 @@ export async function relayEvent(
   }
 
   deps.log("error", "relay gave up", { ...fields, reason: detail });
-  const jobId = event.topic === "job:ready" ? event.context?.jobId : undefined;
+  // Only a route's own job is failed: an event of a route that owns no job names none of ours.
+  const jobId = declared.jobs ? event.context?.jobId : undefined;
   if (!jobId) return { kind: "gave-up", route, reason: detail, jobFailed: "not-a-job" };
   const { url, token } = context.flatfileApi;
   const jobFailed =

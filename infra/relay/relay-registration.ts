@@ -31,7 +31,7 @@ import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
 export interface RelayRegistrationProps {
   /** The stack's secret `{"apiKey","signingSecret"}`; only the register function may read it. */
   secret: ISecret;
-  /** The HTTP API's base URL; the agent appends /space-configure, /action-job, /commit-created. */
+  /** The HTTP API's base URL; the agent appends each route's path (shared/routes.ts). */
   apiUrl: string;
   /** The Flatfile environment the relay is registered in. */
   environmentId: string;

@@ -14,7 +14,6 @@ import {
   type RelayOutcome,
   type RetryBound,
 } from "../../infra/relay/forward";
-import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import type { Activity, DeliverySource } from "./activity";
 
 export interface LocalRelayOptions {
@@ -58,7 +57,6 @@ export function createLocalRelay(options: LocalRelayOptions): Forward {
     if (typeof event.id === "string") options.activity.expect(event.id, source);
     const outcome = await relayEvent(
       event,
-      OWNED_ACTION_JOBS,
       { readSecret: async (name) => secrets[name] ?? "", flatfileApi: options.flatfile },
       deps,
       options.bound ?? RELAY_BOUND,

@@ -15,6 +15,7 @@ import { openJobStore, type OpenJobStore } from "./open-jobs";
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
+import { notTakenBecause, type RouteDeclaration } from "../routes";
 
 /** Well inside API Gateway's 29 s integration timeout, whatever the Lambda timeout is. */
 export const INVOCATION_BUDGET_MS = 24_000;
@@ -30,6 +31,15 @@ export const FINALIZE_RESERVE_MS = 4_000;
 export const IN_FLIGHT_RETRY_AFTER_MAX_S = 8;
 
 export type Ownership = { owned: true; idempotencyKey: string } | { owned: false; reason: string };
+
+/**
+ * A route's claim as its table entry declares it (shared/routes.ts): its topics and the jobs it
+ * owns. An event it takes is deduplicated under `<route name>#<key(event)>`.
+ */
+export function claimAsDeclared(route: RouteDeclaration, event: FlatfileEvent, key: (event: FlatfileEvent) => string): Ownership {
+  const reason = notTakenBecause(route, event);
+  return reason === undefined ? { owned: true, idempotencyKey: `${route.name}#${key(event)}` } : { owned: false, reason };
+}
 
 export interface RouteDeps {
   settings: Settings;

@@ -17,7 +17,6 @@ import {
 } from "../../infra/relay/forward";
 import { ROUTE_PATHS, type RoutePath } from "../../local/gateway";
 import { routes } from "../../local/routes";
-import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { seedConfiguredSpace } from "../support/configured-space";
 import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
 import {
@@ -174,7 +173,6 @@ describe("the relay's retry schedule (real bound, simulated clock)", () => {
     const start = now;
     const outcome = await relayEvent(
       sampleEvent("commit-created"),
-      OWNED_ACTION_JOBS,
       {
         readSecret: async (name) =>
           ({ [RELAY_SECRET_BASE_URL]: receiver.url, [RELAY_SECRET_SIGNING]: "whsec_flood_schedule_0123456789" })[name] ?? "",

@@ -27,7 +27,6 @@ import {
 } from "../../infra/relay/forward";
 import { startGateway, type RoutePath } from "../../local/gateway";
 import type { RouteHandler } from "../../shared/core/route";
-import { OWNED_ACTION_JOBS } from "../../shared/domain/blueprint";
 import { prng } from "./prng";
 
 /** The production bound scaled down ten times: same shape, same number of attempts. */
@@ -224,7 +223,7 @@ export async function relayUnderFlood(options: {
     const deps: RelayDeps = { ...defaultDeps(), ...running.relayDeps };
     const relayed = await running.run(
       options.deliveries.map((delivery) => async (): Promise<Relayed> => {
-        const outcome = await relayEvent(delivery.event, OWNED_ACTION_JOBS, context, deps, options.bound ?? SHORT_BOUND);
+        const outcome = await relayEvent(delivery.event, context, deps, options.bound ?? SHORT_BOUND);
         return { delivery, outcome, endedAt: running.now() };
       }),
     );

@@ -132,7 +132,7 @@ describe("relay agent through @flatfile/listener", () => {
 
   it("routes from the blueprint's own list of action jobs", () => {
     expect(OWNED_ACTION_JOBS.length).toBeGreaterThan(0);
-    for (const job of OWNED_ACTION_JOBS) expect(routeFor({ topic: "job:ready", payload: { job } }, OWNED_ACTION_JOBS)).toBe("/action-job");
+    for (const job of OWNED_ACTION_JOBS) expect(routeFor({ topic: "job:ready", payload: { job } })).toBe("/action-job");
   });
 
   it("gives up within its bound (simulated clock) and reports it", async () => {

@@ -17,7 +17,6 @@ import {
 } from "../../../infra/relay/forward";
 import { createOnEvent } from "../../../infra/relay/register";
 import { isAllowedBaseUrl } from "../../../infra/relay/flatfile-registration";
-import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
 import { relayDeploy } from "../../../scripts/relay-deploy";
 import { sampleEvent, startReceiver, type Receiver } from "../../support/relay-receiver";
 
@@ -114,7 +113,7 @@ describe("the relay does not follow redirects", () => {
     "a %i from the API is a failed delivery: nothing reaches the other origin, the job is failed",
     async (status) => {
       redirector.status = status;
-      const outcome = await relayEvent(sampleEvent("space-configure"), OWNED_ACTION_JOBS, contextFor(redirector.url), deps(), BOUND);
+      const outcome = await relayEvent(sampleEvent("space-configure"), contextFor(redirector.url), deps(), BOUND);
       expect(outcome.kind).toBe("gave-up");
       expect(outcome.kind === "gave-up" && outcome.reason).toContain(`HTTP ${status}`);
       expect(outcome.kind === "gave-up" && outcome.jobFailed).toBe(true);
@@ -137,7 +136,7 @@ describe("the relay forwards only the event's own fields", () => {
       cache: { big: "x".repeat(10) },
       target: "space:us_sp_a1b2c3d4",
     };
-    const outcome = await relayEvent(hung, OWNED_ACTION_JOBS, contextFor(receiver.url), deps(), BOUND);
+    const outcome = await relayEvent(hung, contextFor(receiver.url), deps(), BOUND);
     expect(outcome.kind).toBe("delivered");
     const [request] = receiver.received;
     expect(request!.signature).toEqual({ ok: true });

@@ -40,7 +40,6 @@ import {
   type RetryBound,
 } from "../../../infra/relay/forward";
 import { MAX_SPACE_METADATA_CHARS } from "../../../shared/core/bounds";
-import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
 import { startRecorder, startRedirector, startStreamer } from "../../support/hostile-servers";
 import { ACCOUNT_ID, ENVIRONMENT_ID, commitCreatedEvent, jobReadyEvent } from "../../support/harness";
@@ -1330,7 +1329,6 @@ function relayTo(baseUrl: string, event: Record<string, unknown>): ReturnType<ty
   const deps: RelayDeps = { ...defaultDeps(), log: () => undefined };
   return relayEvent(
     event,
-    OWNED_ACTION_JOBS,
     { readSecret: async (name) => relaySecrets[name]!, flatfileApi: { url: flatfile.url, token: flatfile.apiKey } },
     deps,
     RELAY_TEST_BOUND,

@@ -1,0 +1,73 @@
+/**
+ * The routes, declared once. Each is a Lambda function (`functions/<name>/handler.ts`), a POST path
+ * on the HTTP API, and the events it takes. The stack, the relay (the topics it subscribes to and
+ * where it forwards each event), the local gateway, `npm run send` and each route's claim read this
+ * table: adding a route is one entry here plus its folder.
+ *
+ * Data only: it imports nothing but the blueprint's action names (pure data themselves), so the
+ * CDK app and the relay bundle read it without any runtime code.
+ */
+import type { Flatfile } from "@flatfile/api";
+import { OWNED_ACTION_JOBS } from "./domain/blueprint";
+
+export interface RouteDeclaration {
+  /** The function: `functions/<name>/`, `dist/<name>/`, and the `route` of its logs and metrics. */
+  readonly name: string;
+  /** Its POST path on the HTTP API (and on the local gateway). */
+  readonly path: `/${string}`;
+  /**
+   * The Flatfile topics it takes; the relay subscribes to every route's. May be computed, e.g. read
+   * at build time from a module's own declaration, as long as this file stays data.
+   */
+  readonly topics: readonly Flatfile.EventTopic[];
+  /**
+   * The jobs it owns (`payload.job`, `<domain>:<operation>`): of its topics' events, only those of
+   * these jobs are its, and only it may acknowledge or fail them. Absent: every event of its topics.
+   */
+  readonly jobs?: readonly string[];
+}
+
+export const ROUTES = [
+  { name: "space-configure", path: "/space-configure", topics: ["job:ready"], jobs: ["space:configure"] },
+  { name: "action-job", path: "/action-job", topics: ["job:ready"], jobs: OWNED_ACTION_JOBS },
+  { name: "commit-created", path: "/commit-created", topics: ["commit:created"] },
+] as const satisfies readonly RouteDeclaration[];
+
+export type RouteName = (typeof ROUTES)[number]["name"];
+export type RoutePath = (typeof ROUTES)[number]["path"];
+
+export const ROUTE_NAMES: readonly RouteName[] = ROUTES.map((route) => route.name);
+export const ROUTE_PATHS: readonly RoutePath[] = ROUTES.map((route) => route.path);
+
+/** Every topic some route takes, each once, in table order. */
+export const ROUTED_TOPICS: readonly Flatfile.EventTopic[] = [...new Set(ROUTES.flatMap((route) => route.topics))];
+
+/** The declaration of a route by its name, with its literal topics and jobs. */
+export function declaredRoute<N extends RouteName>(name: N): Extract<(typeof ROUTES)[number], { name: N }> {
+  return ROUTES.find((route) => route.name === name) as Extract<(typeof ROUTES)[number], { name: N }>;
+}
+
+/** The fields of an event routing reads (the raw platform event or our parsed envelope). */
+export interface RoutedEvent {
+  topic?: string;
+  payload?: unknown;
+}
+
+/** Why `route` does not take `event`, or undefined when it does. */
+export function notTakenBecause(route: RouteDeclaration, event: RoutedEvent): string | undefined {
+  if (!(route.topics as readonly string[]).includes(event.topic ?? "")) {
+    return `topic ${event.topic} is not handled by ${route.name}`;
+  }
+  if (!route.jobs) return undefined;
+  const job = typeof event.payload === "object" && event.payload !== null ? (event.payload as { job?: unknown }).job : undefined;
+  if (typeof job === "string" && route.jobs.includes(job)) return undefined;
+  return `job ${typeof job === "string" ? job : "(none)"} is not one ${route.name} owns`;
+}
+
+/**
+ * The routes that take `event`, in table order; none for an event that is not ours. The three
+ * routes today are disjoint, so there is at most one.
+ */
+export function routesFor(event: RoutedEvent): RouteDeclaration[] {
+  return ROUTES.filter((route) => notTakenBecause(route, event) === undefined);
+}
