@@ -6,22 +6,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { buildBaselineBundle, loadOnce, median } from "../../bench/cold-init";
 import { countRoundTrips, describeWaves, waves } from "../../bench/round-trips";
 import { runBaselineFlow, seedConfigureJob } from "../../bench/space-configure";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
 import { GUIDE_TITLE } from "../../shared/flatfile/space-state";
-import { startHarness, type Harness } from "../support/harness";
+import { useHarness } from "../support/fixture";
 
 describe("baseline space:configure flow (the guide's sequential calls)", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ latencyMs: 20 });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness({ latencyMs: 20 });
 
   it("completes the job, creates the workbook and guide, points the space at the workbook, in 5 sequential round trips", async () => {
     const api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });

@@ -4,28 +4,18 @@
  * handler end to end: configure, duplicate, submit, commit.
  */
 import type { Flatfile } from "@flatfile/api";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as commitHandler } from "../../functions/commit-created/handler";
 import { handler as configureHandler } from "../../functions/space-configure/handler";
-import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
-import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
+import { commitCreatedEvent, jobReadyEvent } from "../support/harness";
+import { useHarness } from "../support/fixture";
 
 const DEV_ENVIRONMENT = "dev_env_local0001";
 const DEV_ACCOUNT = "dev_acc_local0001";
-let h: Harness;
-let api: FlatfileApi;
+const h = useHarness({ idPrefix: "dev", env: { FLATFILE_ENVIRONMENT_ID: DEV_ENVIRONMENT } });
 let n = 0;
-
-beforeAll(async () => {
-  h = await startHarness({ idPrefix: "dev", env: { FLATFILE_ENVIRONMENT_ID: DEV_ENVIRONMENT } });
-  api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => h.reset());
 
 /** As the platform sends it from a dev environment, with shapes nobody reads altered. */
 function devEvent(event: Record<string, unknown>): Record<string, unknown> {
@@ -42,7 +32,7 @@ function devEvent(event: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const jobOf = async (id: string) => (await api.jobs.get(id)).data;
+const jobOf = async (id: string) => (await h.api.jobs.get(id)).data;
 
 describe("dev_ ids and odd unused fields, end to end", () => {
   it("configure, duplicate, submit and commit all finish their jobs", async () => {
@@ -61,7 +51,7 @@ describe("dev_ ids and odd unused fields, end to end", () => {
     expect((await jobOf(configure.id)).status).toBe("complete");
     // The dev_ actor was looked up like any user, not taken for an unknown one.
     expect(h.flatfile.requests.some((r) => r.method === "GET" && r.path.includes(`/users/${user.id}`))).toBe(true);
-    const state = readSpaceState((await api.spaces.get(space.id)).data.metadata) as SpaceState;
+    const state = readSpaceState((await h.api.spaces.get(space.id)).data.metadata) as SpaceState;
     expect(state.workbookId).toMatch(/^dev_wb_/);
 
     const sheetId = state.sheets.contacts!;

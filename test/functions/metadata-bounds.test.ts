@@ -3,26 +3,22 @@
  * Through the handlers against the stand-in (the SDK parses what the stand-in sends, as it would
  * what Flatfile sends), plus the bound itself.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { jsonExceeds, MAX_ACTOR_METADATA_CHARS, MAX_SPACE_METADATA_CHARS, MAX_SPACE_STATE_CHARS } from "../../shared/core/bounds";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { readSpaceState, SPACE_STATE_KEY, type SpaceState } from "../../shared/domain/space-state";
 import { lookUpActor } from "../../shared/flatfile/actor";
-import { jobReadyEvent, startHarness, type Harness } from "../support/harness";
+import { jobReadyEvent } from "../support/harness";
+import { useHarness } from "../support/fixture";
 
-let h: Harness;
+const h = useHarness();
+// The functions' own client (not the harness's SDK client): lookUpActor is called as a route calls it.
 let api: FlatfileApi;
-
-beforeAll(async () => {
-  h = await startHarness();
+beforeAll(() => {
   api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => h.reset());
 
 describe("jsonExceeds", () => {
   it("agrees with JSON.stringify's length around the bound", () => {

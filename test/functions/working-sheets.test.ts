@@ -2,70 +2,33 @@
  * One working set of sheets across duplicate, commit and submit (issue 12 §1), through the
  * handlers against the Flatfile stand-in, on a space configured by the real configure handler.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as commitHandler } from "../../functions/commit-created/handler";
-import { handler as configureHandler } from "../../functions/space-configure/handler";
-import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { blockingErrors } from "../../functions/action-job/submit-workbook";
 import { workbookActionPressable } from "../support/action-constraints";
 import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
-import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
+import { commitCreatedEvent, jobReadyEvent, type Harness } from "../support/harness";
+import { configureSpace, useHarness } from "../support/fixture";
 
-let h: Harness;
-let api: SdkApi;
+const h = useHarness();
 
-beforeAll(async () => {
-  h = await startHarness();
-  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => h.reset());
-
-interface Space {
-  spaceId: string;
-  workbookId: string;
-  guideId: string;
-  contactsId: string;
-  ordersId: string;
-  userId: string;
-}
-
-async function configuredSpace(userName = "Ada Lovelace"): Promise<Space> {
-  const user = h.flatfile.seed.user({ email: "ada@example.com", name: userName });
-  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
-  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(
-    configureHandler,
-    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
-  );
-  expect(answer.status).toBe(200);
-  const state = await stateOf(space.id);
-  return {
-    spaceId: space.id,
-    workbookId: state.workbookId,
-    guideId: state.guideDocumentId,
-    contactsId: state.sheets.contacts!,
-    ordersId: state.sheets.orders!,
-    userId: user.id,
-  };
-}
+type Space = Awaited<ReturnType<typeof configureSpace>>;
+const configuredSpace = (userName?: string) => configureSpace(h, userName);
 
 async function stateOf(spaceId: string): Promise<SpaceState> {
-  const state = readSpaceState((await api.spaces.get(spaceId)).data.metadata);
+  const state = readSpaceState((await h.api.spaces.get(spaceId)).data.metadata);
   if (!state) throw new Error("no state");
   return state;
 }
 
-const workbookOf = async (s: Space) => (await api.workbooks.get(s.workbookId)).data;
+const workbookOf = async (s: Space) => (await h.api.workbooks.get(s.workbookId)).data;
 const sheetOf = async (s: Space, id: string) => (await workbookOf(s)).sheets!.find((sheet) => sheet.id === id)!;
-const guideOf = async (s: Space) => (await api.documents.get(s.spaceId, s.guideId)).data.body;
-const jobOf = async (id: string) => (await api.jobs.get(id)).data;
-const submitPressable = (s: Space) => workbookActionPressable(api, s.workbookId, WORKBOOK_ACTIONS.submit.operation);
+const guideOf = async (s: Space) => (await h.api.documents.get(s.spaceId, s.guideId)).data.body;
+const jobOf = async (id: string) => (await h.api.jobs.get(id)).data;
+const submitPressable = (s: Space) => workbookActionPressable(h.api, s.workbookId, WORKBOOK_ACTIONS.submit.operation);
 const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
 const order = (i: number) => ({ orderId: `o-${i}`, amount: 10 + i, category: "hardware" });
 
@@ -129,7 +92,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     ]);
 
     // Fix the copy: its two error records replaced by good ones, in one commit.
-    const errors = (await api.records.get(copyId, { filter: "error" })).data.records!.map((r) => r.id);
+    const errors = (await h.api.records.get(copyId, { filter: "error" })).data.records!.map((r) => r.id);
     expect(errors).toHaveLength(2);
     const fix = commitOn(s, copyId, { delete: errors, insert: [contact(4), contact(5)] });
     const committed = await h.deliver(commitHandler, fix);
@@ -142,7 +105,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     expect(progress).toContain("Every record is valid: you can submit.");
 
     // The original still has its two errors, and Submit is pressable all the same.
-    expect((await api.sheets.getRecordCounts(s.contactsId)).data.counts).toMatchObject({ total: 3, error: 2 });
+    expect((await h.api.sheets.getRecordCounts(s.contactsId)).data.counts).toMatchObject({ total: 3, error: 2 });
     expect(await submitPressable(s)).toEqual({ enabled: true, blockedBy: [] });
     // A commit on the locked original (were one to happen) is not ours to act on.
     const onOriginal = await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [] }));
@@ -318,8 +281,8 @@ describe("the guide whatever the renderer keeps", () => {
   it("six commits with a stand-in that drops HTML comments leave one progress section, rendered from our state", async () => {
     const s = await configuredSpace();
     // The stand-in takes the least convenient plausible reading: comments in a body are dropped.
-    const probe = (await api.documents.create(s.spaceId, { title: "probe", body: "<p>a</p><!-- section:progress --><p>b</p>" })).data;
-    expect((await api.documents.get(s.spaceId, probe.id)).data.body).toBe("<p>a</p><p>b</p>");
+    const probe = (await h.api.documents.create(s.spaceId, { title: "probe", body: "<p>a</p><!-- section:progress --><p>b</p>" })).data;
+    expect((await h.api.documents.get(s.spaceId, probe.id)).data.body).toBe("<p>a</p><p>b</p>");
     for (let i = 0; i < 6; i++) {
       const answer = await h.deliver(
         commitHandler,

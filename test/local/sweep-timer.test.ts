@@ -2,16 +2,12 @@
  * `npm start`'s sweep timer: the same sweep as the scheduled function, over the open jobs this
  * process's routes tracked (in process, as npm start runs without a table), one run at a time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSweepTimer } from "../../local/sweep-timer";
 import { OPEN_JOB_BOUND_MS, openJobStore } from "../../shared/core/open-jobs";
-import { startHarness, type Harness } from "../support/harness";
+import { useHarness } from "../support/fixture";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h?.close());
+const h = useHarness();
 
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -5,7 +5,7 @@
  * while unsigned requests flood the same routes. Time is virtual (test/support/virtual-flood.ts),
  * so outcomes do not depend on the machine's speed; the tests assert outcomes, not timings.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   defaultDeps,
   RELAY_BOUND,
@@ -18,7 +18,8 @@ import {
 import { ROUTE_PATHS, type RoutePath } from "../../local/gateway";
 import { routes } from "../../local/routes";
 import { seedConfiguredSpace } from "../support/configured-space";
-import { commitCreatedEvent, jobReadyEvent, startHarness, type Harness } from "../support/harness";
+import { commitCreatedEvent, jobReadyEvent } from "../support/harness";
+import { useHarness } from "../support/fixture";
 import {
   relayUnderFlood,
   SHORT_BOUND,
@@ -30,13 +31,7 @@ import {
 } from "../support/virtual-flood";
 import { startReceiver, sampleEvent, type Receiver } from "../support/relay-receiver";
 
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(() => harness.close());
-beforeEach(() => harness.reset());
+const harness = useHarness();
 
 function configureJob(name: string): Delivery {
   const space = harness.flatfile.seed.space({ name, metadata: { locale: "en-GB" } });

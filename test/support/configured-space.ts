@@ -1,8 +1,9 @@
 /**
  * A space as space-configure leaves it, seeded straight into the Flatfile stand-in: our workbook
  * (Contacts with the duplicate action, Orders with the category enum), the guide rendered from
- * its state, and our state (with the guide's) in `space.metadata`. Used by the commit-created tests and the bench,
- * which need sheets of a given size without running configure first.
+ * its state, and our state (with the guide's) in `space.metadata`. Used by suites and the bench that
+ * need sheets of a given size without running configure first; a space configured by the real
+ * handler is configureSpace in fixture.ts, and both answer with the same ids (configuredFrom).
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileStandIn } from "../../local/flatfile-stand-in";
@@ -10,7 +11,7 @@ import { createFlatfileClient } from "../../shared/core/flatfile-client";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { resolveCurrency } from "../../shared/domain/currency";
 import { initialGuideState, renderGuide, withProgress } from "../../shared/domain/guide";
-import { GUIDE_TITLE, withSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
+import { GUIDE_TITLE, readSpaceState, withSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 
 export const CATEGORIES = ["books", "music", "games"];
 
@@ -31,6 +32,21 @@ export interface Configured {
   contactsId: string;
   ordersId: string;
   guideId: string;
+}
+
+/** A configured space with our state, as read back from its metadata. */
+export interface ConfiguredSpace extends Configured {
+  state: SpaceState;
+}
+
+/** The ids our state in a space's metadata names; throws if configure left none. */
+export function configuredFrom(spaceId: string, metadata: unknown): ConfiguredSpace {
+  const state = readSpaceState(metadata);
+  if (!state) throw new Error(`space ${spaceId} was not configured`);
+  const contactsId = state.sheets.contacts;
+  const ordersId = state.sheets.orders;
+  if (!contactsId || !ordersId) throw new Error(`space ${spaceId} has no contacts/orders sheets`);
+  return { spaceId, state, workbookId: state.workbookId, contactsId, ordersId, guideId: state.guideDocumentId };
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

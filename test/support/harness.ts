@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { resetSettingsCache } from "../../shared/core/config";
+import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
 import { resetInProcessIdempotency } from "../../shared/core/idempotency";
 import { resetInProcessOpenJobs } from "../../shared/core/open-jobs";
 import type { RouteHandler } from "../../shared/core/route";
@@ -23,6 +24,8 @@ export interface Answer {
 
 export interface Harness {
   flatfile: FlatfileStandIn;
+  /** The SDK client, pointed at the stand-in, for reading back what a handler did. */
+  api: SdkApi;
   signingSecret: string;
   /** Signs and delivers an event (an object, or a raw string body) to a handler. */
   deliver(handler: RouteHandler, event: unknown, options?: DeliverOptions): Promise<Answer>;
@@ -73,9 +76,22 @@ export function apiEvent(rawBody: string, headers: Record<string, string>, base6
   };
 }
 
-export async function startHarness(
-  options: { latencyMs?: number; env?: Record<string, string | undefined>; idPrefix?: string } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  latencyMs?: number;
+  env?: Record<string, string | undefined>;
+  idPrefix?: string;
+}
+
+/** Sets the process's environment (undefined removes a variable) and forgets the settings read from it. */
+export function applyEnv(env: Record<string, string | undefined>): void {
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  resetSettingsCache();
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const flatfile = await startFlatfileStandIn({ latencyMs: options.latencyMs, idPrefix: options.idPrefix });
   const signingSecret = `whsec_${randomBytes(16).toString("hex")}`;
   const env: Record<string, string | undefined> = {
@@ -89,15 +105,12 @@ export async function startHarness(
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "SILENT",
     ...options.env,
   };
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  resetSettingsCache();
+  applyEnv(env);
   resetInProcessIdempotency();
   resetInProcessOpenJobs();
   const harness: Harness = {
     flatfile,
+    api: createSdkClient({ token: flatfile.apiKey, baseUrl: flatfile.url }),
     signingSecret,
     async deliverUntilSettled(handler, event, opts = {}) {
       const answers: Answer[] = [];

@@ -3,48 +3,19 @@
  * real space-configure handler first, so the actions run on exactly what the blueprint builds.
  */
 import type { Flatfile } from "@flatfile/api";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handler } from "../../../functions/action-job/handler";
-import { handler as configureHandler } from "../../../functions/space-configure/handler";
-import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { actionJobRoute } from "../../../functions/action-job/actions";
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
-import { readSpaceState, type SpaceState } from "../../../shared/flatfile/space-state";
-import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+import { jobReadyEvent } from "../../support/harness";
+import { configureSpace, useHarness } from "../../support/fixture";
 
-let h: Harness;
-let api: SdkApi;
+const h = useHarness();
 
-beforeAll(async () => {
-  h = await startHarness();
-  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => h.reset());
-
-interface Configured {
-  spaceId: string;
-  state: SpaceState;
-  userId: string;
-}
-
-async function configuredSpace(): Promise<Configured> {
-  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
-  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
-  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(
-    configureHandler,
-    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
-  );
-  expect(answer.status).toBe(200);
-  const state = readSpaceState((await api.spaces.get(space.id)).data.metadata);
-  if (!state) throw new Error("configure left no state");
-  return { spaceId: space.id, state, userId: user.id };
-}
+type Configured = Awaited<ReturnType<typeof configureSpace>>;
+const configuredSpace = () => configureSpace(h);
 
 function duplicateJob(c: Configured, sheetSlug = "contacts") {
   const sheetId = c.state.sheets[sheetSlug]!;
@@ -81,14 +52,14 @@ function mark() {
   };
 }
 
-const workbookOf = async (c: Configured) => (await api.workbooks.get(c.state.workbookId)).data;
-const jobOf = async (id: string) => (await api.jobs.get(id)).data;
+const workbookOf = async (c: Configured) => (await h.api.workbooks.get(c.state.workbookId)).data;
+const jobOf = async (id: string) => (await h.api.jobs.get(id)).data;
 const historyOf = async (c: Configured) =>
-  readSection((await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
+  readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
 const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
 
 async function recordsOf(sheetId: string): Promise<Record<string, unknown>[]> {
-  const { data } = await api.records.get(sheetId, { pageSize: 50_000 });
+  const { data } = await h.api.records.get(sheetId, { pageSize: 50_000 });
   return (data.records ?? []).map((r) => Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, v.value])));
 }
 
@@ -126,7 +97,7 @@ describe("action-job: sheet:duplicate", () => {
     const history = await historyOf(c);
     expect(history).toContain("<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>");
     expect(history).toMatch(/<time datetime="\d{4}-\d\d-\d\dT/);
-    const guide = (await api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
+    const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
     expect(readSection(guide, "intro")).toContain("Getting started");
 
     const finished = await jobOf(job.id);
@@ -143,7 +114,7 @@ describe("action-job: sheet:duplicate", () => {
       const log = mark();
       const answer = await h.deliver(handler, event);
       expect(answer.status).toBe(200);
-      const counts = await api.sheets.getRecordCounts(String(answer.body.copySheetId));
+      const counts = await h.api.sheets.getRecordCounts(String(answer.body.copySheetId));
       expect(counts.data.counts.total).toBe(records);
       return log
         .all()

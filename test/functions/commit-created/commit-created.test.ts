@@ -3,9 +3,8 @@
  * workbook with Contacts and Orders, the guide, our state in space.metadata) seeded directly.
  */
 import type { Flatfile } from "@flatfile/api";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/commit-created/handler";
-import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { workbookUpdate } from "../../../shared/domain/workbook-update";
 import { renderProgress } from "../../../shared/domain/guide";
@@ -13,20 +12,11 @@ import { guideSection as readSection } from "../../support/guide";
 import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
 import { GUIDE_TITLE } from "../../../shared/flatfile/space-state";
 import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../../support/configured-space";
-import { commitCreatedEvent, startHarness, type Harness } from "../../support/harness";
+import { commitCreatedEvent } from "../../support/harness";
+import { useHarness } from "../../support/fixture";
 
-let h: Harness;
-let api: SdkApi;
-
-beforeAll(async () => {
-  h = await startHarness();
-  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 beforeEach(() => {
-  h.reset();
   delete process.env[SELF_ACTOR_ENV];
 });
 
@@ -46,17 +36,17 @@ function mark() {
 }
 
 async function progressOf(c: Configured): Promise<string> {
-  const doc = (await api.documents.get(c.spaceId, c.guideId)).data;
+  const doc = (await h.api.documents.get(c.spaceId, c.guideId)).data;
   return readSection(doc.body, "progress") ?? "";
 }
 
 async function submitAction(c: Configured): Promise<Flatfile.Action | undefined> {
-  const wb = (await api.workbooks.get(c.workbookId)).data;
+  const wb = (await h.api.workbooks.get(c.workbookId)).data;
   return wb.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
 }
 
 async function categoryOptions(c: Configured): Promise<string[]> {
-  const wb = (await api.workbooks.get(c.workbookId)).data;
+  const wb = (await h.api.workbooks.get(c.workbookId)).data;
   const orders = wb.sheets?.find((s) => s.id === c.ordersId);
   const field = orders?.config.fields.find((f) => f.key === UNKNOWN_CATEGORY_RULE.fieldKey);
   return field?.type === "enum" ? field.config.options.map((o) => String(o.value)) : [];
@@ -82,7 +72,7 @@ describe("commit-created", () => {
     expect(progress).toContain("<strong>Contacts</strong>: 3 records");
     expect(progress).toContain("<strong>Orders</strong>: 2 records");
     // The rest of the guide is kept byte for byte.
-    const doc = (await api.documents.get(c.spaceId, c.guideId)).data;
+    const doc = (await h.api.documents.get(c.spaceId, c.guideId)).data;
     expect(doc.title).toBe(GUIDE_TITLE);
     expect(readSection(doc.body, "intro")).toContain("<h1>Getting started</h1>");
   });
@@ -124,7 +114,7 @@ describe("commit-created", () => {
     expect(a.body.workbook).toEqual([]);
     expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
 
-    const wb = (await api.workbooks.get(c.workbookId)).data;
+    const wb = (await h.api.workbooks.get(c.workbookId)).data;
     expect(wb.sheets?.map((s) => s.slug)).toEqual(["contacts", "orders"]);
     expect(wb.sheets?.map((s) => s.id)).toEqual([c.contactsId, c.ordersId]);
     expect(await categoryOptions(c)).toEqual(CATEGORIES);
@@ -138,13 +128,13 @@ describe("commit-created", () => {
 
   it("brings a workbook made by an earlier version (toggled Submit with a tooltip) to the static constraints", async () => {
     const c = await seedConfiguredSpace();
-    const wb = (await api.workbooks.get(c.workbookId)).data;
+    const wb = (await h.api.workbooks.get(c.workbookId)).data;
     const toggled = {
       ...WORKBOOK_ACTIONS.submit,
       constraints: [{ type: "hasAllValid" as const }, { type: "hasData" as const }],
       tooltip: LEGACY_SUBMIT_TOOLTIP,
     };
-    await api.workbooks.update(c.workbookId, workbookUpdate(wb, [toggled]));
+    await h.api.workbooks.update(c.workbookId, workbookUpdate(wb, [toggled]));
     const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
     const answer = await h.deliver(handler, eventFor(c, c.contactsId, commit.commitId));
     expect(answer.body.workbook).toEqual(["actions"]);

@@ -12,9 +12,9 @@ import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/fla
 import { OPEN_JOB_BOUND_MS, OPEN_JOB_KEY_PREFIX, OPEN_JOBS_INDEX, openJobStore, type OpenJobStore } from "../../../shared/core/open-jobs";
 import { sweepOpenJobs, sweptMessage } from "../../../functions/job-sweep/sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
-import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+import { jobReadyEvent } from "../../support/harness";
+import { useHarness } from "../../support/fixture";
 
-let h: Harness;
 let dynamo: LocalDynamo;
 let api: FlatfileApi;
 let store: OpenJobStore;
@@ -22,7 +22,9 @@ let raw: DynamoDBClient;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
-  h = await startHarness({ env: dynamoEnv(dynamo) });
+});
+const h = useHarness(() => ({ env: dynamoEnv(dynamo) }));
+beforeAll(() => {
   api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url, retry: { baseDelayMs: 5, maxDelayMs: 10 } });
   store = openJobStore(dynamo.table);
   raw = new DynamoDBClient({
@@ -33,12 +35,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   raw?.destroy();
-  await h?.close();
   await dynamo?.close();
   resetSettingsCache();
 });
 beforeEach(async () => {
-  h.reset();
   // Forget whatever the last test tracked: the sweep reads the whole open-jobs partition.
   for (const job of await store.ackedBefore(Number.MAX_SAFE_INTEGER, 1_000)) await store.forget(job.jobId);
 });

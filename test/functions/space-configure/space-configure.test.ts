@@ -7,30 +7,25 @@ import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
-import { createSdkClient, type SdkApi } from "../../../shared/core/flatfile-sdk";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../../shared/flatfile/space-state";
 import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../../support/dynalite";
-import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+import { jobReadyEvent } from "../../support/harness";
+import { useHarness } from "../../support/fixture";
 import { startReferenceApi, type ReferenceApi } from "../../support/reference-api";
 
-let h: Harness;
-let api: SdkApi;
 let reference: ReferenceApi;
 
 beforeAll(async () => {
   reference = await startReferenceApi();
-  h = await startHarness({ env: { REFERENCE_DATA_URL: reference.url } });
-  api = createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
 });
 afterAll(async () => {
-  await h?.close();
   await reference?.close();
 });
+const h = useHarness(() => ({ env: { REFERENCE_DATA_URL: reference.url } }));
 beforeEach(() => {
-  h.reset();
   reference.mode = "ok";
   resetReferenceDataCache();
 });
@@ -43,13 +38,13 @@ function seedJob(metadata: Record<string, unknown> = { locale: "en-US" }, actor?
 }
 
 async function workbooksIn(spaceId: string): Promise<Flatfile.Workbook[]> {
-  return (await api.workbooks.list({ spaceId })).data;
+  return (await h.api.workbooks.list({ spaceId })).data;
 }
 async function guidesIn(spaceId: string): Promise<Flatfile.Document[]> {
-  return (await api.documents.list(spaceId)).data.filter((d) => d.title === GUIDE_TITLE);
+  return (await h.api.documents.list(spaceId)).data.filter((d) => d.title === GUIDE_TITLE);
 }
 async function jobOf(jobId: string): Promise<Flatfile.Job> {
-  return (await api.jobs.get(jobId)).data;
+  return (await h.api.jobs.get(jobId)).data;
 }
 function sheetOf(workbook: Flatfile.Workbook, slug: string): Flatfile.Sheet {
   const sheet = workbook.sheets?.find((s) => s.slug === slug);
@@ -75,7 +70,7 @@ describe("space-configure: one event", () => {
     const guides = await guidesIn(space.id);
     expect(guides).toHaveLength(1);
 
-    const after = (await api.spaces.get(space.id)).data;
+    const after = (await h.api.spaces.get(space.id)).data;
     expect(after.primaryWorkbookId).toBe(workbook!.id);
     expect(after.metadata).toMatchObject({ locale: "de-DE", fromTheApp: { plan: "pro" } });
     const state = readSpaceState(after.metadata);
@@ -136,7 +131,7 @@ describe("space-configure: where the space is", () => {
     expect(amount.config?.decimalPlaces).toBe(decimals);
     expect(amount.metadata).toMatchObject({ currency: code });
     const guide = (await guidesIn(space.id))[0]!;
-    const body = (await api.documents.get(space.id, guide.id)).data.body;
+    const body = (await h.api.documents.get(space.id, guide.id)).data.body;
     expect(readSection(body, "currency")).toContain(`(${code})`);
     expect((await jobOf(job.id)).outcome?.message).toContain(`prices in ${code}`);
   });
@@ -212,7 +207,7 @@ describe("space-configure: reference data", () => {
       const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
       expect(category.config.options.map((o) => o.value)).toContain("hardware");
       const guide = (await guidesIn(space.id))[0]!;
-      const body = (await api.documents.get(space.id, guide.id)).data.body;
+      const body = (await h.api.documents.get(space.id, guide.id)).data.body;
       expect(readSection(body, "reference-data")).toContain("bundled default list");
       expect((await jobOf(job.id)).status).toBe("complete");
     },
@@ -229,7 +224,7 @@ describe("space-configure: failures and retries", () => {
     expect(afterFailure.status).toBe("executing");
     expect(afterFailure.info).toMatch(/temporarily unavailable .*retrying automatically/);
     expect(await workbooksIn(space.id)).toEqual([]);
-    expect(readSpaceState((await api.spaces.get(space.id)).data.metadata)).toBeUndefined();
+    expect(readSpaceState((await h.api.spaces.get(space.id)).data.metadata)).toBeUndefined();
 
     const retried = await h.deliver(handler, event);
     expect(retried.status).toBe(200);
@@ -252,7 +247,7 @@ describe("space-configure: failures and retries", () => {
     const workbooks = await workbooksIn(space.id);
     expect(workbooks).toHaveLength(1);
     expect(await guidesIn(space.id)).toHaveLength(1);
-    const after = (await api.spaces.get(space.id)).data;
+    const after = (await h.api.spaces.get(space.id)).data;
     expect(after.primaryWorkbookId).toBe(workbooks[0]!.id);
     expect(after.metadata).toMatchObject({ keep: "me", [SPACE_STATE_KEY]: { workbookId: workbooks[0]!.id } });
     expect((await jobOf(job.id)).status).toBe("complete");

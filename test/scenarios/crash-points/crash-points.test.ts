@@ -30,7 +30,7 @@ import { WORKBOOK_NAME } from "../../../shared/domain/blueprint";
 import { GUIDE_TITLE, readSpaceState } from "../../../shared/flatfile/space-state";
 import { seedConfiguredSpace } from "../../support/configured-space";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
-import { commitCreatedEvent, ENVIRONMENT_ID, jobReadyEvent } from "../../support/harness";
+import { applyEnv, commitCreatedEvent, ENVIRONMENT_ID, jobReadyEvent } from "../../support/harness";
 import { invokeAndCrash, type ChildSetup, type CrashRun } from "./support";
 
 /**
@@ -70,9 +70,7 @@ beforeAll(async () => {
     FLATFILE_API_URL: flatfile.url,
     FLATFILE_ENVIRONMENT_ID: ENVIRONMENT_ID,
   };
-  for (const key of ["FLATFILE_SECRET_ID", "REFERENCE_DATA_URL", "COMMIT_SELF_ACTOR_IDS"]) delete process.env[key];
-  Object.assign(process.env, env);
-  resetSettingsCache();
+  applyEnv({ ...env, FLATFILE_SECRET_ID: undefined, REFERENCE_DATA_URL: undefined, COMMIT_SELF_ACTOR_IDS: undefined });
   gateway = await startGateway({ port: 0, routes });
   raw = new DynamoDBClient({
     endpoint: dynamo.endpoint,

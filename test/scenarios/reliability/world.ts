@@ -11,7 +11,6 @@ import { startFlatfileStandIn, type FlatfileStandIn, type RequestLogEntry } from
 import { startGateway, type LocalGateway, type RoutePath } from "../../../local/gateway";
 import { routes } from "../../../local/routes";
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from "../../../local/secrets-manager-stand-in";
-import { resetSettingsCache } from "../../../shared/core/config";
 import { MAX_BODY_BYTES } from "../../../shared/core/envelope";
 import { logger } from "../../../shared/core/logger";
 import { WORKBOOK_NAME } from "../../../shared/domain/blueprint";
@@ -22,7 +21,8 @@ import { createFlatfileClient } from "../../../shared/core/flatfile-client";
 import { OPEN_JOB_BOUND_MS, openJobStore } from "../../../shared/core/open-jobs";
 import { sweepOpenJobs, type SweepReport } from "../../../functions/job-sweep/sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
-import { ENVIRONMENT_ID, commitCreatedEvent, jobReadyEvent } from "../../support/harness";
+import { configuredFrom as configuredFromMetadata, type ConfiguredSpace } from "../../support/configured-space";
+import { ENVIRONMENT_ID, applyEnv, commitCreatedEvent, jobReadyEvent } from "../../support/harness";
 import {
   captureLogs,
   counters,
@@ -80,11 +80,7 @@ export function useReliabilityWorld(part: string): void {
       COMMIT_SELF_ACTOR_IDS: undefined,
       POWERTOOLS_LOG_LEVEL: "DEBUG",
     };
-    for (const [key, value] of Object.entries(env)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    resetSettingsCache();
+    applyEnv(env);
     resetReferenceDataCache();
     logger.setLogLevel("DEBUG");
     // Unthrottled: this suite drives the handlers faster than the stage's throttle lets anyone
@@ -230,13 +226,7 @@ export function newConfigureJob(name: string, metadata: Record<string, unknown> 
   return { spaceId: space.id, jobId: job.id, event: jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id }) };
 }
 
-export interface Configured {
-  spaceId: string;
-  state: SpaceState;
-  workbookId: string;
-  contactsId: string;
-  ordersId: string;
-}
+export type Configured = ConfiguredSpace;
 
 export async function configuredSpace(name: string): Promise<Configured> {
   const c = newConfigureJob(name);
@@ -246,12 +236,7 @@ export async function configuredSpace(name: string): Promise<Configured> {
 }
 
 export function configuredFrom(spaceId: string): Configured {
-  const state = stateOf(spaceId);
-  if (!state) throw new Error(`space ${spaceId} was not configured`);
-  const contactsId = state.sheets.contacts;
-  const ordersId = state.sheets.orders;
-  if (!contactsId || !ordersId) throw new Error(`space ${spaceId} has no contacts/orders sheets`);
-  return { spaceId, state, workbookId: state.workbookId, contactsId, ordersId };
+  return configuredFromMetadata(spaceId, flatfile.spaces.get(spaceId)?.metadata);
 }
 
 export function actionJob(c: Configured, job: "sheet:duplicate" | "workbook:submitActionFg"): { jobId: string; event: Event } {

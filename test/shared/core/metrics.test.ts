@@ -21,7 +21,8 @@ import { handler as actionJob } from "../../../functions/action-job/handler";
 import { handler as spaceConfigure } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { METRIC } from "../../../shared/core/observability";
-import { jobReadyEvent, startHarness, type Harness } from "../../support/harness";
+import { jobReadyEvent } from "../../support/harness";
+import { useHarness } from "../../support/fixture";
 
 interface EmfLine {
   _aws: {
@@ -31,11 +32,10 @@ interface EmfLine {
   [key: string]: unknown;
 }
 
-let h: Harness;
+const h = useHarness();
 let printed: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness();
   // Metrics writes through its own Console on process.stdout.
   const write = process.stdout.write.bind(process.stdout);
   vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -49,10 +49,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vi.restoreAllMocks();
-  await h?.close();
 });
 beforeEach(() => {
-  h.reset();
   printed = [];
 });
 
