@@ -17,7 +17,7 @@ import { prng } from "../test/support/prng";
 
 export const FLOOD_MULTIPLES = [2, 5, 10, 20, 50, 100] as const;
 
-/** The schedule before issue 13 §5: a throttle's 429 backed off like a 5xx. */
+/** The earlier schedule, a throttle's 429 backed off like a 5xx: the baseline the quick retries are measured against. */
 const PREVIOUS_SCHEDULE: RetryBound = {
   ...RELAY_BOUND,
   throttledBaseDelayMs: RELAY_BOUND.baseDelayMs,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every figure of issue #8 beside its baseline, measured in the same run, with
+ * `npm run bench`: every performance figure beside its baseline, measured in the same run, with
  * the ratio and the target. Writes the same figures to bench/results.json.
  *
  *   BENCH_COLD_RUNS   fresh processes per bundle for cold init (default 11, at least 10)
@@ -139,7 +139,7 @@ async function coldInit(): Promise<void> {
   results.coldInit = rows;
 }
 
-/** Issue 15: what metrics and tracing may add to each function. */
+/** What metrics and tracing may add to each function's bundle: they must not cost the cold start they measure. */
 const OBSERVABILITY_MAX_BYTES = 100_000;
 const OBSERVABILITY_MAX_INIT_SHARE = 0.1;
 /** A few ms on a ~150 ms init is within the machine's noise: more samples than the cold init's. */

@@ -130,7 +130,7 @@ export class ServiceAlarms {
 
   /**
    * `Api5xx`: the HTTP API answered 5xx in five minutes, less the answers given before a signature
-   * could be checked (issue 13 §2: a stranger must not trip the alarm meant for real failures;
+   * could be checked (a stranger must not be able to trip the alarm meant for real failures;
    * every other pre-signature answer is a 401). Those have their own alarm,
    * `SigningSecretUnavailable`: when the signing secret cannot be read, every delivery fails.
    */

@@ -1,19 +1,8 @@
 /**
- * `ServiceDashboard`: one CloudWatch dashboard for the service. What is measured is in
- * product-metrics.ts (the product's own metrics) and the constructs' own metric methods; this
- * file is only the layout.
+ * `ServiceDashboard`: the service's one CloudWatch dashboard, layout only; what is measured is in
+ * product-metrics.ts and shared/core/observability.ts. Its rows: docs/design.md#the-dashboard.
  *
- *   const metrics = new ProductMetrics({ namespace, serviceName, routes: FUNCTION_NAMES });
  *   new ServiceDashboard(this, "Dashboard", { metrics, functions, api, table, alarms, logGroups });
- *
- * Rows, top to bottom: alarm status; the API (requests, 4xx/5xx, latency against the function's
- * integration latency); deliveries and their outcomes per route; rejections and failures; jobs;
- * Flatfile calls, retries and errors; each function's errors, throttles, duration percentiles
- * against the 25 s timeout and cold starts; the table's conditional-check failures (duplicate
- * deliveries and lease contention); lease waits and reference-data fallbacks; the last ERROR
- * lines of every function's log group.
- *
- * The metric names come from shared/core/observability.ts, which emits them.
  */
 import { Duration } from "aws-cdk-lib";
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";

@@ -1,17 +1,11 @@
 /**
- * `RouteFunction`: one of the product's Lambda functions, with everything they share set once.
+ * `RouteFunction`: one of the product's Lambda functions, with what they share set once. Its log
+ * group and role stay on the stack scope so deployed stacks keep their logical ids
+ * (docs/design.md#route-functions).
  *
  *   const fn = new RouteFunction(this, "SpaceConfigure", { name: "space-configure", description, environment });
  *   fn.bindSecret(secret);        // FLATFILE_SECRET_ID + read grant
  *   fn.bindTable(table);          // IDEMPOTENCY_TABLE + the four item calls
- *
- * Shared settings: nodejs24.x (infra/runtime.ts) on arm64, 25 s, 1024 MB, active X-Ray tracing,
- * source maps, the Powertools service name and metrics namespace (tracer capture of responses
- * and errors off), the esbuild bundle of
- * `functions/<name>/handler.ts` (bundling.ts). Its log group and role are created on the STACK
- * scope as `<id>Logs` / `<id>Role` and the function as `<id>Function`, which are the logical
- * ids deployed stacks already have (test/infra/stack.test.ts pins them): moving a resource under
- * another construct would rename it, and CloudFormation would replace it.
  */
 import { join } from "node:path";
 import { AssetHashType, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";

@@ -1,19 +1,7 @@
 /**
- * `npm run send`: drives the running `npm start` from the command line.
- *
- *   npm run send -- configure [--locale fr-CH] [--country JP] [--currency BHD]
- *                             [--creator member|staff|guest|unknown] [--reference ok|slow|failing|none]
- *   npm run send -- commit    [--valid N] [--invalid N] [--sheet contacts|orders]   (default: 3 valid Contacts records)
- *   npm run send -- duplicate
- *   npm run send -- submit
- *   npm run send -- <event.json> [--route <path>]
- *   any of them: [--space us_sp_…] [--url http://127.0.0.1:3000]
- *
- * A flow does what the page's button does, on the latest Space, and prints what happened; the
- * exit code is 1 when the job failed or the delivery was refused. A file is signed and posted
- * as is; a template (local/events/*.json, with {{placeholders}}) is first filled by npm start
- * with the latest Space's ids and a job or commit made for it. npm start is found by PORT, else
- * by the session file it writes.
+ * `npm run send`: drives the running `npm start` from the command line, as the page's buttons do
+ * (configure, commit, duplicate, submit, or a signed event file); exit code 1 when the job failed
+ * or the delivery was refused. Usage: USAGE below, and the README's "Set up and try it locally".
  */
 import { existsSync, readFileSync } from "node:fs";
 import { signPayload } from "../shared/core/signature";

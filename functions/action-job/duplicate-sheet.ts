@@ -1,30 +1,8 @@
 /**
- * `sheet:duplicate`: "Duplicate this Sheet and lock down the original".
- *
- * Flatfile copies the sheet with its records on its side (`sheets.duplicateSheet`), so the cost
- * does not grow with the sheet. The copy becomes the working sheet for the original's role (in our
- * state, see shared/domain/space-state.ts), the original a locked snapshot: read-only through
- * `workbooks.update` (the only place `access`/`readonly` can change), without actions, and from
- * then on neither counted nor checked by Submit. Submit drops `hasAllValid` in the same write,
- * since a locked snapshot's errors could otherwise keep it disabled for good. The guide says what
- * was locked and where to continue, and the job's dialog links to the copy.
- *
- * One leased section: under the space's lease (our state), and inside it the workbook's lease,
- * the workbook is read, the copy made, the workbook read again and written with the lock, then
- * the copy counted and the guide and state written. Two duplicates, or a duplicate beside commits
- * and a submit on the same workbook, therefore cannot lose each other's copy, lock or record.
- *
- * The copy's slug is derived from the role and the job id, so a retry of the same job (say the
- * lock failed after the copy was made) finds the copy it made and finishes, instead of making a
- * second.
- *
- * `sheets.lockSheet` is deliberately not used: it is Flatfile's transient processing lock, which
- * anyone with access can lift with `unlockSheet`; read-only access in the sheet's configuration
- * is the lasting "lock down" the action promises.
- *
- * Calls: (jobs.get ∥ spaces.get ∥ workbooks.get) → jobs.ack ∥ [space lease: spaces.get →
- * [workbook lease: workbooks.get → sheets.duplicate → workbooks.get → workbooks.update] →
- * sheets.counts → documents.update → spaces.update] → jobs.complete.
+ * `sheet:duplicate`: "Duplicate this Sheet and lock down the original". Flatfile copies the sheet
+ * on its side; the copy becomes the working sheet and the original a read-only snapshot, all in
+ * one leased section so concurrent jobs cannot lose each other's copy or lock. The copy's slug comes
+ * from the job id, so a retry finds its copy. Why, and the calls: docs/design.md#duplicating-a-sheet.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";

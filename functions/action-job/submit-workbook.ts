@@ -1,20 +1,7 @@
 /**
- * `workbook:submitActionFg`: submit the working sheets once every record in them is valid.
- *
- * The working sheets are the ones our state names (shared/domain/space-state.ts): a locked
- * snapshot left by "Duplicate this Sheet and lock down the original" is neither counted nor
- * blocking. Their counts (one call per sheet, never the records) decide: a working sheet with
- * records in error fails the job with a message naming it and the count; no records at all fails
- * it too; otherwise the working sheets are made read-only (and Submit drops `hasAllValid`, since
- * a sheet is now locked), the guide records who submitted what and when, and the job completes
- * with the number submitted.
- *
- * All of it under the space's lease (the working set cannot change between the check and the
- * lock), with the workbook's lease inside it for the lock.
- *
- * Calls: (jobs.get ∥ spaces.get ∥ workbooks.get ∥ users.get) → jobs.ack ∥ [space lease:
- * spaces.get → sheets.counts × working sheets → [workbook lease: workbooks.get →
- * workbooks.update] → documents.update → spaces.update] → jobs.complete.
+ * `workbook:submitActionFg`: submit the working sheets once every record in them is valid, under
+ * the space's lease so the working set cannot change between the check and the lock. Locked
+ * snapshots neither count nor block. Why, and the calls: docs/design.md#submitting-a-workbook.
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileEvent } from "../../shared/core/envelope";

@@ -1,37 +1,8 @@
 /**
- * `commit:created`: reshape the Space as its data changes, at any sheet size.
- *
- * A commit on one of our working sheets (by the ids in our state in `space.metadata`, never by a
- * display name; a locked snapshot left by a duplicate is not one) brings the Space in line with
- * its data:
- *   - the guide's progress shows total / valid / error per working sheet (one counts call per
- *     sheet, never the records), kept in our state and rendered into the guide from it;
- *   - the blueprint's data-driven rule: categories that the commit's changed records bring are
- *     added to the enum's options (and Submit's constraints are kept as the blueprint wants
- *     them, which only changes anything for a workbook made by an earlier version).
- *
- * Reconcile, not accumulate. Each round reads the current counts, guide and workbook, computes
- * the desired guide and workbook from them and writes only what differs. After a write the round
- * runs again (at most MAX_ROUNDS), so the delivery that wrote last re-reads and, if a commit or a
- * slower delivery moved things meanwhile, writes the state of the latest data. A burst of
- * deliveries finishing in any order therefore ends in the state of the last commit, and a
- * delivery that finds nothing to change writes nothing.
- *
- * Calls per delivery: spaces.get, then per round (counts × working sheets ∥ workbooks.get; a
- * later round reads spaces.get first), the changed-records pages of this commit for the category
- * rule (bounded by the commit, pages and time, not by the sheet), and per round at most one
- * leased state write (spaces.get → documents.update → spaces.update) and one leased workbook
- * write (workbooks.get → workbooks.update). None of it grows with the sheet's size.
- *
- * No loops. This flow never writes records: it writes a document (documents.update) and the
- * workbook's configuration (workbooks.update). A commit is a new version of a sheet's records;
- * neither write creates one, so neither can raise `commit:created` and no chain can start from us.
- * Even if a platform did revalidate records after the enum's options grow and commit the result,
- * the chain would stop after one step: every write here is a fixed point of the data (the same
- * counts give the same progress and actions; options only grow, so the second pass finds no
- * unknown category) and nothing is written when nothing differs. As a belt to those braces, a
- * commit whose actor is listed in COMMIT_SELF_ACTOR_IDS (our own API key's or agent's actor) is
- * skipped before any call.
+ * `commit:created`: bring the guide's progress and the category options in line with the data, at
+ * any sheet size. Each round reconciles (reads, computes, writes only what differs), so a burst
+ * of deliveries ends in the state of the last commit; nothing here writes records, so no commit
+ * loop can start from us. Why, and the calls: docs/design.md#reshaping-a-space-on-commitcreated.
  */
 import type { Flatfile } from "@flatfile/api";
 import { BadRequestError } from "../../shared/core/errors";

@@ -1,23 +1,8 @@
 /**
- * The relay's core: which events it owns, how it delivers one (signed, retried within a bound),
- * and how it fails a job it could not deliver. No listener, no globals: fetch, sleep, the clock
- * and the randomness are injected, so the tests run the real logic in milliseconds.
- *
- * The bound. A Flatfile agent run must finish in reasonable time, and a user waits on the
- * spinner meanwhile, so one event gets RELAY_BOUND.totalMs (60 s) from the moment the relay
- * starts on it, all included:
- *   - delivery attempts start only before `totalMs - failReserveMs` (55 s); each attempt times
- *     out after `attemptTimeoutMs` (30 s, just above API Gateway's 29-30 s integration limit, as
- *     our handlers answer within 24 s) or at that deadline, whichever comes first;
- *   - between attempts: exponential backoff 1 s, 2 s, 4 s, 8 s (capped at 8 s) with equal jitter
- *     (half fixed, half random), or the server's numeric Retry-After when shorter than the cap;
- *   - except after API Gateway's own throttle (a 429 without Retry-After): 250 ms, 500 ms, then
- *     1 s each, jittered alike. Such a 429 invoked nothing and took no token, and during a flood
- *     each attempt has about a 1-in-k chance of a token (k = flood rate / route rate), so many
- *     cheap attempts are what gets a delivery through (infra/throttle.ts); a 5xx keeps the slower
- *     schedule, since it cost a function run and perhaps Flatfile calls;
- *   - the last `failReserveMs` (5 s) is kept for failing the job through the Flatfile API.
- * 5xx, 429 and network errors/timeouts are retried; any other 4xx is final.
+ * The relay's core: which events it owns, how it delivers one (signed, retried within a bound) and
+ * how it fails a job it could not deliver. Fetch, sleep, the clock and randomness are injected so
+ * the tests run the real logic in milliseconds. The bound and the retry schedules, and why:
+ * docs/design.md#the-relays-delivery-bound.
  */
 import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
 import { ROUTED_TOPICS, routesFor } from "../../shared/routes";

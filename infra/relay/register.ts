@@ -1,23 +1,8 @@
 /**
- * The custom resource that registers the relay in the Flatfile environment (CDK Provider
- * framework `onEvent` handler).
- *
- * Properties (all strings): EnvironmentId, RelayBaseUrl (the HTTP API's URL), SecretId (the
- * stack's secret `{"apiKey","signingSecret"}`), optionally FlatfileApiUrl and AgentSha256 (the
- * bundled agent's hash: a new agent build changes it, so CloudFormation sends an Update).
- *
- * - Create / Update: upsert RELAY_BASE_URL and RELAY_SIGNING_SECRET (environment scope), create
- *   the agent, delete any other agent with our slug (see flatfile-registration.ts). Repeats are
- *   harmless. The physical id is `flatfile-relay:<environmentId>`, so an Update within the same
- *   environment replaces in place, and a change of environment makes CloudFormation send a Delete
- *   for the old one.
- * - Delete: remove our agent(s) and our two secrets from that environment.
- * - No API key in the secret (empty or the placeholder): nothing is registered, the deploy goes
- *   on, and the resource's `Instructions` attribute says how to finish.
- * - Failures throw an Error whose message is the reason CloudFormation shows.
- *
- * The agent's bundled source ships inside this function's own asset (`relay-agent.js` next to
- * the handler, copied there at bundling time by RelayRegistration).
+ * The custom resource (CDK Provider `onEvent`) that registers the relay agent and its two secrets
+ * in the Flatfile environment, and removes them on Delete. Repeats are harmless; without an API key
+ * it registers nothing and says how to finish. Properties and lifecycle:
+ * docs/design.md#registering-the-relay.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

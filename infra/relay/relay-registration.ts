@@ -1,18 +1,9 @@
 /**
- * `RelayRegistration`: registers the relay agent in the Flatfile environment on `cdk deploy`.
+ * `RelayRegistration`: registers the relay agent in the Flatfile environment on `cdk deploy`. The
+ * agent's bundle ships inside the register function's asset and its hash is a property, so a new
+ * build replaces the agent. How: docs/design.md#registering-the-relay.
  *
  *   new RelayRegistration(this, "Relay", { secret, apiUrl: api.apiEndpoint, environmentId });
- *
- * What it adds: the register function (register.ts, nodejs24.x on arm64, allowed to read the
- * stack's secret and to write its own log group, nothing else), a Provider (the CDK custom resource framework) and the custom
- * resource itself.
- *
- * How the agent's source reaches the function: at synth the agent is bundled with esbuild
- * (bundle.ts, ~20 KiB), written once per content hash to `dist/relay/relay-agent-<hash>.js`, and
- * copied next to the handler as `relay-agent.js` when the function's asset is bundled (a local
- * esbuild, no Docker). The hash is also a resource property, so a new agent build makes
- * CloudFormation send an Update, which replaces the agent. Nothing large goes through the
- * template, and the function needs no S3 permissions.
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -72,7 +63,7 @@ export class RelayRegistration extends Construct {
     super(scope, id);
     const agent = stageAgent();
 
-    // Own roles instead of AWSLambdaBasicExecutionRole (issue 13 §6), which may write to every log
+    // Own roles instead of AWSLambdaBasicExecutionRole, which may write to every log
     // group of the account: each function here may write to its own log group only.
     const registerLogs = new LogGroup(this, "RegisterLogs", {
       retention: RetentionDays.ONE_MONTH,

@@ -49,7 +49,7 @@ export interface StandInOptions {
   platform?: Partial<PlatformBehaviour>;
   /** Shorthand for `platform: { dropHtmlComments: false }`. */
   keepHtmlComments?: boolean;
-  /** The region part of every id: `us` by default; `dev` models `dev_sp_…` and the like (issue 12 §4). */
+  /** The region part of every id: `us` by default; `dev` models the `dev_sp_…` ids the platform also sends. */
   idPrefix?: string;
 }
 

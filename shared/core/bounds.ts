@@ -1,5 +1,6 @@
 /**
- * Size bounds for what other parties put in Flatfile objects we read (issue 13 §6). The SDK has
+ * Size bounds for what other parties put in Flatfile objects we read, so they cannot exhaust our
+ * memory or our writes. The SDK has
  * parsed a response before our code sees it, so the bound is on the parsed value, checked before
  * it is merged into what we write or rendered into what a person reads.
  */

@@ -113,7 +113,7 @@ function optional(value: string | undefined): string | undefined {
  * The configuration in the order a request may learn of it: the signing secrets first (a failure
  * to get them throws: the route answers a generic 500), everything else through `settings()`,
  * which the route calls only once the signature holds, so that an unsigned caller learns nothing
- * about the deployment (issue 13 §2).
+ * about the deployment.
  */
 export interface Configuration {
   signingSecrets: string[];

@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * An id we may put into a URL path or a key. Flatfile ids are usually `<region>_<kind>_<chars>`
  * (`us_sp_a1b2c3d4`), but the docs and sources also show `dev_sp_…`, `dev_env_…`, `us0_…` and
- * others (issue 12 §4), so the prefix is not checked: only that the id is ASCII letters, digits,
+ * others, so the prefix is not checked: only that the id is ASCII letters, digits,
  * `_` and `-`, at most 64 long. That keeps out everything that could change a URL path (`/`, `.`,
  * `%`, whitespace, control and look-alike characters).
  */

@@ -1,22 +1,8 @@
 /**
- * Logs, metrics and traces: one Powertools Logger (with the redaction of logger.ts), one Metrics
- * and one Tracer per process, and the names of every metric the product emits (the dashboard
- * and the alarms in infra/ import them from here, so a renamed metric cannot leave a dead graph).
- *
- * Metrics: the embedded metric format (EMF), one JSON line on stdout per invocation that
- * CloudWatch turns into metrics; no API calls. Namespace from POWERTOOLS_METRICS_NAMESPACE (set by
- * the stack), dimensions `service` and `route`. Anything in the code counts with `count(name)`;
- * the counts of one invocation are summed and published once, with that invocation's route, by
- * `observeInvocation` (shared/core/route.ts). The counts live in an AsyncLocalStorage, so
- * `npm start`, which serves the three handlers in one process, attributes each to its own route.
- *
- * Traces: on Lambda with active tracing only. The Tracer (and the X-Ray SDK behind it) is loaded
- * on the first traced invocation, not at import: off Lambda it is never loaded at all. The
- * handler is a subsegment annotated with spaceId and jobId; each Flatfile call is one
- * subsegment named by method and resource ("GET jobs/{id}"), never by its URL with ids; the AWS
- * SDK clients are captured with `traceAwsClient`. Responses and errors are NOT added as X-Ray
- * metadata (POWERTOOLS_TRACER_CAPTURE_RESPONSE/ERROR=false in the stack): metadata would bypass
- * the logger's redaction.
+ * Logs, metrics and traces: one Logger, Metrics and Tracer per process, and the names of every
+ * metric (the dashboard and alarms import them, so a renamed metric cannot leave a dead graph).
+ * Responses and errors never go to X-Ray metadata, which would bypass the logger's redaction.
+ * How each is emitted: docs/design.md#logs-metrics-and-traces.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -56,7 +42,7 @@ export const METRIC = {
   /**
    * 500 before the signature could be checked: the signing secret could not be read, so the
    * caller may be anyone. Counted apart from TemporaryFailure, and taken out of the Api5xx alarm
-   * (issue 13 §2): strangers must not be able to trip it; this metric has its own alarm.
+   * strangers must not be able to trip it; this metric has its own alarm.
    */
   signingSecretUnavailable: "SigningSecretUnavailable",
   /** A Flatfile job this product ran ended `complete`. */

@@ -1,5 +1,6 @@
 /**
- * One bounded GET of the reference-data API (issue 13 §3): the answer's text, or a
+ * One bounded GET of the reference-data API, so it can neither flood our memory nor send us
+ * elsewhere: the answer's text, or a
  * `ReferenceFetchFailure` whose message is safe to show in the guide. Bounded three ways:
  *   - time: the whole call, body included, within `budgetMs`, even when an injected fetch or
  *     body stream ignores the abort signal;

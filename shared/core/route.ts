@@ -98,7 +98,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     setCorrelation({ route: spec.name });
     return withinInvocation(endsAt, async () => {
       try {
-        // Nothing is told before the signature holds (issue 13 §2): a header that no secret could
+        // Nothing is told before the signature holds (a stranger learns nothing): a header that no secret could
         // match is a 401 before any configuration is read; a signing secret that cannot be read
         // is a generic 500; what else is wrong with the body or the configuration comes after.
         const signatureHeader = headerOf(request, SIGNATURE_HEADER);

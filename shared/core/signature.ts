@@ -20,7 +20,7 @@ export type SignatureHeader = { ok: true; timestamp: string; candidates: Buffer[
 
 /**
  * The header's shape and freshness, which need no secret: a request that fails here is answered
- * 401 before any configuration is read (issue 13 §2), so it costs nothing and learns nothing.
+ * 401 before any configuration is read, so it costs nothing and learns nothing.
  */
 export function readSignatureHeader(header: string | undefined, nowSeconds = Math.floor(Date.now() / 1000)): SignatureHeader {
   if (!header) return { ok: false, reason: "missing signature header" };

@@ -1,44 +1,7 @@
 /**
  * THE BLUEPRINT: what a new Space gets, and how it changes later. Edit this module to change the
- * product; the handlers only call it. Everything here is pure (no network, no clock).
- *
- * ── Who gets what (the audience rule) ───────────────────────────────────────────────────────
- *   The creator of the Space is looked up (a user, or a guest) and sorted into one audience:
- *   - guest     the creator is a guest. A simpler, restricted workbook: Contacts and Orders
- *               with only the core fields, sheets that can be added to and edited but not
- *               deleted from (`access: ["add", "edit"]`), and no "Duplicate" action.
- *   - internal  a user marked staff by STAFF_RULE: user metadata `staff: true`, or
- *               `role` (a name or a list of names) one of `staff` / `admin`, or an e-mail
- *               domain in `staffEmailDomains` (subdomains included). Everything members get,
- *               plus an "Internal notes" field on every sheet.
- *   - member    any other user. The full workbook: Contacts (with the Duplicate action) and
- *               Orders (with order date and PO number).
- *   - default   the creator could not be looked up. Treated exactly like a member.
- *   A guest stays a guest even with a staff e-mail address.
- *
- * ── Where they are (the currency) ───────────────────────────────────────────────────────────
- *   The Orders amount is in the Space's currency (see ./currency): the label shows the ISO
- *   code ("Amount (EUR)"), `config.decimalPlaces` the currency's decimals, and the field's
- *   `metadata` the code, decimals and locale.
- *
- * ── What the outside says (the reference data) ──────────────────────────────────────────────
- *   The Orders `category` options are the reference API's categories, or the bundled list.
- *   Flatfile documents at most 100 options per enum field (ENUM_OPTION_LIMIT), counting those
- *   the category rule adds from data, so the reference list is capped at REFERENCE_OPTION_LIMIT
- *   (the rest of the room is kept for categories found in the data) and the guide says so.
- *   Labels from outside are one line, without control characters, at most 100 characters.
- *
- * ── Submit ──────────────────────────────────────────────────────────────────────────────────
- *   Submit carries the static `hasData` constraint (documented: disabled while the workbook has
- *   no records) and `hasAllValid` only while no sheet of the workbook is locked: Flatfile
- *   disables a `hasAllValid` action while ANY sheet has invalid records, and a locked snapshot's
- *   errors can never be fixed. Every workbook write applies `withSubmitConstraints`.
- *
- * ── Later, when records change (commit-time rule) ───────────────────────────────────────────
- *   - unknown categories (UNKNOWN_CATEGORY_RULE): category values in the Orders data that are
- *     not options yet are either added as options labelled "<value> (added from data)", at
- *     most 50 over the sheet's life and never past ENUM_OPTION_LIMIT ("extend"), or only
- *     reported ("flag"). Idempotent: applied to its own output it changes nothing.
+ * product; the handlers only call it. Pure (no network, no clock). Who gets what, the currency,
+ * the reference data, Submit and the commit-time rule: docs/design.md#the-blueprint.
  */
 import type { Flatfile } from "@flatfile/api";
 import type { Audience, StaffRule } from "./audience";

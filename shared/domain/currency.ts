@@ -1,17 +1,7 @@
 /**
- * Which currency a Space works in, read from the Space's metadata (set by the embedding app or
- * by whoever created the Space). Pure; never throws.
- *
- * Precedence, first match wins:
- *   1. `metadata.currency`: an ISO 4217 code known to this runtime's Intl (case-insensitive).
- *   2. `metadata.locale` with an explicit region (`de-DE`, `fr_CA`): the region's currency.
- *   3. `metadata.country`: an ISO 3166-1 alpha-2 region code (`JP`): its currency.
- *   4. `metadata.locale` without a region (`de`): the likely region from
- *      `Intl.Locale#maximize()` (`de` → `DE`) and its currency.
- *   5. USD.
- * A region missing from the table below, or a garbage value, falls through to the next rule.
- *
- * `decimals` comes from Intl (CLDR): JPY 0, USD 2, BHD 3.
+ * Which currency a Space works in, from its metadata: `currency`, else a locale's region, else
+ * `country`, else a bare locale's likely region, else USD; decimals from Intl. Pure; never throws.
+ * The precedence in full: docs/design.md#the-currency.
  */
 
 export interface CurrencyChoice {

@@ -1,18 +1,7 @@
 /**
- * Reference data from an external API, fetched while a Space is configured: the order
- * categories offered in the Orders sheet. Never throws: anything short of a good answer in time
- * gives the bundled default list and a plain-language reason.
- *
- * Accepted response (JSON, HTTP 2xx, at most 1 M characters, read with a running count so a
- * longer one is abandoned as it streams; redirects only within the URL's origin), any of:
- *   { "categories": [{ "value": "hw", "label": "Hardware" }, ...] }   label optional (defaults to value)
- *   { "categories": ["Hardware", "Software"] }                        value = label = the string
- *   [{ "value": "hw", "label": "Hardware" }, ...]  or  ["Hardware", "Software"]
- * Values and labels are trimmed; empty values are dropped, duplicates keep the first; 1 to 500
- * categories, each value and label at most 200 characters. Extra keys are ignored.
- *
- * Pure: the shapes and the bundled list. The fetch and its cache are the adapter in
- * shared/core/reference-data-source.ts.
+ * Reference data from an external API (the Orders categories): the shapes it may answer in and the
+ * bundled list. Never throws: anything short of a good answer gives the bundled list and a reason.
+ * The fetch is shared/core/reference-data-source.ts; accepted answers: docs/design.md#reference-data.
  */
 import * as z from "zod/mini";
 import "../core/zod-locale";

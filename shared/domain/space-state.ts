@@ -1,17 +1,8 @@
 /**
- * What we keep in `space.metadata` under one key (the embedding app's own metadata is left as it
- * was): the ids of what configure made, the working set of sheets, the locked snapshots, and
- * the guide's state. Later handlers find our workbook, sheets and guide by these ids, never by a
- * display name. Pure: the reads and writes are in shared/flatfile/space-state.ts.
- *
- * Working sheets. `sheets` maps each sheet role of the blueprint (its slug: "contacts",
- * "orders") to the sheet that plays it now. "Duplicate this Sheet and lock down the original"
- * makes the copy the working sheet for the role and moves the original to `archived`, a locked
- * snapshot that nothing counts, checks or changes again. Commit rules, the guide's progress and
- * Submit follow `sheets` only.
- *
- * Bounded: at most MAX_ARCHIVED snapshots are remembered (older ones stay locked in the workbook,
- * they are only forgotten here), the guide's history is capped and names are clipped.
+ * What we keep in `space.metadata` under one key: the ids of what configure made, the working set
+ * of sheets, the locked snapshots and the guide's state, so later handlers find ours by id, never
+ * by name. Pure and bounded; the reads and writes are shared/flatfile/space-state.ts. Working
+ * sheets and snapshots: docs/design.md#our-state-in-spacemetadata.
  */
 import type { Flatfile } from "@flatfile/api";
 import * as z from "zod/mini";
@@ -87,7 +78,7 @@ export type SpaceState = z.infer<typeof SpaceState>;
 export function readSpaceState(metadata: unknown): SpaceState | undefined {
   if (typeof metadata !== "object" || metadata === null) return undefined;
   const raw = (metadata as Record<string, unknown>)[SPACE_STATE_KEY];
-  // Bounded before it is parsed and rendered into the guide (issue 13 §6): as if it were invalid.
+  // Bounded before it is parsed and rendered into the guide (anyone with access can write it): as if it were invalid.
   if (jsonExceeds(raw, MAX_SPACE_STATE_CHARS)) return undefined;
   const parsed = SpaceState.safeParse(raw);
   return parsed.success ? (parsed.data as SpaceState) : undefined;

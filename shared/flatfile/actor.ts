@@ -16,7 +16,7 @@ export async function lookUpActor(api: FlatfileApi, actorId: string | undefined)
     }
     if (/^[A-Za-z0-9-]+_usr_/.test(actorId)) {
       const { data } = await api.users.get(actorId);
-      // Bounded before the audience rule reads it (issue 13 §6): an oversized one is not used.
+      // Bounded before the audience rule reads it (the user can write it): an oversized one is not used.
       const oversized = jsonExceeds(data.metadata, MAX_ACTOR_METADATA_CHARS);
       if (oversized) logger.warn("actor metadata over the bound ignored", { actorId, maxChars: MAX_ACTOR_METADATA_CHARS });
       return { id: data.id, kind: "user", name: data.name, email: data.email, metadata: oversized ? undefined : data.metadata };

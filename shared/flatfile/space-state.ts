@@ -88,7 +88,7 @@ async function writeGuide(api: FlatfileApi, spaceId: string, state: SpaceState):
 
 /**
  * Every write of our state sends the space's whole metadata back (`spaces.update` replaces it),
- * so an oversized one is neither merged nor written (issue 13 §6): the job fails saying why.
+ * so an oversized one is neither merged nor written: the job fails saying why.
  */
 export function spaceMetadataTooLarge(space: Pick<Flatfile.Space, "metadata">): boolean {
   return jsonExceeds(space.metadata, MAX_SPACE_METADATA_CHARS);

@@ -1,5 +1,5 @@
 /**
- * Issue 12 §4: the events the platform actually sends. Ids are not always `us_<kind>_…`; a stand-in
+ * The events the platform actually sends. Ids are not always `us_<kind>_…`; a stand-in
  * that makes `dev_…` ids, and events whose unused fields have unexpected shapes, go through every
  * handler end to end: configure, duplicate, submit, commit.
  */

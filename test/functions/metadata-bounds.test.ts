@@ -1,5 +1,5 @@
 /**
- * Issue 13 §6: a space's and an actor's metadata are bounded before they are merged or rendered.
+ * A space's and an actor's metadata are bounded before they are merged or rendered.
  * Through the handlers against the stand-in (the SDK parses what the stand-in sends, as it would
  * what Flatfile sends), plus the bound itself.
  */

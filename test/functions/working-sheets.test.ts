@@ -1,5 +1,5 @@
 /**
- * One working set of sheets across duplicate, commit and submit (issue 12 §1), through the
+ * One working set of sheets across duplicate, commit and submit, through the
  * handlers against the Flatfile stand-in, on a space configured by the real configure handler.
  */
 import { describe, expect, it } from "vitest";
@@ -244,7 +244,7 @@ describe("working sheets: writers at once on one workbook", () => {
   });
 });
 
-describe("names are text in the guide, never Markdown (issue 13 §1)", () => {
+describe("names are text in the guide, never Markdown", () => {
   it("keeps a hostile user name inert in the welcome line and, as the submitter, in the history", async () => {
     const hostile = "Ada\n\n[click here](https://evil.example/login)\n\n![](https://evil.example/p.png)";
     const s = await configuredSpace(hostile);

@@ -254,7 +254,7 @@ describe("FlatfileStack (default context)", () => {
       }
     }
     // Api5xx: the gateway's 5xx less the answers given before a signature could be checked
-    // (issue 13 §2: a stranger cannot trip it), which have their own alarm.
+    // (a stranger cannot trip it), which have their own alarm.
     type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string } } };
     const api5xx = alarms.filter((a) =>
       (a.Metrics as Query[] | undefined)?.some(
@@ -595,7 +595,7 @@ const PINNED_LOGICAL_IDS: Record<string, string> = {
 /** With an environment id and an alarm e-mail: the relay's registration and the subscription. */
 const PINNED_RELAY_LOGICAL_IDS: Record<string, string> = {
   RelayRegisterLogs1946E1EF: "AWS::Logs::LogGroup",
-  // Own roles since issue 13 §6 (were the functions' ServiceRoles with AWSLambdaBasicExecutionRole):
+  // Own roles, each writing its own log group only (were the functions' ServiceRoles with AWSLambdaBasicExecutionRole):
   // a deploy replaces the roles, which hold nothing.
   RelayRegisterRoleBF2BE16B: "AWS::IAM::Role",
   RelayRegisterRoleDefaultPolicy531E40D0: "AWS::IAM::Policy",

@@ -172,7 +172,7 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
     await check(
       {
         assumption: "our handler configures the Space: job complete, one workbook, one guide",
-        source: "issue 12 §6; the product's contract",
+        source: "the product's contract (README, Delivery guarantees)",
         reliedOn: true,
       },
       async () => {
@@ -296,7 +296,7 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
 
     const submitRow = {
       assumption: "submit through our handler completes on the working sheets and locks them",
-      source: "issue 12 §1; the product's contract",
+      source: "the product's contract (README, The actions)",
       reliedOn: true,
     };
     if (!workbookId) skipped(submitRow, "the Space was not configured");

@@ -1,5 +1,5 @@
 /**
- * Floods from strangers (issue 13 §5), measured: the relay's real delivery code (forward.ts, with a
+ * Floods from strangers, measured: the relay's real delivery code (forward.ts, with a
  * short injected bound) delivers real events through the local gateway, which throttles each POST
  * route as the stage does (infra/throttle.ts), to the real handlers against the Flatfile stand-in,
  * while unsigned requests flood the same routes. Time is virtual (test/support/virtual-flood.ts),

@@ -1,5 +1,5 @@
 /**
- * Servers that misbehave the way an attacker's would (issue 13): a reference API that streams
+ * Servers that misbehave the way an attacker's would: a reference API that streams
  * without end, one that redirects elsewhere, and the "elsewhere" that records whatever reaches it.
  * Real HTTP on 127.0.0.1; two ports are two origins.
  */

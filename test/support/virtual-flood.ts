@@ -1,18 +1,7 @@
 /**
- * A flood of unsigned requests against the local gateway's throttle, with the relay delivering
- * real events through it, in virtual time: the gateway's token buckets and the relay read one
- * clock that only moves when every relay is asleep (between attempts). Requests are real HTTP to
- * the real gateway and handlers; only the waiting is skipped, so a 10-second flood takes a second
- * of wall time and its outcome does not depend on how busy the machine is.
- *
- * Two kinds of flood, both from before the relays start (so the bucket is already drained):
- *   - "paced": on average `timesLimit` times the route's rate, arriving at random (a Poisson
- *     stream, as from many independent senders; seeded). The relay competes for tokens fairly:
- *     a token is free for about 1/timesLimit of the time, so it wins about one attempt in
- *     `timesLimit`. (Evenly spaced arrivals at a whole multiple of the rate would land exactly
- *     when each token appears and never leave one; no real flood is that regular.)
- *   - "saturating": takes every token as it appears (right before every relay attempt it sends
- *     until one request is turned away): the attacker no retry schedule can outrun.
+ * A flood of unsigned requests against the local gateway's throttle while the relay delivers real
+ * events, in virtual time: real HTTP, only the waiting skipped, so the outcome does not depend on
+ * the machine's speed. The two kinds of flood: docs/design.md#the-virtual-flood.
  */
 import { ROUTE_THROTTLE, type ThrottleLimits } from "../../infra/throttle";
 import {

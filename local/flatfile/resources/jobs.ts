@@ -1,22 +1,7 @@
 /**
- * Jobs: create, get, ack, complete, fail, cancel, execute (retry answers 404); and the events they raise.
- *
- * Status moves created → ready → executing → complete | failed | canceled (SDK `JobStatus`; the
- * docs' job lifecycle, https://flatfile.com/docs/core-concepts/jobs, and the events reference:
- * "A job with 'immediate' set to true will skip the planning step and transition directly to
- * 'ready'"). `ack` moves a ready job to executing and, on an executing job, updates info and
- * progress: that is how Flatfile's own job-handler plugin reports progress (its `tick` calls
- * `jobs.ack`). A finished job (complete, failed, canceled) refuses ack, complete and fail with 400:
- * no source says the platform reopens one, and 400 is the least convenient plausible answer.
- * Undocumented, and left permissive: complete or fail of a job never acknowledged.
- *
- * Events (docs, job lifecycle: "job:created Fires when a Job is created, but before it does
- * anything", "job:ready Fires when a Job is ready for execution", then job:completed / job:failed;
- * payload `{ job: "<domain>:<operation>", domain, operation, status, info, isPart, input }` as in
- * test/support/events). A job created with `trigger: "immediate"` is ready at once (events reference),
- * as is one sent with `status: "ready"` (JobConfig.status, which test/live sends); otherwise it
- * stays `created` until `jobs.execute` (undocumented default trigger: the least convenient
- * plausible is "manual"). Not raised here: job:updated, job:outcome-acknowledged.
+ * Jobs: create, get, ack, complete, fail, cancel, execute (retry answers 404); and the events they
+ * raise. Where the platform is silent the stand-in takes the less convenient plausible behaviour;
+ * the lifecycle and its sources: docs/design.md#the-stand-ins-jobs.
  */
 import { badRequest, HttpError } from "../errors";
 import { ID, ok, type Route } from "../router";

@@ -1,18 +1,6 @@
 /**
- * Spaces and the documents that live in them.
- *
- * Modelled beyond request validation:
- * - `POST /v1/spaces` raises `space:created` (events reference) and, with `autoConfigure: true`,
- *   creates a `space:configure` job, ready at once, raising `job:created` and `job:ready`
- *   ("Dynamically configure anything": the dashboard's "Create New Space" "is analogous to
- *   performing a POST request to the endpoint /api/v1/spaces with the parameter autoconfigure set
- *   to true"; SDK `InternalSpaceConfigBase.autoConfigure`: "Only used during creation").
- * - `spaces.delete` removes the space with its workbooks, sheets and documents (SDK: "Delete a space").
- * - `spaces.update` replaces `metadata` whole (SDK `SpaceConfig.metadata` is one value, and the
- *   update is a PATCH of top-level keys); other keys not sent are kept.
- * - Document bodies are stored as sent (docs: Markdown, HTML tags allowed), except that HTML
- *   comments are dropped while `platform.dropHtmlComments` is on, the default (undocumented;
- *   least convenient plausible; see ../platform.ts).
+ * Spaces and the documents that live in them. What is modelled beyond request validation, with
+ * its sources: docs/design.md#the-stand-ins-spaces.
  */
 import { badRequest, notFound } from "../errors";
 import { ID, ok, type Route } from "../router";

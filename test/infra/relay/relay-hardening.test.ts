@@ -1,5 +1,5 @@
 /**
- * Issue 13 §4: the relay cannot be redirected or downgraded, and forwards only the event's own
+ * The relay cannot be redirected or downgraded, and forwards only the event's own
  * fields. Real HTTP on 127.0.0.1 (the receiver verifies signatures with the shared verifier; a
  * second server, another origin, records anything that reaches it); the register handler and
  * relay:deploy refuse an http:// base URL.

@@ -86,14 +86,14 @@ describe("RelayRegistration", () => {
         .filter((m) => m.type === "aws:cdk:acknowledged-rules")
         .flatMap((m) => Object.entries(m.data as Record<string, string>)),
     );
-    // No AWSLambdaBasicExecutionRole left to acknowledge (issue 13 §6): only the Provider's invoke grant.
+    // No AWSLambdaBasicExecutionRole left to acknowledge: only the Provider's invoke grant.
     expect(acknowledged.map(([id]) => id.replace(/^Annotation::/, "")).sort()).toEqual([
       `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
     ]);
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
   });
 
-  it("gives each relay function a role that writes its own log group only, no managed policy (issue 13 §6)", () => {
+  it("gives each relay function a role that writes its own log group only, no managed policy", () => {
     const roles = template.findResources("AWS::IAM::Role");
     expect(Object.keys(roles)).toHaveLength(2);
     for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();

@@ -1,17 +1,7 @@
 /**
- * Crash points (issue 12): for each flow (configure, duplicate, submit, commit), the invocation
- * is killed right after each Flatfile call it makes, one call at a time, then the event is
- * redelivered as the relay would, through the in-flight window: every job ends complete or
- * failed, and no second workbook, guide or copy exists.
- *
- * The calls are not listed by hand: a clean run of each flow, through the same proxy, counts
- * them, so the suite follows the flows as they change. Each crashed invocation runs in a child
- * process (support.ts) that is SIGKILLed right after its N-th call; the idempotency lock and the
- * leases live in dynalite in this process, where the crash cannot take them. The child is told
- * it has CHILD_REMAINING_MS, which bounds its lock and leases, so the redelivery waits seconds,
- * not the 25 s a real invocation's lock would hold. The redelivery is the relay's own `deliver`
- * (infra/relay/forward.ts: backoff, Retry-After honoured) to the local gateway.
- *
+ * Crash points: each flow's invocation is killed right after each Flatfile call it makes, then the
+ * event is redelivered by the relay's own code; every job ends complete or failed and nothing is
+ * made twice. How the crash is made exact: docs/design.md#the-crash-point-suite.
  * CRASH_POINTS_TABLE=<file> writes the table flow × crash point → outcome as Markdown.
  */
 import { GetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";

@@ -48,7 +48,7 @@ import {
 useReliabilityWorld("attacks");
 
 // ---------------------------------------------------------------------------------------------
-// Attacks from outside (issue 13 §2-§4, §6; issue 12 §4): each one counted in the summary line
+// Attacks from outside: each one counted in the summary line
 // ---------------------------------------------------------------------------------------------
 
 /** A scenario that is an attack someone who knows the URL (or runs a server we call) can make. */

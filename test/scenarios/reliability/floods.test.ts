@@ -167,7 +167,7 @@ describe("floods", () => {
     30_000,
   );
 
-  // Floods from strangers (issue 13 §5): unsigned requests through a gateway that throttles like
+  // Floods from strangers: unsigned requests through a gateway that throttles like
   // the stage, while the relay's own code delivers real events (virtual time, short bound;
   // test/support/virtual-flood.ts).
   const relayFlooded = (plan: Parameters<typeof relayUnderFlood>[0]["plan"], jobs: ConfigureJob[]) =>

@@ -137,7 +137,7 @@ describe("hostile input", () => {
 
   scenario("missing context fields → 400 with no Flatfile call", async () => {
     const configure = ghostEvent();
-    // accountId is read by no route, so its absence is not a 400 (issue 12 §4).
+    // accountId is read by no route, so its absence is not a 400.
     for (const key of ["environmentId", "spaceId", "jobId"]) await rejected("/space-configure", without(configure, ["context", key]), 400);
     await rejected("/space-configure", without(configure, ["context"]), 400);
     await rejected("/space-configure", without(configure, ["id"]), 400);

@@ -16,7 +16,7 @@ export const counters = {
   scenarios: 0,
   faults: 0,
   hostile: 0,
-  /** Attacks from someone who knows the URL (issue 13): floods, forgeries, hostile answers. */
+  /** Attacks from someone who knows the URL: floods, forgeries, hostile answers. */
   attacks: 0,
   deliveries: 0,
   contractViolations: [] as string[],

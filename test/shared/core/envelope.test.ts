@@ -61,7 +61,7 @@ describe("envelope", () => {
   });
 });
 
-describe("envelope: the events the platform actually sends (issue 12 §4)", () => {
+describe("envelope: the events the platform actually sends", () => {
   const withContext = (context: Record<string, unknown>) => {
     const event = JSON.parse(sample);
     Object.assign(event.context, context);

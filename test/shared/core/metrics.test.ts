@@ -127,7 +127,7 @@ describe("the metrics a delivery prints (EMF)", () => {
     expect(values).toEqual({ [METRIC.rejectedSignature]: 1 });
   });
 
-  it("an answer given before the signature could be checked: SigningSecretUnavailable, not TemporaryFailure (issue 13 §2)", async () => {
+  it("an answer given before the signature could be checked: SigningSecretUnavailable, not TemporaryFailure", async () => {
     const signing = process.env.FLATFILE_SIGNING_SECRET;
     delete process.env.FLATFILE_SIGNING_SECRET;
     resetSettingsCache();

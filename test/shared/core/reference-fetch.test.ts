@@ -1,5 +1,5 @@
 /**
- * Issue 13 §3: the reference API cannot flood memory or send us elsewhere. Real HTTP servers on
+ * The reference API cannot flood memory or send us elsewhere. Real HTTP servers on
  * 127.0.0.1 (two ports are two origins), through loadReferenceData as space-configure calls it.
  */
 import http from "node:http";

@@ -1,5 +1,5 @@
 /**
- * Issue 13 §2: nothing is told before the signature holds. A route is driven as API Gateway would
+ * Nothing is told before the signature holds. A route is driven as API Gateway would
  * (the real handler, a local Secrets Manager), and an unsigned caller gets 401 and nothing else,
  * whatever state the configuration is in; a configuration problem is told only to a signed request.
  */

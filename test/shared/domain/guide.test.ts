@@ -77,7 +77,7 @@ describe("buildGuide", () => {
   });
 });
 
-describe("names and data are text, never Markdown (issue 13 §1)", () => {
+describe("names and data are text, never Markdown", () => {
   it("(the check is not vacuous: HTML escaping alone, as before, let the link and the image through)", () => {
     const htmlOnly = HOSTILE.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     const rendered = renderMarkdown(`<h1>Getting started</h1>\n<p>Welcome, ${htmlOnly}!</p>\n`);
