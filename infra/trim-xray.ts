@@ -1,8 +1,9 @@
 /**
  * The Powertools Tracer brings the X-Ray SDK (aws-xray-sdk-core 3.12) and its dependencies,
- * ~140 KB minified, of which a Lambda function reaches a part: issue 15 allows metrics and
- * tracing 100 KB of bundle. This plugin leaves out, for the function bundles only, what no code
- * path on Lambda reaches (each checked in the SDK's source; docs/performance.md has the figures):
+ * ~140 KB minified, of which a Lambda function reaches a part: metrics and tracing may add at
+ * most 100 KB of bundle, so that they do not cost the cold start they measure. This plugin leaves
+ * out, for the function bundles only, what no code path on Lambda reaches (each checked in the
+ * SDK's source; docs/performance.md has the figures):
  *
  *   - `semver` (29 KB): cls-hooked and the SDK v2 patcher call only `semver.gte`; it becomes
  *     semver's own `functions/gte` module (same code, without the rest of the package).

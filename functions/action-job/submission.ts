@@ -1,19 +1,8 @@
 /**
- * A successful Submit hands its records to the customer's AWS: one S3 object per submission and
- * one EventBridge event that announces it (format: docs/submissions.md).
- *
- * The object is newline-delimited JSON, one record a line, read page by page and written as the
- * parts of a multipart upload, so memory stays flat whatever the sheet's size. A sheet too large
- * for one invocation is carried on by the next delivery: after each part, the upload's progress
- * (its id, the parts written, the next page) is saved beside the object, and the delivery that
- * runs out of time answers "temporary" with the job still open. The key is derived from the job,
- * and the object exists only once the upload completes, so a retry that finds it writes nothing
- * again. The event is published once: a marker beside the object records that it was, and a
- * retry that finds the marker publishes nothing. Only a crash in the instant between
- * EventBridge's answer and the marker's write can publish it twice; the event's `id` (the job's)
- * lets a consumer tell.
- *
- * An S3 or EventBridge failure is temporary: the job stays open and the retry finishes it.
+ * A successful Submit hands its records to the customer's AWS: one S3 object per submission, written
+ * page by page as a multipart upload so memory stays flat and a large sheet resumes on the next
+ * delivery, and one EventBridge event that announces it, kept to once by a marker. S3 and
+ * EventBridge failures are temporary. Format, resumption and what "once" means: docs/submissions.md.
  */
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import {
