@@ -1,23 +1,8 @@
 /**
- * The ONE bundling configuration for the three Lambda functions.
- *
- * Used by:
- *   - `npm run build` (scripts/build.ts), which writes `dist/<name>/index.js` (+ `.map`);
- *   - the stack (infra/stack.ts), whose `lambda.Function`s get `Code.fromAsset` with a local
- *     bundler that runs exactly this build (see `buildFunctionSync`).
- *
- * Why not `NodejsFunction`: it drives the esbuild *CLI* and accepts only CLI flags
- * (`esbuildArgs`) and shell `commandHooks`; esbuild plugins (JS objects with `onLoad` callbacks)
- * cannot be passed to it. The bundles use two such plugins (see `esbuildPlugins`), so the stack
- * bundles through esbuild's JS API instead, with the options below. The
- * CDK asset machinery is unchanged: bundling happens at synth, is skipped for stacks outside
- * `aws:cdk:bundling-stacks`, and the asset hash is the hash of the bundle (AssetHashType.OUTPUT).
- *
- * The AWS SDK v3 is BUNDLED, not left to the runtime: nodejs24.x ships *a* v3 SDK whose version
- * AWS changes without notice, while package.json pins 3.1162.0 (and Powertools is tested against
- * it). Bundling the pinned version keeps what we test what we run; the cost is a larger but
- * minified, tree-shaken file, and loading one local file is no slower at cold start than
- * resolving the runtime's copy from /var/runtime/node_modules.
+ * The ONE bundling configuration for the Lambda functions, used by `npm run build` and by the
+ * stack's local bundler, so what is tested is what is deployed. Through esbuild's JS API, not
+ * `NodejsFunction`, because the bundles need esbuild plugins; the pinned AWS SDK is bundled, not
+ * taken from the runtime. Why, in full: docs/design.md#bundling.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";

@@ -1,18 +1,8 @@
 /**
  * An esbuild plugin that leaves out of the function bundles the AWS SDK credential providers a
- * Lambda never reaches.
- *
- * The AWS SDK's default credential chain (`@aws-sdk/credential-provider-node`) tries, in order:
- * the environment, SSO, the shared ini files, `credential_process`, a web-identity token file,
- * then the container/instance endpoints. Lambda always sets AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the execution role (reserved variables), and
- * the stack sets no AWS_PROFILE, so `fromEnv` answers first and the rest are never loaded: they
- * are behind `await import()` in the chain. Their code (with the SSO-OIDC, STS and sign-in
- * clients of @aws-sdk/nested-clients they build) is ~110 KB of every bundle. Each is replaced by a
- * provider that skips itself the way the SDK's own providers do (CredentialsProviderError with
- * tryNextLink), so if the environment ever lacks credentials the chain still goes on to the
- * container/instance endpoints (kept), and otherwise ends with the SDK's own "Could not load
- * credentials from any providers".
+ * Lambda never reaches (~110 KB): Lambda always sets the role's credentials in the environment.
+ * Each is replaced by a provider that skips itself as the SDK's do, so the chain still works if
+ * that ever changes. Why each is safe: docs/design.md#trimming-the-aws-sdk-credential-chain.
  */
 import { dirname } from "node:path";
 import type { Plugin } from "esbuild";

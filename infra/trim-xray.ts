@@ -1,26 +1,8 @@
 /**
- * The Powertools Tracer brings the X-Ray SDK (aws-xray-sdk-core 3.12) and its dependencies,
- * ~140 KB minified, of which a Lambda function reaches a part: metrics and tracing may add at
- * most 100 KB of bundle, so that they do not cost the cold start they measure. This plugin leaves
- * out, for the function bundles only, what no code path on Lambda reaches (each checked in the
- * SDK's source; docs/performance.md has the figures):
- *
- *   - `semver` (29 KB): cls-hooked and the SDK v2 patcher call only `semver.gte`; it becomes
- *     semver's own `functions/gte` module (same code, without the rest of the package).
- *   - Centralized sampling (`middleware/sampling/default_sampler` and the rule and target pollers,
- *     service connector, caches behind it): on Lambda, `env/aws_lambda.js` replaces it with the
- *     local sampler at init ("Disabling centralized sampling in Lambda environment"); Lambda
- *     itself decides sampling (the `_X_AMZN_TRACE_ID` header).
- *   - The EC2, ECS and Elastic Beanstalk plugins: used only when passed to `AWSXRay.config()`.
- *   - The SDK v2 patcher (`patchers/aws_p`): this code uses SDK v3 (`captureAWSv3Client`).
- *   - The http/https and promise patchers: the Tracer is created with `captureHTTPsRequests:
- *     false` (shared/core/tracing.ts), and `capturePromise` is never called.
- *   - `resources/aws_whitelist.json` cut to the services our clients call (DynamoDB; Secrets
- *     Manager has no entry): it lists which request parameters a subsegment records, per service.
- *   - The SDK's package.json cut to `name` and `version` (all the SDK reads of it).
- *
- * Each removed module is replaced by one that throws an error naming it, so a path that does
- * reach one after all fails loudly instead of tracing wrongly.
+ * An esbuild plugin that leaves out of the function bundles the parts of the X-Ray SDK (brought by
+ * the Powertools Tracer) that no code path on Lambda reaches, so metrics and tracing stay within
+ * their 100 KB budget and do not cost the cold start they measure. Each removed module throws
+ * naming itself if reached. What is removed and why: docs/design.md#trimming-the-x-ray-sdk.
  */
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
