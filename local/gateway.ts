@@ -36,6 +36,8 @@ export interface GatewayOptions {
    * Answers it and returns true, or returns false for the gateway's own 404.
    */
   fallback?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** Local only: headers set on every answer, the routes' and the 404s too (the page's CSP). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface LocalGateway {
@@ -102,6 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : [],
   );
   const server: Server = createServer(async (request, response) => {
+    for (const [name, value] of Object.entries(options.headers ?? {})) response.setHeader(name, value);
     const send = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }) => {
       response.writeHead(status, headers);
       response.end(body);

@@ -25,7 +25,7 @@ import { startLocalSubmissions, type LocalSubmissions } from "./playground/submi
 import { createLocalRelay } from "./playground/relay";
 import { routes } from "./routes";
 import { pullCursorFile, type LocalMode } from "./session";
-import { createWebHandler } from "./web/server";
+import { createWebHandler, LOCAL_SECURITY_HEADERS } from "./web/server";
 import type { RetryBound } from "../infra/relay/forward";
 
 export class PortInUseError extends Error {
@@ -81,6 +81,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     port: options.port,
     routes: activity.recordRoutes(routes),
     fallback: (request, response) => web?.(request, response) ?? false,
+    headers: LOCAL_SECURITY_HEADERS,
   }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === "EADDRINUSE" ? new PortInUseError(options.port) : error;
   });

@@ -1,8 +1,10 @@
 /**
  * The playground's page, rendered on the server from plain data. Everything shown went through
- * `escape` (it came from events, handlers or Flatfile) except the guide, which goes through the
- * Markdown renderer's own sanitizing. A few lines of script refresh the live part.
+ * `escape` (it came from events, handlers or Flatfile; numbers too, since the SDK checks no answer)
+ * except the guide, which goes through the Markdown renderer's own sanitizing. A few lines of
+ * script refresh the live part; PAGE_CSP allows that script and the style by hash, nothing else.
  */
+import { createHash } from "node:crypto";
 import type { Delivery } from "../playground/activity";
 import type { FlowResult } from "../playground/flows";
 import { CREATORS } from "../playground/flows";
@@ -20,8 +22,6 @@ export interface PageInput {
   deliveries: readonly Delivery[];
   results: readonly FlowResult[];
   version: number;
-  /** Per-response nonce for the one inline script (the page's CSP allows nothing else). */
-  nonce: string;
   pull?: { environmentId: string; lastPoll?: string; problem?: string };
   /** Each submission Submit delivered locally: its event and the start of its object. */
   submissions?: readonly SubmissionView[];
@@ -60,7 +60,7 @@ function actionsTable(actions: readonly ActionView[]): string {
 
 function sheetSection(sheet: SheetView, spaceId: string, controls: boolean): string {
   const counts = sheet.counts
-    ? `<span class="counts" data-total="${sheet.counts.total}" data-error="${sheet.counts.error}">${sheet.counts.total} records · ${sheet.counts.valid} valid · ${sheet.counts.error} in error</span>`
+    ? `<span class="counts" data-total="${escape(sheet.counts.total)}" data-error="${escape(sheet.counts.error)}">${escape(sheet.counts.total)} records · ${escape(sheet.counts.valid)} valid · ${escape(sheet.counts.error)} in error</span>`
     : `<span class="muted">counts unavailable</span>`;
   const lock = sheet.locked
     ? `<span class="tag locked">locked (read-only)</span>`
@@ -72,7 +72,7 @@ function sheetSection(sheet: SheetView, spaceId: string, controls: boolean): str
         : f.decimals !== undefined
           ? `${escape(f.decimals)} decimals`
           : "";
-      const options = f.options ? `<details><summary>${f.options.length} options</summary>${list(f.options)}</details>` : "";
+      const options = f.options ? `<details><summary>${escape(f.options.length)} options</summary>${list(f.options)}</details>` : "";
       return `<tr><td>${escape(f.label)}<br><code>${escape(f.key)}</code></td><td>${escape(f.type)}</td><td>${list(f.constraints, "")}</td><td>${money}${options}</td></tr>`;
     })
     .join("");
@@ -92,14 +92,14 @@ function sheetSection(sheet: SheetView, spaceId: string, controls: boolean): str
             `<button name="op" value="${record.valid ? "break" : "fix"}">${record.valid ? "Put in error" : "Fix"}</button>` +
             `<button name="op" value="delete">Delete</button></form></td>`
           : "";
-      return `<tr data-record="${escape(record.id)}" data-valid="${record.valid}">${cells}${buttons}</tr>`;
+      return `<tr data-record="${escape(record.id)}" data-valid="${escape(record.valid)}">${cells}${buttons}</tr>`;
     })
     .join("");
   const more =
     sheet.counts && sheet.counts.total > sheet.records.length
-      ? `<p class="muted">First ${sheet.records.length} of ${sheet.counts.total} records.</p>`
+      ? `<p class="muted">First ${escape(sheet.records.length)} of ${escape(sheet.counts.total)} records.</p>`
       : "";
-  return `<section class="sheet" data-sheet="${escape(sheet.id)}" data-slug="${escape(sheet.slug)}" data-locked="${sheet.locked}">
+  return `<section class="sheet" data-sheet="${escape(sheet.id)}" data-slug="${escape(sheet.slug)}" data-locked="${escape(sheet.locked)}">
 <h4>${escape(sheet.name)} <code>${escape(sheet.slug)}</code> ${lock} ${counts}</h4>
 <table class="fields"><tr><th>field</th><th>type</th><th>constraints</th><th>currency, options</th></tr>${fields}</table>
 <h5>Sheet actions</h5>${actionsTable(sheet.actions)}
@@ -155,12 +155,12 @@ function deliveriesSection(deliveries: readonly Delivery[]): string {
           const calls = a.calls
             .map(
               (c) =>
-                `<li><code>${escape(c.method)} ${escape(c.path)}</code> → ${escape(c.status)} <span class="muted">${escape(c.target)} · ${c.ms} ms</span></li>`,
+                `<li><code>${escape(c.method)} ${escape(c.path)}</code> → ${escape(c.status)} <span class="muted">${escape(c.target)} · ${escape(c.ms)} ms</span></li>`,
             )
             .join("");
           return (
-            `<div class="attempt"><strong>attempt ${i + 1}</strong> at ${time(a.at)}: HTTP ${escape(a.status)} in ${a.ms} ms <code class="answer">${escape(a.answer)}</code>` +
-            `<details${calls ? "" : " hidden"}><summary>${a.calls.length} calls</summary><ol>${calls}</ol></details></div>`
+            `<div class="attempt"><strong>attempt ${i + 1}</strong> at ${escape(time(a.at))}: HTTP ${escape(a.status)} in ${escape(a.ms)} ms <code class="answer">${escape(a.answer)}</code>` +
+            `<details${calls ? "" : " hidden"}><summary>${escape(a.calls.length)} calls</summary><ol>${calls}</ol></details></div>`
           );
         })
         .join("");
@@ -179,7 +179,7 @@ function resultsSection(results: readonly FlowResult[]): string {
   const items = latest
     .map(
       (r) =>
-        `<li class="${r.ok ? "ok" : "failed"}" data-flow="${escape(r.flow)}"><strong>${escape(r.flow)}</strong> ${time(r.at)}: ${r.lines.map(escape).join("<br>")}</li>`,
+        `<li class="${r.ok ? "ok" : "failed"}" data-flow="${escape(r.flow)}"><strong>${escape(r.flow)}</strong> ${escape(time(r.at))}: ${r.lines.map(escape).join("<br>")}</li>`,
     )
     .join("");
   return `<section id="results"><h3>What the last buttons did</h3><ul>${items}</ul></section>`;
@@ -202,7 +202,7 @@ function submissionsSection(submissions: readonly SubmissionView[]): string {
 export function renderLive(input: PageInput): string {
   const controls = input.mode === "embedded";
   const deliveries = input.spaceId ? input.deliveries.filter((d) => !d.spaceId || d.spaceId === input.spaceId) : input.deliveries;
-  return `<div id="live" data-version="${input.version}">
+  return `<div id="live" data-version="${escape(input.version)}">
 <div class="space-column">${spaceSection(input, controls)}</div>
 <aside>${resultsSection(input.results.filter((r) => !input.spaceId || r.spaceId === input.spaceId))}
 ${jobsSection(input.space)}
@@ -267,6 +267,23 @@ setInterval(async () => {
   if (answer && answer.status === 200) live().outerHTML = await answer.text();
 }, 700);`;
 
+const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+
+/**
+ * The one policy the local server sends on every answer: the page's own script and style (by
+ * hash, so the policy is the same on every response), reads of this origin, forms posted here.
+ * Markup that slipped into a value could neither run script nor load anything.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 export function renderPage(input: PageInput): string {
   const nav = input.spaces
     .slice(-12)
@@ -275,10 +292,10 @@ export function renderPage(input: PageInput): string {
     .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Flatfile Space Configurator · local playground</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style nonce="${escape(input.nonce)}">${STYLE}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
 <body><header><h1>Flatfile Space Configurator · local playground</h1><nav>${nav ? `Spaces: ${nav}` : ""}</nav></header>
 ${controlsSection(input)}
 ${renderLive(input)}
-<script nonce="${escape(input.nonce)}">${SCRIPT}</script>
+<script>${SCRIPT}</script>
 </body></html>`;
 }

@@ -8,13 +8,12 @@
  * A form post is answered 303 to the page at once, the delivery going on in the background; a
  * JSON post waits and answers the flow's result. Anything else is left to the gateway (404).
  */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { Activity } from "../playground/activity";
 import { CREATORS, FlowError, type Creator, type Playground, type RecordsInput, type Started } from "../playground/flows";
 import { REFERENCE_MODES, type ReferenceMode } from "../playground/reference-api";
-import { renderLive, renderPage, type PageInput } from "./page";
+import { PAGE_CSP, renderLive, renderPage, type PageInput } from "./page";
 import { readSpaceView, type SpaceView } from "./view";
 import type { SubmissionView } from "../playground/submissions";
 
@@ -29,6 +28,12 @@ export interface WebOptions {
   /** What Submit delivered to the local S3 and EventBridge. */
   submissions?: () => Promise<SubmissionView[]>;
 }
+
+/** Sent on every answer of the local server (the gateway sends them on its own answers too). */
+export const LOCAL_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": PAGE_CSP,
+  "x-content-type-options": "nosniff",
+};
 
 const MAX_FORM_BYTES = 1024 * 1024;
 /** A rendered Space is reused this long when nothing was delivered in between. */
@@ -95,7 +100,13 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
       return cached.view;
     const version = activity.version;
     const jobIds = [...new Set(activity.deliveries.filter((d) => d.spaceId === spaceId && d.jobId).map((d) => d.jobId!))];
-    const view = await readSpaceView(options.api, spaceId, jobIds);
+    // An answer shaped in a way nobody foresaw shows as a problem, not as a broken page.
+    const view = await readSpaceView(options.api, spaceId, jobIds).catch(
+      (error: unknown): SpaceView => ({
+        ...{ id: spaceId, name: spaceId, metadata: {}, workbooks: [], jobs: [] },
+        problems: [`the Space: ${error instanceof Error ? error.message : String(error)}`],
+      }),
+    );
     cached = { spaceId, version, at: Date.now(), view };
     return view;
   }
@@ -110,14 +121,13 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
       deliveries: activity.deliveries,
       results: options.playground?.results ?? [],
       version: activity.version,
-      nonce: randomBytes(12).toString("base64"),
       pull: options.pull?.(),
       submissions: (await options.submissions?.()) ?? [],
     };
   }
 
   function send(response: ServerResponse, status: number, body: string, type: string, extra: Record<string, string> = {}): true {
-    response.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", ...extra });
+    response.writeHead(status, { ...LOCAL_SECURITY_HEADERS, "content-type": type, "cache-control": "no-store", ...extra });
     response.end(body);
     return true;
   }
@@ -162,9 +172,7 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
     const method = request.method ?? "GET";
 
     if (method === "GET" && url.pathname === "/") {
-      const input = await pageInput(url);
-      const csp = `default-src 'none'; script-src 'nonce-${input.nonce}'; style-src 'nonce-${input.nonce}'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
-      return send(response, 200, renderPage(input), "text/html; charset=utf-8", { "content-security-policy": csp });
+      return send(response, 200, renderPage(await pageInput(url)), "text/html; charset=utf-8");
     }
     if (method === "GET" && url.pathname === "/playground/live") {
       const since = Number(url.searchParams.get("since"));

@@ -79,42 +79,79 @@ export interface SpaceView {
   problems: string[];
 }
 
+// What the API answers is not checked by the SDK: each value is taken only in the shape the page
+// expects (a string, a list, a count), or left out.
 const text = (value: unknown): string =>
-  value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  value === null || value === undefined ? "" : typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+const optionalText = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : text(value));
+const listOf = <T>(value: T[] | undefined | null): T[] => (Array.isArray(value) ? value : []);
+const countOf = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+
+function countsOf(counts: { total?: unknown; valid?: unknown; error?: unknown } | undefined): SheetView["counts"] {
+  const [total, valid, error] = [countOf(counts?.total), countOf(counts?.valid), countOf(counts?.error)];
+  return total !== undefined && valid !== undefined && error !== undefined ? { total, valid, error } : undefined;
+}
 
 function actionView(action: Flatfile.Action): ActionView {
   return {
-    label: action.label,
-    operation: action.operation ?? "",
-    mode: action.mode,
+    label: text(action.label),
+    operation: text(action.operation),
+    mode: optionalText(action.mode),
     primary: action.primary === true,
-    constraints: (action.constraints ?? []).map((c) => c.type),
-    tooltip: action.tooltip,
+    constraints: listOf(action.constraints).map((c) => text(c?.type)),
+    tooltip: optionalText(action.tooltip),
   };
 }
 
 function fieldView(field: Flatfile.Property): FieldView {
-  const config = (field as { config?: { decimalPlaces?: number; options?: { label?: string; value: unknown }[] } }).config;
+  const config = (field as { config?: { decimalPlaces?: unknown; options?: { label?: unknown; value: unknown }[] } }).config;
   const metadata = (field.metadata ?? {}) as { currency?: unknown };
   return {
-    key: field.key,
-    label: field.label ?? field.key,
-    type: field.type,
-    constraints: (field.constraints ?? []).map((c) => c.type),
+    key: text(field.key),
+    label: text(field.label ?? field.key),
+    type: text(field.type),
+    constraints: listOf(field.constraints).map((c) => text(c?.type)),
     currency: typeof metadata.currency === "string" ? metadata.currency : undefined,
-    decimals: typeof config?.decimalPlaces === "number" ? config.decimalPlaces : undefined,
-    options: config?.options?.map((o) => o.label ?? text(o.value)),
-    description: field.description,
+    decimals: countOf(config?.decimalPlaces),
+    options: Array.isArray(config?.options) ? config.options.map((o) => text(o?.label ?? o?.value)) : undefined,
+    description: optionalText(field.description),
   };
 }
 
-function isLocked(config: Flatfile.SheetConfig): boolean {
-  return config.readonly === true || (Array.isArray(config.access) && config.access.length === 0);
+type Attempt = <T>(what: string, read: () => Promise<T>) => Promise<T | undefined>;
+
+async function sheetView(api: FlatfileApi, sheet: Flatfile.Sheet, attempt: Attempt): Promise<SheetView> {
+  const name = text(sheet.name);
+  const [counts, records] = await Promise.all([
+    attempt(`the counts of ${name}`, () => api.sheets.getRecordCounts(sheet.id)),
+    attempt(`the records of ${name}`, () => api.records.get(sheet.id, { pageSize: RECORDS_SHOWN })),
+  ]);
+  const config = (sheet.config ?? {}) as Partial<Flatfile.SheetConfig>;
+  return {
+    id: sheet.id,
+    name,
+    slug: text(sheet.slug ?? config.slug),
+    locked: config.readonly === true || (Array.isArray(config.access) && config.access.length === 0),
+    access: Array.isArray(config.access) ? config.access.map(text) : undefined,
+    counts: countsOf(counts?.data?.counts),
+    fields: listOf(config.fields).map(fieldView),
+    actions: listOf(config.actions).map(actionView),
+    records: listOf(records?.data?.records).map((record) => ({
+      id: text(record?.id),
+      valid: record?.valid !== false,
+      values: Object.entries(record?.values && typeof record.values === "object" ? record.values : {}).map(([key, cell]) => ({
+        key,
+        value: text(cell?.value),
+        messages: listOf(cell?.messages).map((m) => `${text(m?.type ?? "error")}: ${text(m?.message)}`),
+      })),
+    })),
+  };
 }
 
 export async function readSpaceView(api: FlatfileApi, spaceId: string, jobIds: readonly string[]): Promise<SpaceView> {
   const problems: string[] = [];
-  const attempt = async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
+  const attempt: Attempt = async (what, read) => {
     try {
       return await read();
     } catch (error) {
@@ -136,69 +173,48 @@ export async function readSpaceView(api: FlatfileApi, spaceId: string, jobIds: r
   ]);
 
   const workbookViews = await Promise.all(
-    (workbooks?.data ?? []).map(
-      async (workbook): Promise<WorkbookView> => ({
-        id: workbook.id,
-        name: workbook.name ?? "",
-        labels: workbook.labels ?? [],
-        actions: (workbook.actions ?? []).map(actionView),
-        sheets: await Promise.all(
-          (workbook.sheets ?? []).map(async (sheet): Promise<SheetView> => {
-            const [counts, records] = await Promise.all([
-              attempt(`the counts of ${sheet.name}`, () => api.sheets.getRecordCounts(sheet.id)),
-              attempt(`the records of ${sheet.name}`, () => api.records.get(sheet.id, { pageSize: RECORDS_SHOWN })),
-            ]);
-            const c = counts?.data.counts;
-            return {
-              id: sheet.id,
-              name: sheet.name,
-              slug: sheet.slug ?? sheet.config.slug ?? "",
-              locked: isLocked(sheet.config),
-              access: sheet.config.access,
-              counts: c ? { total: c.total, valid: c.valid, error: c.error } : undefined,
-              fields: (sheet.config.fields ?? []).map(fieldView),
-              actions: (sheet.config.actions ?? []).map(actionView),
-              records: (records?.data.records ?? []).map((record) => ({
-                id: record.id,
-                valid: record.valid !== false,
-                values: Object.entries(record.values).map(([key, cell]) => ({
-                  key,
-                  value: text(cell.value),
-                  messages: (cell.messages ?? []).map((m) => `${m.type ?? "error"}: ${m.message ?? ""}`),
-                })),
-              })),
-            };
-          }),
-        ),
-      }),
-    ),
+    listOf(workbooks?.data).map(async (workbook): Promise<WorkbookView> => {
+      const sheets = listOf(workbook?.sheets).filter((sheet) => typeof sheet?.id === "string");
+      return {
+        id: text(workbook?.id),
+        name: text(workbook?.name),
+        labels: listOf(workbook?.labels).map(text),
+        actions: listOf(workbook?.actions).map(actionView),
+        sheets: await Promise.all(sheets.map((sheet) => sheetView(api, sheet, attempt))),
+      };
+    }),
   );
 
-  const guideId = state?.guideDocumentId ?? documents?.data.find((d) => d.title === GUIDE_TITLE)?.id;
-  const guide = documents?.data.find((d) => d.id === guideId);
+  const documentList = listOf(documents?.data);
+  const guideId = state?.guideDocumentId ?? documentList.find((d) => d?.title === GUIDE_TITLE)?.id;
+  const guide = documentList.find((d) => d?.id === guideId);
 
   return {
     id: spaceId,
-    name: space?.name ?? spaceId,
+    name: text(space?.name ?? spaceId),
     metadata,
     audience: state?.audience,
     currency: state?.currency,
     workbooks: workbookViews,
-    guide: guide ? { title: guide.title, body: guide.body } : undefined,
+    guide: guide ? { title: text(guide.title), body: text(guide.body) } : undefined,
     jobs: (jobs ?? []).flatMap((answer) => {
       const job = answer?.data;
       if (!job) return [];
-      const outcome = (job.outcome ?? {}) as { heading?: string; message?: string; next?: { label?: string; id?: string; url?: string } };
+      const outcome = (job.outcome ?? {}) as {
+        heading?: unknown;
+        message?: unknown;
+        next?: { label?: unknown; id?: unknown; url?: unknown };
+      };
       return [
         {
-          id: job.id,
-          job: `${job.type}:${job.operation}`,
-          status: job.status ?? "",
-          progress: job.progress,
-          info: job.info,
-          heading: outcome.heading,
-          message: outcome.message,
-          next: outcome.next ? `${outcome.next.label ?? "next"} → ${outcome.next.id ?? outcome.next.url ?? ""}` : undefined,
+          id: text(job.id),
+          job: `${text(job.type)}:${text(job.operation)}`,
+          status: text(job.status),
+          progress: countOf(job.progress),
+          info: optionalText(job.info),
+          heading: optionalText(outcome.heading),
+          message: optionalText(outcome.message),
+          next: outcome.next ? `${text(outcome.next.label ?? "next")} → ${text(outcome.next.id ?? outcome.next.url)}` : undefined,
         },
       ];
     }),

@@ -11,6 +11,7 @@ import { startLocalRun, PortInUseError, type LocalRun } from "../../local/local-
 import { sanitizeHtml, renderMarkdown } from "../../local/web/markdown";
 import { signPayload } from "../../shared/core/signature";
 import { RELAY_BOUND } from "../../infra/relay/forward";
+import { startHostileFlatfile, type HostileServer } from "../support/hostile-servers";
 
 let run: LocalRun;
 const saved = { ...process.env };
@@ -171,7 +172,7 @@ describe("the page", () => {
   });
 
   it("serves GET / and the playground paths only; the routes stay POST only and anything else is 404", async () => {
-    expect((await fetch(`${run.url}/`)).headers.get("content-security-policy")).toMatch(/script-src 'nonce-/);
+    expect((await fetch(`${run.url}/`)).headers.get("content-security-policy")).toMatch(/script-src 'sha256-/);
     expect((await fetch(`${run.url}/space-configure`)).status).toBe(404);
     expect((await fetch(`${run.url}/admin`, { method: "POST", body: "{}" })).status).toBe(404);
     expect((await fetch(`${run.url}/nothing`)).status).toBe(404);
@@ -193,5 +194,65 @@ describe("the page", () => {
   it("refuses a taken port before starting anything", async () => {
     await expect(startLocalRun({ port: run.port })).rejects.toBeInstanceOf(PortInUseError);
     expect((await fetch(`${run.url}/playground/state`)).status).toBe(200);
+  });
+});
+
+describe("the page against a hostile Flatfile API (pull mode)", () => {
+  const refresh = `<meta http-equiv="refresh" content="0;url=http://127.0.0.1:1/sign-in">`;
+  const script = `<script>document.title="owned"</script>`;
+  let hostile: HostileServer;
+  let pulled: LocalRun;
+
+  beforeAll(async () => {
+    // Every answer as the SDK lets it through: counts that are markup, not numbers.
+    const sheet = { id: "us_sh_evil", name: "Contacts", slug: "contacts", config: { name: "Contacts", slug: "contacts", fields: [] } };
+    hostile = await startHostileFlatfile((method, path) => {
+      if (method !== "GET") return { body: { data: { success: true } } };
+      if (path === "/v1/events") return { body: { data: [] } };
+      if (path === "/v1/spaces/us_sp_evil") return { body: { data: { id: "us_sp_evil", name: "Evil", metadata: {} } } };
+      if (path === "/v1/workbooks") return { body: { data: [{ id: "us_wb_evil", name: "Workbook", sheets: [sheet] }] } };
+      if (path === "/v1/sheets/us_sh_evil/counts")
+        return { body: { data: { success: true, counts: { total: refresh, valid: script, error: `0" onmouseover="alert(1)` } } } };
+      if (path === "/v1/sheets/us_sh_evil/records") return { body: { data: { success: true, records: [] } } };
+      if (path === "/v1/spaces/us_sp_evil/documents") return { body: { data: [] } };
+      return undefined;
+    });
+    pulled = await startLocalRun({
+      port: 0,
+      env: { FLATFILE_API_KEY: "sk_hostile", FLATFILE_API_URL: hostile.url, FLATFILE_ENVIRONMENT_ID: "us_env_hostile" },
+    });
+  });
+  afterAll(async () => {
+    await pulled?.close();
+    await hostile?.close();
+  });
+
+  it("escapes record counts on the page and in its live part, which carry the page's CSP", async () => {
+    const main = await fetch(`${pulled.url}/?space=us_sp_evil`);
+    const live = await fetch(`${pulled.url}/playground/live?space=us_sp_evil&since=-1`);
+    for (const html of [await main.text(), await live.text()]) {
+      expect(html).toContain('data-space="us_sp_evil"');
+      expect(html).not.toMatch(/<meta http-equiv/i);
+      expect(html).not.toContain("<script>document.title");
+      expect(html).not.toContain(`" onmouseover=`);
+    }
+    const csp = main.headers.get("content-security-policy");
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(live.status).toBe(200);
+    expect(live.headers.get("content-security-policy")).toBe(csp);
+  });
+
+  it("sends the same CSP on every answer the local server gives", async () => {
+    const csp = (await fetch(`${pulled.url}/`)).headers.get("content-security-policy");
+    expect(csp).toMatch(/script-src 'sha256-/);
+    const answers = await Promise.all([
+      fetch(`${pulled.url}/playground/state`),
+      fetch(`${pulled.url}/playground/live?since=-1`),
+      fetch(`${pulled.url}/nothing`),
+      fetch(`${pulled.url}/space-configure`, { method: "POST", body: "{}" }),
+      fetch(`${pulled.url}/playground/submit`, { method: "POST", headers: { origin: "https://evil.example" } }),
+      fetch(`${pulled.url}/playground/submit`, { method: "POST", body: "op=x" }),
+    ]);
+    for (const answer of answers) expect(answer.headers.get("content-security-policy"), answer.url).toBe(csp);
   });
 });

@@ -87,3 +87,19 @@ export function startStreamer(totalBytes = 64 * 1024 * 1024): Promise<HostileSer
     pump();
   });
 }
+
+/**
+ * A Flatfile API that answers each request with whatever `answer` returns for its method and path
+ * (path without the query; `undefined` is a 404), as an attacker who controls the API or the
+ * network would: the SDK parses answers leniently, so nothing in them is checked for us.
+ */
+export function startHostileFlatfile(
+  answer: (method: string, path: string, query: URLSearchParams) => { status?: number; body: unknown } | undefined,
+): Promise<HostileServer> {
+  return start((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const found = answer(req.method ?? "GET", url.pathname, url.searchParams);
+    res.writeHead(found?.status ?? (found ? 200 : 404), { "content-type": "application/json" });
+    res.end(JSON.stringify(found ? found.body : { errors: [{ message: "Not Found" }] }));
+  });
+}
