@@ -9,6 +9,8 @@ import { ROUTE_PATHS } from "../shared/routes";
 import { ConfigError, startLocalRun } from "./local-run";
 import { sessionFile, type LocalSession } from "./session";
 
+const STOP_DEADLINE_MS = 4_000;
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const run = await startLocalRun({ port });
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await run.close();
+    // Whatever is still running (a delivery the relay is retrying, a slow API), the process goes.
+    await Promise.race([run.close(), new Promise((resolve) => setTimeout(resolve, STOP_DEADLINE_MS))]);
     try {
       // Only our own session file: another npm start on another port may have written its own.
       if ((JSON.parse(readFileSync(file, "utf8")) as LocalSession).pid === process.pid) rmSync(file);
