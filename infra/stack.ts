@@ -49,6 +49,7 @@ import { ServiceDashboard } from "./dashboard";
 import { ProductMetrics } from "./product-metrics";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
+import { RELAY_AGENT_CHECK_FAILED, RELAY_AGENT_SLUG } from "../shared/core/relay-agent";
 import { DEFAULT_SERVICE_NAME, RouteFunction } from "./route-function";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
 
@@ -98,6 +99,7 @@ export const DEFAULT_THROTTLE = ROUTE_THROTTLE;
 /** Namespace of the metrics the stack derives from the functions' logs (jobs swept). */
 export const LOG_METRICS_NAMESPACE = DEFAULT_SERVICE_NAME;
 export const JOBS_SWEPT_METRIC = "JobsSwept";
+export const RELAY_AGENT_MISMATCH_METRIC = "RelayAgentMismatches";
 
 /** Route path of each function (shared/routes.ts). */
 export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = Object.fromEntries(
@@ -400,6 +402,24 @@ export class FlatfileStack extends Stack {
       jobsSwept.metric(ALARM_PERIOD),
       `The sweep failed jobs left open for ${OPEN_JOB_BOUND_MS / 60_000} minutes: a delivery died or the relay could not fail them; read the job-sweep logs for their ids (5 min)`,
     );
+    // The sweep's schedule also checks that the relay agent is still ours (a `flatfile deploy`
+    // without --slug replaces it): functions/job-sweep/relay-agent-check.ts logs each mismatch.
+    if (this.relay && environmentId) {
+      this.jobSweep.addEnvironment("RELAY_ENVIRONMENT_ID", environmentId);
+      this.jobSweep.addEnvironment("RELAY_AGENT_SHA256", this.relay.agentSha256);
+      const mismatches = new MetricFilter(this, "RelayAgentCheckFilter", {
+        logGroup: this.jobSweep.logGroup,
+        metricNamespace: LOG_METRICS_NAMESPACE,
+        metricName: RELAY_AGENT_MISMATCH_METRIC,
+        filterPattern: FilterPattern.stringValue("$.message", "=", RELAY_AGENT_CHECK_FAILED),
+        metricValue: "1",
+      });
+      alarms.add(
+        "RelayAgentMissing",
+        mismatches.metric(ALARM_PERIOD),
+        `The Flatfile environment ${environmentId} no longer has the relay agent this stack deployed (slug ${RELAY_AGENT_SLUG}): events are not reaching AWS. See the README's runbook "The relay agent is missing or replaced" (5 min)`,
+      );
+    }
     // The product's own metrics (shared/core/observability.ts), route by route.
     const productMetrics = new ProductMetrics({
       namespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,

@@ -23,7 +23,8 @@ export function baseUrlProblem(baseUrl: string | undefined): string | undefined 
 }
 
 /** Our marker: the one relay agent of an environment carries this slug. */
-export const RELAY_AGENT_SLUG = "aws-signed-relay";
+import { RELAY_AGENT_SLUG } from "../../shared/core/relay-agent";
+export { RELAY_AGENT_SLUG };
 
 /** Values that mean "no API key yet" (the stack's placeholder among them). */
 export { API_KEY_PLACEHOLDER } from "../../shared/core/config";

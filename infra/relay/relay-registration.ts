@@ -58,10 +58,13 @@ export class RelayRegistration extends Construct {
   /** When skipped: how to finish the registration. Empty otherwise. */
   readonly instructions: string;
   readonly agentId: string;
+  /** sha256 (hex) of the agent source this stack registers: what the sweep's relay check expects. */
+  readonly agentSha256: string;
 
   constructor(scope: Construct, id: string, props: RelayRegistrationProps) {
     super(scope, id);
     const agent = stageAgent();
+    this.agentSha256 = agent.sha256;
 
     // Own roles instead of AWSLambdaBasicExecutionRole, which may write to every log
     // group of the account: each function here may write to its own log group only.

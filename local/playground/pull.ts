@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import type { PlatformEvent } from "../../infra/relay/forward";
 import { normalizeApiUrl } from "../../shared/core/flatfile-client";
+import { RELAY_AGENT_SLUG } from "../../shared/core/relay-agent";
 import type { Forward } from "./relay";
 
 export interface PullOptions {
@@ -48,6 +49,8 @@ export interface PullStatus {
   environmentId: string;
   lastPoll?: string;
   problem?: string;
+  /** Set when the environment has our relay deployed: both would answer the same jobs. */
+  warning?: string;
   handled: number;
 }
 
@@ -127,10 +130,10 @@ async function readCapped(response: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function describeFailure(error: unknown): string {
+function describeFailure(error: unknown, what = "events.list"): string {
   if (error instanceof HttpError && (error.statusCode === 401 || error.statusCode === 403))
-    return `Flatfile refused events.list (HTTP ${error.statusCode}): check FLATFILE_API_KEY and FLATFILE_ENVIRONMENT_ID`;
-  return `events.list failed: ${error instanceof Error ? error.message : String(error)}`;
+    return `Flatfile refused ${what} (HTTP ${error.statusCode}): check FLATFILE_API_KEY and FLATFILE_ENVIRONMENT_ID`;
+  return `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /** An event fit to hand on, or why not. */
@@ -171,7 +174,28 @@ export function startEventPull(options: PullOptions): EventPull {
     return answer.data;
   }
 
-  let cursor: Cursor = readCursor(options.cursorFile) ?? {
+  let warning: string | undefined;
+  // A deployed relay in this environment answers the same jobs as these local routes would.
+  async function lookForRelay(): Promise<void> {
+    const answer = (await call("GET", `/agents?${new URLSearchParams({ environmentId: options.environmentId })}`)) as
+      | { data?: unknown }
+      | undefined;
+    const agents = Array.isArray(answer?.data) ? (answer.data as { id?: unknown; slug?: unknown }[]) : [];
+    const relay = agents.find((agent) => agent?.slug === RELAY_AGENT_SLUG);
+    if (!relay) return;
+    warning =
+      `Environment ${options.environmentId} has the relay deployed (agent ${String(relay.id)}, slug ${RELAY_AGENT_SLUG}): ` +
+      "it answers the same jobs as these local routes. Use a development environment without the relay.";
+    log(`warning: ${warning}`);
+  }
+  void lookForRelay().catch((error: unknown) => {
+    // A refused key is for the polls to report, once.
+    const refused = error instanceof HttpError && (error.statusCode === 401 || error.statusCode === 403);
+    if (!stopped && !refused)
+      log(`could not list the environment's agents to look for a deployed relay: ${describeFailure(error, "agents.list")}`);
+  });
+
+  const cursor: Cursor = readCursor(options.cursorFile) ?? {
     watermark: (options.firstSince ?? new Date(Date.now() - 60_000)).toISOString(),
     seen: {},
   };
@@ -292,7 +316,7 @@ export function startEventPull(options: PullOptions): EventPull {
   timer = setTimeout(loop, 0);
 
   return {
-    status: () => ({ environmentId: options.environmentId, lastPoll, problem, handled }),
+    status: () => ({ environmentId: options.environmentId, lastPoll, problem, warning, handled }),
     pollOnce,
     stop: async () => {
       stopped = true;

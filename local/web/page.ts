@@ -22,7 +22,7 @@ export interface PageInput {
   deliveries: readonly Delivery[];
   results: readonly FlowResult[];
   version: number;
-  pull?: { environmentId: string; lastPoll?: string; problem?: string };
+  pull?: { environmentId: string; lastPoll?: string; problem?: string; warning?: string };
   /** Each submission Submit delivered locally: its event and the start of its object. */
   submissions?: readonly SubmissionView[];
 }
@@ -216,7 +216,8 @@ function controlsSection(input: PageInput): string {
     return (
       `<section id="controls"><p>Pull mode: events come from Flatfile environment <code>${escape(input.pull?.environmentId)}</code>` +
       `${input.pull?.lastPoll ? `, last polled ${escape(input.pull.lastPoll)}` : ""}. Act in Flatfile; this page shows what reached the routes.` +
-      `${input.pull?.problem ? ` <span class="problem">${escape(input.pull.problem)}</span>` : ""}</p></section>`
+      `${input.pull?.problem ? ` <span class="problem">${escape(input.pull.problem)}</span>` : ""}</p>` +
+      `${input.pull?.warning ? `<p class="problem" id="relay-warning">${escape(input.pull.warning)}</p>` : ""}</section>`
     );
   }
   if (input.mode !== "embedded")

@@ -11,7 +11,8 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
-import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, ROUTE_PATHS } from "../../infra/stack";
+import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, RELAY_AGENT_MISMATCH_METRIC, ROUTE_PATHS } from "../../infra/stack";
+import { RELAY_AGENT_CHECK_FAILED } from "../../shared/core/relay-agent";
 import { JOBS_FAILING_THRESHOLD, SIGNATURE_REJECTIONS_THRESHOLD } from "../../infra/alarms";
 import { DEFAULT_METRICS_NAMESPACE, METRIC } from "../../shared/core/observability";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
@@ -504,6 +505,30 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     expect(relay!.Properties.RelayBaseUrl).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^HttpApi/), "ApiEndpoint"] });
     template.hasOutput("RelayStatus", {});
     template.hasOutput("RelayInstructions", {});
+  });
+
+  it("checks on the sweep's schedule that the environment still has the relay agent it registered, with its own metric and alarm", () => {
+    const [relay] = Object.values(template.findResources("Custom::FlatfileRelay"));
+    const sweep = Object.values(template.findResources("AWS::Lambda::Function")).find((fn) =>
+      String(fn.Properties.Description).startsWith("Fails the Flatfile jobs"),
+    );
+    expect(sweep!.Properties.Environment.Variables).toMatchObject({
+      RELAY_ENVIRONMENT_ID: "us_env_abc12345",
+      RELAY_AGENT_SHA256: relay!.Properties.AgentSha256,
+    });
+    template.hasResourceProperties("AWS::Logs::MetricFilter", {
+      FilterPattern: `{ $.message = "${RELAY_AGENT_CHECK_FAILED}" }`,
+      MetricTransformations: [
+        Match.objectLike({ MetricName: RELAY_AGENT_MISMATCH_METRIC, MetricNamespace: LOG_METRICS_NAMESPACE, MetricValue: "1" }),
+      ],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: RELAY_AGENT_MISMATCH_METRIC,
+      Namespace: LOG_METRICS_NAMESPACE,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      AlarmDescription: Match.stringLikeRegexp("relay agent is missing or replaced"),
+    });
   });
 
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {

@@ -8,13 +8,14 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { REPO_ROOT } from "../../infra/bundling";
 import type { RelayOutcome } from "../../infra/relay/forward";
 import { DEFAULT_ENVIRONMENT_ID, startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
 import { startLocalRun, type LocalRun } from "../../local/local-run";
 import { type EventPull, MAX_PAGES_PER_POLL, PAGE_SIZE, type PullOptions, readCursor, startEventPull } from "../../local/playground/pull";
 import { pullCursorFile } from "../../local/session";
+import { RELAY_AGENT_SLUG } from "../../shared/core/relay-agent";
 import { startHostileFlatfile } from "../support/hostile-servers";
 
 let flatfile: FlatfileStandIn;
@@ -227,13 +228,14 @@ describe("pull mode reads as Flatfile's own poller does", () => {
     );
     try {
       const { pull, forwarded } = recordingPull(hostile.url);
+      const lists = () => hostile.hits.filter((hit) => hit.path.startsWith("/v1/events"));
       const first = await Promise.race([pull.pollOnce(), new Promise((resolve) => setTimeout(() => resolve("still polling"), 10_000))]);
       expect(first).not.toBe("still polling");
-      expect(hostile.hits.length).toBe(MAX_PAGES_PER_POLL);
+      expect(lists().length).toBe(MAX_PAGES_PER_POLL);
       await pull.pollOnce();
-      expect(hostile.hits.length).toBe(2 * MAX_PAGES_PER_POLL);
+      expect(lists().length).toBe(2 * MAX_PAGES_PER_POLL);
       // The scan goes on where it stopped; the same ids are handled once.
-      expect(new URL(hostile.hits.at(-1)!.path, hostile.url).searchParams.get("pageNumber")).toBe(String(2 * MAX_PAGES_PER_POLL));
+      expect(new URL(lists().at(-1)!.path, hostile.url).searchParams.get("pageNumber")).toBe(String(2 * MAX_PAGES_PER_POLL));
       expect(forwarded).toHaveLength(PAGE_SIZE);
     } finally {
       await hostile.close();
@@ -271,6 +273,47 @@ describe("pull mode reads as Flatfile's own poller does", () => {
 });
 
 describe("npm start in pull mode", () => {
+  it("warns, in the log and on the page, when the environment has the relay deployed", async () => {
+    await run?.close();
+    const relay = await fetch(`${flatfile.url}/agents?environmentId=${DEFAULT_ENVIRONMENT_ID}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${flatfile.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ slug: RELAY_AGENT_SLUG, compiler: "js", source: "relay", topics: ["job:ready"] }),
+    });
+    expect(relay.status).toBe(200);
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void logged.push(String(line)));
+    try {
+      run = await start();
+      await until(() => run!.pull!.status().warning !== undefined, "the relay warning");
+      expect(logged.filter((line) => line.includes(RELAY_AGENT_SLUG))).toHaveLength(1);
+      expect(logged.join("\n")).toMatch(/has the relay deployed .* answers the same jobs/);
+      const page = (await (await fetch(`${run.url}/`)).text()).replace(/<[^>]*>/g, "");
+      expect(page).toContain(`slug ${RELAY_AGENT_SLUG}`);
+    } finally {
+      spy.mockRestore();
+      await run?.close();
+      run = undefined;
+      for (const agent of [...flatfile.agents.values()]) flatfile.agents.delete(agent.id);
+    }
+  });
+
+  it("does not warn when the environment's only agent is someone else's", async () => {
+    await fetch(`${flatfile.url}/agents?environmentId=${DEFAULT_ENVIRONMENT_ID}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${flatfile.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ compiler: "js", source: "customer code", topics: ["job:ready"] }),
+    });
+    run = await start();
+    await run.pull!.pollOnce();
+    await until(() => flatfile.requests.some((r) => r.route === "agents.list"), "the agents to be listed");
+    await run.pull!.pollOnce();
+    expect(run.pull!.status().warning).toBeUndefined();
+    await run.close();
+    run = undefined;
+    for (const agent of [...flatfile.agents.values()]) flatfile.agents.delete(agent.id);
+  });
+
   it("stops within a few seconds on SIGTERM while the API keeps answering full pages", async () => {
     const page = Array.from({ length: PAGE_SIZE }, (_, i) => event(`us_evt_${i}`, new Date().toISOString()));
     const hostile = await startHostileFlatfile((method, path) =>
