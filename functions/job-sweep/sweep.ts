@@ -16,7 +16,7 @@ import { loadSettings } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { judge } from "../../shared/core/failures";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
-import { logger, setCorrelation } from "../../shared/core/logger";
+import { addLambdaContext, logger, setCorrelation } from "../../shared/core/logger";
 import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../../shared/core/open-jobs";
 
 /** `"<domain>:<operation>"` of each of our action jobs → the label of the button that starts it. */
@@ -134,10 +134,11 @@ const SWEEP_RESERVE_MS = 2_000;
  * One scheduled run, as functions/job-sweep runs it (and `npm start` on its timer): the settings
  * and the table from the environment, like the routes.
  */
-export async function runScheduledSweep(context?: Pick<Context, "getRemainingTimeInMillis">): Promise<SweepReport> {
+export async function runScheduledSweep(context?: Partial<Context>): Promise<SweepReport> {
   const started = Date.now();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
   setCorrelation({ route: "job-sweep" });
+  addLambdaContext(context);
   const settings = await loadSettings();
   const api = createFlatfileClient({
     token: settings.apiKey,

@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { Context } from "aws-lambda";
 
 /**
  * One structured JSON logger for every function. Keys named like credentials are masked, and any
@@ -43,4 +44,19 @@ export function setCorrelation(keys: CorrelationKeys): void {
     jobId: keys.jobId ?? null,
     spaceId: keys.spaceId ?? null,
   });
+}
+
+/**
+ * What a route's handler is given of the Lambda context: all of it on Lambda; the local gateway,
+ * the tests and the bench give the time left and a request id.
+ */
+export type LambdaContext = Pick<Context, "getRemainingTimeInMillis" | "awsRequestId"> & Partial<Context>;
+
+/**
+ * The Lambda context on every line of this invocation, as Powertools' `injectLambdaContext` adds
+ * it: function_request_id, cold_start, function_name, function_arn, function_memory_size (keys the
+ * context lacks are left out). Called with none, it still replaces the previous invocation's.
+ */
+export function addLambdaContext(context: Partial<Context> | undefined): void {
+  logger.addContext((context ?? {}) as Context);
 }

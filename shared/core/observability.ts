@@ -4,9 +4,9 @@
  * Responses and errors never go to X-Ray metadata, which would bypass the logger's redaction.
  * How each is emitted: docs/design.md#logs-metrics-and-traces.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Tracer } from "@aws-lambda-powertools/tracer";
+import { currentInvocation, withinInvocation } from "./invocation";
 import { logger } from "./logger";
 
 export { logger };
@@ -72,27 +72,21 @@ export const metrics = new Metrics({
   serviceName: SERVICE_NAME,
 });
 
-interface Invocation {
-  counts: Map<MetricName, number>;
-  /** The handler's X-Ray subsegment (undefined when not tracing). */
-  segment?: XraySegment;
-}
-const current = new AsyncLocalStorage<Invocation>();
-
 /** Adds to a metric of the current invocation; outside one (a script, a test) it is a no-op. */
 export function count(name: MetricName, by = 1): void {
-  const invocation = current.getStore();
+  const invocation = currentInvocation();
   if (!invocation || by === 0) return;
   invocation.counts.set(name, (invocation.counts.get(name) ?? 0) + by);
 }
 
 /**
- * Runs one invocation of `route` with its own counts and trace, then publishes its metrics
- * (in `finally`, so a throw still publishes what was counted). The ColdStart metric comes first,
- * once per process, with the route as its `function_name` dimension.
+ * Runs one invocation of `route` (the current one, or a new one outside any) with its trace, then
+ * publishes what it counted (in `finally`, so a throw still publishes what was counted). The
+ * ColdStart metric comes first, once per process, with the route as its `function_name` dimension.
  */
 export async function observeInvocation<T>(route: string, work: () => Promise<T>): Promise<T> {
-  const invocation: Invocation = { counts: new Map() };
+  const invocation = currentInvocation();
+  if (!invocation) return withinInvocation(undefined, () => observeInvocation(route, work));
   const tracer = activeTracer();
   const parent = tracer?.getSegment();
   if (tracer && parent) {
@@ -103,7 +97,7 @@ export async function observeInvocation<T>(route: string, work: () => Promise<T>
   }
   metrics.captureColdStartMetric(route);
   try {
-    return await current.run(invocation, work);
+    return await work();
   } finally {
     // Synchronous from here on: a concurrent invocation in the same process (npm start) cannot
     // slip its dimension or counts into this flush.
@@ -120,14 +114,12 @@ export async function observeInvocation<T>(route: string, work: () => Promise<T>
 
 /** X-Ray annotations (indexed, searchable) on the current invocation's handler subsegment. */
 export function annotate(keys: Record<string, string | undefined>): void {
-  const segment = current.getStore()?.segment;
+  const segment = currentInvocation()?.segment;
   if (!segment) return;
   for (const [key, value] of Object.entries(keys)) if (value) segment.addAnnotation(key, value);
 }
 
 // --- Traces ----------------------------------------------------------------------------------
-
-type XraySegment = NonNullable<ReturnType<Tracer["getSegment"]>>;
 
 let tracer: Tracer | null | undefined;
 
@@ -162,7 +154,7 @@ export function traceAwsClient<T>(client: T): T {
  * A failure only sets the error flag (no error metadata: see the file comment).
  */
 export async function traceCall<T>(name: string, call: () => Promise<T>, failed?: (result: T) => boolean): Promise<T> {
-  const parent = current.getStore()?.segment;
+  const parent = currentInvocation()?.segment;
   if (!parent) return call();
   const segment = parent.addNewSubsegment(name);
   segment.namespace = "remote";

@@ -3,14 +3,14 @@
  * environment, decide ownership, deduplicate, then hand over to the domain. Each function's
  * handler is this pipeline plus its route spec.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { loadConfiguration, type Configuration, type Settings } from "./config";
 import { parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
 import { once } from "./idempotency";
 import { withinInvocation } from "./invocation";
-import { logger, setCorrelation } from "./logger";
+import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "./logger";
 import { openJobStore, type OpenJobStore } from "./open-jobs";
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
@@ -61,10 +61,7 @@ export interface RouteSpec {
   handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>>;
 }
 
-export type RouteHandler = (
-  request: APIGatewayProxyEventV2,
-  context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+export type RouteHandler = (request: APIGatewayProxyEventV2, context?: LambdaContext) => Promise<APIGatewayProxyStructuredResultV2>;
 
 function answer(
   statusCode: number,
@@ -86,6 +83,11 @@ function headerOf(request: APIGatewayProxyEventV2, name: string): string | undef
   return undefined;
 }
 
+/** One invocation of `route`: its context (when it ends, what it counts), its metrics and its trace. */
+function asInvocation<T>(route: string, endsAt: number, work: () => Promise<T>): Promise<T> {
+  return withinInvocation(endsAt, () => observeInvocation(route, work));
+}
+
 /** The route's handler, counted and traced once per invocation (shared/core/observability.ts). */
 export function createRoute(spec: RouteSpec): RouteHandler {
   const handler: RouteHandler = async function handler(request, context) {
@@ -96,7 +98,8 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     // needs to outlive that moment.
     const endsAt = started + remaining;
     setCorrelation({ route: spec.name });
-    return withinInvocation(endsAt, async () => {
+    addLambdaContext(context);
+    return asInvocation(spec.name, endsAt, async () => {
       try {
         // Nothing is told before the signature holds (a stranger learns nothing): a header that no secret could
         // match is a 401 before any configuration is read; a signing secret that cannot be read
@@ -163,7 +166,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
       }
     });
   };
-  return (request, context) => observeInvocation(spec.name, () => handler(request, context));
+  return handler;
 }
 
 /** Counts a failure answer by its status: rejected by reason, not found, or temporary (5xx). */
