@@ -11,7 +11,7 @@ import { runJob, type JobResult, type JobSummary } from "../../shared/core/job-l
 import type { RouteDeps } from "../../shared/core/route";
 import type { Actor } from "../../shared/domain/audience";
 import { lookUpActor } from "../../shared/flatfile/actor";
-import { assertSpaceMetadataBounded, readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
+import { assertSpaceMetadataBounded, confineToWorkbook, readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 
 export interface ActionContext {
   space: Flatfile.Space;
@@ -33,7 +33,8 @@ async function readActionContext(api: FlatfileApi, ids: ActionIds, actorId: stri
     api.workbooks.get(ids.workbookId).then((r) => r.data),
     actorId === undefined ? undefined : lookUpActor(api, actorId),
   ]);
-  const state = readSpaceState(space.metadata);
+  // Ours only as far as the workbook read here bears it out (in this space, holding the sheets).
+  const state = confineToWorkbook(readSpaceState(space.metadata), workbook, ids.spaceId);
   // Ours, but too large to write back: fail before anything is changed (not ours: declined).
   if (state) assertSpaceMetadataBounded(space);
   return { space, state, workbook, actor };

@@ -127,49 +127,55 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
     ackInfo: "Copying the sheet with its records",
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
-        if (!state)
-          throw new JobFailure(
-            "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
-          );
-        // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
-        const mine = archivedEntry(state, sheetId);
-        const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
-        if (!role) {
-          const done = alreadyDone(state, sheetId, names);
-          if (done) return { value: done };
-          throw new JobFailure(
-            `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
-          );
-        }
-        const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
-        progress(70, `Locked ${shown(copied.original.name)}`);
-        const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
-        const next = recordDuplicate(state, {
-          role,
-          original: { id: copied.original.id, name: copied.original.name },
-          copy: { id: copied.copy.id, name: copied.copy.name },
-          jobId,
-          // The copy's creation time, not now: a retry writes the same line.
-          at: isoTime(copied.copy.createdAt, event.createdAt),
-          counts: { total: counts.total, valid: counts.valid, error: counts.error },
-        });
-        const result: JobResult = {
-          outcome: openCopy(
-            copied.copy,
-            "Sheet duplicated",
-            `${shown(copied.original.name)} is now locked and kept as it was. Keep working in ${shown(copied.copy.name)}, which has all its records.`,
-          ),
-          summary: {
-            operation: DUPLICATE_JOB,
-            lockedSheetId: copied.original.id,
-            copySheetId: copied.copy.id,
-            copySlug: copied.copy.slug,
-            reusedCopy: copied.reused,
-          },
-        };
-        return { state: next, value: result };
-      });
+      const written = await changeSpaceState(
+        api,
+        spaceId,
+        leaseTable,
+        async (_space, state) => {
+          if (!state)
+            throw new JobFailure(
+              "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
+            );
+          // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
+          const mine = archivedEntry(state, sheetId);
+          const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
+          if (!role) {
+            const done = alreadyDone(state, sheetId, names);
+            if (done) return { value: done };
+            throw new JobFailure(
+              `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
+            );
+          }
+          const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
+          progress(70, `Locked ${shown(copied.original.name)}`);
+          const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
+          const next = recordDuplicate(state, {
+            role,
+            original: { id: copied.original.id, name: copied.original.name },
+            copy: { id: copied.copy.id, name: copied.copy.name },
+            jobId,
+            // The copy's creation time, not now: a retry writes the same line.
+            at: isoTime(copied.copy.createdAt, event.createdAt),
+            counts: { total: counts.total, valid: counts.valid, error: counts.error },
+          });
+          const result: JobResult = {
+            outcome: openCopy(
+              copied.copy,
+              "Sheet duplicated",
+              `${shown(copied.original.name)} is now locked and kept as it was. Keep working in ${shown(copied.copy.name)}, which has all its records.`,
+            ),
+            summary: {
+              operation: DUPLICATE_JOB,
+              lockedSheetId: copied.original.id,
+              copySheetId: copied.copy.id,
+              copySlug: copied.copy.slug,
+              reusedCopy: copied.reused,
+            },
+          };
+          return { state: next, value: result };
+        },
+        { workbook: context.workbook, expected: context.state },
+      );
       return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
     },
   });

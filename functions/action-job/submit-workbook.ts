@@ -70,83 +70,89 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     needsActor: true,
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      const written = await changeSpaceState(api, spaceId, leaseTable, async (_space, state) => {
-        if (!state)
-          throw new JobFailure(
-            "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
+      const written = await changeSpaceState(
+        api,
+        spaceId,
+        leaseTable,
+        async (_space, state) => {
+          if (!state)
+            throw new JobFailure(
+              "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
+            );
+          const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
+          const tallies = await Promise.all(
+            Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
+              const { counts } = (await api.sheets.getRecordCounts(sheetId)).data;
+              const name = names.get(sheetId) ?? shown.get(role) ?? role;
+              return { role, sheetId, name, total: counts.total, valid: counts.valid, error: counts.error };
+            }),
           );
-        const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
-        const tallies = await Promise.all(
-          Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
-            const { counts } = (await api.sheets.getRecordCounts(sheetId)).data;
-            const name = names.get(sheetId) ?? shown.get(role) ?? role;
-            return { role, sheetId, name, total: counts.total, valid: counts.valid, error: counts.error };
-          }),
-        );
-        const errors = blockingErrors(tallies);
-        if (errors) throw new JobFailure(errors);
-        const records = tallies.reduce((sum, t) => sum + t.total, 0);
-        if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
-        progress(60, "Locking the sheets");
+          const errors = blockingErrors(tallies);
+          if (errors) throw new JobFailure(errors);
+          const records = tallies.reduce((sum, t) => sum + t.total, 0);
+          if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
+          progress(60, "Locking the sheets");
 
-        const locked = await lockWorkingSheets(
-          api,
-          workbookId,
-          tallies.map((t) => t.sheetId),
-          leaseTable,
-        );
-        const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
-        // Delivered before the submission is recorded: a retry after a failed delivery finds the
-        // workbook not yet submitted and delivers again (writing nothing twice).
-        const bucket = deps.settings.submissionsBucket;
-        const slugs = new Map(locked.map((s) => [s.id, s.slug]));
-        const delivered = bucket
-          ? await (await submissionDelivery()).deliverSubmission(
-              api,
-              { bucket, eventBus: deps.settings.submissionsEventBus },
-              {
-                environmentId: event.context.environmentId,
-                spaceId,
-                workbookId,
-                jobId,
-                sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
-                submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
-                submittedAt: isoTime(event.createdAt),
-              },
-              { deadline: deps.deadline - FINALIZE_RESERVE_MS },
-            )
-          : undefined;
-        const sheetProgress: SheetProgress[] = tallies.map((t) => ({
-          role: t.role,
-          sheetName: lockedNames.get(t.sheetId) ?? t.name,
-          total: t.total,
-          valid: t.valid,
-          error: t.error,
-        }));
-        const next = recordSubmit(state, {
-          jobId,
-          // The event's time, not now: a redelivery writes the same line.
-          at: isoTime(event.createdAt),
-          actorName: context.actor?.name ?? context.actor?.email,
-          records,
-          progress: sheetProgress,
-        });
-        const name = context.workbook.name ?? "this workbook";
-        const result: JobResult = {
-          outcome: {
-            heading: "Submitted",
-            message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
-            acknowledge: true,
-          },
-          summary: {
-            operation: SUBMIT_JOB,
+          const locked = await lockWorkingSheets(
+            api,
+            workbookId,
+            tallies.map((t) => t.sheetId),
+            leaseTable,
+          );
+          const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
+          // Delivered before the submission is recorded: a retry after a failed delivery finds the
+          // workbook not yet submitted and delivers again (writing nothing twice).
+          const bucket = deps.settings.submissionsBucket;
+          const slugs = new Map(locked.map((s) => [s.id, s.slug]));
+          const delivered = bucket
+            ? await (await submissionDelivery()).deliverSubmission(
+                api,
+                { bucket, eventBus: deps.settings.submissionsEventBus },
+                {
+                  environmentId: event.context.environmentId,
+                  spaceId,
+                  workbookId,
+                  jobId,
+                  sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
+                  submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
+                  submittedAt: isoTime(event.createdAt),
+                },
+                { deadline: deps.deadline - FINALIZE_RESERVE_MS },
+              )
+            : undefined;
+          const sheetProgress: SheetProgress[] = tallies.map((t) => ({
+            role: t.role,
+            sheetName: lockedNames.get(t.sheetId) ?? t.name,
+            total: t.total,
+            valid: t.valid,
+            error: t.error,
+          }));
+          const next = recordSubmit(state, {
+            jobId,
+            // The event's time, not now: a redelivery writes the same line.
+            at: isoTime(event.createdAt),
+            actorName: context.actor?.name ?? context.actor?.email,
             records,
-            lockedSheets: locked.map((s) => s.slug),
-            ...(delivered ? { submission: { bucket: delivered.detail.bucket, key: delivered.detail.key } } : {}),
-          },
-        };
-        return { state: next, value: result };
-      });
+            progress: sheetProgress,
+          });
+          const name = context.workbook.name ?? "this workbook";
+          const result: JobResult = {
+            outcome: {
+              heading: "Submitted",
+              message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
+              acknowledge: true,
+            },
+            summary: {
+              operation: SUBMIT_JOB,
+              records,
+              lockedSheets: locked.map((s) => s.slug),
+              ...(delivered ? { submission: { bucket: delivered.detail.bucket, key: delivered.detail.key } } : {}),
+            },
+          };
+          return { state: next, value: result };
+        },
+        { workbook: context.workbook, expected: context.state },
+      );
       return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
     },
   });

@@ -1,8 +1,12 @@
 /**
  * `commit:created`: bring the guide's progress and the category options in line with the data, at
- * any sheet size. Each round reconciles (reads, computes, writes only what differs), so a burst
- * of deliveries ends in the state of the last commit; nothing here writes records, so no commit
- * loop can start from us. Why, and the calls: docs/design.md#reshaping-a-space-on-commitcreated.
+ * any sheet size. Our state is followed only as far as the workbook the event names (read beside
+ * the space) bears it out. The counts that decide the guide are read under the space's lease and
+ * written under it, so a burst of deliveries ends in the state of the last commit without a second
+ * round; nothing here writes records, so no commit loop can start from us. Round trips:
+ * (spaces.get ∥ workbooks.get) → [space lease: spaces.get ∥ counts ∥ documents.get] ∥ records →
+ * documents.update ∥ [workbook lease: workbooks.get] → spaces.update ∥ workbooks.update.
+ * Why, and the calls: docs/design.md#reshaping-a-space-on-commitcreated.
  */
 import type { Flatfile } from "@flatfile/api";
 import { BadRequestError } from "../../shared/core/errors";
@@ -22,7 +26,15 @@ import {
   type UnknownEnumScan,
 } from "../../shared/domain/blueprint";
 import type { SheetProgress } from "../../shared/domain/guide";
-import { archivedEntry, guideStateOf, readSpaceState, recordProgress, roleOf, type SpaceState } from "../../shared/domain/space-state";
+import {
+  archivedEntry,
+  confineToWorkbook,
+  guideStateOf,
+  readSpaceState,
+  recordProgress,
+  roleOf,
+  type SpaceState,
+} from "../../shared/domain/space-state";
 import { same } from "../../shared/core/canonical";
 import { scanCommitRecords, type ScanResult } from "./commit-records";
 import { changeWorkbook } from "../../shared/flatfile/writes";
@@ -30,10 +42,8 @@ import { changeSpaceState, spaceMetadataTooLarge } from "../../shared/flatfile/s
 import { workbookUpdate } from "../../shared/domain/workbook-update";
 
 const ROUTE = declaredRoute("commit-created");
-/** Rounds of read → compare → write; a round that writes nothing ends the delivery. */
-export const MAX_ROUNDS = 3;
-/** A round does not start with less than this left before the work deadline. */
-const ROUND_BUDGET_MS = 2_500;
+/** A page of the commit's records is not started with less than this left before the work deadline. */
+const PAGE_BUDGET_MS = 2_500;
 /** Comma-separated actor ids that are us (the API key's or agent's actor), whose commits we skip. */
 export const SELF_ACTOR_ENV = "COMMIT_SELF_ACTOR_IDS";
 
@@ -118,14 +128,6 @@ function named(counts: SheetCounts[], workbook: Flatfile.Workbook): SheetCounts[
   return counts.map((c) => ({ ...c, sheetName: sheets.find((s) => s.id === c.sheetId)?.name ?? c.sheetName }));
 }
 
-async function readState(api: FlatfileApi, spaceId: string): Promise<SpaceState | undefined> {
-  try {
-    return readSpaceState((await api.spaces.get(spaceId)).data.metadata);
-  } catch (error) {
-    throw asRouteError(error, `reading space ${spaceId}`);
-  }
-}
-
 async function readWorkbook(api: FlatfileApi, workbookId: string): Promise<Flatfile.Workbook> {
   try {
     return (await api.workbooks.get(workbookId)).data;
@@ -182,75 +184,23 @@ function progressOf(counts: SheetCounts[]): SheetProgress[] {
   return counts.map(({ sheetSlug, sheetName, total, valid, error }) => ({ role: sheetSlug, sheetName, total, valid, error }));
 }
 
-interface RoundResult {
-  counts: SheetCounts[];
-  guide: "updated" | "unchanged" | "missing";
-  workbook: string[];
-  added: string[];
-  flagged: string[];
-  wrote: boolean;
-}
-
-async function reconcileRound(
-  api: FlatfileApi,
-  ctx: CommitContext,
-  state: SpaceState,
-  ruleSheetId: string | undefined,
-  unknowns: Promise<Unknowns | undefined>,
-  leaseTable: string | undefined,
-): Promise<RoundResult> {
-  // Every read (and the changed-records scan) settles before any write starts, so a failed read
-  // never leaves a write in flight behind a 5xx answer.
-  const [workbook, fresh, scanned] = await Promise.all([readWorkbook(api, ctx.workbookId), readCounts(api, state, ctx), unknowns]);
-  const counts = named(fresh, workbook);
-  const progress = progressOf(counts);
-
-  const writes: Promise<unknown>[] = [];
-  let guideOutcome: RoundResult["guide"] = "unchanged";
-  if (!same(guideStateOf(state).progress, progress)) {
-    // Recorded under the space's lease from a fresh read of our state, so a duplicate's or a
-    // submit's change made since this round's read is kept. Counts taken for another working set
-    // (a duplicate replaced a sheet meanwhile) are not written: the next round counts again.
-    writes.push(
-      changeSpaceState(api, ctx.spaceId, leaseTable, async (_space, now) => {
-        if (!now || !same(now.sheets, state.sheets)) return { value: undefined };
-        return { state: recordProgress(now, progress), value: undefined };
-      })
-        .then((outcome) => {
-          guideOutcome = outcome.guide;
-        })
-        .catch((error: unknown) => {
-          throw asRouteError(error, `recording the progress in space ${ctx.spaceId}`);
-        }),
-    );
-  }
-  let desired = desiredWorkbook(workbook, ruleSheetId, scanned);
-  if (desired.update) {
-    // Recomputed on a fresh read under the workbook's lease, so an action job's change made
-    // since this round's read (a submit's locks, say) is kept.
-    writes.push(
-      changeWorkbook(api, ctx.workbookId, leaseTable, (latest) => {
-        desired = desiredWorkbook(latest, ruleSheetId, scanned);
-        return desired.update;
-      }).catch((error: unknown) => {
-        throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
-      }),
-    );
-  }
-  await Promise.all(writes);
-  return {
-    counts,
-    guide: guideOutcome,
-    workbook: desired.changed,
-    added: desired.added,
-    flagged: desired.flagged,
-    wrote: writes.length > 0,
-  };
-}
-
 /** The sheet whose enum the category rule extends, if this commit is on it. */
 function ruleSheetFor(state: SpaceState, ctx: CommitContext): string | undefined {
   return state.sheets[UNKNOWN_CATEGORY_RULE.sheetSlug] === ctx.sheetId ? ctx.sheetId : undefined;
+}
+
+type Read<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(promise: Promise<T>): Promise<Read<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+/** Under the space's lease: what the guide shows now, from counts read under the same lease. */
+interface ProgressWrite {
+  counts?: SheetCounts[];
+  /** Why nothing was recorded although the counts differed, if so. */
+  skipped?: string;
 }
 
 async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
@@ -260,28 +210,32 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
     return { ignored: true, reason: `commit ${ctx.commitId} was made by this configurator (${ctx.actorId})` };
   }
 
-  let space: Flatfile.Space;
-  try {
-    space = (await api.spaces.get(ctx.spaceId)).data;
-  } catch (error) {
-    throw asRouteError(error, `reading space ${ctx.spaceId}`);
-  }
-  const state = readSpaceState(space.metadata);
-  const foreign = foreignReason(state, ctx);
-  if (foreign || !state) {
-    logger.info("commit on a sheet we did not make", { sheetId: ctx.sheetId, reason: foreign });
-    return { ignored: true, reason: foreign ?? "not ours" };
-  }
+  // The workbook is read beside the space: whether the state's workbook, sheets and guide are
+  // this space's is decided from what Flatfile answers, and the flow uses that one read.
+  const [spaceRead, workbookRead] = await Promise.all([
+    settle(api.spaces.get(ctx.spaceId).then((r) => r.data)),
+    settle(readWorkbook(api, ctx.workbookId)),
+  ]);
+  if (!spaceRead.ok) throw asRouteError(spaceRead.error, `reading space ${ctx.spaceId}`);
+  const space = spaceRead.value;
+  const claimed = readSpaceState(space.metadata);
+  const foreign = foreignReason(claimed, ctx);
+  if (foreign || !claimed) return ignore(ctx, foreign ?? "not ours");
+  if (!workbookRead.ok) throw workbookRead.error;
+  const workbook = workbookRead.value;
+  const state = confineToWorkbook(claimed, workbook, ctx.spaceId);
+  const unconfirmed = state ? foreignReason(state, ctx) : `workbook ${ctx.workbookId} is not in space ${ctx.spaceId}`;
+  if (unconfirmed || !state) return ignore(ctx, unconfirmed ?? "not ours");
   if (spaceMetadataTooLarge(space)) {
     // Every write of our state sends it all back; nothing to fail here, so nothing is changed.
     logger.warn("space metadata over the bound: commit not reconciled", { spaceId: ctx.spaceId });
     return { ignored: true, reason: "the space's metadata is too large to rewrite" };
   }
 
-  const sheetSlug = Object.entries(state.sheets).find(([, id]) => id === ctx.sheetId)?.[0];
+  const sheetSlug = roleOf(state, ctx.sheetId);
   const ruleSheetId = ruleSheetFor(state, ctx);
   const workDeadline = deps.deadline - FINALIZE_RESERVE_MS;
-  // Started now, read while the first round reads; only the first round's workbook write waits on it.
+  // Started now, read while the space's lease is taken and the counts are read.
   const scan: Promise<ScanResult<Unknowns> | undefined> = ruleSheetId
     ? scanCommitRecords<Unknowns>(
         api,
@@ -291,54 +245,86 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
         (acc, page) => collectUnknownEnumValues(acc, page, UNKNOWN_CATEGORY_RULE),
         {
           fields: [UNKNOWN_CATEGORY_RULE.fieldKey],
-          canContinue: () => workDeadline - Date.now() > ROUND_BUDGET_MS,
+          canContinue: () => workDeadline - Date.now() > PAGE_BUDGET_MS,
         },
       ).catch((error: unknown) => {
         throw asRouteError(error, `reading the records of commit ${ctx.commitId}`);
       })
     : Promise.resolve(undefined);
-  const unknowns = scan.then((s) => s?.acc);
-  // Both are awaited later; a rejection before then must not count as unhandled.
+  // Awaited later; a rejection before then must not count as unhandled.
   scan.catch(() => undefined);
-  unknowns.catch(() => undefined);
 
-  const rounds: RoundResult[] = [];
-  let current: SpaceState = state;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (round > 0) {
-      if (workDeadline - Date.now() < ROUND_BUDGET_MS) break;
-      const again = await readState(api, ctx.spaceId);
-      // The sheet stopped being a working sheet (duplicated meanwhile): the duplicate keeps the guide.
-      if (!again || foreignReason(again, ctx)) break;
-      current = again;
-    }
-    const result = await reconcileRound(api, ctx, current, ruleSheetFor(current, ctx), unknowns, deps.settings.idempotencyTable);
-    rounds.push(result);
-    if (!result.wrote) break;
-  }
+  // Every read (the counts, the guide's check and the changed-records scan) settles before any
+  // write starts, so a failed read never leaves a write in flight behind a 5xx answer.
+  let readsSettled!: (settled: boolean) => void;
+  const reads = new Promise<boolean>((resolve) => {
+    readsSettled = resolve;
+  });
+  const progress = changeSpaceState<ProgressWrite, SheetCounts[]>(
+    api,
+    ctx.spaceId,
+    deps.settings.idempotencyTable,
+    async (_space, now, fresh) => {
+      await scan;
+      readsSettled(true);
+      // Counts taken for another working set (a duplicate replaced a sheet meanwhile) are not
+      // written: the duplicate records its copy's counts itself.
+      if (!now || !same(now.sheets, state.sheets))
+        return { value: { counts: named(fresh, workbook), skipped: "the working sheets changed" } };
+      const counts = named(fresh, workbook);
+      const next = progressOf(counts);
+      if (same(guideStateOf(now).progress, next)) return { value: { counts } };
+      return { state: recordProgress(now, next), value: { counts } };
+    },
+    { workbook, expected: state, readAlongside: () => readCounts(api, state, ctx) },
+  ).catch((error: unknown) => {
+    readsSettled(false);
+    throw asRouteError(error, `recording the progress in space ${ctx.spaceId}`);
+  });
+
+  let desired: DesiredWorkbook = { changed: [], added: [], flagged: [] };
+  const workbookWrite = reads.then(async (settled) => {
+    if (!settled) return;
+    const unknowns = (await scan)?.acc;
+    desired = desiredWorkbook(workbook, ruleSheetId, unknowns);
+    if (!desired.update) return;
+    // Recomputed on a fresh read under the workbook's lease, so an action job's change made
+    // since the read above (a submit's locks, say) is kept.
+    await changeWorkbook(api, ctx.workbookId, deps.settings.idempotencyTable, (latest) => {
+      desired = desiredWorkbook(latest, ruleSheetId, unknowns);
+      return desired.update;
+    }).catch((error: unknown) => {
+      throw asRouteError(error, `updating workbook ${ctx.workbookId}`);
+    });
+  });
+  const [written] = await Promise.all([progress, workbookWrite]);
   const scanned = await scan;
-  const last = rounds.at(-1);
   return {
     commitId: ctx.commitId,
     sheet: sheetSlug,
-    counts: last?.counts.map(({ sheetSlug: slug, total, valid, error }) => ({ sheet: slug, total, valid, error })),
-    guide: rounds.some((r) => r.guide === "updated") ? "updated" : (last?.guide ?? "unchanged"),
-    workbook: [...new Set(rounds.flatMap((r) => r.workbook))],
-    rounds: rounds.length,
+    counts: written.value.counts?.map(({ sheetSlug: slug, total, valid, error }) => ({ sheet: slug, total, valid, error })),
+    guide: written.guide,
+    workbook: desired.changed,
+    ...(written.value.skipped ? { progressSkipped: written.value.skipped } : {}),
     ...(scanned
       ? {
           categories: {
             recordsRead: scanned.records,
             pages: scanned.pages,
             truncated: scanned.truncated,
-            // Added by this delivery's writes, and those left as they are (flag mode, or over the cap).
-            added: [...new Set(rounds.filter((r) => r.workbook.some((w) => w.startsWith("sheet:"))).flatMap((r) => r.added))],
-            flagged: last?.flagged ?? [],
+            // Added by this delivery's write, and those left as they are (flag mode, or over the cap).
+            added: desired.changed.some((w) => w.startsWith("sheet:")) ? desired.added : [],
+            flagged: desired.flagged,
             skipped: scanned.acc?.skipped ?? 0,
           },
         }
       : {}),
   };
+}
+
+function ignore(ctx: CommitContext, reason: string): Record<string, unknown> {
+  logger.info("commit on a sheet we did not make", { sheetId: ctx.sheetId, reason });
+  return { ignored: true, reason };
 }
 
 export const commitCreatedRoute: RouteSpec = {

@@ -23,7 +23,7 @@ import { count, METRIC, traceCall } from "../../shared/core/observability";
 import {
   assertSpaceMetadataBounded,
   GUIDE_TITLE,
-  readSpaceState,
+  readOwnSpaceState,
   sheetIdsOf,
   withSpaceState,
   type SpaceState,
@@ -84,7 +84,7 @@ function configuredState(
 function recordConfiguration(api: FlatfileApi, spaceId: string, state: SpaceState, leaseTable: string | undefined): Promise<unknown> {
   return withSpaceLease(spaceId, leaseTable, async () => {
     const { data: space } = await api.spaces.get(spaceId);
-    if (readSpaceState(space.metadata)) return;
+    if (await readOwnSpaceState(api, space)) return;
     await api.spaces.update(spaceId, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });
   });
 }
@@ -123,7 +123,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       return { space, actor, referenceData };
     },
     work: async ({ space, actor, referenceData }, _progress, attempt) => {
-      const existing = readSpaceState(space.metadata);
+      const existing = await readOwnSpaceState(api, space);
       if (existing) {
         // Configured already (by an earlier delivery whose answer was lost): change nothing.
         return {
@@ -170,7 +170,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
     onAlreadyComplete: async () => {
       // A crash between `complete` and the space update leaves the space without our state.
       const { data: space } = await api.spaces.get(spaceId);
-      if (readSpaceState(space.metadata)) return undefined;
+      if (await readOwnSpaceState(api, space)) return undefined;
       const leftover = await findLeftovers(api, spaceId, jobId);
       if (!leftover.workbook || !leftover.guideId) return { repaired: false };
       const audience = String(leftover.workbook.metadata?.audience ?? "default");

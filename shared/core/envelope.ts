@@ -27,6 +27,7 @@ export const ids = {
   /** Users (`us_usr_`), guests (`us_g_`), agents and API keys all act. */
   actor: flatfileId("usr"),
   event: flatfileId("evt"),
+  document: flatfileId("dc"),
 };
 
 /**

@@ -31,6 +31,7 @@ export function normalizeApiUrl(url: string | undefined): string {
 export interface FlatfileApi {
   readonly documents: {
     create(spaceId: Flatfile.SpaceId, request: Flatfile.DocumentConfig): Promise<Flatfile.DocumentResponse>;
+    get(spaceId: Flatfile.SpaceId, documentId: Flatfile.DocumentId): Promise<Flatfile.DocumentResponse>;
     list(spaceId: Flatfile.SpaceId): Promise<Flatfile.ListDocumentsResponse>;
     update(
       spaceId: Flatfile.SpaceId,
@@ -84,6 +85,7 @@ export function createFlatfileClient(options: FlatfileClientOptions): FlatfileAp
   return {
     documents: {
       create: (spaceId, request) => send({ method: "POST", path: `/spaces/${id(spaceId)}/documents`, body: request }),
+      get: (spaceId, documentId) => send({ method: "GET", path: `/spaces/${id(spaceId)}/documents/${id(documentId)}` }),
       list: (spaceId) => send({ method: "GET", path: `/spaces/${id(spaceId)}/documents` }),
       update: (spaceId, documentId, request) =>
         send({ method: "PATCH", path: `/spaces/${id(spaceId)}/documents/${id(documentId)}`, body: request }),

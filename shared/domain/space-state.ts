@@ -3,24 +3,41 @@
  * of sheets, the locked snapshots and the guide's state, so later handlers find ours by id, never
  * by name. Pure and bounded; the reads and writes are shared/flatfile/space-state.ts. Working
  * sheets and snapshots: docs/design.md#our-state-in-spacemetadata.
+ *
+ * Input, not truth: anyone who can write the Space's metadata can write this key. Its shape is the
+ * blueprint's (only its roles), every id passes the event ids' check, and `confineToWorkbook` keeps
+ * only what the workbook the event names holds; a state that fails is treated as absent.
  */
 import type { Flatfile } from "@flatfile/api";
 import * as z from "zod/mini";
 import "../core/zod-locale";
 import { jsonExceeds, MAX_SPACE_STATE_CHARS } from "../core/bounds";
+import { ids } from "../core/envelope";
 import type { Audience } from "./audience";
+import { SHEET_SLUGS } from "./blueprint";
 import { resolveCurrency } from "./currency";
-import { initialGuideState, MAX_NAME_CHARS, withHistory, withProgress, type GuideState, type SheetProgress } from "./guide";
+import {
+  initialGuideState,
+  MAX_HISTORY_ENTRIES,
+  MAX_NAME_CHARS,
+  withHistory,
+  withProgress,
+  type GuideState,
+  type SheetProgress,
+} from "./guide";
 import { plainText } from "./text";
 
 export const SPACE_STATE_KEY = "spaceConfigurator";
 export const MAX_ARCHIVED = 50;
+/** The sheet roles the blueprint defines: the only keys `sheets` may have. */
+export const SHEET_ROLES: readonly string[] = Object.freeze(Object.values(SHEET_SLUGS));
 
+const Role = z.string().check(z.refine((role) => SHEET_ROLES.includes(role), "must be a sheet role of the blueprint"));
 const Count = z.number().check(z.nonnegative());
-const Progress = z.object({ role: z.string(), sheetName: z.string(), total: Count, valid: Count, error: Count });
+const Progress = z.object({ role: Role, sheetName: z.string(), total: Count, valid: Count, error: Count });
 const History = z.union([
-  z.object({ id: z.string(), kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
-  z.object({ id: z.string(), kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
+  z.object({ id: ids.job, kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
+  z.object({ id: ids.job, kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
 ]);
 const Guide = z.object({
   audience: z.enum(["internal", "member", "guest", "default"]),
@@ -42,34 +59,34 @@ const Guide = z.object({
       capReason: z.optional(z.string()),
     }),
   ),
-  progress: z.array(Progress),
-  history: z.array(History),
+  progress: z.array(Progress).check(z.maxLength(SHEET_ROLES.length)),
+  history: z.array(History).check(z.maxLength(MAX_HISTORY_ENTRIES)),
 });
 
 const Archived = z.object({
   /** The locked original. */
-  sheetId: z.string(),
-  role: z.string(),
+  sheetId: ids.sheet,
+  role: Role,
   name: z.string(),
   /** The copy that replaced it as the role's working sheet. */
-  replacedBy: z.string(),
-  jobId: z.string(),
+  replacedBy: ids.sheet,
+  jobId: ids.job,
   lockedAt: z.string(),
 });
 export type ArchivedSheet = z.infer<typeof Archived>;
 
 export const SpaceState = z.object({
   version: z.literal(1),
-  workbookId: z.string(),
-  guideDocumentId: z.string(),
+  workbookId: ids.workbook,
+  guideDocumentId: ids.document,
   /** Role (the blueprint's sheet slug) → the working sheet's id. */
-  sheets: z.record(z.string(), z.string()),
+  sheets: z.record(Role, ids.sheet),
   currency: z.string(),
   audience: z.string(),
   configuredAt: z.string(),
-  configureJobId: z.string(),
+  configureJobId: ids.job,
   /** Locked snapshots, oldest first. Absent in spaces configured before duplicates were recorded. */
-  archived: z.optional(z.array(Archived)),
+  archived: z.optional(z.array(Archived).check(z.maxLength(MAX_ARCHIVED))),
   /** What the guide shows. Absent in spaces configured before the guide was rendered from state. */
   guide: z.optional(Guide),
 });
@@ -82,6 +99,30 @@ export function readSpaceState(metadata: unknown): SpaceState | undefined {
   if (jsonExceeds(raw, MAX_SPACE_STATE_CHARS)) return undefined;
   const parsed = SpaceState.safeParse(raw);
   return parsed.success ? (parsed.data as SpaceState) : undefined;
+}
+
+/**
+ * The state as far as the workbook the event names bears it out: that workbook is the state's and
+ * lives in the event's space (both as Flatfile answered, not as the state says), and only the
+ * working sheets and snapshots that are sheets of it are kept. Undefined when the workbook is not
+ * the state's or not in this space: a state copied from elsewhere is as good as none.
+ */
+export function confineToWorkbook(
+  state: SpaceState | undefined,
+  workbook: Pick<Flatfile.Workbook, "id" | "spaceId" | "sheets">,
+  spaceId: string,
+): SpaceState | undefined {
+  if (!state || workbook.id !== state.workbookId || workbook.spaceId !== spaceId) return undefined;
+  const held = new Set((workbook.sheets ?? []).map((sheet) => sheet.id));
+  const sheets = Object.fromEntries(Object.entries(state.sheets).filter(([, id]) => held.has(id)));
+  if (!state.archived) return { ...state, sheets };
+  return { ...state, sheets, archived: state.archived.filter((entry) => held.has(entry.sheetId)) };
+}
+
+/** Working sheets the state names that the workbook does not hold (a copy made after it was read, or a forgery). */
+export function sheetsOutside(state: SpaceState, workbook: Pick<Flatfile.Workbook, "sheets">): string[] {
+  const held = new Set((workbook.sheets ?? []).map((sheet) => sheet.id));
+  return Object.values(state.sheets).filter((id) => !held.has(id));
 }
 
 /** Our state in the space's metadata, every other key as it was. */

@@ -38,6 +38,7 @@ const sheet = {
 function calls(ids: Ids): Record<string, (api: FlatfileApi) => Promise<unknown>> {
   return {
     "documents.create": (api) => api.documents.create(ids.spaceId, { title: "Getting started", body: "<p>Hello</p>" }),
+    "documents.get": (api) => api.documents.get(ids.spaceId, ids.documentId),
     "documents.list": (api) => api.documents.list(ids.spaceId),
     "documents.update": (api) => api.documents.update(ids.spaceId, ids.documentId, { title: "Getting started", body: "<p>Again</p>" }),
     "guests.get": (api) => api.guests.get(ids.guestId),
