@@ -5,6 +5,19 @@ import { BadRequestError } from "./errors";
 
 /** API Gateway caps payloads at 10 MB; a Flatfile event is a few kB, so 1 MB is generous. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** The longest base64 text that can decode to MAX_BODY_BYTES. */
+const MAX_BASE64_CHARS = Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4;
+
+/**
+ * Whether the body is too long to be a delivery we would take, from its length alone (no pass
+ * over it): a UTF-16 string of more than MAX_BODY_BYTES code units is more than that many UTF-8
+ * bytes. The route refuses such a body before hashing it, so a refusal costs the same at 10 MB
+ * as at 1 KB; a body under this bound is still measured exactly by `readBody`.
+ */
+export function bodyExceedsBound(request: Pick<APIGatewayProxyEventV2, "body" | "isBase64Encoded">): boolean {
+  const length = request.body?.length ?? 0;
+  return length > (request.isBase64Encoded ? MAX_BASE64_CHARS : MAX_BODY_BYTES);
+}
 
 /**
  * An id we may put into a URL path or a key. Flatfile ids are usually `<region>_<kind>_<chars>`
@@ -84,11 +97,10 @@ export function readBody(request: Pick<APIGatewayProxyEventV2, "body" | "isBase6
     if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) return { text: body, problem: new BadRequestError("body is larger than 1 MB") };
     return { text: body };
   }
+  if (body.length > MAX_BASE64_CHARS) return { text: body, problem: new BadRequestError("body is larger than 1 MB") };
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body))
     return { text: body, problem: new BadRequestError("body is marked base64 but is not valid base64") };
-  const text = Buffer.from(body, "base64").toString("utf8");
-  if (body.length > Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4) return { text, problem: new BadRequestError("body is larger than 1 MB") };
-  return { text };
+  return { text: Buffer.from(body, "base64").toString("utf8") };
 }
 
 function describe(issues: z.core.$ZodIssue[]): string {

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { loadConfiguration, type Configuration, type Settings } from "./config";
-import { parseEvent, readBody, type FlatfileEvent } from "./envelope";
+import { bodyExceedsBound, parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
 import { once } from "./idempotency";
@@ -107,6 +107,8 @@ export function createRoute(spec: RouteSpec): RouteHandler {
         const signatureHeader = headerOf(request, SIGNATURE_HEADER);
         const header = readSignatureHeader(signatureHeader);
         if (!header.ok) throw new UnauthorizedError(header.reason);
+        // Past the bound a signed body is refused anyway: refused unread, as any bad signature is.
+        if (bodyExceedsBound(request)) throw new UnauthorizedError("body over the size bound, refused before it is hashed");
         let configuration: Configuration;
         try {
           configuration = await loadConfiguration();

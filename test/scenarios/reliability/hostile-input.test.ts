@@ -82,9 +82,11 @@ describe("hostile input", () => {
     expect(jobStatus(c.jobId).status).toBe("ready");
   });
 
-  scenario("a body over 1 MB → 400 from the handler; over the gateway's cap → 413; neither calls Flatfile", async () => {
+  scenario("a body over 1 MB → 401 unread, or 400 once measured; over the gateway's cap → 413; none calls Flatfile", async () => {
+    // Longer than the bound: refused from its length before it is hashed, as a bad signature is.
     const big = withValue(ghostEvent(), ["payload", "input"], { blob: "x".repeat(MAX_BODY_BYTES) });
-    await rejected("/space-configure", big, 400);
+    await rejected("/space-configure", big, 401);
+    // Short enough to be hashed, more than 1 MB once encoded: told to the signed sender.
     const multibyte = withValue(ghostEvent(), ["payload", "input"], { blob: "é".repeat(MAX_BODY_BYTES / 2 + 10) });
     await rejected("/action-job", multibyte, 400);
     await rejected("/commit-created", "x".repeat(2 * MAX_BODY_BYTES + 1), 413, { via: smallGateway });
