@@ -47,6 +47,9 @@ export const JOBS_FAILING_THRESHOLD = 3;
  */
 export const SIGNATURE_REJECTIONS_THRESHOLD = 10;
 
+/** The `route` dimension of what the job sweep counts (functions/job-sweep/sweep.ts). */
+export const SWEEP_ROUTE = "job-sweep";
+
 export class ServiceAlarms {
   /** Encrypted topic every alarm notifies. */
   readonly topic: Topic;
@@ -112,13 +115,19 @@ export class ServiceAlarms {
     this.add(`${id}Throttles`, fn.metricThrottles(ALARM_PERIOD), `${name}: invocations were throttled (5 min)`);
   }
 
-  /** `JobsFailing` and `SignatureRejections`, on the product's own metrics. */
+  /** `JobsFailing`, `JobsEndedByOthers` and `SignatureRejections`, on the product's own metrics. */
   watchProduct(metrics: ProductMetrics): void {
     this.add(
       "JobsFailing",
       metrics.total(METRIC.jobFailed, "jobs failed"),
       `${JOBS_FAILING_THRESHOLD} or more Flatfile jobs failed for a service outage, a defect or a missing resource (5 min); people see these jobs as failed`,
       { threshold: JOBS_FAILING_THRESHOLD },
+    );
+    this.add(
+      "JobsEndedByOthers",
+      metrics.total(METRIC.jobEndedByOthers, "our jobs ended by someone else", [SWEEP_ROUTE]),
+      "A job this service acknowledged was failed or canceled by someone else before it ended it (Flatfile's 5-minute timer, a person, another listener): " +
+        "the person did not see our message. Follow the jobId of the log line 'a job we acknowledged was ended by someone else first' (5 min)",
     );
     this.add(
       "SignatureRejections",

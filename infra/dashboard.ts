@@ -24,6 +24,7 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { ILogGroup } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { METRIC, type MetricName } from "../shared/core/observability";
+import { SWEEP_ROUTE } from "./alarms";
 import type { ProductMetrics } from "./product-metrics";
 import { FUNCTION_TIMEOUT } from "./route-function";
 
@@ -108,6 +109,7 @@ export class ServiceDashboard extends Construct {
           metrics.total(METRIC.jobCompleted, "completed"),
           metrics.total(METRIC.jobFailed, "failed (operator)").with({ color: Color.RED }),
           metrics.total(METRIC.jobNeedsAction, "failed (person must act)").with({ color: Color.ORANGE }),
+          metrics.total(METRIC.jobEndedByOthers, "ended by someone else first", [SWEEP_ROUTE]).with({ color: Color.PURPLE }),
         ]),
       ],
       [

@@ -36,12 +36,13 @@ export class ProductMetrics {
   /**
    * One metric summed over the routes (a route with no datapoint counts 0): the metric math the
    * alarms and the totals use, since every product metric carries a route dimension.
+   * `alsoRoutes`: other `route` values counted too (the sweep counts as "job-sweep").
    */
-  total(name: MetricName, label: string = name): MathExpression {
+  total(name: MetricName, label: string = name, alsoRoutes: readonly string[] = []): MathExpression {
     const usingMetrics: Record<string, IMetric> = {};
     // Ids unique per metric name: a graph may hold several of these sums.
     const prefix = name.charAt(0).toLowerCase() + name.slice(1);
-    this.props.routes.forEach((route, i) => (usingMetrics[`${prefix}${i}`] = this.route(name, route)));
+    [...this.props.routes, ...alsoRoutes].forEach((route, i) => (usingMetrics[`${prefix}${i}`] = this.route(name, route)));
     return new MathExpression({
       expression: Object.keys(usingMetrics)
         .map((id) => `FILL(${id}, 0)`)

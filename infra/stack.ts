@@ -343,13 +343,14 @@ export class FlatfileStack extends Stack {
     this.apiUrl = this.api.apiEndpoint;
 
     // --- Job sweep ------------------------------------------------------------------------
-    // The last line behind "an acknowledged job ends complete or failed": every few minutes it
-    // fails the jobs our routes acknowledged and left executing past OPEN_JOB_BOUND_MS (10 min,
-    // above the relay's 60 s window plus a last invocation's 25 s). Least privilege: the secret,
-    // a Query on the open-jobs index, and DeleteItem on the open-job items only (their key prefix).
+    // The last line behind "an acknowledged job ends complete or failed": every minute it fails
+    // the jobs our routes acknowledged and left executing past OPEN_JOB_BOUND_MS (3 min after the
+    // last ack), before Flatfile's own 5-minute timer; the numbers are explained beside the bound.
+    // Least privilege: the secret, a Query on the open-jobs index, and DeleteItem on the open-job
+    // items only (their key prefix).
     this.jobSweep = new RouteFunction(this, "JobSweep", {
       name: "job-sweep",
-      description: `Fails the Flatfile jobs left open more than ${OPEN_JOB_BOUND_MS / 60_000} minutes (every ${OPEN_JOB_SWEEP_INTERVAL_MS / 60_000} minutes)`,
+      description: `Fails the Flatfile jobs left open more than ${OPEN_JOB_BOUND_MS / 60_000} minutes after their last ack (every ${OPEN_JOB_SWEEP_INTERVAL_MS === 60_000 ? "minute" : `${OPEN_JOB_SWEEP_INTERVAL_MS / 60_000} minutes`})`,
       serviceName: props.serviceName,
       logLevel: props.logLevel,
       // The same Flatfile region as the routes: the jobs it fails live there.

@@ -1,20 +1,25 @@
 /**
  * The sweep: the last line behind "an acknowledged job ends complete or failed".
  *
- * Every few minutes (an EventBridge schedule in AWS, a timer under `npm start`) it lists the jobs
- * our routes acknowledged and never saw end (shared/core/open-jobs.ts), acknowledged more than
+ * Every minute (an EventBridge schedule in AWS, a timer under `npm start`) it lists the jobs our
+ * routes acknowledged and never saw end (shared/core/open-jobs.ts), last acknowledged more than
  * OPEN_JOB_BOUND_MS ago, and fails each one that Flatfile still shows open, with a message a
- * person can act on. No delivery can still be working on such a job (see the bound's comment),
- * so failing it races nobody. A job that ended meanwhile (complete, failed, canceled, deleted)
- * is only forgotten; if it ends between the read and the fail, Flatfile answers 400 and that is
- * fine too. Every job the sweep fails is logged as "open job swept" and counted: each one means a
- * delivery died or the relay could not fail it, which is what the alarm is for.
+ * person can act on, before the platform's own 5-minute timer would (the numbers and why: beside
+ * OPEN_JOB_BOUND_MS). No delivery can still be working on such a job, so failing it races
+ * nobody. A job that ended meanwhile (complete, failed, canceled, deleted) is only forgotten; if
+ * it ends between the read and the fail, Flatfile answers 400 and that is fine too. Every job the
+ * sweep fails is logged as "open job swept" and counted: each one means a delivery died or the
+ * relay could not fail it, which is what the alarm is for. A job someone else failed or canceled
+ * first is logged with its id and counted apart (METRIC.jobEndedByOthers): our guarantee failed.
  */
 import { FlatfileApiError } from "../../shared/core/flatfile-http";
 import type { Context } from "aws-lambda";
 import { loadSettings } from "../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { judge } from "../../shared/core/failures";
+import { noteIfEndedByOthers } from "../../shared/core/job-lifecycle";
+import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
+import { observeInvocation } from "../../shared/core/observability";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { addLambdaContext, logger, setCorrelation } from "../../shared/core/logger";
 import { OPEN_JOB_BOUND_MS, openJobStore, SWEPT_LOG_MESSAGE, type OpenJob, type OpenJobStore } from "../../shared/core/open-jobs";
@@ -35,6 +40,8 @@ export interface SweepReport {
   swept: string[];
   /** Found finished already (or gone): only forgotten. */
   finished: string[];
+  /** Of `finished`: failed or canceled by someone else before we could (set only when any). */
+  endedByOthers?: string[];
   /** Could not be read or failed now; left for the next run. */
   deferred: string[];
 }
@@ -82,8 +89,9 @@ export async function sweepOpenJobs(deps: {
     const fields = { jobId: job.jobId, spaceId: job.spaceId, ageMs: now - job.ackedAt };
     let status: string | undefined;
     let kind: string | undefined;
+    let found: Awaited<ReturnType<FlatfileApi["jobs"]["get"]>>["data"];
     try {
-      const found = (await api.jobs.get(job.jobId)).data;
+      found = (await api.jobs.get(job.jobId)).data;
       status = found.status;
       // Flatfile's own record of how the job was started ("space" + "configure"), not our guess.
       kind = found.type && found.operation ? `${found.type}:${found.operation}` : undefined;
@@ -101,11 +109,12 @@ export async function sweepOpenJobs(deps: {
     if (status && FINISHED.has(status)) {
       await store.forget(job.jobId);
       report.finished.push(job.jobId);
+      if (noteIfEndedByOthers(found, job)) (report.endedByOthers ??= []).push(job.jobId);
       continue;
     }
     const message = sweptMessage({ ...job, kind }, boundMs);
     try {
-      await api.jobs.fail(job.jobId, { outcome: { heading: "Stopped", message, acknowledge: true }, info: message });
+      await api.jobs.fail(job.jobId, { outcome: { heading: FAILED_HEADINGS.swept, message, acknowledge: true }, info: message });
     } catch (error) {
       const verdict = judge(error);
       // Finished (or deleted) between the read and the fail: Flatfile refuses, and it is not open.
@@ -123,7 +132,12 @@ export async function sweepOpenJobs(deps: {
     await store.forget(job.jobId);
     report.swept.push(job.jobId);
   }
-  logger.info("sweep done", { swept: report.swept.length, finished: report.finished.length, deferred: report.deferred.length });
+  logger.info("sweep done", {
+    swept: report.swept.length,
+    finished: report.finished.length,
+    endedByOthers: report.endedByOthers?.length ?? 0,
+    deferred: report.deferred.length,
+  });
   return report;
 }
 
@@ -134,7 +148,12 @@ const SWEEP_RESERVE_MS = 2_000;
  * One scheduled run, as functions/job-sweep runs it (and `npm start` on its timer): the settings
  * and the table from the environment, like the routes.
  */
-export async function runScheduledSweep(context?: Partial<Context>): Promise<SweepReport> {
+export function runScheduledSweep(context?: Partial<Context>): Promise<SweepReport> {
+  // Counted like a route (dimension route=job-sweep): JobEndedByOthers has an alarm.
+  return observeInvocation("job-sweep", () => scheduledSweep(context));
+}
+
+async function scheduledSweep(context?: Partial<Context>): Promise<SweepReport> {
   const started = Date.now();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
   setCorrelation({ route: "job-sweep" });

@@ -4,6 +4,7 @@
  * the tests run the real logic in milliseconds. The bound and the retry schedules, and why:
  * docs/design.md#the-relays-delivery-bound.
  */
+import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
 import { ROUTED_TOPICS, routesFor } from "../../shared/routes";
 
@@ -249,7 +250,7 @@ export async function failJob(
 ): Promise<boolean> {
   const body = JSON.stringify({
     info: request.message,
-    outcome: { acknowledge: true, heading: "Configuration service unavailable", message: request.message },
+    outcome: { acknowledge: true, heading: FAILED_HEADINGS.relayGaveUp, message: request.message },
   });
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const remaining = request.deadline - deps.now();

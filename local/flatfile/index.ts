@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { createActions } from "./act";
 import { agentRoutes, secretRoutes } from "./resources/agents";
 import { eventRoutes } from "./resources/events";
-import { jobRoutes } from "./resources/jobs";
+import { failUnacknowledgedJobs, jobRoutes } from "./resources/jobs";
 import { recordRoutes } from "./resources/records";
 import { documentRoutes, spaceRoutes } from "./resources/spaces";
 import { userRoutes } from "./resources/users";
@@ -61,6 +61,7 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     ...options.platform,
   };
   const store = new Store({ ...initialPlatform }, options.idPrefix);
+  store.tick = () => void failUnacknowledgedJobs(store);
   const seed = createSeed(store);
   const server = await serveRoutes(ROUTES, store, { port: options.port, latencyMs: options.latencyMs, apiKey });
 
@@ -83,6 +84,14 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     agents: store.agents,
     secrets: store.secrets,
     commits: store.commits,
+    clock: {
+      now: () => store.clockNow(),
+      advance(ms) {
+        store.clockOffsetMs += ms;
+        store.tick();
+      },
+    },
+    timedOutJobs: store.timedOut,
     reset() {
       server.requests.length = 0;
       store.clear();

@@ -159,6 +159,8 @@ export async function serveRoutes(
       }
     }
     try {
+      // The platform's timers act on their own; the stand-in runs them before it answers.
+      store.tick();
       const answer = matched.route.handle(store, matched.params, parsed, url.searchParams);
       send(response, entry, 200, answer);
     } catch (error) {

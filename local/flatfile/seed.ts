@@ -85,6 +85,8 @@ export function createSeed(store: Store): Seed {
       };
       if (input.spaceId) job.spaceId = input.spaceId;
       store.jobs.set(job.id, job);
+      // Seeded as executing: as if acknowledged now, for the platform's timer (resources/jobs.ts).
+      if (job.status === "executing") store.lastAcks.set(job.id, store.clockNow());
       return clone(job);
     },
     workbook(input) {

@@ -58,6 +58,19 @@ export class Store {
   /** Every event raised, oldest first. */
   readonly events: StoredEvent[] = [];
 
+  /**
+   * The platform's clock: wall time plus what tests advanced it by (`standIn.clock.advance`). The
+   * platform's own timers (resources/jobs.ts: jobs left unacknowledged) run on it.
+   */
+  clockOffsetMs = 0;
+  clockNow = (): number => Date.now() + this.clockOffsetMs;
+  /** Per job, when it was last acknowledged, on `clockNow`. */
+  readonly lastAcks = new Map<string, number>();
+  /** Jobs the platform's timer failed (resources/jobs.ts), oldest first. */
+  readonly timedOut: string[] = [];
+  /** Runs the platform's timers as of `clockNow` (before each request, and when the clock moves). */
+  tick: () => void = () => undefined;
+
   /** A short random tag per stand-in, so ids from two instances never collide. */
   private readonly instance = Array.from(randomBytes(2), (b) => ALNUM[b % 36]).join("");
   private counter = 0;
@@ -94,6 +107,9 @@ export class Store {
       map.clear();
     }
     this.events.length = 0;
+    this.lastAcks.clear();
+    this.timedOut.length = 0;
+    this.clockOffsetMs = 0;
   }
 
   /** Appends an event to the log, as the platform raises it. */

@@ -318,6 +318,14 @@ export interface FlatfileStandIn {
   agents: Map<string, StoredAgent>;
   secrets: Map<string, StoredSecret>;
   commits: Map<string, StoredCommit>;
+  /**
+   * The platform's clock (epoch ms): wall time plus every `advance`. Moving it runs the
+   * platform's timers at once (resources/jobs.ts: a job executing 5 minutes after its last ack is
+   * failed). Reset puts it back to wall time.
+   */
+  clock: { now(): number; advance(ms: number): void };
+  /** Ids of the jobs the platform's 5-minute timer failed, oldest first (cleared by reset). */
+  readonly timedOutJobs: readonly string[];
   /** Clears all state, the request log and faults, and restores `platform` as started; keeps the server, port and apiKey. */
   reset(): void;
   close(): Promise<void>;

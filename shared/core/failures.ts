@@ -1,5 +1,6 @@
 import { HttpError, JobFailure, NotFoundError, RetryableError } from "./errors";
 import { FlatfileApiError } from "./flatfile-http";
+import { FAILED_HEADINGS } from "./job-outcomes";
 import { redact } from "./logger";
 
 /** What kind of failure an error is, and what a person reading the job's message should do. */
@@ -35,15 +36,15 @@ export function judge(error: unknown): FailureVerdict {
 export function messageFor(verdict: FinalVerdict, what: string): { heading: string; message: string } {
   switch (verdict.kind) {
     case "action-needed":
-      return { heading: "Action needed", message: verdict.detail };
+      return { heading: FAILED_HEADINGS.actionNeeded, message: verdict.detail };
     case "not-found":
       return {
-        heading: "Not found",
+        heading: FAILED_HEADINGS.notFound,
         message: `${what} could not finish: ${verdict.detail}. It may have been deleted; refresh the page and try again.`,
       };
     case "defect":
       return {
-        heading: "Unexpected error",
+        heading: FAILED_HEADINGS.unexpected,
         message: `${what} failed with an unexpected error (${verdict.detail}). Ask your administrator to check the configurator's logs.`,
       };
   }

@@ -14,8 +14,9 @@ import type { Flatfile } from "@flatfile/api";
 import { HttpError, NotFoundError, RetryableError } from "./errors";
 import { judge, messageFor, retryingInfo } from "./failures";
 import type { FlatfileApi } from "./flatfile-client";
+import { endedByOthers } from "./job-outcomes";
 import { logger } from "./logger";
-import type { OpenJobStore } from "./open-jobs";
+import { OPEN_JOB_REFRESH_MS, type OpenJob, type OpenJobStore } from "./open-jobs";
 import { count, METRIC } from "./observability";
 
 export interface JobResult {
@@ -87,7 +88,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished", ...repaired };
   }
   if (job.status && FINISHED.has(job.status)) {
-    await forget(openJobs, jobId);
+    noteIfEndedByOthers(job, await forget(openJobs, jobId));
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished" };
   }
 
@@ -98,7 +99,9 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
 
   // Recorded before the ack, so that no acknowledged job escapes the sweep. If the store is down,
   // this throws a 5xx before anything is written to Flatfile.
-  await openJobs.track({ jobId, what: run.what, spaceId: run.spaceId });
+  const record = { jobId, what: run.what, spaceId: run.spaceId };
+  await openJobs.track(record);
+  let trackedAt = Date.now();
 
   const pending: Promise<unknown>[] = [];
   let acknowledged: Promise<unknown> | undefined;
@@ -108,6 +111,13 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     acknowledged.catch(() => undefined);
     if (prepared.status === "rejected") throw prepared.reason;
     const progress = (percent: number, info: string) => {
+      // Long work keeps its record as fresh as its acks, so the sweep never takes it for abandoned.
+      if (Date.now() - trackedAt > OPEN_JOB_REFRESH_MS) {
+        trackedAt = Date.now();
+        const refresh = openJobs.track(record);
+        refresh.catch((error) => logger.warn("could not refresh the open-job record", { error: judge(error).detail }));
+        pending.push(refresh.catch(() => undefined));
+      }
       const update = acknowledged!.then(() => api.jobs.ack(jobId, { info, progress: percent }));
       update.catch((error) => logger.warn("progress update failed", { error: judge(error).detail }));
       pending.push(update.catch(() => undefined));
@@ -164,9 +174,33 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
   }
 }
 
-/** The job ended. If the store cannot be told, the sweep finds the job finished and forgets it then. */
-async function forget(openJobs: OpenJobStore, jobId: string): Promise<void> {
-  await openJobs
-    .forget(jobId)
-    .catch((error: unknown) => logger.warn("could not forget the finished job", { failure: judge(error).detail }));
+/**
+ * The job ended. If the store cannot be told, the sweep finds the job finished and forgets it then.
+ * Answers what was recorded (undefined when nothing was, or the store could not say).
+ */
+async function forget(openJobs: OpenJobStore, jobId: string): Promise<OpenJob | undefined> {
+  return openJobs.forget(jobId).catch((error: unknown) => {
+    logger.warn("could not forget the finished job", { failure: judge(error).detail });
+    return undefined;
+  });
+}
+
+/** The log line of each tracked job found ended by someone else (with its jobId and spaceId). */
+export const ENDED_BY_OTHERS_LOG_MESSAGE = "a job we acknowledged was ended by someone else first";
+
+/**
+ * A job we had recorded as ours and open, found failed or canceled by someone else (the platform's
+ * timer, a person, another listener): logged with its id and counted, since it means our
+ * guarantee was not kept (shared/core/job-outcomes.ts).
+ */
+export function noteIfEndedByOthers(job: Pick<Flatfile.Job, "id" | "status" | "outcome">, recorded: OpenJob | undefined): boolean {
+  if (!recorded || !endedByOthers(job)) return false;
+  logger.error(ENDED_BY_OTHERS_LOG_MESSAGE, {
+    jobId: recorded.jobId,
+    spaceId: recorded.spaceId,
+    jobStatus: job.status,
+    msSinceOurLastAck: Date.now() - recorded.ackedAt,
+  });
+  count(METRIC.jobEndedByOthers);
+  return true;
 }

@@ -51,6 +51,12 @@ export const METRIC = {
   jobFailed: "JobFailed",
   /** A job ended `failed` with a message for the person (records still in error, say). */
   jobNeedsAction: "JobNeedsAction",
+  /**
+   * A job we acknowledged and still tracked was found failed or canceled by someone else (the
+   * platform's 5-minute timer, a person, another listener): our guarantee was not kept. Counted by
+   * the route that finds it, or by the sweep (route "job-sweep"); shared/core/job-outcomes.ts.
+   */
+  jobEndedByOthers: "JobEndedByOthers",
   /** Every request sent to the Flatfile API, retries included. */
   flatfileCalls: "FlatfileCalls",
   /** Requests that were retries of an earlier attempt. */

@@ -1,9 +1,10 @@
 /**
  * The jobs our code acknowledged and has not yet seen end: the sweep's to-do list.
  *
- * A job is tracked just before its ack and forgotten once it is complete or failed. A temporary
- * failure keeps it tracked (the job stays executing for the relay's retry). The scheduled sweep
- * (functions/job-sweep/sweep.ts) fails whatever is still tracked past OPEN_JOB_BOUND_MS.
+ * A job is tracked just before each delivery's ack and forgotten once it is complete or failed. A
+ * temporary failure keeps it tracked (the job stays executing for the relay's retry). The
+ * scheduled sweep (functions/job-sweep/sweep.ts) fails whatever is still tracked past
+ * OPEN_JOB_BOUND_MS, before the platform's own timer would (see the numbers below).
  *
  * In AWS the items live in the idempotency table under their own key prefix, expiring through
  * its TTL. Each carries a fixed `openJobs` attribute and its ack time, which a sparse index
@@ -11,26 +12,44 @@
  * one partition up to a cut-off time and never scans, however many deliveries the table holds.
  * Locally, without a table, an in-process map (npm start runs the sweep in the same process).
  */
-import { DeleteItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, DeleteItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "./dynamo-client";
 import { RetryableError } from "./errors";
 
 /**
- * How long an acknowledged job may stay executing before the sweep fails it: 10 minutes.
+ * The numbers that decide who fails a job we left open: the platform, or our sweep. In one place.
  *
- * It must exceed the longest time a live delivery can still be working on the job. The relay
- * starts delivery attempts for 55 s and fails the job itself when it gives up at 60 s
- * (infra/relay/forward.ts, RELAY_BOUND); the last attempt's invocation runs at most the function
- * timeout (25 s) after it starts. So 55 s + 25 s = 80 s after the first ack no delivery can still
- * act, and 10 minutes leaves a wide margin (clock skew, a slow agent start, a later relay window)
- * while a person left with a spinner waits at most the bound plus one sweep interval.
+ * Flatfile fails a job that is "still executing but [hasn't] been acknowledged (ack'd)" within 5
+ * minutes, found by "a routine check that occurs every 5 minutes" (Guides, changelog platform
+ * 2023-11-28). The person then sees the platform's generic timeout, not what to do. So our sweep
+ * must fail what we left open first, with our message, and it counts from the same moment the
+ * platform does: the last acknowledgement. Every delivery records its time just before it acks
+ * (`track`), and an invocation ends within 25 s of that (API Gateway's 29 s), so the record's time
+ * is at most 25 s before the job's last ack (a longer piece of work refreshes it through the
+ * lifecycle's progress updates, OPEN_JOB_REFRESH_MS).
+ *
+ * - The sweep fails a job at the first run at least OPEN_JOB_BOUND_MS after the record's time, so
+ *   by bound + interval = 3 + 1 = 4 minutes after the last ack at the latest: a minute before the
+ *   platform's earliest (5 minutes, if its check happens to run at that very moment), which covers
+ *   a sweep run's own length, the schedule's jitter and clock skew.
+ * - The bound must exceed the time a live delivery can still act after the record's time: the
+ *   relay starts attempts for 55 s and fails the job itself when it gives up at 60 s
+ *   (infra/relay/forward.ts, RELAY_BOUND), and the last attempt runs at most 25 s, so 85 s after
+ *   the first delivery's ack nothing of ours is working on the job. 3 minutes is twice that.
+ * - Hence a sweep every minute (EventBridge's finest rate), not every 5: with a 5-minute interval
+ *   no bound above 85 s could stay under the platform's 5 minutes.
  */
-export const OPEN_JOB_BOUND_MS = 10 * 60_000;
+/** Flatfile fails a job executing without an acknowledgement for this long (see above). */
+export const PLATFORM_ACK_TIMEOUT_MS = 5 * 60_000;
+/** How long after its last recorded acknowledgement a job of ours may stay executing: 3 minutes. */
+export const OPEN_JOB_BOUND_MS = 3 * 60_000;
+/** How often the sweep runs (the stack's schedule; `npm start`'s timer): every minute. */
+export const OPEN_JOB_SWEEP_INTERVAL_MS = 60_000;
 /**
- * How often the sweep runs (the stack's schedule; `npm start`'s timer). A job left open is
- * failed between OPEN_JOB_BOUND_MS and OPEN_JOB_BOUND_MS plus this after its ack.
+ * Work that reports progress longer than this after its delivery's record refreshes the record,
+ * so a job still acknowledged every minute (a long duplicate's heartbeat) is never swept.
  */
-export const OPEN_JOB_SWEEP_INTERVAL_MS = 5 * 60_000;
+export const OPEN_JOB_REFRESH_MS = 60_000;
 /** The sparse index the sweep queries (see the file comment). */
 export const OPEN_JOBS_INDEX = "OpenJobsByAckTime";
 /** The index's partition attribute and its one value; its sort attribute. */
@@ -49,21 +68,28 @@ export interface OpenJob {
   /** "Setting up this Space": how the sweep names the job in the message a person reads. */
   what: string;
   spaceId?: string;
-  /** Epoch ms of the first ack. */
+  /** Epoch ms of the last recorded acknowledgement (each delivery's, and each refresh). */
   ackedAt: number;
 }
 
 export interface OpenJobStore {
-  /** Records the job as acknowledged; a later delivery keeps the first ack time. */
+  /** Records the job as acknowledged now; a later delivery (or a refresh) moves the time on. */
   track(job: Omit<OpenJob, "ackedAt">, now?: number): Promise<void>;
-  /** The job ended: nothing for the sweep to do. */
-  forget(jobId: string): Promise<void>;
+  /** The job ended: nothing for the sweep to do. Answers what was recorded, if anything. */
+  forget(jobId: string): Promise<OpenJob | undefined>;
   /** Jobs acknowledged before `cutoff` (epoch ms), oldest first, at most `limit`. */
   ackedBefore(cutoff: number, limit: number): Promise<OpenJob[]>;
 }
 
 function storeError(action: string, error: unknown): RetryableError {
   return new RetryableError(`the open-job store could not ${action} (${error instanceof Error ? error.name : "unknown error"})`);
+}
+
+function itemToOpenJob(item: Record<string, AttributeValue>): OpenJob | undefined {
+  const jobId = item.jobId?.S;
+  const ackedAt = Number(item[OPEN_JOBS_SORT_ATTRIBUTE]?.N);
+  if (!jobId || !Number.isFinite(ackedAt)) return undefined;
+  return { jobId, what: item.what?.S ?? "This job", spaceId: item.spaceId?.S, ackedAt };
 }
 
 function dynamoStore(table: string): OpenJobStore {
@@ -76,7 +102,7 @@ function dynamoStore(table: string): OpenJobStore {
             TableName: table,
             Key: keyOf(job.jobId),
             UpdateExpression:
-              "SET #partition = :partition, #ackedAt = if_not_exists(#ackedAt, :now), jobId = :jobId, what = :what, expiration = if_not_exists(expiration, :expiration)" +
+              "SET #partition = :partition, #ackedAt = :now, jobId = :jobId, what = :what, expiration = if_not_exists(expiration, :expiration)" +
               (job.spaceId ? ", spaceId = :spaceId" : ""),
             ExpressionAttributeNames: { "#partition": OPEN_JOBS_PARTITION_ATTRIBUTE, "#ackedAt": OPEN_JOBS_SORT_ATTRIBUTE },
             ExpressionAttributeValues: {
@@ -95,14 +121,15 @@ function dynamoStore(table: string): OpenJobStore {
     },
     async forget(jobId) {
       try {
-        await dynamoClient().send(new DeleteItemCommand({ TableName: table, Key: keyOf(jobId) }));
+        const deleted = await dynamoClient().send(new DeleteItemCommand({ TableName: table, Key: keyOf(jobId), ReturnValues: "ALL_OLD" }));
+        return deleted.Attributes ? itemToOpenJob(deleted.Attributes) : undefined;
       } catch (error) {
         throw storeError("forget the job", error);
       }
     },
     async ackedBefore(cutoff, limit) {
       const found: OpenJob[] = [];
-      let start: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined;
+      let start: Record<string, AttributeValue> | undefined;
       try {
         do {
           const page = await dynamoClient().send(
@@ -118,10 +145,8 @@ function dynamoStore(table: string): OpenJobStore {
             }),
           );
           for (const item of page.Items ?? []) {
-            const jobId = item.jobId?.S;
-            const ackedAt = Number(item[OPEN_JOBS_SORT_ATTRIBUTE]?.N);
-            if (!jobId || !Number.isFinite(ackedAt)) continue;
-            found.push({ jobId, what: item.what?.S ?? "This job", spaceId: item.spaceId?.S, ackedAt });
+            const job = itemToOpenJob(item);
+            if (job) found.push(job);
           }
           start = page.LastEvaluatedKey;
         } while (start && found.length < limit);
@@ -138,10 +163,12 @@ const inProcess = new Map<string, OpenJob>();
 
 const inProcessStore: OpenJobStore = {
   async track(job, now = Date.now()) {
-    inProcess.set(job.jobId, { ...job, ackedAt: inProcess.get(job.jobId)?.ackedAt ?? now });
+    inProcess.set(job.jobId, { ...job, ackedAt: now });
   },
   async forget(jobId) {
+    const recorded = inProcess.get(jobId);
     inProcess.delete(jobId);
+    return recorded;
   },
   async ackedBefore(cutoff, limit) {
     return [...inProcess.values()]

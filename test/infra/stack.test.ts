@@ -286,8 +286,8 @@ describe("FlatfileStack (default context)", () => {
         .sort(),
     ).toEqual(["Errors", "Throttles"]);
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
-    // + SigningSecretUnavailable, and the two on the product's own metrics (below).
-    expect(alarms).toHaveLength(13);
+    // + SigningSecretUnavailable, and the three on the product's own metrics (below).
+    expect(alarms).toHaveLength(14);
 
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
@@ -301,11 +301,11 @@ describe("FlatfileStack (default context)", () => {
     template.resourceCountIs("AWS::SNS::Subscription", 0);
   });
 
-  it("runs the job sweep every 5 minutes, with the secret, a Query on the open-jobs index and DeleteItem on open-job items only", () => {
+  it("runs the job sweep every minute, with the secret, a Query on the open-jobs index and DeleteItem on open-job items only", () => {
     const rules = Object.values(template.findResources("AWS::Events::Rule")).map((r) => r.Properties);
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({
-      ScheduleExpression: "rate(5 minutes)",
+      ScheduleExpression: "rate(1 minute)",
       State: "ENABLED",
       Targets: [{ Arn: { "Fn::GetAtt": [sweepId, "Arn"] } }],
     });
@@ -315,7 +315,7 @@ describe("FlatfileStack (default context)", () => {
       FunctionName: { "Fn::GetAtt": [sweepId, "Arn"] },
     });
     const sweep = template.findResources("AWS::Lambda::Function")[sweepId]!.Properties;
-    expect(sweep.Description).toMatch(/left open more than 10 minutes/);
+    expect(sweep.Description).toMatch(/left open more than 3 minutes after their last ack \(every minute\)/);
     expect(sweep.Environment.Variables).toMatchObject({ FLATFILE_SECRET_ID: { Ref: secretId }, IDEMPOTENCY_TABLE: { Ref: tableId } });
 
     const statements = iamStatements(template).filter((s) => JSON.stringify(s.roles) === JSON.stringify([{ Ref: sweepRoleId }]));
@@ -388,6 +388,15 @@ describe("FlatfileStack (default context)", () => {
         /^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\)){2}$/,
       );
     }
+    // A job of ours someone else ended first, as any route or the sweep finds it: at the first one.
+    const [endedByOthers, ...more] = onProductMetric(METRIC.jobEndedByOthers);
+    expect(more).toEqual([]);
+    expect(endedByOthers).toMatchObject({ Threshold: 1, AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }] });
+    const counted = (endedByOthers!.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[])
+      .filter((m) => m.MetricStat)
+      .map((m) => m.MetricStat!.Metric.Dimensions.find((d) => d.Name === "route")?.Value);
+    expect(counted).toEqual([...FUNCTION_NAMES, "job-sweep"]);
+    expect(endedByOthers!.AlarmDescription).toMatch(/5-minute timer.*jobId/);
   });
 
   it("has one dashboard: alarm status, API, deliveries per route, jobs, Flatfile, duration percentiles, throttles, the table and ERROR lines", () => {
@@ -405,6 +414,7 @@ describe("FlatfileStack (default context)", () => {
       METRIC.rejectedMalformed,
       METRIC.jobCompleted,
       METRIC.jobFailed,
+      METRIC.jobEndedByOthers,
       METRIC.flatfileCalls,
       METRIC.flatfileRetries,
       METRIC.flatfileErrors,

@@ -2,6 +2,12 @@
  * Jobs: create, get, ack, complete, fail, cancel, execute (retry answers 404); and the events they
  * raise. Where the platform is silent the stand-in takes the less convenient plausible behaviour;
  * the lifecycle and its sources: docs/design.md#the-stand-ins-jobs.
+ *
+ * The platform's timer (changelog, platform 2023-11-28: "a routine check that occurs every 5
+ * minutes ... will automatically fail jobs that are still executing but haven't been acknowledged
+ * (ack'd) within this timeframe"): a job executing 5 minutes after its last ack is failed as soon
+ * as that much time has passed on the stand-in's clock (`standIn.clock.advance(ms)`), with
+ * `job:failed`, a generic outcome none of our headings, and its id in `standIn.timedOutJobs`.
  */
 import { badRequest, HttpError } from "../errors";
 import { ID, ok, type Route } from "../router";
@@ -10,6 +16,36 @@ import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
 import type { Json, StoredEvent, StoredJob } from "../types";
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
+
+/** The changelog's "within this timeframe": 5 minutes without an ack. */
+export const PLATFORM_ACK_TIMEOUT_MS = 5 * 60_000;
+export const TIMED_OUT_OUTCOME = {
+  acknowledge: true,
+  heading: "Job timed out",
+  message: "This job was not acknowledged for 5 minutes and was stopped by Flatfile.",
+} as const;
+
+/** The platform's timer: fails every job executing without an ack for PLATFORM_ACK_TIMEOUT_MS. */
+export function failUnacknowledgedJobs(store: Store): string[] {
+  const failed: string[] = [];
+  const at = store.clockNow();
+  for (const job of store.jobs.values()) {
+    if (job.status !== "executing") continue;
+    // Made executing by a test's hand, never acked here: counted from now on.
+    const lastAck = store.lastAcks.get(job.id) ?? store.clockNow();
+    if (!store.lastAcks.has(job.id)) store.lastAcks.set(job.id, lastAck);
+    if (at - lastAck < PLATFORM_ACK_TIMEOUT_MS) continue;
+    job.status = "failed";
+    job.outcome = clone(TIMED_OUT_OUTCOME) as Record<string, unknown>;
+    job.info = TIMED_OUT_OUTCOME.message;
+    job.finishedAt = now();
+    job.updatedAt = now();
+    store.timedOut.push(job.id);
+    failed.push(job.id);
+    if (job.context) raiseJobEvent(store, "job:failed", job);
+  }
+  return failed;
+}
 
 /** A job event's payload, as the platform sends it (test/support/events/*.json). */
 function jobPayload(job: StoredJob): Record<string, unknown> {
@@ -160,6 +196,7 @@ export const jobRoutes: Route[] = [
       if (typeof details.estimatedCompletionAt === "string") job.estimatedCompletionAt = details.estimatedCompletionAt;
       job.startedAt ??= now();
       job.updatedAt = now();
+      store.lastAcks.set(job.id, store.clockNow());
       return ok(jobView(job));
     },
   },

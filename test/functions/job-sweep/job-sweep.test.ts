@@ -9,8 +9,17 @@ import { handler as jobSweepHandler } from "../../../functions/job-sweep/handler
 import { handler as spaceConfigure } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
-import { OPEN_JOB_BOUND_MS, OPEN_JOB_KEY_PREFIX, OPEN_JOBS_INDEX, openJobStore, type OpenJobStore } from "../../../shared/core/open-jobs";
-import { sweepOpenJobs, sweptMessage } from "../../../functions/job-sweep/sweep";
+import { createSdkClient } from "../../../shared/core/flatfile-sdk";
+import {
+  OPEN_JOB_BOUND_MS,
+  OPEN_JOB_KEY_PREFIX,
+  OPEN_JOB_SWEEP_INTERVAL_MS,
+  OPEN_JOBS_INDEX,
+  openJobStore,
+  PLATFORM_ACK_TIMEOUT_MS,
+  type OpenJobStore,
+} from "../../../shared/core/open-jobs";
+import { sweepOpenJobs, sweptMessage, type SweepReport } from "../../../functions/job-sweep/sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
 import { jobReadyEvent } from "../../support/harness";
 import { useHarness } from "../../support/fixture";
@@ -79,7 +88,7 @@ describe("the sweep", () => {
     });
     // Configure has no button to press again: the message says what a person can do instead.
     expect(job.outcome?.message).toMatch(
-      /^Setting up this Space was stopped: .* for 10 minutes.*create a new Space.*ask your administrator.*job us_jb_/,
+      /^Setting up this Space was stopped: .* for 3 minutes.*create a new Space.*ask your administrator.*job us_jb_/,
     );
     expect(job.outcome?.message).not.toMatch(/run it again|press/i);
     expect(await tracked()).toEqual([]);
@@ -136,7 +145,8 @@ describe("the sweep", () => {
     await store.track({ jobId: ids[2]!, what: "c" }, t0 - 3_000);
     await store.track({ jobId: ids[0]!, what: "a" }, t0 - 9_000);
     await store.track({ jobId: ids[1]!, what: "b" }, t0 - 6_000);
-    // A later delivery of the same job keeps the first ack time.
+    // A later delivery of the same job moves its time to that delivery's ack (the platform's
+    // timer counts from the last ack too).
     await store.track({ jobId: ids[0]!, what: "a" }, t0);
     const query = await raw.send(
       new QueryCommand({
@@ -146,12 +156,12 @@ describe("the sweep", () => {
         ExpressionAttributeValues: { ":p": { S: "open" } },
       }),
     );
-    expect(query.Items?.map((item) => item.jobId?.S)).toEqual(ids);
-    const first = await sweepOpenJobs({ api, store, now: t0 - 4_000 + OPEN_JOB_BOUND_MS, batch: 1 });
-    expect(first.swept).toEqual([ids[0]]);
-    const second = await sweepOpenJobs({ api, store, now: t0 - 4_000 + OPEN_JOB_BOUND_MS, batch: 5 });
-    expect(second.swept).toEqual([ids[1]]);
-    expect(await tracked()).toEqual([ids[2]]);
+    expect(query.Items?.map((item) => item.jobId?.S)).toEqual([ids[1], ids[2], ids[0]]);
+    const first = await sweepOpenJobs({ api, store, now: t0 - 2_000 + OPEN_JOB_BOUND_MS, batch: 1 });
+    expect(first.swept).toEqual([ids[1]]);
+    const second = await sweepOpenJobs({ api, store, now: t0 - 2_000 + OPEN_JOB_BOUND_MS, batch: 5 });
+    expect(second.swept).toEqual([ids[2]]);
+    expect(await tracked()).toEqual([ids[0]]);
   });
 
   it("the scheduled function reads its settings and the table from the environment, like the routes", async () => {
@@ -178,5 +188,48 @@ describe("the sweep", () => {
     expect(await messageOf(configure)).not.toMatch(/press|run it again/i);
     expect(await messageOf(foreign)).toMatch(/nothing is working on it any more\. Ask your administrator to check .*job us_jb_/);
     expect(await messageOf(foreign)).not.toMatch(/press|run it again|new Space/i);
+  });
+
+  /** The schedule, minute by minute on the platform's clock: it moves, then the sweep runs at that time. */
+  async function runSchedule(minutes: number, intervalMs: number, boundMs: number): Promise<SweepReport[]> {
+    const reports: SweepReport[] = [];
+    for (let elapsed = 0; elapsed < minutes * 60_000; elapsed += 60_000) {
+      h.flatfile.clock.advance(60_000);
+      if ((elapsed + 60_000) % intervalMs === 0) reports.push(await sweepOpenJobs({ api, store, now: h.flatfile.clock.now(), boundMs }));
+    }
+    return reports;
+  }
+
+  it("on its schedule fails a job we left open with our message before the platform's 5-minute timer can", async () => {
+    expect(OPEN_JOB_BOUND_MS + OPEN_JOB_SWEEP_INTERVAL_MS).toBeLessThan(PLATFORM_ACK_TIMEOUT_MS);
+    const jobId = await abandonedJob();
+    const reports = await runSchedule(10, OPEN_JOB_SWEEP_INTERVAL_MS, OPEN_JOB_BOUND_MS);
+    expect(reports.flatMap((r) => r.swept)).toEqual([jobId]);
+    expect(reports.flatMap((r) => r.endedByOthers ?? [])).toEqual([]);
+    expect((await jobOf(jobId)).outcome?.heading).toBe("Stopped");
+    expect(h.flatfile.timedOutJobs).toEqual([]);
+  });
+
+  it("with the old numbers (bound 10 minutes, every 5) the platform fails the job first, and the sweep reports it as ended by someone else", async () => {
+    const jobId = await abandonedJob();
+    const reports = await runSchedule(15, 5 * 60_000, 10 * 60_000);
+    expect(h.flatfile.timedOutJobs).toEqual([jobId]);
+    expect(reports.flatMap((r) => r.swept)).toEqual([]);
+    expect(reports.flatMap((r) => r.endedByOthers ?? [])).toEqual([jobId]);
+    expect((await jobOf(jobId)).outcome?.heading).not.toBe("Stopped");
+    expect(await tracked()).toEqual([]);
+  });
+
+  it("reports a tracked job a person canceled or another listener failed, but not one the relay or our route failed", async () => {
+    const ids = ["canceled", "foreign", "relay", "ours"].map(() => h.flatfile.seed.job({ job: "space:configure", status: "executing" }).id);
+    for (const jobId of ids) await store.track({ jobId, what: "Setting up this Space" });
+    await createSdkClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url }).jobs.cancel(ids[0]!, {});
+    await api.jobs.fail(ids[1]!, { outcome: { heading: "Import failed", message: "theirs" } });
+    await api.jobs.fail(ids[2]!, { outcome: { heading: "Configuration service unavailable", message: "the relay gave up" } });
+    await api.jobs.fail(ids[3]!, { outcome: { heading: "Unexpected error", message: "our route failed it" } });
+    const report = await sweepOpenJobs({ api, store, now: past() });
+    expect(report.finished.sort()).toEqual([...ids].sort());
+    expect(report.endedByOthers?.sort()).toEqual([ids[0], ids[1]].sort());
+    expect(await tracked()).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ vi.hoisted(() => {
 
 import { guideSection as readSection } from "../../support/guide";
 import { createFlatfileClient } from "../../../shared/core/flatfile-client";
-import { openJobStore } from "../../../shared/core/open-jobs";
+import { OPEN_JOB_SWEEP_INTERVAL_MS, openJobStore, PLATFORM_ACK_TIMEOUT_MS } from "../../../shared/core/open-jobs";
 import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
 import { fault, sleep } from "./support";
 import {
@@ -253,6 +253,31 @@ describe("no job left open", () => {
         heading: "Stopped",
         message: expect.stringMatching(/^Setting up this Space was stopped: .*create a new Space/),
       });
+    },
+  );
+
+  scenario(
+    "a job left open and never redelivered → on its schedule, on the platform's clock, our sweep fails it before the platform's 5-minute timer",
+    async () => {
+      const c = newConfigureJob("left to the timers");
+      flatfile.faults.statuses("workbooks.create", [503, 503, 503]);
+      fault(3);
+      const a = await deliver("/space-configure", c.event);
+      expect(a.status, a.text).toBeGreaterThanOrEqual(500);
+      expect(jobStatus(c.jobId)).toMatchObject(LEFT_OPEN_FOR_RETRY);
+      // Minute by minute: the platform's clock moves (its timer acts), then the sweep runs.
+      const api = createFlatfileClient({ token: flatfile.apiKey, baseUrl: flatfile.url });
+      const swept: string[] = [];
+      for (let elapsed = 0; elapsed <= PLATFORM_ACK_TIMEOUT_MS; elapsed += OPEN_JOB_SWEEP_INTERVAL_MS) {
+        flatfile.clock.advance(OPEN_JOB_SWEEP_INTERVAL_MS);
+        const report = await sweepOpenJobs({ api, store: openJobStore(dynamo.table), now: flatfile.clock.now(), batch: 10_000 });
+        swept.push(...report.swept);
+        expect(report.endedByOthers ?? [], "jobs someone else ended first").toEqual([]);
+      }
+      // Only this job was left for the timers; ours went first.
+      expect(swept).toEqual([c.jobId]);
+      expect(flatfile.timedOutJobs).not.toContain(c.jobId);
+      expect(jobStatus(c.jobId)).toMatchObject({ status: "failed", heading: "Stopped" });
     },
   );
 });

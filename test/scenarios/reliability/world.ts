@@ -18,7 +18,7 @@ import { resetReferenceDataCache } from "../../../shared/core/reference-data-sou
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { GUIDE_TITLE, readSpaceState, type SpaceState } from "../../../shared/flatfile/space-state";
 import { createFlatfileClient } from "../../../shared/core/flatfile-client";
-import { OPEN_JOB_BOUND_MS, openJobStore } from "../../../shared/core/open-jobs";
+import { OPEN_JOB_BOUND_MS, openJobStore, PLATFORM_ACK_TIMEOUT_MS } from "../../../shared/core/open-jobs";
 import { sweepOpenJobs, type SweepReport } from "../../../functions/job-sweep/sweep";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
 import { configuredFrom as configuredFromMetadata, type ConfiguredSpace } from "../../support/configured-space";
@@ -102,10 +102,14 @@ export function useReliabilityWorld(part: string): void {
     const retried = flatfile ? flatfile.requests.filter((r) => r.route === "jobs.retry").length : 0;
     // Every job tracked as open must have ended: a sweep as late as it can be fails nothing.
     const lateSweep: SweepReport | undefined = flatfile && dynamo ? await sweepEverything().catch(() => undefined) : undefined;
+    // Then the platform's 5-minute timer gets its turn: it must find no job of ours still executing.
+    flatfile?.clock.advance(PLATFORM_ACK_TIMEOUT_MS + 60_000);
+    const failedByPlatform = flatfile ? flatfile.timedOutJobs.filter((id) => ownedJobs.has(id)) : [];
     console.log(
       `reliability (${part}): ${counters.scenarios} scenarios, ${counters.faults} faults injected, ${counters.hostile} hostile inputs, ${counters.attacks} attacks, ` +
         `jobs left open ${open.length}, duplicates ${dups.length}, secrets in logs ${secretsInLogs}, ` +
-        `jobs.retry calls ${retried}, jobs left for the sweep ${lateSweep ? lateSweep.swept.length + lateSweep.deferred.length : "?"}`,
+        `jobs.retry calls ${retried}, jobs left for the sweep ${lateSweep ? lateSweep.swept.length + lateSweep.deferred.length : "?"}, ` +
+        `${failedByPlatform.length} of our jobs failed by the platform`,
     );
     await Promise.allSettled([gateway?.close(), shortGateway?.close(), smallGateway?.close()]);
     await Promise.allSettled([flatfile?.close(), dynamo?.close(), secrets?.close(), reference?.close(), hangingReference?.close()]);
@@ -116,6 +120,7 @@ export function useReliabilityWorld(part: string): void {
     expect(lateSweep, "the late sweep ran").toBeDefined();
     expect(lateSweep!.swept, "jobs only the sweep would have ended").toEqual([]);
     expect(lateSweep!.deferred).toEqual([]);
+    expect(failedByPlatform, "our jobs failed by the platform's 5-minute timer").toEqual([]);
     expect(secretsInLogs, "log lines with a secret").toBe(0);
     expect(counters.contractViolations, "answers outside the contract").toEqual([]);
   });

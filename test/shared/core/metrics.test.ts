@@ -20,6 +20,7 @@ vi.hoisted(() => {
 import { handler as actionJob } from "../../../functions/action-job/handler";
 import { handler as spaceConfigure } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
+import { logger } from "../../../shared/core/logger";
 import { METRIC } from "../../../shared/core/observability";
 import { jobReadyEvent } from "../../support/harness";
 import { useHarness } from "../../support/fixture";
@@ -155,5 +156,37 @@ describe("the metrics a delivery prints (EMF)", () => {
     const again = await h.deliver(spaceConfigure, event);
     expect(again.body).toMatchObject({ replayed: true });
     expect(onlyLine().values).toEqual({ [METRIC.idempotentReplay]: 1 });
+  });
+
+  it("a job of ours the platform's timer failed first: JobEndedByOthers, counted by the delivery that finds it, with its id logged", async () => {
+    const space = h.flatfile.seed.space({ name: "Timed out", metadata: { locale: "en-US" } });
+    const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+    const event = jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id });
+    h.flatfile.faults.statuses("workbooks.create", [503, 503, 503]);
+    expect((await h.deliver(spaceConfigure, event)).status).toBeGreaterThanOrEqual(500);
+    // Nobody comes back for 5 minutes: the platform fails the job with its own message.
+    h.flatfile.clock.advance(5 * 60_000);
+    expect(h.flatfile.timedOutJobs).toEqual([job.id]);
+    printed = [];
+    const stderr: string[] = [];
+    const errors = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      return true;
+    });
+    logger.setLogLevel("ERROR");
+    const redelivery = await h.deliver(spaceConfigure, event).finally(() => {
+      logger.setLogLevel("SILENT");
+      errors.mockRestore();
+    });
+    expect(redelivery.body).toMatchObject({ status: "skipped", jobStatus: "failed" });
+    const { values, line } = onlyLine();
+    expect(line).toMatchObject({ route: "space-configure" });
+    expect(values).toMatchObject({ [METRIC.jobEndedByOthers]: 1 });
+    const logged = stderr
+      .join("")
+      .split("\n")
+      .filter((text) => text.includes("ended by someone else first"));
+    expect(logged.length, "one ERROR line").toBe(1);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ level: "ERROR", jobId: job.id, spaceId: space.id });
   });
 });
