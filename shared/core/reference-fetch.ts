@@ -77,9 +77,10 @@ async function readCapped(response: Response, maxChars: number, signal: AbortSig
   } catch (error) {
     void reader.cancel().catch(() => undefined);
     throw error;
-  } finally {
-    reader.releaseLock?.();
   }
+  // The reader is not released: nothing reads this body again, and on Node 24 `releaseLock()`
+  // makes and formats a TypeError, whose first formatted stack in a process decodes the whole
+  // source map under --enable-source-maps (tens of ms between two rounds of a configure).
   if (text.length > maxChars) throw new ReferenceFetchFailure(`the reference API answer is too large (more than ${maxChars} characters)`);
   return text;
 }

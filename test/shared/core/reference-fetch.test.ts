@@ -2,8 +2,11 @@
  * The reference API cannot flood memory or send us elsewhere. Real HTTP servers on
  * 127.0.0.1 (two ports are two origins), through loadReferenceData as space-configure calls it.
  */
+import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchReferenceText, ReferenceFetchFailure } from "../../../shared/core/reference-fetch";
 import { loadReferenceData, resetReferenceDataCache } from "../../../shared/core/reference-data-source";
@@ -11,6 +14,8 @@ import { BUNDLED_CATEGORIES } from "../../../shared/domain/reference-data";
 import { resolveCurrency } from "../../../shared/domain/currency";
 import { buildGuide } from "../../../shared/domain/guide";
 import { startRecorder, startRedirector, startStreamer, type HostileServer } from "../../support/hostile-servers";
+
+const run = promisify(execFile);
 
 let servers: HostileServer[] = [];
 beforeEach(() => resetReferenceDataCache());
@@ -60,6 +65,21 @@ describe("the reference API's body is bounded while it is read", () => {
     });
     const data = await loadReferenceData(`${server.url}/big`, { budgetMs: 1_000 });
     expect(data.detail).toContain("too large (2097152 bytes)");
+  });
+});
+
+describe("on the critical path", () => {
+  it("a cold process reads a whole answer without formatting an error stack (the first one decodes the whole source map)", async () => {
+    const server = await started((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"categories":[{"value":"books",');
+      res.end('"label":"Books"}]}');
+    });
+    const script = join(__dirname, "../../support/cold-reference-fetch.ts");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", script, `${server.url}/categories`], { timeout: 60_000 });
+    const { text, formatted } = JSON.parse(stdout) as { text: string; formatted: string[] };
+    expect(JSON.parse(text)).toEqual({ categories: [{ value: "books", label: "Books" }] });
+    expect(formatted).toEqual([]);
   });
 });
 
