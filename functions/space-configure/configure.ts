@@ -2,8 +2,9 @@
  * `space:configure`: build a new Space from who made it, where they are, and data from outside.
  *
  * The critical path is three round trips: (job lookup ∥ space ∥ actor ∥ reference data), then
- * (ack ∥ workbook ∥ guide), then (complete ∥ space read → update, under the space's lease). A retry of a job that an earlier
- * attempt started first looks for the workbook and guide that attempt made, and reuses them.
+ * (ack ∥ workbook ∥ guide ∥ the space's lease and a fresh read), then (complete ∥ space update,
+ * still under that lease; ./record-configuration.ts). A retry of a job that an earlier attempt
+ * started first looks for the workbook and guide that attempt made, and reuses them.
  */
 import type { Flatfile } from "@flatfile/api";
 import { plainText } from "../../shared/domain/text";
@@ -20,15 +21,8 @@ import { loadReferenceData } from "../../shared/core/reference-data-source";
 import type { ReferenceData } from "../../shared/domain/reference-data";
 import type { GuideState } from "../../shared/domain/guide";
 import { count, METRIC, traceCall } from "../../shared/core/observability";
-import {
-  assertSpaceMetadataBounded,
-  GUIDE_TITLE,
-  readOwnSpaceState,
-  sheetIdsOf,
-  withSpaceState,
-  type SpaceState,
-} from "../../shared/flatfile/space-state";
-import { withSpaceLease } from "../../shared/flatfile/writes";
+import { assertSpaceMetadataBounded, GUIDE_TITLE, readOwnSpaceState, sheetIdsOf, type SpaceState } from "../../shared/flatfile/space-state";
+import { startRecording, type SpaceRecording } from "./record-configuration";
 
 const ROUTE = declaredRoute("space-configure");
 /** The one job this route owns (shared/routes.ts): the platform's `space:configure`. */
@@ -76,19 +70,6 @@ function configuredState(
   };
 }
 
-/**
- * Points the space at our workbook and merges our state into its metadata, keeping the rest:
- * under the space's lease, from a fresh read (`spaces.update` replaces metadata whole). A state
- * that is there already (recorded by a concurrent delivery) is kept.
- */
-function recordConfiguration(api: FlatfileApi, spaceId: string, state: SpaceState, leaseTable: string | undefined): Promise<unknown> {
-  return withSpaceLease(spaceId, leaseTable, async () => {
-    const { data: space } = await api.spaces.get(spaceId);
-    if (await readOwnSpaceState(api, space)) return;
-    await api.spaces.update(spaceId, { primaryWorkbookId: state.workbookId, metadata: withSpaceState(space.metadata, state) });
-  });
-}
-
 function outcomeMessage(
   workbook: Flatfile.Workbook | Flatfile.CreateWorkbookConfig,
   currency: string,
@@ -101,10 +82,22 @@ function outcomeMessage(
 }
 
 async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
+  // The space's lease is taken beside the creates and normally given back by the write beside
+  // `complete`; an attempt that ends any other way (a failed ack, say) gives it back as it ends.
+  const attempt: { recording?: SpaceRecording } = {};
+  try {
+    return await configureJob(event, deps, attempt);
+  } finally {
+    await attempt.recording?.release();
+  }
+}
+
+function configureJob(event: FlatfileEvent, deps: RouteDeps, held: { recording?: SpaceRecording }): Promise<Record<string, unknown>> {
   const { api, finalApi, settings } = deps;
   const jobId = requireContext(event, "jobId");
   const spaceId = requireContext(event, "spaceId");
   const environmentId = event.context.environmentId;
+  const leaseTable = settings.idempotencyTable;
 
   return runJob<Inputs>({
     api,
@@ -143,10 +136,23 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
         guideState,
       } = buildSpaceSetup({ spaceId, environmentId, actor, currency, referenceData });
       const config: Flatfile.CreateWorkbookConfig = { ...blueprint, metadata: { ...blueprint.metadata, configureJobId: jobId } };
-      const [workbook, guideId] = await Promise.all([
-        leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
-        leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
-      ]);
+      const recording = startRecording(api, spaceId, leaseTable);
+      held.recording = recording;
+      let workbook: Flatfile.Workbook;
+      let guideId: string;
+      try {
+        let fresh: Flatfile.Space;
+        [workbook, guideId, fresh] = await Promise.all([
+          leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
+          leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
+          recording.space,
+        ]);
+        assertSpaceMetadataBounded(fresh);
+      } catch (error) {
+        // Failed between the creates and `complete`: nobody else waits on our lease.
+        await recording.release();
+        throw error;
+      }
       const state = configuredState(workbook, guideId, currency.code, audience, jobId, guideState);
       const message = outcomeMessage(workbook, currency.code, currency.notUnderstood);
       return {
@@ -164,7 +170,7 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
           referenceData: referenceData.source,
           reused: Boolean(leftover.workbook),
         },
-        alongsideComplete: () => recordConfiguration(api, spaceId, state, deps.settings.idempotencyTable),
+        alongsideComplete: () => recording.write(state),
       };
     },
     onAlreadyComplete: async () => {
@@ -175,11 +181,8 @@ async function configure(event: FlatfileEvent, deps: RouteDeps): Promise<Record<
       if (!leftover.workbook || !leftover.guideId) return { repaired: false };
       const audience = String(leftover.workbook.metadata?.audience ?? "default");
       // The guide's state is not rebuilt here: later writes render the guide from what the state has.
-      await recordConfiguration(
-        api,
-        spaceId,
+      await startRecording(api, spaceId, leaseTable).write(
         configuredState(leftover.workbook, leftover.guideId, resolveCurrency(space.metadata).code, audience, jobId),
-        deps.settings.idempotencyTable,
       );
       return { repaired: true, workbookId: leftover.workbook.id };
     },

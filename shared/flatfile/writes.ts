@@ -45,3 +45,41 @@ export async function changeWorkbook(
     if (update) await api.workbooks.update(workbookId, update);
   });
 }
+
+/** A lease taken now and held across rounds of a flow until given back. */
+export interface HeldLease {
+  /** Gives the lease back (again is a no-op); resolves once it is released. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the space's lease and holds it until `release`, for a read-modify-write whose read and
+ * write fall in different rounds of a flow. A section lease: the rounds between may be slow. The
+ * holder must release it on every path (a local lease is never lapsed, only given back).
+ */
+export function holdSpaceLease(spaceId: string, leaseTable: string | undefined): Promise<HeldLease> {
+  return new Promise<HeldLease>((resolveHeld, rejectHeld) => {
+    let letGo!: () => void;
+    const lettingGo = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    let held: Promise<void> | undefined;
+    const lease: HeldLease = {
+      release: () => {
+        letGo();
+        return held ? held.catch(() => undefined) : Promise.resolve();
+      },
+    };
+    held = withSpaceLease(
+      spaceId,
+      leaseTable,
+      () => {
+        resolveHeld(lease);
+        return lettingGo;
+      },
+      true,
+    );
+    // Not acquired (another holder past the wait, or the store down): the caller is told.
+    held.catch(rejectHeld);
+  });
+}

@@ -3,8 +3,10 @@
  * job builds, shaped by the space's locale, the actor and the reference data, and what retries,
  * redeliveries and concurrent copies leave behind.
  */
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { waves } from "../../../bench/round-trips";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
@@ -15,6 +17,7 @@ import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../../support/dyn
 import { jobReadyEvent } from "../../support/harness";
 import { useHarness } from "../../support/fixture";
 import { startReferenceApi, type ReferenceApi } from "../../support/reference-api";
+import { stacksFormattedDuring } from "../../support/stack-formatting";
 
 let reference: ReferenceApi;
 
@@ -214,6 +217,50 @@ describe("space-configure: reference data", () => {
   );
 });
 
+describe("space-configure: three rounds, and the space recorded from a fresh read", () => {
+  const LATENCY = 150;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("reads the space under its lease beside the creates, and writes it beside complete", async () => {
+    const { space, event } = seedJob({ locale: "en-US", fromTheApp: { plan: "pro" } });
+    h.flatfile.faults.latency("*", LATENCY);
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    const rounds = waves(h.flatfile.requests, LATENCY).map((w) => w.requests.map((r) => r.route).sort());
+    expect(rounds).toEqual([
+      ["jobs.get", "spaces.get"],
+      ["documents.create", "jobs.ack", "spaces.get", "workbooks.create"],
+      ["jobs.complete", "spaces.update"],
+    ]);
+    const after = (await h.api.spaces.get(space.id)).data;
+    expect(after.metadata).toMatchObject({ locale: "en-US", fromTheApp: { plan: "pro" } });
+    expect(readSpaceState(after.metadata)?.workbookId).toBe(after.primaryWorkbookId);
+  });
+
+  it("keeps metadata the App wrote while the workbook was being made: a read older than a round trip is read again", async () => {
+    const { space, job, event } = seedJob({ locale: "en-US" });
+    h.flatfile.faults.latency("workbooks.create", 600);
+    const delivered = h.deliver(handler, event);
+    // The App's own read-modify-write, once our fresh read (the second spaces.get) has been answered.
+    const freshRead = () => h.flatfile.requests.filter((r) => r.route === "spaces.get" && r.status === 200).length >= 2;
+    while (!freshRead()) await sleep(5);
+    const { data: now } = await h.api.spaces.get(space.id);
+    await h.api.spaces.update(space.id, { metadata: { ...(now.metadata as object), fromTheApp: { plan: "pro" } } });
+    expect((await delivered).status).toBe(200);
+
+    const after = (await h.api.spaces.get(space.id)).data;
+    expect(after.metadata).toMatchObject({ locale: "en-US", fromTheApp: { plan: "pro" } });
+    expect(readSpaceState(after.metadata)).toMatchObject({ configureJobId: job.id, workbookId: after.primaryWorkbookId });
+  });
+
+  it("formats no error stack on the way (with source maps on, the first one decodes the whole map)", async () => {
+    const { event } = seedJob();
+    const { value: answer, formatted } = await stacksFormattedDuring(() => h.deliver(handler, event));
+    expect(answer.status).toBe(200);
+    expect(formatted).toEqual([]);
+  });
+});
+
 describe("space-configure: failures and retries", () => {
   it("leaves the job executing, saying it retries, when workbooks.create keeps answering 500; the redelivery finishes with one workbook and one guide, without jobs.retry", async () => {
     const { space, job, event } = seedJob();
@@ -353,6 +400,34 @@ describe("space-configure: duplicates", () => {
 
       const later = await h.deliver(handler, event);
       expect(later.body).toMatchObject({ replayed: true, status: "complete" });
+    });
+
+    it("gives the space's lease back at once when the job fails between the creates and complete", async () => {
+      const client = new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region: "eu-west-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      });
+      const leaseOf = async (spaceId: string) =>
+        (await client.send(new GetItemCommand({ TableName: dynamo.table, Key: { id: { S: `lease#space#${spaceId}` } } }))).Item;
+      try {
+        for (const failing of ["jobs.ack", "workbooks.create"]) {
+          const { space, job, event } = seedJob();
+          h.flatfile.faults.statuses(failing, [400]);
+          const answer = await h.deliver(handler, event);
+          expect(answer.status, failing).toBe(500);
+          expect((await jobOf(job.id)).status, failing).toBe("failed");
+          expect(
+            h.flatfile.requests.filter((r) => r.route === "spaces.get"),
+            failing,
+          ).toHaveLength(2);
+          // Held, it would stay for the section lease's 30 s and make the next writer wait and 503.
+          expect(await leaseOf(space.id), failing).toBeUndefined();
+          h.flatfile.requests.length = 0;
+        }
+      } finally {
+        client.destroy();
+      }
     });
 
     it("answers 503 before touching Flatfile when the table cannot be reached", async () => {
