@@ -5,6 +5,9 @@
  *   BENCH_COLD_RUNS   fresh processes per bundle for cold init (default 11, at least 10)
  *   BENCH_RUNS        measured runs per flow figure (default 5, after one warm-up)
  *   BENCH_OBSERVABILITY_RUNS  fresh processes per bundle for section 1b (default 31)
+ *   BENCH_COLD_CONFIGURE_RUNS  cold processes per variant for section 2b (default 7)
+ *   BENCH_ONLY        a comma-separated subset of sections to run: cold, observability, configure,
+ *                     scale, submissions, floods (default all; section 2b needs the bundles that cold builds)
  */
 import "./quiet-logs";
 import { randomBytes } from "node:crypto";
@@ -20,6 +23,7 @@ import { handler as spaceConfigureHandler } from "../functions/space-configure/h
 import { startHarness } from "../test/support/harness";
 import { buildAwsFloorBundle, buildHostedListenerBundle, optionalAwsClientsOf } from "./baselines";
 import { buildBaselineBundle, measureColdInit, median } from "./cold-init";
+import { coldConfigure } from "./cold-configure";
 import { floodLoss, printFloodLoss } from "./flood";
 import { observabilityOffPlugin } from "./observability-off";
 import { startReferenceDataServer } from "./reference-data-server";
@@ -34,6 +38,9 @@ const LATENCY_MS = 50;
 const COLD_RUNS = Math.max(10, Number(process.env.BENCH_COLD_RUNS ?? 11));
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const SIZES = [1_000, 100_000] as const;
+const COLD_CONFIGURE_RUNS = Math.max(3, Number(process.env.BENCH_COLD_CONFIGURE_RUNS ?? 7));
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : undefined;
+const runs = (section: string) => !ONLY || ONLY.has(section);
 
 const results: Record<string, unknown> = { at: new Date().toISOString(), node: process.version, latencyMs: LATENCY_MS };
 const verdicts: { figure: string; met: boolean; detail: string }[] = [];
@@ -216,7 +223,7 @@ async function spaceConfigure(): Promise<void> {
   try {
     const api = createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url });
     const baseline = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "" };
-    const ours = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "" };
+    const ours = { ms: [] as number[], calls: 0, trips: 0, waves: "", timeline: "", window: Number.NaN };
     /** When each wave started and when the answer came, from the start of the run. */
     const timeline = (requests: { at: number; route: string }[], startEpoch: number, totalMs: number) =>
       `waves start at ${waves(requests, LATENCY_MS)
@@ -258,6 +265,7 @@ async function spaceConfigure(): Promise<void> {
       ours.calls = ourRequests.length;
       ours.trips = countRoundTrips(ourRequests, LATENCY_MS);
       ours.waves = describeWaves(ourRequests, LATENCY_MS);
+      ours.window = lostUpdateWindow(h.flatfile.requests.slice(from));
     }
     const ratio = median(ours.ms) / median(baseline.ms);
     console.log(`   baseline (guide, sequential): ${ms(median(baseline.ms))}  round trips ${baseline.trips}  calls ${baseline.calls}`);
@@ -268,6 +276,9 @@ async function spaceConfigure(): Promise<void> {
     );
     console.log(`      ${ours.waves}`);
     console.log(`      last run: ${ours.timeline}`);
+    console.log(
+      `      lost-update window (last run): ${ms(ours.window)} from the space read the update is built on to the update (a writer without our lease is overwritten only in it)`,
+    );
     console.log(`   ratio ${ratio.toFixed(2)} (target ≤ 0.6): ${verdict("space-configure time", ratio, 0.6, `${ratio.toFixed(2)}x`)}`);
     console.log(
       `   round trips counted as waves: a request arriving ≥ ${LATENCY_MS} ms (the added latency) after its wave's first request opens the next wave`,
@@ -279,6 +290,45 @@ async function spaceConfigure(): Promise<void> {
     };
   } finally {
     await h.close();
+    await reference.close();
+  }
+}
+
+/** Between the arrival of the space read that the space update was built from and the update's. */
+function lostUpdateWindow(requests: { route: string; at: number }[]): number {
+  const update = [...requests].reverse().find((r) => r.route === "spaces.update");
+  const read = update && [...requests].reverse().find((r) => r.route === "spaces.get" && r.at <= update.at);
+  return update && read ? update.at - read.at : Number.NaN;
+}
+
+async function spaceConfigureCold(): Promise<void> {
+  console.log(
+    `\n2b. space-configure from a cold process: a new process per sample loads dist/space-configure and handles one job:ready (every call and the reference API +${LATENCY_MS} ms; median of ${COLD_CONFIGURE_RUNS} each, interleaved)`,
+  );
+  console.log(
+    "   time to ready = from sending the delivery until jobs.complete reaches Flatfile; stall = 2nd round's start - 1st's - latency",
+  );
+  const flatfile = await startFlatfileStandIn({ latencyMs: LATENCY_MS });
+  const reference = await startReferenceDataServer({ latencyMs: LATENCY_MS });
+  try {
+    const bundle = join(REPO_ROOT, "dist", "space-configure", BUNDLE_FILE);
+    const { withMaps, without, stacksFormatted } = await coldConfigure(flatfile, reference.url, bundle, COLD_CONFIGURE_RUNS, LATENCY_MS);
+    console.log(`   ${pad("", 36)}${pad("time to ready", 16)}${pad("answered", 12)}stall between rounds 1 and 2`);
+    console.log(`   ${pad("source maps off", 36)}${pad(ms(without.readyMs), 16)}${pad(ms(without.answerMs), 12)}${ms(without.stallMs)}`);
+    console.log(
+      `   ${pad("--enable-source-maps (as deployed)", 36)}${pad(ms(withMaps.readyMs), 16)}${pad(ms(withMaps.answerMs), 12)}${ms(withMaps.stallMs)}`,
+    );
+    const ratio = withMaps.readyMs / without.readyMs;
+    console.log(
+      `   time to ready with source maps / without: ${ratio.toFixed(2)} (the machine's noise on cold processes is ±20 % and more)`,
+    );
+    console.log(
+      `   error stacks formatted while a cold process handles the delivery: ${stacksFormatted.length} (target 0): ${verdict("cold configure stacks formatted", stacksFormatted.length, 0, String(stacksFormatted.length))}`,
+    );
+    for (const stack of stacksFormatted) console.log(`      ${stack}`);
+    results.spaceConfigureCold = { withMaps, without, ratio, stacksFormatted };
+  } finally {
+    await flatfile.close();
     await reference.close();
   }
 }
@@ -386,12 +436,15 @@ async function floods(): Promise<void> {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  await coldInit();
-  await observabilityCost();
-  await spaceConfigure();
-  await scale();
-  await submissions();
-  await floods();
+  if (runs("cold")) await coldInit();
+  if (runs("observability")) await observabilityCost();
+  if (runs("configure")) {
+    await spaceConfigure();
+    await spaceConfigureCold();
+  }
+  if (runs("scale")) await scale();
+  if (runs("submissions")) await submissions();
+  if (runs("floods")) await floods();
   const total = (performance.now() - started) / 1000;
   results.verdicts = verdicts;
   results.totalSeconds = total;

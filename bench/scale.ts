@@ -25,6 +25,8 @@ interface Delivered {
 export interface Worker {
   deliver(event: unknown): Promise<Delivered>;
   maxRssKb(): Promise<number>;
+  /** The stacks formatted so far, when the worker was started with bench/count-stacks.cjs. */
+  stacksFormatted(): Promise<string[] | null>;
   close(): void;
 }
 
@@ -69,6 +71,11 @@ export async function startWorker(bundle: string, env: Record<string, string>): 
       child.send({ rss: true });
       return Number((await answer).maxRssKb);
     },
+    async stacksFormatted() {
+      const answer = next();
+      child.send({ stacks: true });
+      return (await answer).stacks as string[] | null;
+    },
     close() {
       child.kill();
     },
@@ -111,7 +118,7 @@ async function measure(
   return { records, calls, routes, ms, medianMs: median(ms), maxRssKb: await worker.maxRssKb() };
 }
 
-const handlerEnv = (flatfile: FlatfileStandIn, signingSecret: string) => ({
+export const handlerEnv = (flatfile: FlatfileStandIn, signingSecret: string) => ({
   FLATFILE_API_KEY: flatfile.apiKey,
   FLATFILE_API_URL: flatfile.url,
   FLATFILE_SIGNING_SECRET: signingSecret,

@@ -11,6 +11,7 @@ import type { ReferenceData } from "../shared/domain/reference-data";
 import { CONFIGURE_JOB } from "../functions/space-configure/configure";
 import { GUIDE_TITLE } from "../shared/flatfile/space-state";
 import { jobReadyEvent, type Harness } from "../test/support/harness";
+import type { Worker } from "./scale";
 import { REFERENCE_CATEGORIES } from "./reference-data-server";
 
 export interface ConfigureInputs {
@@ -60,16 +61,25 @@ export async function runBaselineFlow(api: FlatfileApi, inputs: ConfigureInputs)
   return { workbookId: workbook.id, documentId: document.id };
 }
 
-/** Ours: a signed `job:ready space:configure` delivered to the real handler. Throws unless it answered 200. */
-export async function runHandlerFlow(h: Harness, handler: RouteHandler, inputs: ConfigureInputs): Promise<Record<string, unknown>> {
-  const event = jobReadyEvent({
+const configureEvent = (inputs: ConfigureInputs) =>
+  jobReadyEvent({
     job: CONFIGURE_JOB,
     jobId: inputs.jobId,
     spaceId: inputs.spaceId,
     actorId: inputs.userId,
     environmentId: inputs.environmentId,
   });
-  const answer = await h.deliver(handler, event);
+
+/** Ours: a signed `job:ready space:configure` delivered to the real handler. Throws unless it answered 200. */
+export async function runHandlerFlow(h: Harness, handler: RouteHandler, inputs: ConfigureInputs): Promise<Record<string, unknown>> {
+  const answer = await h.deliver(handler, configureEvent(inputs));
   if (answer.status !== 200) throw new Error(`space-configure answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;
+}
+
+/** The same delivery to the production bundle in a worker process (bench/scale.ts). Throws unless it answered 200. */
+export async function runHandlerFlowIn(worker: Worker, inputs: ConfigureInputs): Promise<{ body: Record<string, unknown>; ms: number }> {
+  const answer = await worker.deliver(configureEvent(inputs));
+  if (answer.status !== 200) throw new Error(`space-configure answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer;
 }
