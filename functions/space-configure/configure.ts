@@ -9,7 +9,6 @@
 import type { Flatfile } from "@flatfile/api";
 import { plainText } from "../../shared/domain/text";
 import { jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
-import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { runJob } from "../../shared/core/job-lifecycle";
 import { claimAsDeclared, type RouteDeps, type RouteSpec } from "../../shared/core/route";
 import { declaredRoute } from "../../shared/routes";
@@ -22,6 +21,7 @@ import type { ReferenceData } from "../../shared/domain/reference-data";
 import type { GuideState } from "../../shared/domain/guide";
 import { count, METRIC, traceCall } from "../../shared/core/observability";
 import { assertSpaceMetadataBounded, GUIDE_TITLE, readOwnSpaceState, sheetIdsOf, type SpaceState } from "../../shared/flatfile/space-state";
+import { findLeftovers, markedGuideBody, type Leftover } from "./leftovers";
 import { startRecording, type SpaceRecording } from "./record-configuration";
 
 const ROUTE = declaredRoute("space-configure");
@@ -32,20 +32,6 @@ interface Inputs {
   space: Flatfile.Space;
   actor: Actor;
   referenceData: ReferenceData;
-}
-
-/** A workbook and guide an earlier, interrupted attempt at this job already made. */
-interface Leftover {
-  workbook?: Flatfile.Workbook;
-  guideId?: string;
-}
-
-/** Our workbook and guide in this space, if an earlier attempt at the same job made them. */
-async function findLeftovers(api: FlatfileApi, spaceId: string, jobId: string): Promise<Leftover> {
-  const [workbooks, documents] = await Promise.all([api.workbooks.list({ spaceId }), api.documents.list(spaceId)]);
-  const workbook = workbooks.data.find((wb) => wb.metadata?.configureJobId === jobId);
-  const guideId = documents.data.find((doc) => doc.title === GUIDE_TITLE)?.id;
-  return { workbook, guideId };
 }
 
 /** What later handlers find in `space.metadata`: the ids of what this job made, and the guide's state. */
@@ -127,7 +113,7 @@ function configureJob(event: FlatfileEvent, deps: RouteDeps, held: { recording?:
       assertSpaceMetadataBounded(space);
       // Only an attempt after one that started can have left a workbook or guide behind; a first
       // attempt saves the two lookups (and a round trip's worth of work on every new Space).
-      const leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
+      const leftover: Leftover = attempt.resumed ? await findLeftovers(api, spaceId, jobId) : {};
       const currency = resolveCurrency(space.metadata);
       const {
         audience,
@@ -144,7 +130,8 @@ function configureJob(event: FlatfileEvent, deps: RouteDeps, held: { recording?:
         let fresh: Flatfile.Space;
         [workbook, guideId, fresh] = await Promise.all([
           leftover.workbook ?? api.workbooks.create(config).then((r) => r.data),
-          leftover.guideId ?? api.documents.create(spaceId, { title: GUIDE_TITLE, body: guide.body }).then((r) => r.data.id),
+          leftover.guideId ??
+            api.documents.create(spaceId, { title: GUIDE_TITLE, body: markedGuideBody(guide.body, jobId) }).then((r) => r.data.id),
           recording.space,
         ]);
         assertSpaceMetadataBounded(fresh);

@@ -261,6 +261,61 @@ describe("space-configure: three rounds, and the space recorded from a fresh rea
   });
 });
 
+describe("space-configure: a resumed attempt takes only what it made", () => {
+  const APP_GUIDE = "<p>Our own onboarding notes, written by the App.</p>\n";
+  const appGuideIn = (spaceId: string) => h.api.documents.create(spaceId, { title: GUIDE_TITLE, body: APP_GUIDE }).then((r) => r.data);
+
+  it("leaves an App's own 'Getting started' document alone and makes its own guide", async () => {
+    const { space, job, event } = seedJob();
+    const appGuide = await appGuideIn(space.id);
+    // Executing: an earlier attempt got past the ack, so this one looks for what it left behind.
+    h.flatfile.jobs.get(job.id)!.status = "executing";
+
+    const answer = await h.deliver(handler, event);
+    expect(answer.status).toBe(200);
+    const state = readSpaceState((await h.api.spaces.get(space.id)).data.metadata);
+    expect(state?.guideDocumentId).toBeDefined();
+    expect(state?.guideDocumentId).not.toBe(appGuide.id);
+    expect(await guidesIn(space.id)).toHaveLength(2);
+    expect(h.flatfile.documents.get(appGuide.id)?.body).toBe(APP_GUIDE);
+    expect(h.flatfile.requests.filter((r) => r.route === "documents.update")).toEqual([]);
+  });
+
+  it("reuses the guide an earlier attempt made, found by its marker, not the App's document of the same title", async () => {
+    const { space, job, event } = seedJob();
+    const appGuide = await appGuideIn(space.id);
+    h.flatfile.faults.statuses("workbooks.create", [500, 500, 500]);
+    expect((await h.deliver(handler, event)).status).toBeGreaterThanOrEqual(500);
+    const ours = (await guidesIn(space.id)).filter((d) => d.id !== appGuide.id);
+    expect(ours).toHaveLength(1);
+
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ guideDocumentId: ours[0]!.id });
+    expect(await guidesIn(space.id)).toHaveLength(2);
+    expect(readSpaceState((await h.api.spaces.get(space.id)).data.metadata)?.guideDocumentId).toBe(ours[0]!.id);
+    expect(h.flatfile.documents.get(appGuide.id)?.body).toBe(APP_GUIDE);
+    expect((await jobOf(job.id)).status).toBe("complete");
+  });
+
+  it("does not repair a space from an App's document when the job completed before our state was recorded", async () => {
+    const { space, job, event } = seedJob();
+    h.flatfile.faults.statuses("spaces.update", [500, 500, 500]);
+    expect((await h.deliver(handler, event)).status).toBeGreaterThanOrEqual(500);
+    expect((await jobOf(job.id)).status).toBe("complete");
+    // Our guide is gone (someone deleted it); an App's document has the same title.
+    const ours = await guidesIn(space.id);
+    for (const doc of ours) h.flatfile.documents.delete(doc.id);
+    const appGuide = await appGuideIn(space.id);
+
+    const retried = await h.deliver(handler, event);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ repaired: false });
+    expect(readSpaceState((await h.api.spaces.get(space.id)).data.metadata)).toBeUndefined();
+    expect(h.flatfile.documents.get(appGuide.id)?.body).toBe(APP_GUIDE);
+  });
+});
+
 describe("space-configure: failures and retries", () => {
   it("leaves the job executing, saying it retries, when workbooks.create keeps answering 500; the redelivery finishes with one workbook and one guide, without jobs.retry", async () => {
     const { space, job, event } = seedJob();
