@@ -53,6 +53,8 @@ export async function relayDeploy(
       environmentId,
       baseUrl: baseUrl!,
       signingSecret: settings.signingSecrets[0]!,
+      // During a rotation (the secret's previousSigningSecret), the relay signs with both.
+      previousSigningSecret: settings.signingSecrets[1],
       source: bundle.code,
     });
     print(

@@ -4,9 +4,10 @@
  * body. See forward.ts for the rules and the bound; bundle.ts turns this file into the single JS
  * file that Flatfile's agent runtime runs.
  *
- * Flatfile secrets it reads (registration upserts both, scoped to the environment):
+ * Flatfile secrets it reads (registration upserts them, scoped to the environment):
  *   RELAY_BASE_URL        the API's base URL, route paths are appended;
- *   RELAY_SIGNING_SECRET  the HMAC key of the `x-flatfile-signature` contract.
+ *   RELAY_SIGNING_SECRET  the HMAC key of the `x-flatfile-signature` contract;
+ *   RELAY_PREVIOUS_SIGNING_SECRET  only during a rotation: signed with too (a second `v1=`).
  */
 import type { FlatfileEvent, FlatfileListener } from "@flatfile/listener";
 import { defaultDeps, RELAY_TOPICS, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";

@@ -13,7 +13,8 @@
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
 import type { SdkApi } from "../../shared/core/flatfile-sdk";
-import { isAllowedBaseUrl, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
+import { normalizeSigningSecret } from "../../shared/core/signature";
+import { isAllowedBaseUrl, RELAY_SECRET_BASE_URL, RELAY_SECRET_PREVIOUS_SIGNING, RELAY_SECRET_SIGNING, RELAY_TOPICS } from "./forward";
 
 export { isAllowedBaseUrl };
 /** Why a base URL is refused, for CloudFormation or the terminal. */
@@ -38,6 +39,8 @@ export interface RelayTarget {
   /** The API's base URL; the agent appends the route paths. */
   baseUrl: string;
   signingSecret: string;
+  /** During a rotation, the signing secret before it: the relay signs with both until it is gone. */
+  previousSigningSecret?: string;
   /** The bundled agent (bundle.ts). */
   source: string;
 }
@@ -73,10 +76,32 @@ async function deleteAgent(api: RelayApi, agentId: string): Promise<void> {
   }
 }
 
+/** Our environment-scoped secrets (not a Space's or an actor's override of the same name). */
+async function ourSecrets(api: RelayApi, environmentId: string, names: readonly string[]) {
+  const secrets = (await api.secrets.list({ environmentId })).data ?? [];
+  return secrets.filter((s) => names.includes(s.name) && !s.spaceId && !s.actorId);
+}
+
+async function deleteSecret(api: RelayApi, id: string): Promise<void> {
+  try {
+    await api.secrets.delete(id);
+  } catch (error) {
+    if (!(error instanceof FlatfileError && error.statusCode === 404)) throw error;
+  }
+}
+
 async function upsertSecrets(api: RelayApi, target: RelayTarget): Promise<void> {
   const { environmentId } = target;
+  const current = normalizeSigningSecret(target.signingSecret);
+  const previous = normalizeSigningSecret(target.previousSigningSecret);
   await api.secrets.upsert({ name: RELAY_SECRET_BASE_URL, value: target.baseUrl.replace(/\/+$/, ""), environmentId });
-  await api.secrets.upsert({ name: RELAY_SECRET_SIGNING, value: target.signingSecret, environmentId });
+  await api.secrets.upsert({ name: RELAY_SECRET_SIGNING, value: current, environmentId });
+  if (previous && previous !== current) {
+    await api.secrets.upsert({ name: RELAY_SECRET_PREVIOUS_SIGNING, value: previous, environmentId });
+  } else {
+    // The rotation is over: the relay signs with the current secret only.
+    for (const secret of await ourSecrets(api, environmentId, [RELAY_SECRET_PREVIOUS_SIGNING])) await deleteSecret(api, secret.id);
+  }
 }
 
 function isSlugConflict(error: unknown): boolean {
@@ -117,15 +142,8 @@ export async function unregisterRelay(
 ): Promise<{ removedAgents: string[]; removedSecrets: string[] }> {
   const agents = await listRelayAgents(api, environmentId);
   for (const id of agents) await deleteAgent(api, id);
-  const secrets = (await api.secrets.list({ environmentId })).data ?? [];
-  const ours = secrets.filter((s) => (s.name === RELAY_SECRET_BASE_URL || s.name === RELAY_SECRET_SIGNING) && !s.spaceId && !s.actorId);
-  for (const secret of ours) {
-    try {
-      await api.secrets.delete(secret.id);
-    } catch (error) {
-      if (!(error instanceof FlatfileError && error.statusCode === 404)) throw error;
-    }
-  }
+  const ours = await ourSecrets(api, environmentId, [RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, RELAY_SECRET_PREVIOUS_SIGNING]);
+  for (const secret of ours) await deleteSecret(api, secret.id);
   return { removedAgents: agents, removedSecrets: ours.map((s) => s.name) };
 }
 

@@ -5,11 +5,13 @@
  * docs/design.md#the-relays-delivery-bound.
  */
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
-import { signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
+import { normalizeSigningSecret, signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
 import { ROUTED_TOPICS, routesFor } from "../../shared/routes";
 
 export const RELAY_SECRET_SIGNING = "RELAY_SIGNING_SECRET";
 export const RELAY_SECRET_BASE_URL = "RELAY_BASE_URL";
+/** Only during a rotation: the signing secret before it, also signed with (several `v1=`). */
+export const RELAY_SECRET_PREVIOUS_SIGNING = "RELAY_PREVIOUS_SIGNING_SECRET";
 
 /** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
 export const RELAY_TOPICS = ROUTED_TOPICS;
@@ -156,7 +158,7 @@ function describeError(error: unknown): string {
  * retries within `deadline` (epoch ms). The body is sent byte for byte as given.
  */
 export async function deliver(
-  request: { url: string; rawBody: string; signingSecret: string; deadline: number },
+  request: { url: string; rawBody: string; signingSecret: string | string[]; deadline: number },
   deps: RelayDeps,
   bound: RetryBound = RELAY_BOUND,
 ): Promise<DeliveryResult> {
@@ -199,6 +201,7 @@ export async function deliver(
       if (response.ok) return { ok: true, status: response.status, attempts };
       last = { status: response.status, reason: `it answered HTTP ${response.status}${summary(text)}` };
       if (!retryableStatus(response.status)) {
+        if (response.status === 401) last = { status: 401, reason: signatureRefusedReason() };
         return { ok: false, final: true, ...last, attempts, elapsedMs: deps.now() - started, throttled };
       }
       retryAfter = retryAfterMs(response);
@@ -219,6 +222,25 @@ export async function deliver(
     await deps.sleep(delay);
   }
   return { ok: false, final: false, ...last, attempts, elapsedMs: deps.now() - started, throttled };
+}
+
+/**
+ * What a 401 from our API means for the relay: the functions verified the signature with another
+ * secret than the relay signed with. Said so, with what to do, rather than pointing at the URL.
+ */
+export function signatureRefusedReason(): string {
+  return "it answered HTTP 401 (invalid signature): the relay signs with another secret than the functions verify with";
+}
+
+/** The job's message after a 401: nothing was done, and what makes the two secrets differ. */
+export function signatureRefusedMessage(): string {
+  return (
+    "The configuration service refused this request because its signature did not match (HTTP 401), so nothing was changed. " +
+    "The relay's signing secret differs from the one the service's functions verify with: most likely the signingSecret in the " +
+    "stack's secret was changed without registering the relay again, or the relay was registered from another secret. " +
+    "Ask the administrator of the AWS deployment to follow the README's steps for rotating the signing secret " +
+    "(`npm run relay:deploy` with the stack's secret), then try again."
+  );
 }
 
 function summary(text: string): string {
@@ -337,14 +359,19 @@ export async function relayEvent(
 
   let detail: string;
   let message: string | undefined;
-  let settings: { baseUrl: string; signingSecret: string } | undefined;
+  let settings: { baseUrl: string; signingSecrets: string[] } | undefined;
   try {
-    const [baseUrl, signingSecret] = await Promise.all([
+    const [baseUrl, current, previous] = await Promise.all([
       context.readSecret(RELAY_SECRET_BASE_URL),
-      context.readSecret(RELAY_SECRET_SIGNING),
+      context.readSecret(RELAY_SECRET_SIGNING).then(normalizeSigningSecret),
+      // Present only during a rotation; its absence is the normal case.
+      context
+        .readSecret(RELAY_SECRET_PREVIOUS_SIGNING)
+        .then(normalizeSigningSecret)
+        .catch(() => ""),
     ]);
-    if (!baseUrl || !signingSecret) throw new Error("empty secret");
-    settings = { baseUrl, signingSecret };
+    if (!baseUrl || !current) throw new Error("empty secret");
+    settings = { baseUrl, signingSecrets: [...new Set([current, ...(previous ? [previous] : [])])] };
   } catch {
     settings = undefined;
   }
@@ -358,7 +385,7 @@ export async function relayEvent(
       {
         url: routeUrl(settings.baseUrl, route),
         rawBody,
-        signingSecret: settings.signingSecret,
+        signingSecret: settings.signingSecrets,
         deadline: started + bound.totalMs - bound.failReserveMs,
       },
       deps,
@@ -371,6 +398,7 @@ export async function relayEvent(
     detail = result.final
       ? `${result.reason}`
       : `${result.reason}, after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} over ${Math.round(result.elapsedMs / 1000)} s`;
+    if (result.final && result.status === 401) message = signatureRefusedMessage();
     // Mostly throttled: a flood, whatever the last attempt met (near the deadline it may be the
     // attempt's own timeout).
     if (!result.final && result.throttled * 2 > result.attempts) {

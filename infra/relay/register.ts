@@ -4,6 +4,7 @@
  * it registers nothing and says how to finish. Properties and lifecycle:
  * docs/design.md#registering-the-relay.
  */
+import { MIN_SIGNING_SECRET_CHARS, normalizeSigningSecret } from "../../shared/core/signature";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -37,6 +38,8 @@ export interface OnEventResponse {
 export interface StackSecret {
   apiKey?: string;
   signingSecret?: string;
+  /** Set during a rotation: the relay signs with it too until it is removed. */
+  previousSigningSecret?: string;
 }
 
 export interface RegisterDeps {
@@ -65,10 +68,11 @@ async function readStackSecret(secretId: string): Promise<StackSecret> {
   try {
     const value = JSON.parse(raw) as unknown;
     if (!value || typeof value !== "object") throw new Error("not an object");
-    const { apiKey, signingSecret } = value as Record<string, unknown>;
+    const { apiKey, signingSecret, previousSigningSecret } = value as Record<string, unknown>;
     return {
       apiKey: typeof apiKey === "string" ? apiKey : undefined,
       signingSecret: typeof signingSecret === "string" ? signingSecret : undefined,
+      previousSigningSecret: typeof previousSigningSecret === "string" ? previousSigningSecret : undefined,
     };
   } catch {
     throw new Error(`the secret ${secretId} is not JSON of the form {"apiKey","signingSecret"}`);
@@ -149,10 +153,14 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
       }
     }
 
-    const signingSecret = secret.signingSecret?.trim() ?? "";
-    if (signingSecret.length < 16) {
-      throw new Error(`the secret ${props.SecretId} has no "signingSecret" of at least 16 characters; the relay cannot sign without it`);
+    const signingSecret = normalizeSigningSecret(secret.signingSecret);
+    if (signingSecret.length < MIN_SIGNING_SECRET_CHARS) {
+      throw new Error(
+        `the secret ${props.SecretId} has no "signingSecret" of at least ${MIN_SIGNING_SECRET_CHARS} characters; the relay cannot sign without it`,
+      );
     }
+    const previous = normalizeSigningSecret(secret.previousSigningSecret);
+    const previousSigningSecret = previous.length >= MIN_SIGNING_SECRET_CHARS ? previous : undefined;
     let source: string;
     try {
       source = deps.loadAgentSource();
@@ -167,6 +175,7 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
         environmentId: props.EnvironmentId,
         baseUrl: props.RelayBaseUrl,
         signingSecret,
+        previousSigningSecret,
         source,
       });
       deps.log("relay registered", { agentId: result.agentId, removed: result.removed, sha256 });

@@ -2,8 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import * as z from "zod/mini";
 import "./zod-locale";
 import { RetryableError } from "./errors";
-import { registerSecretForRedaction } from "./logger";
+import { logger, registerSecretForRedaction } from "./logger";
 import { traceAwsClient } from "./observability";
+import { MIN_SIGNING_SECRET_CHARS, normalizeSigningSecret, verifySignature, type SignatureCheck } from "./signature";
 
 /** Everything a handler needs from its environment, resolved and checked once per cache period. */
 export interface Settings {
@@ -32,9 +33,20 @@ export const API_KEY_PLACEHOLDER = "REPLACE_ME";
 
 /** What verifying a request needs; checked before anything else is read from the secret. */
 const SigningPart = z.looseObject({
-  signingSecret: z.string().check(z.minLength(16, "signingSecret must be at least 16 characters")),
-  previousSigningSecret: z.optional(z.string().check(z.minLength(16))),
+  signingSecret: z
+    .string()
+    .check(z.minLength(MIN_SIGNING_SECRET_CHARS, `signingSecret must be at least ${MIN_SIGNING_SECRET_CHARS} characters`)),
+  previousSigningSecret: z.optional(z.string().check(z.minLength(MIN_SIGNING_SECRET_CHARS))),
 });
+/** The secret's JSON with its signing secrets normalised as the relay's registration does. */
+function withNormalizedSigning(json: unknown): unknown {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return json;
+  const out: Record<string, unknown> = { ...(json as Record<string, unknown>) };
+  for (const key of ["signingSecret", "previousSigningSecret"]) {
+    if (typeof out[key] === "string") out[key] = normalizeSigningSecret(out[key]);
+  }
+  return out;
+}
 /** The rest, checked only once a request's signature holds (see `Configuration.settings`). */
 const ApiKeyPart = z.looseObject({
   apiKey: z.string().check(
@@ -48,6 +60,12 @@ const ApiKeyPart = z.looseObject({
 
 /** Long enough to spare Secrets Manager on warm invocations, short enough to pick up a rotation. */
 export const SECRET_CACHE_TTL_MS = 5 * 60_000;
+/**
+ * A signature that matches none of the cached signing secrets re-reads the secret (a rotation
+ * since the cache was filled), at most once per this interval per instance: a stranger's bad
+ * signatures cost at most one Secrets Manager read a second, not one per request.
+ */
+export const SIGNING_SECRET_REREAD_MS = 1_000;
 
 interface SecretContent {
   signingSecrets: string[];
@@ -56,10 +74,14 @@ interface SecretContent {
 }
 
 let cached: { key: string; at: number; value: SecretContent } | undefined;
+let rereading: Promise<SecretContent> | undefined;
+let lastRereadAt = Number.NEGATIVE_INFINITY;
 let secretsClient: SecretsManagerClient | undefined;
 
 export function resetSettingsCache(): void {
   cached = undefined;
+  rereading = undefined;
+  lastRereadAt = Number.NEGATIVE_INFINITY;
   secretsClient = undefined;
 }
 
@@ -69,6 +91,25 @@ function problemsOf(issues: readonly { path: PropertyKey[]; message: string }[])
 
 async function readSecret(secretId: string, now: number): Promise<SecretContent> {
   if (cached && cached.key === secretId && now - cached.at < SECRET_CACHE_TTL_MS) return cached.value;
+  return fetchSecret(secretId, now);
+}
+
+/**
+ * The secret read again past the cache, for a signature that matched none of the cached signing
+ * secrets: undefined when the last such read is less than SIGNING_SECRET_REREAD_MS ago.
+ * Concurrent callers share one read.
+ */
+async function rereadSecret(secretId: string, now: number): Promise<SecretContent | undefined> {
+  if (rereading) return rereading;
+  if (now - lastRereadAt < SIGNING_SECRET_REREAD_MS) return undefined;
+  lastRereadAt = now;
+  rereading = fetchSecret(secretId, now).finally(() => {
+    rereading = undefined;
+  });
+  return rereading;
+}
+
+async function fetchSecret(secretId: string, now: number): Promise<SecretContent> {
   // Tight timeouts: a Secrets Manager outage must become a 5xx well inside the gateway's 29 s.
   // Without throwOnRequestTimeout, smithy only logs a warning when requestTimeout passes.
   secretsClient ??= traceAwsClient(
@@ -92,11 +133,13 @@ async function readSecret(secretId: string, now: number): Promise<SecretContent>
   } catch {
     throw new ConfigurationError(`secret ${secretId} is not JSON: expected {"apiKey","signingSecret"}`);
   }
-  const signing = SigningPart.safeParse(json);
+  const signing = SigningPart.safeParse(withNormalizedSigning(json));
   if (!signing.success) throw new ConfigurationError(`secret ${secretId} is invalid: ${problemsOf(signing.error.issues)}`);
   const key = ApiKeyPart.safeParse(json);
   const value: SecretContent = {
-    signingSecrets: [signing.data.signingSecret, ...(signing.data.previousSigningSecret ? [signing.data.previousSigningSecret] : [])],
+    signingSecrets: [
+      ...new Set([signing.data.signingSecret, ...(signing.data.previousSigningSecret ? [signing.data.previousSigningSecret] : [])]),
+    ],
     apiKey: key.success
       ? { ok: true, value: key.data.apiKey }
       : { ok: false, problem: `secret ${secretId} is invalid: ${problemsOf(key.error.issues)}` },
@@ -116,7 +159,14 @@ function optional(value: string | undefined): string | undefined {
  * about the deployment.
  */
 export interface Configuration {
-  signingSecrets: string[];
+  /** The current signing secret first; a previous one during a rotation. */
+  readonly signingSecrets: string[];
+  /**
+   * Checks a delivery's signature. One that matches none of the cached secrets re-reads the secret
+   * once (rate-limited, SIGNING_SECRET_REREAD_MS) and is checked again: a function that cached the
+   * secret before a rotation accepts a delivery signed with the new one as soon as it is stored.
+   */
+  verify(header: string | undefined, rawBody: string): Promise<SignatureCheck>;
   /** The whole settings, or the ConfigurationError that names what is missing. */
   settings(): Settings;
 }
@@ -127,26 +177,47 @@ export interface Configuration {
  */
 export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<Configuration> {
   const secretId = optional(env.FLATFILE_SECRET_ID);
-  let apiKey: SecretContent["apiKey"];
-  let signingSecrets: string[];
+  let content: SecretContent;
   if (secretId) {
-    const secret = await readSecret(secretId, now);
-    apiKey = secret.apiKey;
-    signingSecrets = secret.signingSecrets;
+    content = await readSecret(secretId, now);
   } else {
     const key = optional(env.FLATFILE_API_KEY);
-    const signing = optional(env.FLATFILE_SIGNING_SECRET);
+    const signing = normalizeSigningSecret(env.FLATFILE_SIGNING_SECRET);
     if (!signing) throw new ConfigurationError("FLATFILE_SIGNING_SECRET is not set (and no FLATFILE_SECRET_ID names a secret)");
-    apiKey = key
-      ? { ok: true, value: key }
-      : { ok: false, problem: "FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)" };
-    signingSecrets = [signing];
+    content = {
+      apiKey: key
+        ? { ok: true, value: key }
+        : { ok: false, problem: "FLATFILE_API_KEY is not set (and no FLATFILE_SECRET_ID names a secret)" },
+      signingSecrets: [signing],
+    };
   }
-  if (apiKey.ok) registerSecretForRedaction(apiKey.value);
-  signingSecrets.forEach(registerSecretForRedaction);
+  const redact = (c: SecretContent) => {
+    if (c.apiKey.ok) registerSecretForRedaction(c.apiKey.value);
+    c.signingSecrets.forEach(registerSecretForRedaction);
+  };
+  redact(content);
   return {
-    signingSecrets,
+    get signingSecrets() {
+      return content.signingSecrets;
+    },
+    async verify(header, rawBody) {
+      const check = verifySignature(header, rawBody, content.signingSecrets);
+      if (check.ok || !secretId) return check;
+      let fresh: SecretContent | undefined;
+      try {
+        fresh = await rereadSecret(secretId, Date.now());
+      } catch (error) {
+        // Nobody can be told apart from a stranger here either: the answer stays the 401.
+        logger.warn("signing secret could not be re-read after a signature matched none", { failure: (error as Error).name });
+        return check;
+      }
+      if (!fresh) return check;
+      content = fresh;
+      redact(content);
+      return verifySignature(header, rawBody, content.signingSecrets);
+    },
     settings() {
+      const { apiKey, signingSecrets } = content;
       if (!apiKey.ok) throw new ConfigurationError(apiKey.problem);
       return {
         apiKey: apiKey.value,

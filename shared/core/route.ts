@@ -13,7 +13,7 @@ import { withinInvocation } from "./invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "./logger";
 import { openJobStore, type OpenJobStore } from "./open-jobs";
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
-import { readSignatureHeader, SIGNATURE_HEADER, verifySignature } from "./signature";
+import { readSignatureHeader, SIGNATURE_HEADER } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
 import { notTakenBecause, type RouteDeclaration } from "../routes";
 
@@ -116,7 +116,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
           return signingSecretUnavailable(error);
         }
         const body = readBody(request);
-        const signature = verifySignature(signatureHeader, body.text, configuration.signingSecrets);
+        const signature = await configuration.verify(signatureHeader, body.text);
         if (!signature.ok) throw new UnauthorizedError(signature.reason);
         if (body.problem) throw body.problem;
         const settings = configuration.settings();

@@ -5,6 +5,18 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
+/** Shorter than this is not a signing secret (the stack generates 32 characters and more). */
+export const MIN_SIGNING_SECRET_CHARS = 16;
+
+/**
+ * A signing secret as pasted (a trailing newline, surrounding spaces) made into the key both sides
+ * use. The one normalisation: the functions' configuration, the relay's registration and the
+ * relay itself all go through it, so what one side signs with the other verifies with.
+ */
+export function normalizeSigningSecret(value: unknown): string {
+  return typeof value === "string" ? value.trim() : "";
+}
+
 function hmacHex(secret: string, timestamp: string, rawBody: string): string {
   return createHmac("sha256", secret).update(`${timestamp}.${rawBody}`).digest("hex");
 }
