@@ -35,8 +35,6 @@ async function readActionContext(api: FlatfileApi, ids: ActionIds, actorId: stri
   ]);
   // Ours only as far as the workbook read here bears it out (in this space, holding the sheets).
   const state = confineToWorkbook(readSpaceState(space.metadata), workbook, ids.spaceId);
-  // Ours, but too large to write back: fail before anything is changed (not ours: declined).
-  if (state) assertSpaceMetadataBounded(space);
   return { space, state, workbook, actor };
 }
 
@@ -66,7 +64,11 @@ export function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: Action
     spaceId: ids.spaceId,
     prepare: () => readActionContext(deps.api, ids, spec.needsActor ? event.context.actorId : undefined),
     decline: notOurs,
-    work: (context, progress) => spec.work(context, ids, progress),
+    work: (context, progress) => {
+      // Ours (the decline has passed), but too large to write back: fail before anything changes.
+      assertSpaceMetadataBounded(context.space);
+      return spec.work(context, ids, progress);
+    },
   });
 }
 

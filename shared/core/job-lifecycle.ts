@@ -92,9 +92,13 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished" };
   }
 
-  if (prepared.status === "fulfilled" && run.decline) {
-    const reason = run.decline(prepared.value);
-    if (reason) return { jobId, status: "declined", ignored: true, reason };
+  // Ownership holds before any write, the ack and the open-job record included.
+  const declined = await notOurs(run, job, prepared);
+  if (declined) {
+    // What an earlier attempt recorded goes too, or the sweep would fail someone else's job.
+    await openJobs.forget(jobId);
+    logger.info("job declined: not ours", { reason: declined });
+    return { jobId, status: "declined", ignored: true, reason: declined };
   }
 
   // Recorded before the ack, so that no acknowledged job escapes the sweep. If the store is down,
@@ -109,6 +113,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     // Sent beside the work, not before it: the ack is a round trip the person need not wait for.
     acknowledged = api.jobs.ack(jobId, { info: run.ackInfo, progress: 10 });
     acknowledged.catch(() => undefined);
+    // Only a route that declines nothing gets here with its reads failed (notOurs throws first).
     if (prepared.status === "rejected") throw prepared.reason;
     const progress = (percent: number, info: string) => {
       // Long work keeps its record as fresh as its acks, so the sweep never takes it for abandoned.
@@ -172,6 +177,28 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
         throw new HttpError(500, `job ${jobId} failed: ${verdict.detail}`);
     }
   }
+}
+
+/**
+ * Why the job is not ours to run, or undefined when it is; throws (a 5xx, nothing written) when
+ * that cannot be decided yet.
+ * - A job already executing that no delivery of ours recorded was started by someone else:
+ *   each of our deliveries records the job before it acks it.
+ * - `decline` judges from the reads; when a read it needs failed, the retry decides.
+ */
+async function notOurs<P>(run: JobRun<P>, job: Flatfile.Job, prepared: PromiseSettledResult<P>): Promise<string | undefined> {
+  if (job.status === "executing" && !(await run.openJobs.recorded(run.jobId))) {
+    return `job ${run.jobId} is already executing and this service never acknowledged it: someone else started it`;
+  }
+  if (!run.decline) return undefined;
+  if (prepared.status === "rejected") {
+    const verdict = judge(prepared.reason);
+    const detail = `could not tell whether job ${run.jobId} is ours: ${verdict.detail}`;
+    if (verdict.kind === "not-found") throw new NotFoundError(detail);
+    if (verdict.kind === "retryable") throw new RetryableError(detail);
+    throw new HttpError(500, detail);
+  }
+  return run.decline(prepared.value);
 }
 
 /**

@@ -12,7 +12,7 @@
  * one partition up to a cut-off time and never scans, however many deliveries the table holds.
  * Locally, without a table, an in-process map (npm start runs the sweep in the same process).
  */
-import { type AttributeValue, DeleteItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, DeleteItemCommand, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "./dynamo-client";
 import { RetryableError } from "./errors";
 
@@ -77,6 +77,8 @@ export interface OpenJobStore {
   track(job: Omit<OpenJob, "ackedAt">, now?: number): Promise<void>;
   /** The job ended: nothing for the sweep to do. Answers what was recorded, if anything. */
   forget(jobId: string): Promise<OpenJob | undefined>;
+  /** What is recorded for the job: set only when one of our deliveries went as far as its ack. */
+  recorded(jobId: string): Promise<OpenJob | undefined>;
   /** Jobs acknowledged before `cutoff` (epoch ms), oldest first, at most `limit`. */
   ackedBefore(cutoff: number, limit: number): Promise<OpenJob[]>;
 }
@@ -127,6 +129,14 @@ function dynamoStore(table: string): OpenJobStore {
         throw storeError("forget the job", error);
       }
     },
+    async recorded(jobId) {
+      try {
+        const found = await dynamoClient().send(new GetItemCommand({ TableName: table, Key: keyOf(jobId), ConsistentRead: true }));
+        return found.Item ? itemToOpenJob(found.Item) : undefined;
+      } catch (error) {
+        throw storeError("read the job's record", error);
+      }
+    },
     async ackedBefore(cutoff, limit) {
       const found: OpenJob[] = [];
       let start: Record<string, AttributeValue> | undefined;
@@ -169,6 +179,9 @@ const inProcessStore: OpenJobStore = {
     const recorded = inProcess.get(jobId);
     inProcess.delete(jobId);
     return recorded;
+  },
+  async recorded(jobId) {
+    return inProcess.get(jobId);
   },
   async ackedBefore(cutoff, limit) {
     return [...inProcess.values()]

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { waves } from "../../../bench/round-trips";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
+import { openJobStore } from "../../../shared/core/open-jobs";
 import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
@@ -268,8 +269,10 @@ describe("space-configure: a resumed attempt takes only what it made", () => {
   it("leaves an App's own 'Getting started' document alone and makes its own guide", async () => {
     const { space, job, event } = seedJob();
     const appGuide = await appGuideIn(space.id);
-    // Executing: an earlier attempt got past the ack, so this one looks for what it left behind.
+    // Executing: an earlier attempt of ours got past the ack (and recorded it), so this one looks
+    // for what it left behind.
     h.flatfile.jobs.get(job.id)!.status = "executing";
+    await openJobStore(undefined).track({ jobId: job.id, what: "Setting up this Space", spaceId: space.id });
 
     const answer = await h.deliver(handler, event);
     expect(answer.status).toBe(200);
