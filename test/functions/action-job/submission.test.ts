@@ -7,13 +7,12 @@
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../../functions/action-job/handler";
-import { handler as configureHandler } from "../../../functions/space-configure/handler";
 import { SUBMISSION_DETAIL_TYPE, SUBMISSION_SOURCE, submissionKey } from "../../../functions/action-job/submission";
 import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
 import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
 import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
 import { resetSubmissionClients, s3Client } from "../../../shared/core/submission-clients";
-import { readSpaceState } from "../../../shared/flatfile/space-state";
+import { configureSpace } from "../../support/fixture";
 import { ENVIRONMENT_ID, jobReadyEvent, startHarness, type Harness } from "../../support/harness";
 
 let h: Harness;
@@ -52,32 +51,9 @@ beforeEach(() => {
   events.faults = {};
 });
 
-interface Space {
-  spaceId: string;
-  workbookId: string;
-  contactsId: string;
-  ordersId: string;
-  userId: string;
-}
+type Space = Awaited<ReturnType<typeof configureSpace>>;
 
-async function configuredSpace(): Promise<Space> {
-  const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada Lovelace" });
-  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
-  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(
-    configureHandler,
-    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
-  );
-  expect(answer.status).toBe(200);
-  const state = readSpaceState((await api.spaces.get(space.id)).data.metadata)!;
-  return {
-    spaceId: space.id,
-    workbookId: state.workbookId,
-    contactsId: state.sheets.contacts!,
-    ordersId: state.sheets.orders!,
-    userId: user.id,
-  };
-}
+const configuredSpace = () => configureSpace(h);
 
 function submitJob(s: Space) {
   const job = "workbook:submitActionFg" as const;
