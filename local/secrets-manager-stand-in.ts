@@ -4,7 +4,7 @@
  * the functions call.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback";
 
 export interface SecretsManagerStandIn {
   url: string;
@@ -62,14 +62,8 @@ export async function startSecretsManagerStandIn(initial: Record<string, unknown
       });
     });
   });
-  // As the gateway and the Flatfile stand-in: idle connections are closed by the client only.
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server);
+  state.url = listening.url;
+  state.close = listening.close;
   return state;
 }
