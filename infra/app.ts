@@ -35,6 +35,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     alarmEmail: settings.alarmEmail,
     reservedConcurrency: settings.reservedConcurrency,
     commitSelfActorIds: settings.commitSelfActorIds,
+    throttle: { rateLimit: settings.routeRateLimit, burstLimit: settings.routeBurstLimit },
   });
   return { app, stack, settings };
 }

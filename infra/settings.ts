@@ -10,6 +10,7 @@
  * SettingProblem), a field in DeploySettings, the key with its default in cdk.json (the "//"
  * comment there names every key; test/infra/settings.test.ts checks both), and a use in app.ts.
  */
+import { ROUTE_THROTTLE } from "./throttle";
 
 /** Why one value was refused; `readDeploySettings` prefixes it with the key. */
 export class SettingProblem extends Error {}
@@ -47,6 +48,9 @@ export interface DeploySettings {
   submissionsBucket?: string;
   /** An existing EventBridge bus that announces submissions. undefined = the account's default bus. */
   submissionsEventBus?: string;
+  /** Each route's throttle: steady requests per second, and the bucket a quiet route starts with. */
+  routeRateLimit: number;
+  routeBurstLimit: number;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -84,6 +88,13 @@ const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 /** A complete secret ARN: Secrets Manager appends "-" and six characters to the name. */
 const SECRET_ARN = /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const PARTIAL_SECRET_ARN = /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/**
+ * API Gateway's default account quotas per region (10,000 requests/s, bursts of 5,000): a route's
+ * limit cannot exceed its account's, so a larger value would deploy and never apply.
+ */
+const ACCOUNT_RATE_LIMIT = 10_000;
+const ACCOUNT_BURST_LIMIT = 5_000;
+
 /** One address: no spaces, no commas, one @, a dot in the domain. SNS subscribes one per subscription. */
 const EMAIL = /^[^\s@,;<>"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
@@ -175,6 +186,26 @@ function reservedConcurrency(value: string): number | undefined {
   return count;
 }
 
+/**
+ * A whole number of requests, 1 to the account's quota: 0 would answer every delivery 429 (the
+ * relay would give up on each), and a fraction of a request per second is no use to a relay.
+ */
+function throttleLimit(what: string, quota: number, fallback: number) {
+  return (value: string): number => {
+    if (value === "") return fallback;
+    if (!/^\d+$/.test(value)) throw new SettingProblem(`${show(value)} is not a whole number of ${what} (e.g. ${fallback})`);
+    const count = Number(value);
+    if (count === 0)
+      throw new SettingProblem(`0 would answer every delivery with 429 Too Many Requests; give at least 1 (default ${fallback})`);
+    if (count > quota) {
+      throw new SettingProblem(
+        `${count} is more than API Gateway's default account quota (${quota.toLocaleString("en-US")}); a route's limit cannot exceed the account's, so raise the quota first and keep this at most ${quota}`,
+      );
+    }
+    return count;
+  };
+}
+
 function commitSelfActorIds(value: string): string[] {
   const ids = value
     .split(",")
@@ -262,6 +293,20 @@ export const SETTINGS = {
       if (EVENT_BUS_NAME.test(value)) return value;
       throw new SettingProblem(`${show(value)} is not an EventBridge bus name: up to 256 letters, digits and . _ - /`);
     },
+  },
+  routeRateLimit: {
+    field: "routeRateLimit",
+    default: String(ROUTE_THROTTLE.rateLimit),
+    meaning:
+      "requests per second each route accepts, steadily (API Gateway's throttle; above it, 429 and the relay retries within its 55 s window); npm start's gateway applies it too",
+    parse: throttleLimit("requests per second", ACCOUNT_RATE_LIMIT, ROUTE_THROTTLE.rateLimit),
+  },
+  routeBurstLimit: {
+    field: "routeBurstLimit",
+    default: String(ROUTE_THROTTLE.burstLimit),
+    meaning:
+      "requests each route accepts at once after a quiet spell (the throttle's bucket); npm run bench reports the largest burst these two let through without loss",
+    parse: throttleLimit("requests", ACCOUNT_BURST_LIMIT, ROUTE_THROTTLE.burstLimit),
   },
   stackName: {
     field: "stackName",

@@ -2,16 +2,17 @@
  * A local stand-in for the API Gateway HTTP API: the routes (shared/routes.ts) on 127.0.0.1, each calling the
  * same handler function the Lambda runs, with a payload-format-2.0 event. Anything else is a 404,
  * as with the deployed API, which has no default route. Each POST route is throttled as the stage
- * is (infra/throttle.ts): a token bucket per route, 429 `{"message":"Too Many Requests"}` when
+ * is (cdk.json's routeRateLimit and routeBurstLimit): a token bucket per route, 429 `{"message":"Too Many Requests"}` when
  * it is empty, before the body is read or the handler runs.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { ROUTE_THROTTLE, type ThrottleLimits } from "../infra/throttle";
+import type { ThrottleLimits } from "../infra/throttle";
 import type { RouteHandler } from "../shared/core/route";
 import { ROUTE_PATHS, type RoutePath } from "../shared/routes";
+import { configuredRouteThrottle } from "./route-throttle";
 import { TokenBucket } from "./token-bucket";
 
 export { ROUTE_PATHS, type RoutePath };
@@ -27,7 +28,7 @@ export interface GatewayOptions {
   /** API Gateway's own payload cap. */
   maxBodyBytes?: number;
   /**
-   * The stage's throttle, per route. Default: the deployed one (ROUTE_THROTTLE, real clock).
+   * The stage's throttle, per route. Default: the deployed one (cdk.json's settings, real clock).
    * `false` only for suites that measure the handlers at a rate no deployment would let through.
    */
   throttle?: false | { limits?: ThrottleLimits; now?: () => number };
@@ -99,7 +100,8 @@ function toEvent(request: IncomingMessage, path: string, body: Buffer, base64: b
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const timeoutMs = options.timeoutMs ?? 25_000;
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
-  const throttle = options.throttle === false ? undefined : { limits: ROUTE_THROTTLE, ...options.throttle };
+  const throttle =
+    options.throttle === false ? undefined : { limits: options.throttle?.limits ?? configuredRouteThrottle(), now: options.throttle?.now };
   const buckets = new Map<RoutePath, TokenBucket>(
     throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : [],
   );

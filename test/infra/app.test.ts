@@ -41,6 +41,8 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     ["secretName", "prod flatfile"],
     ["stackName", "flatfile_prod"],
     ["reservedConcurrency", "0"],
+    ["routeRateLimit", "0"],
+    ["routeBurstLimit", "5001"],
     ["flatfileEnvironmentID", "us_env_1a2b3c4d"],
   ])("%s = %s", (key, value) => {
     const { error, built } = refused({ [key]: value });
@@ -51,7 +53,7 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     expect(built).toBe(0);
   });
 
-  it("builds the stack from good values, as given (dev_ environment, regional API, complete ARN, self actors, stack name)", () => {
+  it("builds the stack from good values, as given (dev_ environment, regional API, complete ARN, self actors, throttle, stack name)", () => {
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile-AbC123";
     const { stack, template, synthError } = synthWithoutBundling({
       flatfileEnvironmentId: "dev_env_1a2b3c4d",
@@ -61,8 +63,16 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
       alarmEmail: "ops@example.com",
       commitSelfActorIds: "us_usr_1a2b3c4d, us_ag_9z",
       stackName: "flatfile-dev",
+      routeRateLimit: "200",
+      routeBurstLimit: "3000",
     });
     expect(synthError).toBeUndefined();
+    // The stage's default and each route's own bucket take the throttle settings.
+    const [stage] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));
+    const limits = { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 3000 };
+    expect(stage!.Properties.DefaultRouteSettings).toMatchObject(limits);
+    expect(Object.keys(stage!.Properties.RouteSettings)).toHaveLength(FUNCTION_NAMES.length);
+    for (const route of Object.values(stage!.Properties.RouteSettings)) expect(route).toMatchObject(limits);
     expect(stack.stackName).toBe("flatfile-dev");
     const variables = Object.fromEntries(
       FUNCTION_NAMES.map((name) => [

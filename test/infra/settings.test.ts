@@ -16,6 +16,7 @@ import {
   SETTINGS,
   type SettingKey,
 } from "../../infra/settings";
+import { ROUTE_THROTTLE } from "../../infra/throttle";
 
 /** The problems readDeploySettings reports for this context ([] when it accepts it). */
 function problemsOf(context: Record<string, unknown>): { key: string; message: string }[] {
@@ -51,6 +52,8 @@ describe("deploy settings: defaults", () => {
       secretName: undefined,
       alarmEmail: undefined,
       commitSelfActorIds: [],
+      routeRateLimit: ROUTE_THROTTLE.rateLimit,
+      routeBurstLimit: ROUTE_THROTTLE.burstLimit,
     });
   });
 
@@ -62,7 +65,13 @@ describe("deploy settings: defaults", () => {
       alarmEmail: " ops@example.com ",
       stackName: "",
     });
-    expect(settings).toEqual({ stackName: DEFAULT_STACK_NAME, alarmEmail: "ops@example.com", commitSelfActorIds: [] });
+    expect(settings).toEqual({
+      stackName: DEFAULT_STACK_NAME,
+      alarmEmail: "ops@example.com",
+      commitSelfActorIds: [],
+      routeRateLimit: ROUTE_THROTTLE.rateLimit,
+      routeBurstLimit: ROUTE_THROTTLE.burstLimit,
+    });
   });
 
   it("refuses a value that is not a string (cdk.json can hold numbers and booleans)", () => {
@@ -238,6 +247,44 @@ describe("deploy settings: reservedConcurrency (opt-in)", () => {
   });
   it("refuses a number written without quotes in cdk.json, like every setting", () => {
     expect(refusal("reservedConcurrency", 20)).toMatch(/must be a string, not number/);
+  });
+});
+
+describe("deploy settings: routeRateLimit and routeBurstLimit (the route throttle)", () => {
+  it("is API Gateway's stage throttle sized in infra/throttle.ts unless set", () => {
+    expect(readDeploySettings({ routeRateLimit: "", routeBurstLimit: " " })).toMatchObject({
+      routeRateLimit: ROUTE_THROTTLE.rateLimit,
+      routeBurstLimit: ROUTE_THROTTLE.burstLimit,
+    });
+  });
+  it.each([
+    ["routeRateLimit", "1", 1],
+    ["routeRateLimit", " 200 ", 200],
+    ["routeRateLimit", "10000", 10_000],
+    ["routeBurstLimit", "1", 1],
+    ["routeBurstLimit", "3000", 3000],
+    ["routeBurstLimit", "5000", 5000],
+  ] as const)("accepts %s = %j as %d", (key, value, expected) => {
+    expect(accepts(key, value)[key]).toBe(expected);
+  });
+  it.each([
+    ["routeRateLimit", "0", /0 would answer every delivery with 429/],
+    ["routeBurstLimit", "0", /0 would answer every delivery with 429/],
+    ["routeRateLimit", "12.5", /not a whole number of requests per second/],
+    ["routeRateLimit", "-1", /not a whole number/],
+    ["routeBurstLimit", "lots", /not a whole number of requests/],
+    ["routeRateLimit", "10001", /more than API Gateway's default account quota \(10,000\)/],
+    ["routeBurstLimit", "5001", /more than API Gateway's default account quota \(5,000\)/],
+  ] as const)("refuses %s = %j", (key, value, why) => {
+    expect(refusal(key, value)).toMatch(why);
+  });
+  it("refuses a number written without quotes in cdk.json, like every setting", () => {
+    expect(refusal("routeBurstLimit", 100)).toMatch(/must be a string, not number/);
+  });
+  it("a mistyped key is refused rather than deploying the default throttle", () => {
+    expect(problemsOf({ routeRatelimit: "200" })).toEqual([
+      { key: "routeRatelimit", message: expect.stringMatching(/did you mean routeRateLimit/) },
+    ]);
   });
 });
 

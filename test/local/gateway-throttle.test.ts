@@ -1,11 +1,15 @@
 /**
  * The local gateway throttles each POST route as the deployed stage does: the same limits
- * (infra/throttle.ts, also read by the stack), a token bucket per route, and API Gateway's answer
+ * (cdk.json's routeRateLimit and routeBurstLimit, also read by the stack), a token bucket per route, and API Gateway's answer
  * when it is empty. A hand-moved clock, so nothing here depends on timing.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
 import { ROUTE_PATHS, startGateway, type LocalGateway, type RoutePath } from "../../local/gateway";
+import { configuredRouteThrottle } from "../../local/route-throttle";
 import type { RouteHandler } from "../../shared/core/route";
 
 let gateway: LocalGateway | undefined;
@@ -84,5 +88,33 @@ describe("local gateway throttle", () => {
     // "some were refused, and the handler saw fewer than were sent" is certain.
     expect(defaults.filter((a) => a.status === 429).length).toBeGreaterThan(0);
     expect(counted.calls["/action-job"]).toBe(defaults.filter((a) => a.status === 401).length);
+  });
+});
+
+describe("the local gateway's throttle is the deploy setting", () => {
+  it("reads routeRateLimit and routeBurstLimit from cdk.json, as synth does, and refuses what synth refuses", () => {
+    const dir = mkdtempSync(join(tmpdir(), "route-throttle-"));
+    try {
+      const file = join(dir, "cdk.json");
+      writeFileSync(file, JSON.stringify({ context: { routeRateLimit: "7", routeBurstLimit: "12", stackName: "x" } }));
+      expect(configuredRouteThrottle(file)).toEqual({ rateLimit: 7, burstLimit: 12 });
+      writeFileSync(file, JSON.stringify({ context: { routeRateLimit: "", routeBurstLimit: "" } }));
+      expect(configuredRouteThrottle(file)).toEqual(ROUTE_THROTTLE);
+      writeFileSync(file, JSON.stringify({ context: { routeRateLimit: "50", routeBurstLimit: "0" } }));
+      expect(() => configuredRouteThrottle(file)).toThrow(
+        /cdk\.json: Refusing to synthesize[\s\S]*routeBurstLimit: 0 would answer every delivery/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("without limits given, a gateway lets through exactly the committed cdk.json's burst", async () => {
+    const committed = configuredRouteThrottle();
+    const { routes, calls } = countingRoutes();
+    gateway = await startGateway({ port: 0, routes, throttle: { now: () => 1_000_000 } });
+    for (let i = 0; i < committed.burstLimit; i++) expect((await post("/commit-created")).status).toBe(401);
+    expect((await post("/commit-created")).status).toBe(429);
+    expect(calls["/commit-created"]).toBe(committed.burstLimit);
   });
 });
