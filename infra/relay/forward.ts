@@ -314,18 +314,17 @@ export function unreachableMessage(detail: string): string {
 }
 
 /**
- * Why a job failed when every late attempt met API Gateway's throttle: the address is taking more
- * requests than its limit, which for a relay that sends one request per event means someone else
- * is sending them. Says what to look at; "check RELAY_BASE_URL" would send the reader astray.
+ * Why a job failed when most attempts met API Gateway's throttle: what the relay saw, and no more.
+ * It cannot tell a customer's own bulk load from anyone else's requests, so it names neither.
  */
 export function throttledMessage(attempts: number, throttled: number, elapsedMs: number): string {
   return (
     `The configuration service turned this request away ${throttled} of ${attempts} times over ${Math.round(elapsedMs / 1000)} s ` +
-    'with "429 Too Many Requests": its address is receiving more requests than it accepts, most likely a flood from elsewhere. ' +
+    'with "429 Too Many Requests": its address received more requests than its throttle accepts for that whole time. ' +
     // A throttled request never reaches a function; any other attempt may have done some work.
     (throttled === attempts ? "None of them reached it, so nothing was changed. " : "") +
-    "Try again in a few minutes; if it keeps happening, ask the administrator of the AWS deployment to look " +
-    "at the API's access logs for where the requests come from (the README's section on floods says what can be done)."
+    "Try again in a few minutes, spreading a large load over more time; if it keeps happening, ask the administrator of the AWS " +
+    "deployment to look at the API's access logs for where the requests come from and at its route throttle settings."
   );
 }
 
