@@ -200,7 +200,7 @@ describe("floods", () => {
     },
   );
 
-  scenario("a flood that takes every token and outlasts the relay's window → each job ends failed, saying it was flooded", async () => {
+  scenario("a flood that takes every token and outlasts the relay's window → each job ends failed, saying it was throttled", async () => {
     attack();
     const jobs = [newConfigureJob("starved 1"), newConfigureJob("starved 2")];
     const m = mark();
@@ -215,7 +215,7 @@ describe("floods", () => {
       expect(stateOf(job.spaceId), "nothing was configured").toBeUndefined();
       expect(jobStatus(job.jobId)).toMatchObject({
         status: "failed",
-        message: expect.stringContaining("most likely a flood from elsewhere"),
+        message: expect.stringContaining("received more requests than its throttle accepts"),
       });
     }
   });
