@@ -11,7 +11,7 @@ import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import { FINALIZE_RESERVE_MS, type RouteDeps } from "../../shared/core/route";
 import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { plural, type SheetProgress } from "../../shared/domain/guide";
-import { guideStateOf, isoTime, recordSubmit } from "../../shared/domain/space-state";
+import { guideStateOf, isoTime, recordSubmit, submittedBefore, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
 import { changeSpaceState } from "../../shared/flatfile/space-state";
@@ -60,6 +60,22 @@ async function lockWorkingSheets(
   });
 }
 
+/** A second press: nothing is checked, locked, delivered or recorded again; the person is told when it was. */
+function alreadySubmitted(earlier: NonNullable<SpaceState["submitted"]>, workbookName: string | undefined): JobResult {
+  const at = isoTime(earlier.at);
+  const when = `${at.slice(0, 10)} ${at.slice(11, 16)} UTC`;
+  const who = earlier.actorName ? ` by ${plainText(earlier.actorName, 100)}` : "";
+  const what = plainText(workbookName ?? "This workbook", 100);
+  return {
+    outcome: {
+      heading: "Already submitted",
+      message: `${what} was already submitted on ${when}${who} (${plural(earlier.records, "record", "records")}). Nothing was submitted again.`,
+      acknowledge: true,
+    },
+    summary: { operation: SUBMIT_JOB, alreadySubmitted: { jobId: earlier.jobId, at: earlier.at }, records: 0 },
+  };
+}
+
 export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
   const { api } = deps;
   const leaseTable = deps.settings.idempotencyTable;
@@ -79,6 +95,9 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
             throw new JobFailure(
               "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
             );
+          // Under the space's lease, so of two Submit jobs at once the second sees the first's record.
+          const earlier = submittedBefore(state, jobId);
+          if (earlier) return { value: alreadySubmitted(earlier, context.workbook.name) };
           const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
           const tallies = await Promise.all(
             Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {

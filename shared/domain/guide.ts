@@ -57,6 +57,15 @@ export interface GuideState {
   progress: SheetProgress[];
   /** Oldest first; at most MAX_HISTORY_ENTRIES. */
   history: HistoryEntry[];
+  /** Set once the workbook is submitted: the guide then says so instead of "you can submit". */
+  submitted?: SubmittedMark;
+}
+
+export interface SubmittedMark {
+  jobId: string;
+  at: string;
+  actorName?: string;
+  records: number;
 }
 
 export interface GuideInput {
@@ -122,7 +131,7 @@ function timeHtml(at: string): string {
 }
 
 /** The progress section: total, valid and error records per working sheet. */
-export function renderProgress(progress: readonly SheetProgress[]): string {
+export function renderProgress(progress: readonly SheetProgress[], submitted?: SubmittedMark): string {
   const rows = progress.map((c) => {
     const status =
       c.total > 0
@@ -131,11 +140,13 @@ export function renderProgress(progress: readonly SheetProgress[]): string {
     return `<li><strong>${guideText(c.sheetName)}</strong>: ${status}</li>`;
   });
   const empty = progress.every((c) => !(c.total > 0));
-  const lead = empty
-    ? "<p>No records yet. Add some, then submit.</p>"
-    : progress.some((c) => c.error > 0)
-      ? "<p>Fix the records with errors before you submit.</p>"
-      : "<p>Every record is valid: you can submit.</p>";
+  const lead = submitted
+    ? `<p>This workbook was submitted on ${timeHtml(submitted.at)}${submitted.actorName ? ` by ${guideText(submitted.actorName)}` : ""}; its sheets are now read-only.</p>`
+    : empty
+      ? "<p>No records yet. Add some, then submit.</p>"
+      : progress.some((c) => c.error > 0)
+        ? "<p>Fix the records with errors before you submit.</p>"
+        : "<p>Every record is valid: you can submit.</p>";
   return `<h2>Progress</h2>\n${lead}\n<ul>\n${rows.join("\n")}\n</ul>`;
 }
 
@@ -233,7 +244,7 @@ export function renderGuide(state: GuideState): { title: string; body: string } 
     renderIntro(state),
     renderCurrency(state.currency),
     state.referenceData ? renderReferenceData(state.referenceData) : "",
-    renderProgress(state.progress),
+    renderProgress(state.progress, state.submitted),
     renderHistory(state.history),
   ].filter(Boolean);
   return { title: DEFAULT_GUIDE_TITLE, body: `${parts.join("\n")}\n` };

@@ -39,6 +39,13 @@ const History = z.union([
   z.object({ id: ids.job, kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
   z.object({ id: ids.job, kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
 ]);
+/** The one submission of the workbook: a later Submit changes nothing and says when this was. */
+const Submitted = z.object({
+  jobId: ids.job,
+  at: z.string().check(z.maxLength(40)),
+  actorName: z.optional(z.string().check(z.maxLength(MAX_NAME_CHARS))),
+  records: Count,
+});
 const Guide = z.object({
   audience: z.enum(["internal", "member", "guest", "default"]),
   actorName: z.optional(z.string()),
@@ -61,6 +68,7 @@ const Guide = z.object({
   ),
   progress: z.array(Progress).check(z.maxLength(SHEET_ROLES.length)),
   history: z.array(History).check(z.maxLength(MAX_HISTORY_ENTRIES)),
+  submitted: z.optional(Submitted),
 });
 
 const Archived = z.object({
@@ -89,6 +97,8 @@ export const SpaceState = z.object({
   archived: z.optional(z.array(Archived).check(z.maxLength(MAX_ARCHIVED))),
   /** What the guide shows. Absent in spaces configured before the guide was rendered from state. */
   guide: z.optional(Guide),
+  /** The workbook's submission, once there is one (the job that made it, when, by whom, how many). */
+  submitted: z.optional(Submitted),
 });
 export type SpaceState = z.infer<typeof SpaceState>;
 
@@ -230,7 +240,18 @@ export function recordSubmit(state: SpaceState, s: Submission): SpaceState {
     records: s.records,
     ...(s.actorName ? { actorName: s.actorName } : {}),
   };
-  return { ...state, guide: withHistory(guide, entry) };
+  const submitted = {
+    jobId: s.jobId,
+    at: s.at,
+    records: s.records,
+    ...(s.actorName ? { actorName: plainText(s.actorName, MAX_NAME_CHARS) } : {}),
+  };
+  return { ...state, submitted, guide: { ...withHistory(guide, entry), submitted } };
+}
+
+/** The earlier submission that makes this Submit job a second press, if any (the same job's redelivery is not one). */
+export function submittedBefore(state: SpaceState, jobId: string): SpaceState["submitted"] {
+  return state.submitted && state.submitted.jobId !== jobId ? state.submitted : undefined;
 }
 
 /** The first of `candidates` that is a valid time, as ISO 8601; else now. */

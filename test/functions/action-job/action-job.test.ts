@@ -223,6 +223,47 @@ describe("action-job: workbook:submitActionFg", () => {
     expect(done.outcome?.message).toBe("Submitted 3 records from Contacts & Orders. Its sheets are now read-only.");
   });
 
+  it("changes nothing on a second press and says when the workbook was submitted; the guide says it was", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    const first = submitJob(c);
+    expect((await h.deliver(handler, first.event)).body).toMatchObject({ status: "complete", records: 2 });
+    const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
+    expect(guide).toMatch(/This workbook was submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace; its sheets are now read-only/);
+    expect(guide).not.toContain("you can submit");
+    const history = await historyOf(c);
+
+    const second = submitJob(c);
+    const log = mark();
+    const answer = await h.deliver(handler, second.event);
+    expect(answer.body).toMatchObject({ status: "complete", alreadySubmitted: { jobId: first.job.id } });
+    expect(
+      log
+        .writes()
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["jobs.ack", "jobs.complete"]);
+    expect(await historyOf(c)).toBe(history);
+    const done = await jobOf(second.job.id);
+    expect(done.outcome?.message).toMatch(
+      /^Contacts & Orders was already submitted on \d{4}-\d\d-\d\d \d\d:\d\d UTC by Ada Lovelace \(2 records\)\. Nothing was submitted again\.$/,
+    );
+  });
+
+  it("submits once when two Submit jobs run at the same time", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    const a = submitJob(c);
+    const b = submitJob(c);
+    const log = mark();
+    const answers = await Promise.all([h.deliver(handler, a.event), h.deliver(handler, b.event)]);
+    const bodies = answers.map((x) => x.body as Record<string, unknown>);
+    expect(bodies.every((body) => body.status === "complete")).toBe(true);
+    expect(bodies.filter((body) => body.alreadySubmitted !== undefined)).toHaveLength(1);
+    expect(log.writes().filter((r) => r.route === "workbooks.update")).toHaveLength(1);
+    expect((await historyOf(c)).match(/Submitted on/g)).toHaveLength(1);
+  });
+
   it("fails with a message when there is nothing to submit", async () => {
     const c = await configuredSpace();
     const { job, event } = submitJob(c);
