@@ -240,12 +240,16 @@ export function recordSubmit(state: SpaceState, s: Submission): SpaceState {
     records: s.records,
     ...(s.actorName ? { actorName: s.actorName } : {}),
   };
-  const submitted = {
-    jobId: s.jobId,
-    at: s.at,
-    records: s.records,
-    ...(s.actorName ? { actorName: plainText(s.actorName, MAX_NAME_CHARS) } : {}),
-  };
+  // A redelivery of the same job keeps the mark it wrote first, as the history line does.
+  const submitted =
+    state.submitted?.jobId === s.jobId
+      ? state.submitted
+      : {
+          jobId: s.jobId,
+          at: s.at,
+          records: s.records,
+          ...(s.actorName ? { actorName: plainText(s.actorName, MAX_NAME_CHARS) } : {}),
+        };
   return { ...state, submitted, guide: { ...withHistory(guide, entry), submitted } };
 }
 
