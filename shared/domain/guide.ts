@@ -98,7 +98,15 @@ export function initialGuideState(input: GuideInput): GuideState {
 export function withProgress(state: GuideState, progress: readonly SheetProgress[]): GuideState {
   return {
     ...state,
-    progress: progress.map((p) => ({ role: p.role, sheetName: name(p.sheetName), total: p.total, valid: p.valid, error: p.error })),
+    // An entry keeps the fields another version wrote on it (see SpaceState): only ours are replaced.
+    progress: progress.map((p) => ({
+      ...state.progress.find((previous) => previous.role === p.role),
+      role: p.role,
+      sheetName: name(p.sheetName),
+      total: p.total,
+      valid: p.valid,
+      error: p.error,
+    })),
   };
 }
 

@@ -7,6 +7,9 @@
  * Input, not truth: anyone who can write the Space's metadata can write this key. Its shape is the
  * blueprint's (only its roles), every id passes the event ids' check, and `confineToWorkbook` keeps
  * only what the workbook the event names holds; a state that fails is treated as absent.
+ *
+ * Objects are loose: fields another version of this code wrote survive our read-modify-write, so a
+ * rollback or the mixed-version minutes of a deploy lose nothing. They are carried, never followed.
  */
 import type { Flatfile } from "@flatfile/api";
 import * as z from "zod/mini";
@@ -30,27 +33,33 @@ import { plainText } from "./text";
 export const SPACE_STATE_KEY = "spaceConfigurator";
 export const MAX_ARCHIVED = 50;
 /** The sheet roles the blueprint defines: the only keys `sheets` may have. */
+/**
+ * An object schema that keeps the fields it does not know (`z.looseObject`) while its type names
+ * only those it does, so our code can neither read nor forget another version's fields.
+ */
+const knownFields = z.looseObject as unknown as typeof z.object;
+
 export const SHEET_ROLES: readonly string[] = Object.freeze(Object.values(SHEET_SLUGS));
 
 const Role = z.string().check(z.refine((role) => SHEET_ROLES.includes(role), "must be a sheet role of the blueprint"));
 const Count = z.number().check(z.nonnegative());
-const Progress = z.object({ role: Role, sheetName: z.string(), total: Count, valid: Count, error: Count });
+const Progress = knownFields({ role: Role, sheetName: z.string(), total: Count, valid: Count, error: Count });
 const History = z.union([
-  z.object({ id: ids.job, kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
-  z.object({ id: ids.job, kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
+  knownFields({ id: ids.job, kind: z.literal("locked"), at: z.string(), sheetName: z.string(), continueSheetName: z.string() }),
+  knownFields({ id: ids.job, kind: z.literal("submitted"), at: z.string(), actorName: z.optional(z.string()), records: Count }),
 ]);
 /** The one submission of the workbook: a later Submit changes nothing and says when this was. */
-const Submitted = z.object({
+const Submitted = knownFields({
   jobId: ids.job,
   at: z.string().check(z.maxLength(40)),
   actorName: z.optional(z.string().check(z.maxLength(MAX_NAME_CHARS))),
   records: Count,
 });
-const Guide = z.object({
+const Guide = knownFields({
   audience: z.enum(["internal", "member", "guest", "default"]),
   actorName: z.optional(z.string()),
   workbookName: z.string(),
-  currency: z.object({
+  currency: knownFields({
     code: z.string(),
     decimals: z.number(),
     locale: z.string(),
@@ -58,7 +67,7 @@ const Guide = z.object({
     notUnderstood: z.optional(z.array(z.string().check(z.maxLength(200))).check(z.maxLength(3))),
   }),
   referenceData: z.optional(
-    z.object({
+    knownFields({
       source: z.enum(["remote", "bundled"]),
       detail: z.string(),
       total: Count,
@@ -71,7 +80,7 @@ const Guide = z.object({
   submitted: z.optional(Submitted),
 });
 
-const Archived = z.object({
+const Archived = knownFields({
   /** The locked original. */
   sheetId: ids.sheet,
   role: Role,
@@ -83,7 +92,7 @@ const Archived = z.object({
 });
 export type ArchivedSheet = z.infer<typeof Archived>;
 
-export const SpaceState = z.object({
+export const SpaceState = knownFields({
   version: z.literal(1),
   workbookId: ids.workbook,
   guideDocumentId: ids.document,

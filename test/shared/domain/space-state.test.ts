@@ -100,3 +100,63 @@ describe("working sheets in the space state", () => {
     expect(Date.parse(isoTime("garbage"))).not.toBeNaN();
   });
 });
+
+describe("fields another version wrote", () => {
+  // As a newer (or older) version of this code might leave them: at the top, in the guide, its
+  // currency, a progress entry and a snapshot. None is ours to read, none may be lost.
+  const guide = guideStateOf(state);
+  const written = {
+    ...state,
+    laterField: { kept: true },
+    archived: [
+      {
+        sheetId: "us_sh_old",
+        role: "contacts",
+        name: "Contacts",
+        replacedBy: "us_sh_c",
+        jobId: "us_jb_d0",
+        lockedAt: "2026-11-24T10:30:00.000Z",
+        note: "n",
+      },
+    ],
+    guide: {
+      ...guide,
+      theme: "dark",
+      currency: { ...guide.currency, symbolPosition: "after" },
+      progress: guide.progress.map((p) => ({ ...p, warnings: 2 })),
+    },
+  };
+  const read = () => {
+    const parsed = readSpaceState({ [SPACE_STATE_KEY]: JSON.parse(JSON.stringify(written)) });
+    if (!parsed) throw new Error("a state with unknown fields must still be read");
+    return parsed;
+  };
+  const unknownFieldsOf = (next: SpaceState) => {
+    const raw = JSON.parse(JSON.stringify(withSpaceState({}, next)))[SPACE_STATE_KEY];
+    return {
+      top: raw.laterField,
+      theme: raw.guide.theme,
+      currency: raw.guide.currency.symbolPosition,
+      progress: raw.guide.progress.find((p: { role: string }) => p.role === "orders")?.warnings,
+      archived: raw.archived[0].note,
+    };
+  };
+  const expected = { top: { kept: true }, theme: "dark", currency: "after", progress: 2, archived: "n" };
+  const progress = [
+    { role: "contacts", sheetName: "Contacts", total: 3, valid: 3, error: 0 },
+    { role: "orders", sheetName: "Orders", total: 1, valid: 1, error: 0 },
+  ];
+
+  it("survive a commit's counts", () => {
+    expect(unknownFieldsOf(recordProgress(read(), progress))).toEqual(expected);
+  });
+
+  it("survive a duplicate", () => {
+    expect(unknownFieldsOf(recordDuplicate(read(), dup(1)))).toEqual(expected);
+  });
+
+  it("survive a submit", () => {
+    const next = recordSubmit(read(), { jobId: "us_jb_s9", at: "2026-11-24T12:00:00.000Z", records: 4, progress });
+    expect(unknownFieldsOf(next)).toEqual(expected);
+  });
+});
