@@ -170,6 +170,9 @@ export async function duplicateAtSize(
 ): Promise<ScaleRun> {
   const c = await seedConfiguredSpace(flatfile, { contacts: records, orders: 0 });
   const worker = await startWorker(bundle, handlerEnv(flatfile, signingSecret));
+  // Each run duplicates the working sheet the previous one made: duplicating the locked original
+  // again would take the "already locked" shortcut and measure no copy at all.
+  let workingSheetId = c.contactsId;
   try {
     return await measure(
       flatfile,
@@ -181,7 +184,7 @@ export async function duplicateAtSize(
           job: DUPLICATE_JOB,
           spaceId: c.spaceId,
           workbookId: c.workbookId,
-          sheetId: c.contactsId,
+          sheetId: workingSheetId,
           status: "ready",
         });
         return jobReadyEvent({
@@ -189,14 +192,16 @@ export async function duplicateAtSize(
           jobId: job.id,
           spaceId: c.spaceId,
           workbookId: c.workbookId,
-          sheetId: c.contactsId,
+          sheetId: workingSheetId,
           sheetSlug: "contacts",
         });
       },
       (answer) => {
-        if (answer.status !== 200 || answer.body.ignored || !JSON.stringify(answer.body).includes("copySheetId")) {
-          throw new Error(`action-job answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        const copy = answer.body.copySheetId;
+        if (answer.status !== 200 || answer.body.ignored || answer.body.already || typeof copy !== "string") {
+          throw new Error(`action-job made no copy (${answer.status}): ${JSON.stringify(answer.body)}`);
         }
+        workingSheetId = copy;
       },
     ).then(async (run) => {
       // How long the stand-in's own copy takes at this size (it copies every record in memory).
