@@ -4,8 +4,8 @@
  * check every answer goes through, the log capture and the counters of the summary line.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import { listenOnLoopback } from "../../../local/loopback";
 import { signPayload } from "../../../shared/core/signature";
 
 // ---------------------------------------------------------------------------------------------
@@ -95,16 +95,7 @@ export { startReferenceApi, type ReferenceApi } from "../../support/reference-ap
 
 /** A server that accepts connections and never answers (a hung dependency). */
 export async function startBlackHole(): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer(() => undefined);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(createServer(() => undefined));
 }
 
 // ---------------------------------------------------------------------------------------------
