@@ -7,7 +7,7 @@
  *   BENCH_OBSERVABILITY_RUNS  fresh processes per bundle for section 1b (default 31)
  *   BENCH_COLD_CONFIGURE_RUNS  cold processes per variant for section 2b (default 7)
  *   BENCH_ONLY        a comma-separated subset of sections to run: cold, observability, configure,
- *                     scale, submissions, floods (default all; section 2b needs the bundles that cold builds)
+ *                     scale, submissions, floods, bursts (default all; section 2b needs the bundles that cold builds)
  */
 import "./quiet-logs";
 import { randomBytes } from "node:crypto";
@@ -24,6 +24,7 @@ import { startHarness } from "../test/support/harness";
 import { buildAwsFloorBundle, buildHostedListenerBundle, optionalAwsClientsOf } from "./baselines";
 import { buildBaselineBundle, measureColdInit, median } from "./cold-init";
 import { coldConfigure } from "./cold-configure";
+import { bursts as burstRows, printBursts } from "./burst";
 import { floodLoss, printFloodLoss } from "./flood";
 import { observabilityOffPlugin } from "./observability-off";
 import { startReferenceDataServer } from "./reference-data-server";
@@ -434,6 +435,25 @@ async function floods(): Promise<void> {
   results.floods = rows;
 }
 
+/** A lossless burst this close to what the throttle can let through at all counts as met. */
+const BURST_SHARE_TARGET = 0.9;
+
+async function bursts(): Promise<void> {
+  console.log(
+    "\nBursts: the largest burst of events one route's throttle lets the relay deliver without losing any (simulated, bench/burst.ts)",
+  );
+  const rows = await burstRows();
+  printBursts(rows);
+  for (const row of rows) {
+    const share = row.largestLossless / row.ceiling;
+    const when = row.spreadMs === 0 ? "all at once" : `over ${row.spreadMs / 1000} s`;
+    console.log(
+      `   ${when}: ${(share * 100).toFixed(1)} % of the ceiling (target ≥ ${BURST_SHARE_TARGET * 100} %): ${verdict(`lossless burst ${when}`, share, BURST_SHARE_TARGET, `${row.largestLossless} of ${row.ceiling}`, false)}`,
+    );
+  }
+  results.bursts = rows;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   if (runs("cold")) await coldInit();
@@ -445,6 +465,7 @@ async function main(): Promise<void> {
   if (runs("scale")) await scale();
   if (runs("submissions")) await submissions();
   if (runs("floods")) await floods();
+  if (runs("bursts")) await bursts();
   const total = (performance.now() - started) / 1000;
   results.verdicts = verdicts;
   results.totalSeconds = total;
