@@ -9,6 +9,9 @@
  * number of sequential round trips the caller waited for. It is a lower bound on the dependency
  * chain's length and exact when parallel calls leave together, which is what the flows do.
  */
+/** The latency the bench adds to every Flatfile call: what a round trip costs in its figures. */
+export const BENCH_LATENCY_MS = 50;
+
 export interface TimedRequest {
   /** Epoch ms when the request arrived. */
   at: number;

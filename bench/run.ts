@@ -28,14 +28,14 @@ import { bursts as burstRows, printBursts } from "./burst";
 import { floodLoss, printFloodLoss } from "./flood";
 import { observabilityOffPlugin } from "./observability-off";
 import { startReferenceDataServer } from "./reference-data-server";
-import { countRoundTrips, describeWaves, waves } from "./round-trips";
+import { BENCH_LATENCY_MS, countRoundTrips, describeWaves, waves } from "./round-trips";
 import { commitCreatedAtSize, duplicateAtSize, type ScaleRun } from "./scale";
 import { lambdaHeapFlags, submissionAtSize, type SubmissionRun } from "./submission";
 import { FUNCTION_MEMORY_MB } from "../infra/route-function";
 import { startLocalSubmissions } from "../local/playground/submissions";
 import { runBaselineFlow, runHandlerFlow, seedConfigureJob } from "./space-configure";
 
-const LATENCY_MS = 50;
+const LATENCY_MS = BENCH_LATENCY_MS;
 const COLD_RUNS = Math.max(10, Number(process.env.BENCH_COLD_RUNS ?? 11));
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const SIZES = [1_000, 100_000] as const;
@@ -59,6 +59,8 @@ function verdict(figure: string, value: number, target: number, detail: string, 
 const SIZE_TARGET = 0.5;
 const INIT_TARGET = 0.3;
 const READY_TARGET = 0.55;
+/** Sequential round trips on the critical path of commit-created, a duplicate and a Submit. */
+const MAX_FLOW_ROUNDS = 5;
 
 async function coldInit(): Promise<void> {
   console.log(`\n1. Cold start: fresh node processes, interleaved, one unmeasured load each first (median of ${COLD_RUNS})`);
@@ -349,6 +351,11 @@ async function scale(): Promise<void> {
       );
     }
     console.log(`      calls: ${large.routes.join(", ")}`);
+    const rounds = Math.max(...small.rounds, ...large.rounds);
+    console.log(
+      `      round trips: ${rounds} at most over both sizes (target ≤ ${MAX_FLOW_ROUNDS}): ${verdict(`${key} round trips`, rounds, MAX_FLOW_ROUNDS, String(rounds))}`,
+    );
+    console.log(`      last run's waves: ${large.waves}`);
     const ratio = large.medianMs / small.medianMs;
     const equal = small.calls.every((c) => c === small.calls[0]) && large.calls.every((c) => c === small.calls[0]);
     verdicts.push({ figure: `${key} call count equal`, met: equal, detail: `${small.calls.join("/")} vs ${large.calls.join("/")}` });
@@ -398,6 +405,11 @@ async function submissions(): Promise<void> {
       );
     }
     const [small, large] = runs as [SubmissionRun, SubmissionRun];
+    // The small sheet is submitted in one delivery: its rounds are the whole critical path.
+    console.log(
+      `   round trips of the 1,000-record Submit (${small.deliveries} delivery): ${small.rounds} (target ≤ ${MAX_FLOW_ROUNDS}): ${verdict("submit round trips", small.rounds, MAX_FLOW_ROUNDS, String(small.rounds))}`,
+    );
+    console.log(`      waves: ${small.waves}`);
     const apart = (large.maxRssKb - small.maxRssKb) / 1024;
     console.log(
       `   Memory stays flat: the 100,000-record submission peaks ${apart.toFixed(1)} MB above the 1,000-record one (target under 64 MB): ${verdict("submission memory apart", apart, 64, `${apart.toFixed(1)} MB`)}`,

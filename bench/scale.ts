@@ -15,6 +15,7 @@ import { signPayload } from "../shared/core/signature";
 import { seedConfiguredSpace } from "../test/support/configured-space";
 import { apiEvent, commitCreatedEvent, jobReadyEvent } from "../test/support/harness";
 import { median } from "./cold-init";
+import { BENCH_LATENCY_MS, countRoundTrips, describeWaves } from "./round-trips";
 
 interface Delivered {
   status: number;
@@ -88,6 +89,9 @@ export interface ScaleRun {
   routes: string[];
   ms: number[];
   medianMs: number;
+  /** Sequential round trips per measured run (bench/round-trips.ts), and the last run's waves. */
+  rounds: number[];
+  waves: string;
   maxRssKb: number;
   /** The slowest single Flatfile call of the flow timed alone from this process (server side included), if probed. */
   probe?: { route: string; ms: number };
@@ -103,7 +107,9 @@ async function measure(
 ): Promise<ScaleRun> {
   const calls: number[] = [];
   const ms: number[] = [];
+  const rounds: number[] = [];
   let routes: string[] = [];
+  let lastWaves = "";
   for (let i = -1; i < runs; i++) {
     const event = makeEvent(i);
     const from = flatfile.requests.length;
@@ -113,9 +119,11 @@ async function measure(
     const made = flatfile.requests.slice(from);
     calls.push(made.length);
     routes = made.map((r) => r.route);
+    rounds.push(countRoundTrips(made, BENCH_LATENCY_MS));
+    lastWaves = describeWaves(made, BENCH_LATENCY_MS);
     ms.push(answer.ms);
   }
-  return { records, calls, routes, ms, medianMs: median(ms), maxRssKb: await worker.maxRssKb() };
+  return { records, calls, routes, ms, medianMs: median(ms), rounds, waves: lastWaves, maxRssKb: await worker.maxRssKb() };
 }
 
 export const handlerEnv = (flatfile: FlatfileStandIn, signingSecret: string) => ({

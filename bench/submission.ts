@@ -12,6 +12,7 @@ import type { FlatfileStandIn } from "../local/flatfile-stand-in";
 import type { LocalSubmissions } from "../local/playground/submissions";
 import { jobReadyEvent } from "../test/support/harness";
 import { seedConfiguredSpace } from "../test/support/configured-space";
+import { BENCH_LATENCY_MS, countRoundTrips, describeWaves } from "./round-trips";
 import { startWorker } from "./scale";
 
 /** Lambda's runtime flags for a function of `memoryMb` (its bootstrap: new space = memory / 10). */
@@ -27,6 +28,9 @@ export interface SubmissionRun {
   ms: number;
   maxRssKb: number;
   events: number;
+  /** Sequential round trips of the delivery that finished the submission, and its waves. */
+  rounds: number;
+  waves: string;
 }
 
 export async function submissionAtSize(
@@ -59,15 +63,27 @@ export async function submissionAtSize(
     const from = flatfile.requests.length;
     const started = Date.now();
     let deliveries = 0;
+    let lastFrom = from;
     for (;;) {
       deliveries += 1;
+      lastFrom = flatfile.requests.length;
       const answer = await worker.deliver(event);
       if (answer.status === 200 && answer.body.status === "complete") break;
       if (answer.status < 500 || deliveries >= 20) throw new Error(`submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     }
     const ms = Date.now() - started;
     const events = (await local.list()).filter((s) => s.detail.jobId === job.id).length;
-    return { records, calls: flatfile.requests.length - from, deliveries, ms, maxRssKb: await worker.maxRssKb(), events };
+    const last = flatfile.requests.slice(lastFrom);
+    return {
+      records,
+      calls: flatfile.requests.length - from,
+      deliveries,
+      ms,
+      maxRssKb: await worker.maxRssKb(),
+      events,
+      rounds: countRoundTrips(last, BENCH_LATENCY_MS),
+      waves: describeWaves(last, BENCH_LATENCY_MS),
+    };
   } finally {
     worker.close();
   }
