@@ -172,7 +172,7 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
     await check(
       {
         assumption: "our handler configures the Space: job complete, one workbook, one guide",
-        source: "the product's contract (README, Delivery guarantees)",
+        source: "the product's contract (docs/contract.md, Delivery guarantees)",
         reliedOn: true,
       },
       async () => {
@@ -296,7 +296,7 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
 
     const submitRow = {
       assumption: "submit through our handler completes on the working sheets and locks them",
-      source: "the product's contract (README, The actions)",
+      source: "the product's contract (docs/behaviour.md, The actions)",
       reliedOn: true,
     };
     if (!workbookId) skipped(submitRow, "the Space was not configured");
