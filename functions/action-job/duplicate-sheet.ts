@@ -10,7 +10,8 @@ import { JobFailure, NotFoundError } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import type { RouteDeps } from "../../shared/core/route";
-import { archivedConfig, isLocked, SHEET_ACTIONS } from "../../shared/domain/blueprint";
+import type { Audience } from "../../shared/domain/audience";
+import { archivedConfig, isLocked, SHEET_ACTIONS, workingSheetConfig } from "../../shared/domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
@@ -33,10 +34,10 @@ export function copyNameFor(name: string, taken: readonly string[] = []): string
   for (let n = 2; ; n++) if (!names.has(`${base} (copy ${n})`)) return `${base} (copy ${n})`;
 }
 
-/** The copy's configuration without the lock it inherited from a locked (submitted) original. */
-function workingConfig(config: Flatfile.SheetConfig, copy: Flatfile.Sheet): Flatfile.SheetConfig {
-  const { readonly: _readonly, access: _access, ...rest } = config;
-  return { ...rest, name: copy.name, slug: copy.slug };
+/** Whether two access lists grant the same (undefined: everything). */
+function sameAccess(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((value) => b.includes(value));
 }
 
 interface Copied {
@@ -55,6 +56,7 @@ async function copyAndLock(
   workbookId: string,
   sheetId: string,
   role: string,
+  audience: Audience,
   jobId: string,
   leaseTable: string | undefined,
 ): Promise<Copied> {
@@ -83,8 +85,11 @@ async function copyAndLock(
       const replaced = new Map<string, Flatfile.SheetConfig>();
       const archived = archivedConfig(lockedNow.config);
       if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
-      // A copy of a locked (submitted) sheet inherits the lock: open it up, it is where work goes on.
-      if (isLocked(copy.config)) replaced.set(copy.id, workingConfig(copy.config, copy));
+      // The copy inherits whatever the original was (locked, read-only, its access changed): it is
+      // where work goes on, so it is open with the access the audience has on that sheet.
+      const working = workingSheetConfig(copy.config, audience, role);
+      if (copy.config.readonly === true || !sameAccess(copy.config.access, working.access))
+        replaced.set(copy.id, { ...working, name: copy.name, slug: copy.slug });
       const update = withSheetsAndSubmit(workbook, replaced);
       if (update) await api.workbooks.update(workbookId, update);
       return { original: lockedNow, copy, reused: Boolean(leftover) };
@@ -123,6 +128,9 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
   const leaseTable = deps.settings.idempotencyTable;
 
   return runActionJob(event, deps, {
+    operation: SHEET_ACTIONS.duplicate.operation,
+    place: { domain: "sheet", sheetId },
+    notOffered: (name) => `${name} cannot be duplicated in this Space: that action is not offered here. Nothing was changed.`,
     what: "Duplicating this sheet",
     ackInfo: "Copying the sheet with its records",
     work: async (context, { jobId, spaceId, workbookId }, progress) => {
@@ -146,7 +154,7 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
               `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
             );
           }
-          const copied = await copyAndLock(api, workbookId, sheetId, role, jobId, leaseTable);
+          const copied = await copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
           progress(70, `Locked ${shown(copied.original.name)}`);
           const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
           const next = recordDuplicate(state, {

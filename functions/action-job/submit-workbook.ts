@@ -81,6 +81,9 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
   const leaseTable = deps.settings.idempotencyTable;
 
   return runActionJob(event, deps, {
+    operation: WORKBOOK_ACTIONS.submit.operation,
+    place: { domain: "workbook" },
+    notOffered: (name) => `${name} cannot be submitted in this Space: that action is not offered here. Nothing was changed.`,
     what: "Submitting this workbook",
     ackInfo: "Checking the records",
     needsActor: true,

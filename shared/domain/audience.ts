@@ -77,3 +77,16 @@ export function audienceOf(actor: Actor, rule: StaffRule): Audience {
       return "default";
   }
 }
+
+/**
+ * The audience a Space was set up for, from what configure recorded of it (our state, the
+ * workbook's metadata; absent ones skipped). Anyone with the API can write either, so a record
+ * that is not an audience, or any record saying guest, gives the guest's: the narrowest, so a
+ * forged record can refuse an action but never offer one.
+ */
+export function recordedAudience(...recorded: unknown[]): Audience {
+  const present = recorded.filter((value) => value !== undefined);
+  if (present.length === 0) return "guest";
+  if (present.some((value) => value === "guest" || !AUDIENCES.includes(value as Audience))) return "guest";
+  return present[0] as Audience;
+}

@@ -143,6 +143,51 @@ function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+// ─── What each audience may do ───────────────────────────────────────────────────────────────
+
+/**
+ * The actions and access the blueprint gives a sheet of `role` for `audience`. `buildWorkbook`
+ * builds from these, and the action handler checks a job against them: a job for an action the
+ * person was not offered (any API client can create one) does nothing.
+ */
+export function sheetActionsFor(audience: Audience, role: string): Flatfile.Action[] {
+  if (audience === "guest" || role !== SHEET_SLUGS.contacts) return [];
+  return [clone<Flatfile.Action>(SHEET_ACTIONS.duplicate)];
+}
+
+/** Undefined: every access Flatfile has. Guests add and edit, never delete. */
+export function sheetAccessFor(audience: Audience, _role: string): Flatfile.SheetAccess[] | undefined {
+  return audience === "guest" ? ["add", "edit"] : undefined;
+}
+
+export function workbookActionsFor(_audience: Audience): Flatfile.Action[] {
+  return [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)];
+}
+
+function withAudienceRules(sheet: Flatfile.SheetConfig, audience: Audience): Flatfile.SheetConfig {
+  const role = sheet.slug ?? "";
+  const actions = sheetActionsFor(audience, role);
+  const access = sheetAccessFor(audience, role);
+  return { ...sheet, ...(actions.length > 0 ? { actions } : {}), ...(access ? { access } : {}) };
+}
+
+/** The action `<domain>:<operation>` as the blueprint offers it there, or undefined when it does not. */
+export function offeredAction(
+  audience: Audience,
+  where: { domain: "sheet"; role: string } | { domain: "workbook" },
+  operation: string,
+): Flatfile.Action | undefined {
+  const actions = where.domain === "sheet" ? sheetActionsFor(audience, where.role) : workbookActionsFor(audience);
+  return actions.find((action) => action.operation === operation);
+}
+
+/** The copy that becomes a role's working sheet: open, with the access the audience has there. */
+export function workingSheetConfig(config: Flatfile.SheetConfig, audience: Audience, role: string): Flatfile.SheetConfig {
+  const { readonly: _readonly, access: _access, ...rest } = config;
+  const access = sheetAccessFor(audience, role);
+  return { ...rest, ...(access ? { access } : {}) };
+}
+
 function internalNotesField(): Field {
   return {
     type: "string",
@@ -153,7 +198,6 @@ function internalNotesField(): Field {
 }
 
 function contactsSheet(input: BlueprintInput): Flatfile.SheetConfig {
-  const isGuest = input.audience === "guest";
   const fields: Field[] = [
     { type: "string", key: "firstName", label: "First name", constraints: [required] },
     { type: "string", key: "lastName", label: "Last name" },
@@ -167,9 +211,7 @@ function contactsSheet(input: BlueprintInput): Flatfile.SheetConfig {
     fields,
     metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value },
   };
-  if (isGuest) sheet.access = ["add", "edit"];
-  else sheet.actions = [clone<Flatfile.Action>(SHEET_ACTIONS.duplicate)];
-  return sheet;
+  return withAudienceRules(sheet, input.audience);
 }
 
 /** The money field, in the Space's currency. */
@@ -220,13 +262,12 @@ function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
     fields,
     metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value, currency: input.currency.code },
   };
-  if (isGuest) sheet.access = ["add", "edit"];
-  return sheet;
+  return withAudienceRules(sheet, input.audience);
 }
 
 export function buildWorkbook(input: BlueprintInput): Flatfile.CreateWorkbookConfig {
   const sheets = [contactsSheet(input), ordersSheet(input)];
-  const actions = [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)];
+  const actions = workbookActionsFor(input.audience);
   return {
     name: WORKBOOK_NAME,
     spaceId: input.spaceId,

@@ -1,3 +1,4 @@
+import type { Flatfile } from "@flatfile/api";
 /**
  * One working set of sheets across duplicate, commit and submit, through the
  * handlers against the Flatfile stand-in, on a space configured by the real configure handler.
@@ -182,13 +183,14 @@ describe("working sheets: a duplicate interrupted after the copy was made", () =
 });
 
 describe("working sheets: writers at once on one workbook", () => {
-  it("two duplicates and commits at once keep every copy and every lock", async () => {
+  it("a duplicate, a duplicate of a sheet that offers none, and commits at once: one copy, one lock, the refused one changes nothing", async () => {
     const s = await configuredSpace();
     await h.deliver(commitHandler, commitOn(s, s.contactsId, { insert: [contact(1), contact(2)] }));
     await h.deliver(commitHandler, commitOn(s, s.ordersId, { insert: [order(1)] }));
-    // The copies take a while on Flatfile's side, so every writer reads before any writes.
+    // The copy takes a while on Flatfile's side, so every writer reads before any writes.
     h.flatfile.faults.latency("sheets.duplicate", 150);
     const dupContacts = actionJob(s, "sheet:duplicate", s.contactsId);
+    // Orders has no Duplicate action in the blueprint: a job for it (made through the API) is refused.
     const dupOrders = actionJob(s, "sheet:duplicate", s.ordersId);
     const commits = [
       commitOn(s, s.contactsId, { insert: [contact(3)] }),
@@ -202,24 +204,28 @@ describe("working sheets: writers at once on one workbook", () => {
     ]);
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
     expect(answers[0]!.body).toMatchObject({ status: "complete" });
-    expect(answers[1]!.body).toMatchObject({ status: "complete" });
+    expect(answers[1]!.body).toMatchObject({ status: "failed" });
     const contactsCopy = String(answers[0]!.body.copySheetId);
-    const ordersCopy = String(answers[1]!.body.copySheetId);
 
     const sheets = (await workbookOf(s)).sheets!;
-    expect(sheets.map((sheet) => sheet.id).sort()).toEqual([s.contactsId, s.ordersId, contactsCopy, ordersCopy].sort());
-    for (const id of [s.contactsId, s.ordersId]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(true);
-    for (const id of [contactsCopy, ordersCopy]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(false);
+    expect(sheets.map((sheet) => sheet.id).sort()).toEqual([s.contactsId, s.ordersId, contactsCopy].sort());
+    expect(isLocked(sheets.find((sheet) => sheet.id === s.contactsId)!.config)).toBe(true);
+    for (const id of [contactsCopy, s.ordersId]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(false);
+    // The commits' change to Orders (the category added from data) survived the duplicate's write.
+    const orders = sheets.find((sheet) => sheet.id === s.ordersId)!;
+    const category = orders.config.fields.find((f) => f.key === "category") as Flatfile.Property.Enum;
+    expect(category.config.options.map((o) => o.value)).toContain("vinyl");
     const state = await stateOf(s.spaceId);
-    expect(state.sheets).toEqual({ contacts: contactsCopy, orders: ordersCopy });
-    expect(state.archived?.map((a) => a.sheetId).sort()).toEqual([s.contactsId, s.ordersId].sort());
+    expect(state.sheets).toEqual({ contacts: contactsCopy, orders: s.ordersId });
+    expect(state.archived?.map((a) => a.sheetId)).toEqual([s.contactsId]);
     const body = await guideOf(s);
     expect(sectionCount(body, "progress")).toBe(1);
     const progress = guideSection(body, "progress")!;
     // The roles' order, whichever sheet plays them: Contacts first.
-    expect(progress).toMatch(/<strong>Contacts \(copy\)<\/strong>[\s\S]*<strong>Orders \(copy\)<\/strong>/);
-    expect(guideSection(body, "history")!.match(/was locked/g)).toHaveLength(2);
-    for (const job of [dupContacts, dupOrders]) expect((await jobOf(job.jobId)).status).toBe("complete");
+    expect(progress).toMatch(/<strong>Contacts \(copy\)<\/strong>[\s\S]*<strong>Orders<\/strong>/);
+    expect(guideSection(body, "history")!.match(/was locked/g)).toHaveLength(1);
+    expect((await jobOf(dupContacts.jobId)).status).toBe("complete");
+    expect((await jobOf(dupOrders.jobId)).outcome?.message).toMatch(/^Orders cannot be duplicated in this Space/);
   });
 
   it("two duplicates of the same sheet at once make one copy and one lock", async () => {

@@ -11,6 +11,9 @@ import { actionJobRoute } from "../../../functions/action-job/actions";
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { jobReadyEvent } from "../../support/harness";
 import { configureSpace, useHarness } from "../../support/fixture";
+import { handler as configureHandler } from "../../../functions/space-configure/handler";
+import { configuredFrom } from "../../support/configured-space";
+import { SPACE_STATE_KEY } from "../../../shared/domain/space-state";
 
 const h = useHarness();
 
@@ -292,6 +295,111 @@ describe("action-job: jobs on one workbook at the same time", () => {
     const history = await historyOf(c);
     expect(history).toContain("was locked; keep working in");
     expect(history).toContain("Submitted on");
+  });
+});
+
+/** A space the real configure handler set up for a guest: its workbook has no Duplicate and no delete. */
+async function configureGuestSpace(): Promise<Configured> {
+  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const guest = h.flatfile.seed.guest({ email: "grace@example.com", name: "Grace Hopper", spaceIds: [space.id] });
+  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
+  const answer = await h.deliver(
+    configureHandler,
+    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: guest.id }),
+  );
+  expect(answer.status).toBe(200);
+  return { ...configuredFrom(space.id, (await h.api.spaces.get(space.id)).data.metadata), userId: guest.id };
+}
+
+/** Fails the job with `message` and writes nothing but the job's ack and its failure. */
+async function expectRefused(
+  job: { id: string },
+  answer: { status: number; body: Record<string, unknown> },
+  log: ReturnType<typeof mark>,
+  message: string,
+) {
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ status: "failed" });
+  const failed = await jobOf(job.id);
+  expect(failed.status).toBe("failed");
+  expect(failed.outcome?.message).toBe(message);
+  expect(
+    log
+      .writes()
+      .map((r) => r.route)
+      .sort(),
+  ).toEqual(["jobs.ack", "jobs.fail"]);
+}
+
+describe("action-job: only the actions the person was offered", () => {
+  it("fails a duplicate on a guest's Space, which has no Duplicate action, even after a Submit, and changes nothing", async () => {
+    const c = await configureGuestSpace();
+    expect(c.state.audience).toBe("guest");
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    expect((await h.deliver(handler, submitJob(c).event)).body).toMatchObject({ status: "complete" });
+    const before = await workbookOf(c);
+    const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
+    const { job, event } = duplicateJob(c);
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    await expectRefused(
+      job,
+      answer,
+      log,
+      "Contacts cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
+    );
+    expect(await workbookOf(c)).toEqual(before);
+    expect((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body).toBe(guide);
+  });
+
+  it("fails a duplicate on a guest's Space whose state was rewritten to another audience", async () => {
+    const c = await configureGuestSpace();
+    const space = (await h.api.spaces.get(c.spaceId)).data;
+    const forged = { ...(space.metadata as Record<string, unknown>), [SPACE_STATE_KEY]: { ...c.state, audience: "internal" } };
+    await h.api.spaces.update(c.spaceId, { metadata: forged });
+    const { job, event } = duplicateJob(c);
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    await expectRefused(
+      job,
+      answer,
+      log,
+      "Contacts cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
+    );
+    expect((await workbookOf(c)).sheets).toHaveLength(2);
+  });
+
+  it("fails a duplicate of a sheet the blueprint puts no Duplicate on (Orders), and changes nothing", async () => {
+    const c = await configuredSpace();
+    const { job, event } = duplicateJob(c, "orders");
+    const log = mark();
+    const answer = await h.deliver(handler, event);
+    await expectRefused(
+      job,
+      answer,
+      log,
+      "Orders cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
+    );
+    expect((await workbookOf(c)).sheets).toHaveLength(2);
+  });
+
+  it("opens the copy with the audience's access whatever state the original was in (made read-only by hand)", async () => {
+    const c = await configuredSpace();
+    const sheetId = c.state.sheets.contacts!;
+    const workbook = await workbookOf(c);
+    // Someone made Contacts read-only outside our flows (not our lock: its access is left as it was).
+    await h.api.workbooks.update(c.state.workbookId, {
+      sheets: workbook.sheets!.map((s) => ({ ...s.config, id: s.id, ...(s.id === sheetId ? { readonly: true, access: ["add"] } : {}) })),
+      actions: workbook.actions,
+    });
+    const { event } = duplicateJob(c);
+    const answer = await h.deliver(handler, event);
+    expect(answer.body).toMatchObject({ status: "complete" });
+    const copy = (await workbookOf(c)).sheets!.find((s) => s.id === answer.body.copySheetId)!;
+    expect(copy.config.readonly).not.toBe(true);
+    // A member's Contacts has every access (none listed), as configure made it.
+    expect(copy.config.access).toBeUndefined();
+    expect(copy.config.actions?.map((a) => a.operation)).toEqual(["duplicate"]);
   });
 });
 

@@ -6,8 +6,11 @@ import {
   buildWorkbook,
   ENUM_OPTION_LIMIT,
   REFERENCE_OPTION_LIMIT,
+  lockedConfig,
+  offeredAction,
   OWNED_ACTION_JOBS,
   SHEET_ACTIONS,
+  workingSheetConfig,
   WORKBOOK_ACTIONS,
   type BlueprintInput,
 } from "../../../shared/domain/blueprint";
@@ -70,6 +73,35 @@ describe("action definitions", () => {
       label: "Submit",
     });
     expect(Object.isFrozen(WORKBOOK_ACTIONS.submit.constraints)).toBe(true);
+  });
+});
+
+describe("what each audience is offered", () => {
+  it("offers exactly the actions buildWorkbook puts on each sheet and on the workbook", () => {
+    for (const audience of ["internal", "member", "guest", "default"] as Audience[]) {
+      const workbook = buildWorkbook(input(audience));
+      for (const sheet of workbook.sheets!) {
+        const offered = ["duplicate", "submitActionFg", "delete"].filter((op) =>
+          offeredAction(audience, { domain: "sheet", role: sheet.slug! }, op),
+        );
+        expect(offered).toEqual((sheet.actions ?? []).map((a) => a.operation));
+      }
+      expect(offeredAction(audience, { domain: "workbook" }, WORKBOOK_ACTIONS.submit.operation)).toBeDefined();
+    }
+    expect(offeredAction("guest", { domain: "sheet", role: "contacts" }, "duplicate")).toBeUndefined();
+  });
+
+  it("opens a copy of a locked sheet with the access the audience has on it", () => {
+    for (const audience of ["member", "guest"] as Audience[]) {
+      const contacts = buildWorkbook(input(audience)).sheets!.find((s) => s.slug === "contacts")!;
+      const working = workingSheetConfig(lockedConfig(contacts), audience, "contacts");
+      expect(working.readonly).toBeUndefined();
+      expect(working.access).toEqual(contacts.access);
+    }
+    expect(workingSheetConfig(lockedConfig(buildWorkbook(input("guest")).sheets![0]!), "guest", "contacts").access).toEqual([
+      "add",
+      "edit",
+    ]);
   });
 });
 
