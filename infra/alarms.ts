@@ -9,7 +9,7 @@
  * keep the logical ids deployed stacks have (AlarmTopic, SpaceConfigureErrors, Api5xx...; pinned
  * in test/infra/stack.test.ts). `alarms` is what the dashboard's alarm status widget shows.
  */
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -24,6 +24,8 @@ import type { ProductMetrics } from "./product-metrics";
 export interface ServiceAlarmsProps {
   /** E-mail address subscribed to the topic. "" = no subscription. */
   alarmEmail?: string;
+  /** The stack's stage, named in the topic's display name (the e-mails' sender). */
+  stage?: string;
 }
 
 export interface AlarmOptions {
@@ -70,7 +72,7 @@ export class ServiceAlarms {
     });
     topicKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
     this.topic = new Topic(scope, "AlarmTopic", {
-      displayName: "Flatfile Space Configurator alarms",
+      displayName: `Flatfile Space Configurator alarms${props.stage ? ` (${props.stage})` : ""}`,
       masterKey: topicKey,
       enforceSSL: true,
     });
@@ -97,6 +99,9 @@ export class ServiceAlarms {
   /** An alarm on `metric` (>= threshold), notifying the topic; missing data is not breaching. */
   add(id: string, metric: IMetric, description: string, options: AlarmOptions = {}): Alarm {
     const alarm = new Alarm(this.scope, id, {
+      // Named after the stack: two stages side by side in one region read apart in the console
+      // and in the e-mail's subject.
+      alarmName: `${this.scope.stackName}-${id}`,
       metric,
       alarmDescription: description,
       threshold: options.threshold ?? 1,

@@ -2,9 +2,10 @@
  * The CDK app: `npm run synth` / `npm run deploy` / `npm run destroy` (cdk.json:
  * `"app": "npx tsx infra/app.ts"`).
  *
- * Settings come from the context (defaults in cdk.json; override with `-c key=value`) and are
- * checked first (infra/settings.ts, which lists every key and what it means): a bad value fails
- * the synth with a message naming the key, before any construct exists.
+ * Settings come from the context and are checked first (infra/settings.ts, which lists every key
+ * and what it means): a bad value fails the synth with a message naming the key, before any
+ * construct exists. With stages in cdk.json, the named stage's settings (infra/stages.ts);
+ * without, the top-level keys (defaults in cdk.json; override with `-c key=value`).
  *
  * The stack is environment-agnostic (no account/region, no lookups): synth needs no AWS
  * credentials; `cdk deploy` takes the account and region from the CLI's credentials.
@@ -14,18 +15,20 @@
  */
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { InvalidSettingsError, readDeploySettings, type DeploySettings } from "./settings";
+import { InvalidSettingsError, type DeploySettings } from "./settings";
 import { FlatfileStack } from "./stack";
+import { selectStage } from "./stages";
 
 /**
  * Checks the app's context, then builds the stack. Throws InvalidSettingsError (every bad key,
  * each named) before building anything.
  */
-export function createApp(app: App = new App()): { app: App; stack: FlatfileStack; settings: DeploySettings } {
-  const settings = readDeploySettings(app.node.getAllContext());
+export function createApp(app: App = new App()): { app: App; stack: FlatfileStack; settings: DeploySettings; stage?: string } {
+  const { settings, stage } = selectStage(app.node.getAllContext());
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
   const stack = new FlatfileStack(app, settings.stackName, {
-    description: "Flatfile Space Configurator: signed Flatfile events -> HTTP API -> three Lambda functions",
+    description: `Flatfile Space Configurator${stage ? ` (stage ${stage})` : ""}: signed Flatfile events -> HTTP API -> three Lambda functions`,
+    stage,
     flatfileEnvironmentId: settings.flatfileEnvironmentId,
     flatfileApiUrl: settings.flatfileApiUrl,
     referenceDataUrl: settings.referenceDataUrl,
@@ -37,7 +40,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     commitSelfActorIds: settings.commitSelfActorIds,
     throttle: { rateLimit: settings.routeRateLimit, burstLimit: settings.routeBurstLimit },
   });
-  return { app, stack, settings };
+  return { app, stack, settings, stage };
 }
 
 /** The app as the CLI runs it: a bad setting is one readable message on stderr and exit code 1. */

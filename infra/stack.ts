@@ -10,10 +10,10 @@
  * With a Flatfile environment id, the stack also registers the relay agent there (infra/relay),
  * through a custom resource that is the only other reader of the secret.
  */
-import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tokenization, Validations, type StackProps } from "aws-cdk-lib";
 import {
   CfnRoute,
-  CfnStage,
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -87,6 +87,11 @@ export interface FlatfileStackProps extends StackProps {
   logLevel?: string;
   /** POWERTOOLS_METRICS_NAMESPACE: the CloudWatch namespace of the product's metrics. Default "FlatfileSpaceConfigurator". */
   metricsNamespace?: string;
+  /**
+   * The stage this stack is (infra/stages.ts). Its metrics get their own namespaces, so that two
+   * stages in one account and region never count into each other's alarms. undefined = no stage.
+   */
+  stage?: string;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -98,6 +103,12 @@ export const DEFAULT_THROTTLE = ROUTE_THROTTLE;
 
 /** Namespace of the metrics the stack derives from the functions' logs (jobs swept). */
 export const LOG_METRICS_NAMESPACE = DEFAULT_SERVICE_NAME;
+
+/** The namespaces of a stage's metrics: the defaults, suffixed with the stage's name. */
+export function metricNamespaces(stage?: string): { product: string; logs: string } {
+  const suffix = stage ? `-${stage}` : "";
+  return { product: `${DEFAULT_METRICS_NAMESPACE}${suffix}`, logs: `${LOG_METRICS_NAMESPACE}${suffix}` };
+}
 export const JOBS_SWEPT_METRIC = "JobsSwept";
 export const RELAY_AGENT_MISMATCH_METRIC = "RelayAgentMismatches";
 
@@ -143,6 +154,8 @@ export class FlatfileStack extends Stack {
     const secretName = props.secretName?.trim() ?? "";
     const alarmEmail = props.alarmEmail?.trim() ?? "";
     const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    const namespaces = metricNamespaces(props.stage);
+    const metricsNamespace = props.metricsNamespace ?? namespaces.product;
     this.flatfileEnvironmentId = environmentId;
 
     // --- Secret ---------------------------------------------------------------------------
@@ -234,7 +247,7 @@ export class FlatfileStack extends Stack {
         description: `Answers Flatfile events on POST ${ROUTE_PATHS[name]}`,
         serviceName: props.serviceName,
         logLevel: props.logLevel,
-        metricsNamespace: props.metricsNamespace,
+        metricsNamespace,
         environment: {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
@@ -353,6 +366,8 @@ export class FlatfileStack extends Stack {
       description: `Fails the Flatfile jobs left open more than ${OPEN_JOB_BOUND_MS / 60_000} minutes after their last ack (every ${OPEN_JOB_SWEEP_INTERVAL_MS === 60_000 ? "minute" : `${OPEN_JOB_SWEEP_INTERVAL_MS / 60_000} minutes`})`,
       serviceName: props.serviceName,
       logLevel: props.logLevel,
+      // It counts jobs ended by others into the routes' namespace (the JobsEndedByOthers alarm).
+      metricsNamespace,
       // The same Flatfile region as the routes: the jobs it fails live there.
       environment: { IDEMPOTENCY_TABLE: this.idempotencyTable.tableName, ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}) },
     }).bindSecret(this.secret, secretName || this.secret.secretArn);
@@ -374,7 +389,7 @@ export class FlatfileStack extends Stack {
     // Each job the sweep fails is one log line; the metric counts them for the alarm below.
     const jobsSwept = new MetricFilter(this, "JobsSweptFilter", {
       logGroup: this.jobSweep.logGroup,
-      metricNamespace: LOG_METRICS_NAMESPACE,
+      metricNamespace: namespaces.logs,
       metricName: JOBS_SWEPT_METRIC,
       filterPattern: FilterPattern.stringValue("$.message", "=", SWEPT_LOG_MESSAGE),
       metricValue: "1",
@@ -395,7 +410,7 @@ export class FlatfileStack extends Stack {
 
     // --- Alarms ---------------------------------------------------------------------------
     // Into one encrypted topic (infra/alarms.ts).
-    const alarms = new ServiceAlarms(this, { alarmEmail });
+    const alarms = new ServiceAlarms(this, { alarmEmail, stage: props.stage });
     for (const name of FUNCTION_NAMES) alarms.watchFunction(pascal(name), name, functions[name]);
     alarms.watchFunction("JobSweep", "job-sweep", this.jobSweep);
     alarms.add(
@@ -410,7 +425,7 @@ export class FlatfileStack extends Stack {
       this.jobSweep.addEnvironment("RELAY_AGENT_SHA256", this.relay.agentSha256);
       const mismatches = new MetricFilter(this, "RelayAgentCheckFilter", {
         logGroup: this.jobSweep.logGroup,
-        metricNamespace: LOG_METRICS_NAMESPACE,
+        metricNamespace: namespaces.logs,
         metricName: RELAY_AGENT_MISMATCH_METRIC,
         filterPattern: FilterPattern.stringValue("$.message", "=", RELAY_AGENT_CHECK_FAILED),
         metricValue: "1",
@@ -423,7 +438,7 @@ export class FlatfileStack extends Stack {
     }
     // The product's own metrics (shared/core/observability.ts), route by route.
     const productMetrics = new ProductMetrics({
-      namespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+      namespace: metricsNamespace,
       serviceName: props.serviceName ?? DEFAULT_SERVICE_NAME,
       routes: FUNCTION_NAMES,
     });

@@ -326,7 +326,8 @@ describe("deploy settings: a mistyped key is refused, not ignored", () => {
 
 describe("cdk.json", () => {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")) as { context: Record<string, unknown> };
-  const { "//": comment, ...all } = cdkJson.context;
+  // Stages (an empty table: none defined) are checked in stages.test.ts.
+  const { "//": comment, "//stages": _stagesComment, stages, ...all } = cdkJson.context;
   // The rest of the context is the CDK's feature flags (checked in app.test.ts).
   const context = Object.fromEntries(Object.entries(all).filter(([key]) => !key.startsWith("@aws-cdk")));
 
@@ -334,6 +335,10 @@ describe("cdk.json", () => {
     expect(Object.keys(context).sort()).toEqual([...SETTING_KEYS].sort());
     for (const key of SETTING_KEYS) expect(context[key], key).toBe(SETTINGS[key].default);
     expect(readDeploySettings(cdkJson.context).stackName).toBe(DEFAULT_STACK_NAME);
+  });
+
+  it("ships without stages, so that npm start, the tests and a first deploy use the keys above", () => {
+    expect(stages).toEqual({});
   });
 
   it('explains every key in its "//" comment', () => {
