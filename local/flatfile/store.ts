@@ -192,18 +192,35 @@ export class Store {
     return record.values ?? this.generated(sheet, record.n);
   }
 
+  /**
+   * Where an invalid record's error is: each field whose `required` constraint its value breaks
+   * (the platform flags the cell, ValidationSource "required-constraint"); when none does, the
+   * record was put in error by other logic, shown on its first field.
+   */
+  private fieldsInError(sheet: StoredSheet, raw: Record<string, unknown>): Map<string, string> {
+    const declared = isObject(sheet.config) && Array.isArray(sheet.config.fields) ? sheet.config.fields : [];
+    const empty = (value: unknown) => value === null || value === undefined || (typeof value === "string" && value.trim() === "");
+    const out = new Map<string, string>();
+    for (const field of declared) {
+      if (!isObject(field) || typeof field.key !== "string" || !(field.key in raw)) continue;
+      const required = Array.isArray(field.constraints) && field.constraints.some((c) => isObject(c) && c.type === "required");
+      if (required && empty(raw[field.key])) out.set(field.key, "required-constraint");
+    }
+    const first = Object.keys(raw)[0];
+    if (out.size === 0 && first !== undefined) out.set(first, "custom-logic");
+    return out;
+  }
+
   recordView(sheet: StoredSheet, record: StoredRecord, fields?: Set<string>): Json {
     const raw = this.valuesOf(sheet, record);
     const values: Record<string, Json> = {};
-    let flagged = record.valid;
+    const inError = record.valid ? new Map<string, string>() : this.fieldsInError(sheet, raw);
     for (const [key, value] of Object.entries(raw)) {
       if (fields && !fields.has(key)) continue;
-      if (!flagged) {
-        values[key] = { value, valid: false, messages: [{ field: key, type: "error", source: "custom-logic", message: "Invalid value" }] };
-        flagged = true;
-      } else {
-        values[key] = { value, valid: true, messages: [] };
-      }
+      const source = inError.get(key);
+      values[key] = source
+        ? { value, valid: false, messages: [{ field: key, type: "error", source, message: "Invalid value" }] }
+        : { value, valid: true, messages: [] };
     }
     return {
       id: record.id,

@@ -102,6 +102,15 @@ describe("the playground page in Chromium", () => {
     await page.click('button:has-text("Add records")');
     await waitForText(/4 records · 3 valid · 1 in error/, '[data-slug="contacts"]');
     await waitForText(/Contacts\s*: 4 records: 3 valid, 1 with errors/, "#guide");
+    // The cell in error is the empty e-mail (required), not the record's first cell.
+    const cells = await page.$$eval('[data-slug="contacts"] tr[data-valid="false"] td:not(.record-actions)', (tds) =>
+      tds.map((td) => ({
+        error: td.classList.contains("error"),
+        value: td.firstChild?.nodeType === 3 ? (td.firstChild.textContent ?? "") : "",
+      })),
+    );
+    expect(cells.filter((c) => c.error)).toEqual([{ error: true, value: "" }]);
+    expect(cells[0]).toMatchObject({ error: false });
 
     await page.click('button:has-text("Duplicate Contacts")');
     await page.waitForSelector('[data-slug="contacts"][data-locked="true"]', { timeout: 15_000 });

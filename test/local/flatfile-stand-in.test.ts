@@ -279,6 +279,33 @@ describe("records, commits and counts", () => {
     expect((await api.sheets.getRecordCounts(sheetId)).data.counts).toMatchObject({ total: 0, valid: 0, error: 0 });
   });
 
+  it("flags the cell whose required constraint an invalid record breaks, and the first cell when none does", async () => {
+    const space = ff.seed.space();
+    const contactFields: Flatfile.Property[] = [
+      { type: "string", key: "firstName", label: "First name", constraints: [{ type: "required" }] },
+      { type: "string", key: "email", label: "Email", constraints: [{ type: "required" }] },
+    ];
+    const wb = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts", fields: contactFields }] });
+    const sheetId = wb.sheets[0]!.id;
+    ff.seed.commit(sheetId, {
+      insert: [
+        { firstName: "Ada", email: "" },
+        { firstName: "Grace", email: "grace@example.com" },
+      ],
+      invalid: 2,
+    });
+
+    const [missingEmail, otherLogic] = (await api.records.get(sheetId)).data.records;
+    expect(missingEmail!.values.email).toMatchObject({
+      valid: false,
+      messages: [{ field: "email", type: "error", source: "required-constraint" }],
+    });
+    expect(missingEmail!.values.firstName).toMatchObject({ valid: true, messages: [] });
+    // Nothing in the sheet's config says why this one is in error: shown on its first cell.
+    expect(otherLogic!.values.firstName).toMatchObject({ valid: false, messages: [{ source: "custom-logic" }] });
+    expect(otherLogic!.values.email).toMatchObject({ valid: true, messages: [] });
+  });
+
   it("duplicates a sheet with all its records, refuses a slug already used, locks and unlocks", async () => {
     const space = ff.seed.space();
     const wb = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "People", slug: "people", records: 12, fields, access: ["add"] }] });
