@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -22,6 +23,10 @@ export default defineConfig({
     // Metrics print one EMF line per invocation off Lambda too; the suite that reads them
     // (test/shared/core/metrics.test.ts) turns them on for itself.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
+    // As in the listener's and the relay's bundles: @flatfile/listener's event.fetch goes through
+    // the global fetch (a shim for cross-fetch), so the listener route's fetch shim sees its calls.
+    server: { deps: { inline: ["@flatfile/listener"] } },
+    alias: { "cross-fetch": fileURLToPath(new URL("./infra/relay/shims/cross-fetch.cjs", import.meta.url)) },
     projects: [
       { extends: true, test: { name: "default", include: ["test/**/*.test.ts"], sequence: { groupOrder: 0 } } },
       {

@@ -33,6 +33,17 @@ export const ROUTES = [
   { name: "commit-created", path: "/commit-created", topics: ["commit:created"] },
 ] as const satisfies readonly RouteDeclaration[];
 
+/**
+ * The customer's own listener (`listener/index.ts`, run by `functions/listener/`): the topics the
+ * example registers on. Not in ROUTES: nothing deploys, builds or relays it until the deploy
+ * setting that turns it on is wired through the stack, the build and the relay.
+ */
+export const LISTENER_ROUTE = {
+  name: "listener",
+  path: "/listener",
+  topics: ["commit:created", "job:ready"],
+} as const satisfies RouteDeclaration;
+
 export type RouteName = (typeof ROUTES)[number]["name"];
 export type RoutePath = (typeof ROUTES)[number]["path"];
 

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
 import { HttpError } from "./errors";
 import { formatPath, serialization, STRICT, type Serialization, type WireSchema } from "./schemas";
 import type { Store } from "./store";
@@ -37,6 +38,16 @@ function matchRoute(routes: readonly Route[], method: string, pathname: string):
     if (m) return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
   }
   return undefined;
+}
+
+/**
+ * A request body as text. `@flatfile/listener`'s `event.update` sends the records gzipped with
+ * `Content-Encoding: gzip` (its default; @flatfile/listener 1.1.2 `FlatfileEvent.update`, which
+ * plugin-record-hook's write-back calls), so the platform takes a gzip body on these routes.
+ */
+function bodyText(request: IncomingMessage, raw: Buffer): string {
+  const encoding = String(request.headers["content-encoding"] ?? "").toLowerCase();
+  return (encoding === "gzip" ? gunzipSync(raw) : raw).toString("utf8");
 }
 
 export interface RouterServer {
@@ -178,7 +189,15 @@ export async function serveRoutes(
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      handle(request, response, Buffer.concat(chunks).toString("utf8")).catch((error: unknown) => {
+      let text: string;
+      try {
+        text = bodyText(request, Buffer.concat(chunks));
+      } catch {
+        response.writeHead(400, { "content-type": "application/json" });
+        response.end(JSON.stringify({ errors: [{ message: "The request body is not valid gzip" }] }));
+        return;
+      }
+      handle(request, response, text).catch((error: unknown) => {
         if (!response.headersSent && !response.destroyed) {
           response.writeHead(500, { "content-type": "application/json" });
           response.end(JSON.stringify({ errors: [{ message: String(error) }] }));
