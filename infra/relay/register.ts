@@ -21,6 +21,7 @@ import {
   type RelayApi,
 } from "./flatfile-registration";
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
+import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
 
 export interface RelayResourceProperties {
   EnvironmentId: string;
@@ -47,11 +48,31 @@ export interface RegisterDeps {
   loadAgentSource(): string;
   makeApi(token: string, apiUrl: string | undefined, deadline: number): RelayApi;
   now(): number;
+  sleep(ms: number): Promise<void>;
   log(message: string, fields?: Record<string, unknown>): void;
+  retry: RegisterRetry;
 }
 
-/** Flatfile calls of one invocation stop before this; the function's timeout is longer. */
-export const REGISTER_BUDGET_MS = 100_000;
+/**
+ * How long a Create, Update or Delete keeps trying while Flatfile is unreachable or failing
+ * (network errors, timeouts, 408, 429, 5xx): the whole registration is repeated (each step is
+ * idempotent), with backoff doubling from `firstDelayMs` up to `maxDelayMs`, until `totalMs`
+ * after the invocation started. A refusal (401, 403, 404, another 4xx) is final at once.
+ */
+export interface RegisterRetry {
+  totalMs: number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * Four minutes: a Flatfile blip or a short outage passes without rolling the stack back. The
+ * register function's timeout (relay-registration.ts) is a minute longer, so the last error is
+ * reported, not a Lambda timeout; the Provider framework waits 15 minutes.
+ */
+export const REGISTER_RETRY: RegisterRetry = { totalMs: 240_000, firstDelayMs: 2_000, maxDelayMs: 30_000 };
+/** Each Flatfile call's own timeout: agents carry a ~20 KiB source. */
+const REGISTER_ATTEMPT_TIMEOUT_MS = 15_000;
 
 let secretsClient: SecretsManagerClient | undefined;
 
@@ -82,10 +103,61 @@ async function readStackSecret(secretId: string): Promise<StackSecret> {
 export const defaultRegisterDeps = (): RegisterDeps => ({
   readSecret: readStackSecret,
   loadAgentSource: () => readFileSync(process.env.RELAY_AGENT_PATH ?? join(__dirname, RELAY_AGENT_FILE), "utf8"),
-  makeApi: (token, apiUrl, deadline) => createSdkClient({ token, baseUrl: apiUrl, deadline: () => deadline }),
+  // No per-call retries: the registration as a whole is retried (withRetry), one bound for all.
+  makeApi: (token, apiUrl, deadline) =>
+    createSdkClient({
+      token,
+      baseUrl: apiUrl,
+      deadline: () => deadline,
+      retry: { maxRetries: 0, attemptTimeoutMs: REGISTER_ATTEMPT_TIMEOUT_MS },
+    }),
   now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   log: (message, fields) => console.log(JSON.stringify({ message, ...fields })),
+  retry: REGISTER_RETRY,
 });
+
+/** Flatfile unreachable, timing out, throttling or failing: worth another try. */
+export function isTransientFlatfileFailure(error: unknown): boolean {
+  if (error instanceof FlatfileTimeoutError) return true;
+  if (!(error instanceof FlatfileError)) return false;
+  const status = error.statusCode;
+  return status === undefined || status === 408 || status === 429 || status >= 500;
+}
+
+/** Thrown when the bound ran out: what failed, how often, for how long, and the last reason. */
+export class RegistrationGaveUp extends Error {}
+
+/**
+ * Runs `operation` until it succeeds, fails for good, or the bound runs out. `describe` turns the
+ * last error into the reason CloudFormation shows.
+ */
+async function withRetry<T>(
+  deps: RegisterDeps,
+  started: number,
+  what: string,
+  describe: (error: unknown) => string,
+  operation: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isTransientFlatfileFailure(error)) throw error;
+      const delay = Math.min(deps.retry.firstDelayMs * 2 ** (attempt - 1), deps.retry.maxDelayMs);
+      const elapsed = deps.now() - started;
+      // Stop when the wait and a short attempt would not fit: better a clear error now than a
+      // Lambda timeout later.
+      if (elapsed + delay + Math.min(deps.retry.firstDelayMs, 1_000) >= deps.retry.totalMs) {
+        throw new RegistrationGaveUp(
+          `${what} failed after ${attempt} attempt${attempt === 1 ? "" : "s"} over ${Math.round(elapsed / 1000)} s (retried for up to ${Math.round(deps.retry.totalMs / 1000)} s): ${describe(error)}`,
+        );
+      }
+      deps.log("relay registration: Flatfile failed, retrying", { what, attempt, reason: describe(error), delayMs: delay });
+      await deps.sleep(delay);
+    }
+  }
+}
 
 export const physicalIdFor = (environmentId: string) => `flatfile-relay:${environmentId}`;
 
@@ -119,7 +191,8 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
   return async function onEvent(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
     const props = propsOf(event.ResourceProperties);
     const physicalId = physicalIdFor(props.EnvironmentId);
-    const deadline = deps.now() + REGISTER_BUDGET_MS;
+    const started = deps.now();
+    const deadline = started + deps.retry.totalMs;
     deps.log("relay registration", { requestType: event.RequestType, environmentId: props.EnvironmentId });
 
     // Before anything is read or registered: the relay only ever signs events to an https URL.
@@ -137,9 +210,12 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
     }
     const api = deps.makeApi(secret.apiKey!.trim(), props.FlatfileApiUrl, deadline);
 
+    const describe = (error: unknown) => describeFlatfileFailure(error, props.EnvironmentId);
     if (event.RequestType === "Delete") {
       try {
-        const removed = await unregisterRelay(api, props.EnvironmentId);
+        const removed = await withRetry(deps, started, "Removing the Flatfile relay", describe, () =>
+          unregisterRelay(api, props.EnvironmentId),
+        );
         deps.log("relay removed", { environmentId: props.EnvironmentId, agents: removed.removedAgents.length });
         return { PhysicalResourceId: event.PhysicalResourceId, Data: { Status: "REMOVED" } };
       } catch (error) {
@@ -149,7 +225,13 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
           deps.log("relay removal skipped", { reason: describeFlatfileFailure(error, props.EnvironmentId) });
           return { PhysicalResourceId: event.PhysicalResourceId, Data: { Status: "SKIPPED" } };
         }
-        throw new Error(`Removing the Flatfile relay failed: ${describeFlatfileFailure(error, props.EnvironmentId)}`);
+        // Our agent may still be in the environment, forwarding to an API about to go: say how to
+        // take it out by hand before the deletion is retried.
+        const removeByHand =
+          ` The relay agent may still be registered in ${props.EnvironmentId}: remove it with ` +
+          `\`FLATFILE_SECRET_ID=${props.SecretId} FLATFILE_ENVIRONMENT_ID=${props.EnvironmentId} npm run relay:deploy -- --remove\`, then delete the stack again.`;
+        if (error instanceof RegistrationGaveUp) throw new Error(`${error.message}.${removeByHand}`);
+        throw new Error(`Removing the Flatfile relay failed: ${describe(error)}.${removeByHand}`);
       }
     }
 
@@ -171,20 +253,23 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
     }
     const sha256 = createHash("sha256").update(source).digest("hex");
     try {
-      const result = await registerRelay(api, {
-        environmentId: props.EnvironmentId,
-        baseUrl: props.RelayBaseUrl,
-        signingSecret,
-        previousSigningSecret,
-        source,
-      });
+      const result = await withRetry(deps, started, "Registering the Flatfile relay", describe, () =>
+        registerRelay(api, {
+          environmentId: props.EnvironmentId,
+          baseUrl: props.RelayBaseUrl,
+          signingSecret,
+          previousSigningSecret,
+          source,
+        }),
+      );
       deps.log("relay registered", { agentId: result.agentId, removed: result.removed, sha256 });
       return {
         PhysicalResourceId: physicalId,
         Data: { Status: "REGISTERED", AgentId: result.agentId, AgentSha256: sha256, Instructions: "" },
       };
     } catch (error) {
-      throw new Error(`Registering the Flatfile relay failed: ${describeFlatfileFailure(error, props.EnvironmentId)}`);
+      if (error instanceof RegistrationGaveUp) throw new Error(`${error.message}. Deploy again once Flatfile answers.`);
+      throw new Error(`Registering the Flatfile relay failed: ${describe(error)}`);
     }
   };
 }

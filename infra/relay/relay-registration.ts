@@ -84,8 +84,9 @@ export class RelayRegistration extends Construct {
       handler: "onEvent",
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
-      // Secrets Manager read + a handful of Flatfile calls, each bounded; 100 s budget in code.
-      timeout: Duration.minutes(2),
+      // Secrets Manager read + a handful of Flatfile calls, retried for up to REGISTER_RETRY
+      // (4 min, register.ts) while Flatfile is unreachable; a minute more to report why.
+      timeout: Duration.minutes(5),
       memorySize: 256,
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, "package-lock.json"),

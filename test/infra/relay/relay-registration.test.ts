@@ -12,6 +12,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
+import { REGISTER_RETRY } from "../../../infra/relay/register";
 import { RelayRegistration } from "../../../infra/relay/relay-registration";
 
 const dirs: string[] = [];
@@ -48,12 +49,12 @@ describe("RelayRegistration", () => {
     });
   });
 
-  it("runs the register function on nodejs24.x, arm64, with the handler onEvent", () => {
+  it("runs the register function on nodejs24.x, arm64, with the handler onEvent, its timeout a minute past the retry bound", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs24.x",
       Architectures: ["arm64"],
       Handler: "index.onEvent",
-      Timeout: 120,
+      Timeout: REGISTER_RETRY.totalMs / 1000 + 60,
     });
   });
 
