@@ -11,7 +11,7 @@ import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import type { RouteDeps } from "../../shared/core/route";
 import type { Audience } from "../../shared/domain/audience";
-import { archivedConfig, isLocked, SHEET_ACTIONS, workingSheetConfig } from "../../shared/domain/blueprint";
+import { archivedConfig, differsAsWorkingSheet, isLocked, SHEET_ACTIONS, workingSheetConfig } from "../../shared/domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
@@ -32,12 +32,6 @@ export function copyNameFor(name: string, taken: readonly string[] = []): string
   const names = new Set(taken);
   if (!names.has(`${base} (copy)`)) return `${base} (copy)`;
   for (let n = 2; ; n++) if (!names.has(`${base} (copy ${n})`)) return `${base} (copy ${n})`;
-}
-
-/** Whether two access lists grant the same (undefined: everything). */
-function sameAccess(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((value) => b.includes(value));
 }
 
 interface Copied {
@@ -85,11 +79,10 @@ async function copyAndLock(
       const replaced = new Map<string, Flatfile.SheetConfig>();
       const archived = archivedConfig(lockedNow.config);
       if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
-      // The copy inherits whatever the original was (locked, read-only, its access changed): it is
-      // where work goes on, so it is open with the access the audience has on that sheet.
+      // The copy inherits whatever the original was (locked, read-only, its access changed, an
+      // earlier version's actions): it is where work goes on, so it gets the working sheet's config.
       const working = workingSheetConfig(copy.config, audience, role);
-      if (copy.config.readonly === true || !sameAccess(copy.config.access, working.access))
-        replaced.set(copy.id, { ...working, name: copy.name, slug: copy.slug });
+      if (differsAsWorkingSheet(copy.config, working)) replaced.set(copy.id, { ...working, name: copy.name, slug: copy.slug });
       const update = withSheetsAndSubmit(workbook, replaced);
       if (update) await api.workbooks.update(workbookId, update);
       return { original: lockedNow, copy, reused: Boolean(leftover) };

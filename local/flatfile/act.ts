@@ -4,7 +4,7 @@
  * listener would be sent (see `PlatformActions` in types.ts for each one's documentation).
  */
 import { badRequest } from "./errors";
-import { createJob } from "./resources/jobs";
+import { closeOutcome, createJob } from "./resources/jobs";
 import { commitChange } from "./resources/records";
 import { createSpace } from "./resources/spaces";
 import { clone, type Store } from "./store";
@@ -29,11 +29,32 @@ export function createActions(store: Store): PlatformActions {
         actorId: input.actorId,
         actionName: operation,
         input: input.input,
+        mode: mountedActionMode(store, domain, source, operation),
       });
       return { job: clone(job), event: clone(events.at(-1)!) };
+    },
+    closeOutcome(jobId) {
+      return closeOutcome(store, jobId);
     },
     commit(sheetId, change, options = {}) {
       return commitChange(store, sheetId, change, options.actorId);
     },
   };
+}
+
+/**
+ * The mode of the action the person pressed, as mounted on the sheet or workbook: the job runs in
+ * it (SDK `ActionMode`: "Foreground actions will prevent interacting with the resource until
+ * complete"; `JobConfig.mode` takes the same values). Not mounted there: the API default.
+ */
+function mountedActionMode(store: Store, domain: string, source: string, operation: string): string | undefined {
+  const actions =
+    domain === "sheet"
+      ? (store.getSheet(source).config as { actions?: unknown }).actions
+      : domain === "workbook"
+        ? store.getWorkbook(source).actions
+        : undefined;
+  if (!Array.isArray(actions)) return undefined;
+  const action = actions.find((a) => (a as { operation?: unknown })?.operation === operation) as { mode?: unknown } | undefined;
+  return typeof action?.mode === "string" ? action.mode : undefined;
 }

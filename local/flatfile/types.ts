@@ -331,6 +331,10 @@ export interface FlatfileStandIn {
   close(): Promise<void>;
 }
 
+export type OutcomeSeen =
+  | { dialog: false; reason: string }
+  | { dialog: true; heading?: string; message?: string; next?: Record<string, unknown>; event: StoredEvent };
+
 export interface CreatedSpace {
   space: StoredSpace;
   /** The `space:configure` job, when the space was created with autoConfigure. */
@@ -372,6 +376,13 @@ export interface PlatformActions {
     actorId?: string;
     input?: Record<string, unknown>;
   }): { job: StoredJob; event: StoredEvent };
+  /**
+   * What the person who ran a finished job sees of its outcome, and their closing it: the outcome
+   * dialog, with its `next` button, only for a job not in the background whose outcome asks to be
+   * acknowledged; closing it raises `job:outcome-acknowledged` (answered as `event`). A background
+   * job shows none and raises nothing (see resources/jobs.ts `closeOutcome` for the sources).
+   */
+  closeOutcome(jobId: string): OutcomeSeen;
   /** A person changes records: one commit on the sheet and its `commit:created` event. */
   commit(
     sheetId: string,

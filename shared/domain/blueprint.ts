@@ -39,11 +39,15 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Sheet actions (job `sheet:<operation>`). Frozen: `buildWorkbook` hands out copies. */
+/**
+ * Sheet actions (job `sheet:<operation>`). Frozen: `buildWorkbook` hands out copies. Duplicate is a
+ * foreground action: its outcome dialog carries the link to the copy, and background jobs skip
+ * that dialog (events reference, `job:outcome-acknowledged`: "Background jobs will skip this step").
+ */
 export const SHEET_ACTIONS = deepFreeze({
   duplicate: {
     operation: "duplicate",
-    mode: "background",
+    mode: "foreground",
     label: "Duplicate this Sheet and lock down the original",
     description: "Copies this Sheet with its records for you to keep working in, then locks this one so it stays as it is.",
     confirm: true,
@@ -181,11 +185,31 @@ export function offeredAction(
   return actions.find((action) => action.operation === operation);
 }
 
-/** The copy that becomes a role's working sheet: open, with the access the audience has there. */
+const OUR_SHEET_OPERATIONS: readonly string[] = Object.values(SHEET_ACTIONS).map((action) => action.operation);
+
+/**
+ * The copy that becomes a role's working sheet: open, with the access the audience has there,
+ * and our actions as this blueprint defines them for it (a copy of a sheet an earlier version
+ * made is brought up to date); actions others mounted stay as they are.
+ */
 export function workingSheetConfig(config: Flatfile.SheetConfig, audience: Audience, role: string): Flatfile.SheetConfig {
-  const { readonly: _readonly, access: _access, ...rest } = config;
+  const { readonly: _readonly, access: _access, actions: current, ...rest } = config;
   const access = sheetAccessFor(audience, role);
-  return { ...rest, ...(access ? { access } : {}) };
+  const actions = [
+    ...(current ?? []).filter((action) => !OUR_SHEET_OPERATIONS.includes(action.operation ?? "")),
+    ...sheetActionsFor(audience, role),
+  ];
+  return { ...rest, ...(access ? { access } : {}), ...(actions.length > 0 ? { actions } : {}) };
+}
+
+/** Whether two sheet configs differ in what `workingSheetConfig` decides (lock, access, our actions). */
+export function differsAsWorkingSheet(config: Flatfile.SheetConfig, working: Flatfile.SheetConfig): boolean {
+  if (config.readonly === true) return true;
+  const sameAccess =
+    config.access === undefined || working.access === undefined
+      ? config.access === working.access
+      : config.access.length === working.access.length && config.access.every((value) => working.access!.includes(value));
+  return !sameAccess || JSON.stringify(config.actions ?? []) !== JSON.stringify(working.actions ?? []);
 }
 
 function internalNotesField(): Field {

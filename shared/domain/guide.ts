@@ -187,12 +187,25 @@ function example(currency: CurrencyChoice): string | undefined {
   }
 }
 
+/** "<strong>A</strong>, <strong>B</strong> and <strong>C</strong>"; empty for none. */
+function listed(names: readonly string[]): string {
+  const strong = names.map((n) => `<strong>${guideText(n)}</strong>`);
+  return strong.length > 1 ? `${strong.slice(0, -1).join(", ")} and ${strong.at(-1)}` : (strong[0] ?? "");
+}
+
 function renderIntro(state: GuideState): string {
   const greeting = state.actorName ? `Welcome, ${guideText(state.actorName)}!` : "Welcome!";
-  const sheetList = state.progress.map((s) => `<strong>${guideText(s.sheetName)}</strong>`);
-  const sheets = sheetList.length > 1 ? `${sheetList.slice(0, -1).join(", ")} and ${sheetList.at(-1)}` : (sheetList[0] ?? "its sheets");
+  const sheets = listed(state.progress.map((s) => s.sheetName)) || "its sheets";
+  // After a duplicate the workbook holds locked snapshots too: name the sheets to work in, here
+  // where it is always shown (the outcome's link may not reach the person, the history is capped).
+  const working = new Set(state.progress.map((s) => s.sheetName));
+  const locked = [...new Set(state.history.flatMap((e) => (e.kind === "locked" && !working.has(e.sheetName) ? [e.sheetName] : [])))];
+  const open =
+    locked.length === 0
+      ? `Open the workbook <strong>${guideText(state.workbookName)}</strong>: it has ${sheets}.`
+      : `Open the workbook <strong>${guideText(state.workbookName)}</strong> and work in ${sheets}. ${listed(locked)} ${locked.length === 1 ? "is a locked copy, kept as it was" : "are locked copies, kept as they were"}.`;
   const steps = [
-    `Open the workbook <strong>${guideText(state.workbookName)}</strong>: it has ${sheets}.`,
+    open,
     "Add your records: upload a file, paste, or type them in. Fields marked required must be filled in.",
     "Fix anything highlighted as an error.",
     "Press <strong>Submit</strong> once every record is valid.",

@@ -229,6 +229,39 @@ describe("the in-process actions (tests and the playground)", () => {
     expect(() => ff.act.runAction({ job: "sheet:duplicate", sheetId: "us_sh_missing0" })).toThrow(/not found/);
   });
 
+  it("runAction runs the job in the mounted action's mode; closeOutcome shows the dialog only where the docs say there is one", async () => {
+    const space = ff.seed.space();
+    const action = (mode: "foreground" | "background") => ({ operation: "duplicate", mode, label: "Duplicate" });
+    const workbook = ff.seed.workbook({
+      spaceId: space.id,
+      sheets: [
+        { name: "Fg", slug: "fg", actions: [action("foreground")] },
+        { name: "Bg", slug: "bg", actions: [action("background")] },
+      ],
+    });
+    const [fg, bg] = workbook.sheets;
+    const outcome = { acknowledge: true, message: "Done", next: { type: "id", id: fg!.id, label: "Open" } };
+    const run = async (sheetId: string, details: Record<string, unknown>) => {
+      const { job } = ff.act.runAction({ job: "sheet:duplicate", sheetId });
+      expect(() => ff.act.closeOutcome(job.id)).toThrow(/no outcome yet/);
+      await api.jobs.ack(job.id);
+      await api.jobs.complete(job.id, details);
+      return job;
+    };
+    const foreground = await run(fg!.id, { outcome });
+    expect(foreground.mode).toBe("foreground");
+    expect(ff.act.closeOutcome(foreground.id)).toMatchObject({ dialog: true, message: "Done", next: outcome.next });
+    expect(ff.events.at(-1)).toMatchObject({ topic: "job:outcome-acknowledged", context: { jobId: foreground.id } });
+
+    const background = await run(bg!.id, { outcome });
+    expect(background.mode).toBe("background");
+    const before = ff.events.length;
+    expect(ff.act.closeOutcome(background.id)).toMatchObject({ dialog: false });
+    const toast = await run(fg!.id, { outcome: { message: "Done", next: outcome.next } });
+    expect(ff.act.closeOutcome(toast.id)).toMatchObject({ dialog: false });
+    expect(ff.events.slice(before).map((e) => e.topic)).not.toContain("job:outcome-acknowledged");
+  });
+
   it("commit applies the change as one commit and answers its commit:created", async () => {
     const space = ff.seed.space();
     const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;

@@ -13,7 +13,7 @@ import { badRequest, HttpError } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { top } from "../schemas";
 import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
-import type { Json, StoredEvent, StoredJob } from "../types";
+import type { Json, OutcomeSeen, StoredEvent, StoredJob } from "../types";
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
 
@@ -45,6 +45,31 @@ export function failUnacknowledgedJobs(store: Store): string[] {
     if (job.context) raiseJobEvent(store, "job:failed", job);
   }
   return failed;
+}
+
+/**
+ * The outcome dialog of a finished job, closed by the person who ran it. Jobs docs
+ * (https://flatfile.com/docs/core-concepts/jobs): `job:outcome-acknowledged` "Fires when a user
+ * acknowledges the completion of a Job through a UI popup", and `next` adds "a button to the
+ * dialog" (every example with `acknowledge: true`). Events reference
+ * (https://flatfile.com/docs/reference/events): "Background jobs will skip this step." So a
+ * background job shows no dialog, and neither (the less convenient reading) does an outcome
+ * without `acknowledge: true`: its `next` never reaches the person.
+ */
+export function closeOutcome(store: Store, id: string): OutcomeSeen {
+  const job = store.getJob(id);
+  if (!FINISHED.has(job.status)) throw badRequest(`Job ${id} is ${job.status}: it has no outcome yet`);
+  if (job.mode === "background") return { dialog: false, reason: "background jobs skip the outcome dialog" };
+  const outcome = (job.outcome ?? {}) as { acknowledge?: unknown; heading?: string; message?: string; next?: Record<string, unknown> };
+  if (outcome.acknowledge !== true) return { dialog: false, reason: "the outcome does not ask to be acknowledged" };
+  const event = raiseJobEvent(store, "job:outcome-acknowledged", job);
+  return {
+    dialog: true,
+    heading: outcome.heading,
+    message: outcome.message,
+    next: outcome.next ? clone(outcome.next) : undefined,
+    event: clone(event),
+  };
 }
 
 /** A job event's payload, as the platform sends it (test/support/events/*.json). */

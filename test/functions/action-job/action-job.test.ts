@@ -298,6 +298,48 @@ describe("action-job: jobs on one workbook at the same time", () => {
   });
 });
 
+describe("action-job: the copy's link reaches the person", () => {
+  it("a Duplicate pressed in the UI ends in the outcome dialog with the link to the copy, and the guide names the sheet to work in", async () => {
+    const c = await configuredSpace();
+    const sheetId = c.state.sheets.contacts!;
+    // Pressed as a person does: the job runs in the mode of the action configure mounted.
+    const { job, event } = h.flatfile.act.runAction({ job: "sheet:duplicate", sheetId, actorId: c.userId });
+    const answer = await h.deliver(handler, event);
+    expect(answer.body).toMatchObject({ status: "complete" });
+    const copyId = String(answer.body.copySheetId);
+
+    const seen = h.flatfile.act.closeOutcome(job.id);
+    expect(seen).toMatchObject({ dialog: true, next: { type: "id", id: copyId, label: "Open the copy" } });
+    const intro = readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "intro") ?? "";
+    expect(intro).toContain(
+      "and work in <strong>Contacts (copy)</strong> and <strong>Orders</strong>. <strong>Contacts</strong> is a locked copy, kept as it was.",
+    );
+  });
+
+  it("a copy of a sheet an earlier version gave a background Duplicate gets the foreground one; the guide still names the copy", async () => {
+    const c = await configuredSpace();
+    const sheetId = c.state.sheets.contacts!;
+    const workbook = await workbookOf(c);
+    await h.api.workbooks.update(c.state.workbookId, {
+      sheets: workbook.sheets!.map((s) => ({
+        ...s.config,
+        id: s.id,
+        ...(s.id === sheetId ? { actions: (s.config.actions ?? []).map((a) => ({ ...a, mode: "background" as const })) } : {}),
+      })),
+      actions: workbook.actions,
+    });
+    const { job, event } = h.flatfile.act.runAction({ job: "sheet:duplicate", sheetId, actorId: c.userId });
+    const answer = await h.deliver(handler, event);
+    expect(answer.body).toMatchObject({ status: "complete" });
+    // That job ran in the background: no dialog, so no link; the guide is where the person finds the copy.
+    expect(h.flatfile.act.closeOutcome(job.id)).toMatchObject({ dialog: false });
+    const intro = readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "intro") ?? "";
+    expect(intro).toContain("work in <strong>Contacts (copy)</strong>");
+    const copy = (await workbookOf(c)).sheets!.find((s) => s.id === answer.body.copySheetId)!;
+    expect(copy.config.actions?.map((a) => [a.operation, a.mode])).toEqual([["duplicate", "foreground"]]);
+  });
+});
+
 /** A space the real configure handler set up for a guest: its workbook has no Duplicate and no delete. */
 async function configureGuestSpace(): Promise<Configured> {
   const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });

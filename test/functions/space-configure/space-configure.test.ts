@@ -100,7 +100,7 @@ describe("space-configure: one event", () => {
     expect(contacts.config.fields.map((f) => f.key)).toEqual(["firstName", "lastName", "email"]);
     expect(fieldOf(contacts, "email")?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ type: "unique" })]));
     expect(contacts.config.actions).toEqual([
-      expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "background", label: SHEET_ACTIONS.duplicate.label }),
+      expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "foreground", label: SHEET_ACTIONS.duplicate.label }),
     ]);
     const submit = workbook!.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
     expect(submit).toMatchObject({ mode: "foreground", primary: true });

@@ -62,7 +62,7 @@ describe("action definitions", () => {
   it("defines the duplicate and submit actions", () => {
     expect(SHEET_ACTIONS.duplicate).toMatchObject({
       operation: "duplicate",
-      mode: "background",
+      mode: "foreground",
       label: "Duplicate this Sheet and lock down the original",
     });
     expect(WORKBOOK_ACTIONS.submit).toMatchObject({
@@ -133,7 +133,7 @@ describe("buildWorkbook", () => {
     expect(contacts?.actions).toEqual([
       {
         operation: "duplicate",
-        mode: "background",
+        mode: "foreground",
         label: "Duplicate this Sheet and lock down the original",
         description: expect.any(String),
         confirm: true,
