@@ -5,13 +5,18 @@
  * status, held to FLATFILE_API_URL's origin and aborted at the deadline (fetch-shim.ts).
  */
 import { FlatfileEvent as ListenerEvent, FlatfileListener } from "@flatfile/listener";
+import type { Flatfile } from "@flatfile/api";
+import { SELF_ACTOR_ENV } from "../commit-created/commit-created";
 import { ConfigurationError } from "../../shared/core/config";
-import { BadRequestError } from "../../shared/core/errors";
-import type { FlatfileEvent } from "../../shared/core/envelope";
+import { BadRequestError, RetryableError } from "../../shared/core/errors";
+import { jobNameOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import { asRouteError } from "../../shared/core/failures";
+import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { DEFAULT_FLATFILE_API_URL } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
 import { claimAsDeclared, FINALIZE_RESERVE_MS, type RouteDeps, type RouteSpec } from "../../shared/core/route";
-import { LISTENER_ROUTE } from "../../shared/routes";
+import { LISTENER_ROUTE, routesFor } from "../../shared/routes";
+import { redactConsole } from "./console-redaction";
 import { withinDispatch, type ListenerCall } from "./fetch-shim";
 
 /** What `listener/index.ts` default-exports, as a hosted agent's entry does. */
@@ -67,10 +72,43 @@ function dataUrlOf(event: FlatfileEvent): string | undefined {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(ms, 0)).unref?.());
 
+/**
+ * A FlatfileListener that counts the callbacks that threw: @flatfile/listener's own trigger
+ * catches each callback's error and only logs it, so a failure would otherwise be invisible.
+ * Nodes made by `filter` and `namespace` are built with the same constructor; dispatchEvent runs
+ * every callback through the root's trigger. The event's key is made non-enumerable before any
+ * callback sees it, so `console.log(event)` does not print it.
+ */
+class GuardedListener extends FlatfileListener {
+  failures: string[] = [];
+
+  override async trigger(event: ListenerEvent, recursive = false): Promise<void> {
+    hideKey(event);
+    for (const { callback } of this.getListeners(event, recursive)) {
+      try {
+        await callback(event);
+      } catch (error) {
+        const name = error instanceof Error ? error.name : typeof error;
+        this.failures.push(name);
+        // The listener's own line (console, redacted), as @flatfile/listener prints it; ours has no text of it.
+        console.error("Error in event listener:", error);
+        logger.warn("a listener callback threw", { failure: name });
+      }
+    }
+  }
+}
+
+function hideKey(event: object): void {
+  const descriptor = Object.getOwnPropertyDescriptor(event, "_accessToken");
+  if (descriptor?.enumerable) Object.defineProperty(event, "_accessToken", { ...descriptor, enumerable: false });
+}
+
 export interface ListenerRun {
   /** How many of the listener's callbacks took the event. */
   handlers: number;
   calls: ListenerCall[];
+  /** The names of the errors its callbacks threw. */
+  failures: string[];
   /** The deadline passed before the listener's callbacks had all returned. */
   timedOut: boolean;
 }
@@ -81,28 +119,106 @@ export async function dispatchToListener(
   event: Record<string, unknown>,
   options: { accessToken: string; apiBase: string; until: number },
 ): Promise<ListenerRun> {
-  const listener = FlatfileListener.create(register);
+  redactConsole();
+  const listener = GuardedListener.create(register) as GuardedListener;
   listener.setVariables({ accessToken: options.accessToken, apiUrl: `${options.apiBase}/` });
+  hideKey(listener);
   const controller = new AbortController();
   const calls: ListenerCall[] = [];
   const scope = { origin: new URL(options.apiBase).origin, signal: controller.signal, calls };
   // Built only to ask which callbacks the event reaches; dispatchEvent builds its own.
   const handlers = listener.getListeners(new ListenerEvent(event as never, "", `${options.apiBase}/`), true).length;
+  if (handlers === 0) return { handlers, calls, failures: [], timedOut: false };
   const dispatch = withinDispatch(scope, () => listener.dispatchEvent(event)).then(() => "done" as const);
   const outcome = await Promise.race([dispatch, sleep(options.until - Date.now()).then(() => "deadline" as const)]);
   // At the deadline whatever the listener still has in flight is aborted, and its later calls refused.
   if (outcome === "deadline") controller.abort();
-  return { handlers, calls, timedOut: outcome === "deadline" };
+  return { handlers, calls, failures: [...listener.failures], timedOut: outcome === "deadline" };
+}
+
+/** Commits made with our own key (COMMIT_SELF_ACTOR_IDS): a record hook's write-back is one. */
+function selfActorIds(): Set<string> {
+  return new Set(
+    (process.env[SELF_ACTOR_ENV] ?? "")
+      .split(",")
+      .map((id) => id.trim())
+      .filter(Boolean),
+  );
+}
+
+/** Why the listener route does not take `event` although its topic is the listener's, if so. */
+function declinedBecause(event: FlatfileEvent): string | undefined {
+  const owner = routesFor(event).find((route) => route.jobs !== undefined);
+  if (owner) return `job ${jobNameOf(event)} is owned by ${owner.name}`;
+  const actorId = event.context.actorId;
+  if (event.topic.startsWith("commit:") && actorId && selfActorIds().has(actorId)) {
+    return `the commit was made by this deployment's own key (${actorId}): not given to the listener, so a write-back ends there`;
+  }
+  return undefined;
+}
+
+/** A job's calls the listener made that change it (ack, complete, fail, ...). */
+function touchedJob(calls: readonly ListenerCall[], jobId: string): boolean {
+  const prefix = `/jobs/${jobId}/`;
+  return calls.some((call) => call.method !== "GET" && call.path.includes(prefix));
+}
+
+/** What a person reads on a job the listener did not end well; no error text, no HTTP answer. */
+function failureMessage(run: ListenerRun, seconds: number): string {
+  const why = run.timedOut
+    ? `it did not finish within the ${seconds} seconds an event is given`
+    : run.failures.length > 0
+      ? "one of its steps failed"
+      : "it ended without completing the job";
+  return `This job did not finish: ${why}. Try again; if it keeps happening, ask the administrator to look at the listener's logs.`;
+}
+
+const OPEN_STATUSES: ReadonlySet<string> = new Set(["ready", "executing"]);
+
+/**
+ * After the listener ran a job's event: a job it left open after a failure, a timeout or simply
+ * returning is failed with a message a person can act on; one it never changed, with nothing
+ * gone wrong, is left as it is (not ours to end).
+ */
+async function settleJob(event: FlatfileEvent, run: ListenerRun, deps: RouteDeps, seconds: number): Promise<Record<string, unknown>> {
+  const jobId = event.context.jobId as string;
+  const wentWrong = run.timedOut || run.failures.length > 0;
+  const touched = touchedJob(run.calls, jobId);
+  if (!wentWrong && !touched) return { job: "declined", reason: "the listener did not act on this job" };
+  let job: Flatfile.Job;
+  try {
+    job = (await deps.finalApi.jobs.get(jobId)).data;
+  } catch (error) {
+    throw asRouteError(error, `reading job ${jobId} after the listener ran`);
+  }
+  if (!OPEN_STATUSES.has(job.status ?? "")) return { job: job.status };
+  const message = failureMessage(run, seconds);
+  try {
+    // Failed as our routes fail a job: acknowledged first when the listener never did.
+    if (job.status === "ready") await deps.finalApi.jobs.ack(jobId, { info: "Accepted", progress: 0 });
+    await deps.finalApi.jobs.fail(jobId, {
+      info: message,
+      outcome: { acknowledge: true, heading: FAILED_HEADINGS.unexpected, message },
+    });
+  } catch (error) {
+    throw asRouteError(error, `failing job ${jobId} the listener left ${job.status}`);
+  }
+  logger.warn("job failed after the listener", { jobStatus: job.status, timedOut: run.timedOut, failures: run.failures.length });
+  return { job: "failed", left: job.status };
 }
 
 /** The route, running the module `load` imports (the repo's `listener/index.ts` by default). */
 export function createListenerRoute(load: LoadListener): RouteSpec {
   return {
     name: LISTENER_ROUTE.name,
-    claim: (event) => claimAsDeclared(LISTENER_ROUTE, event, () => event.id),
+    claim(event) {
+      const declined = declinedBecause(event);
+      return declined ? { owned: false, reason: declined } : claimAsDeclared(LISTENER_ROUTE, event, () => event.id);
+    },
     validate(event) {
       const dataUrl = dataUrlOf(event);
       if (dataUrl) relativeDataUrl(dataUrl, listenerApiBase(process.env.FLATFILE_API_URL));
+      if (event.topic.startsWith("job:")) requireContext(event, "jobId");
     },
     async handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
       const apiBase = listenerApiBase(deps.settings.apiUrl);
@@ -113,17 +229,32 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       const register = registerOf(await load());
       const dataUrl = dataUrlOf(event);
       const handed = { ...event, ...(dataUrl ? { dataUrl: relativeDataUrl(dataUrl, apiBase) } : {}) };
-      const run = await dispatchToListener(register, handed, {
-        accessToken: deps.settings.apiKey,
-        apiBase,
-        until: deps.deadline - FINALIZE_RESERVE_MS,
+      const until = deps.deadline - FINALIZE_RESERVE_MS;
+      const seconds = Math.max(Math.round((until - Date.now()) / 1000), 1);
+      const run = await dispatchToListener(register, handed, { accessToken: deps.settings.apiKey, apiBase, until });
+      logger.info("listener ran", {
+        handlers: run.handlers,
+        calls: run.calls.length,
+        failures: run.failures.length,
+        timedOut: run.timedOut,
       });
-      logger.info("listener ran", { handlers: run.handlers, calls: run.calls.length, timedOut: run.timedOut });
-      return {
+      const summary = {
         handlers: run.handlers,
         calls: run.calls.map(({ method, path, status }) => `${method} ${path} ${status}`),
+        ...(run.failures.length > 0 ? { failures: run.failures.length } : {}),
         ...(run.timedOut ? { timedOut: true } : {}),
       };
+      if (event.topic.startsWith("job:")) {
+        if (run.handlers === 0) return { ...summary, job: "declined", reason: "no callback of the listener takes this job" };
+        return { ...summary, ...(await settleJob(event, run, deps, seconds)) };
+      }
+      // Other events are delivered at least once: a failed run is answered 5xx for the relay to retry.
+      if (run.timedOut || run.failures.length > 0) {
+        throw new RetryableError(
+          run.timedOut ? "the listener did not finish within its time; retry later" : "a listener callback threw; retry later",
+        );
+      }
+      return summary;
     },
   };
 }

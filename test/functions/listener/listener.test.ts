@@ -97,17 +97,15 @@ describe("what the route holds a listener to", () => {
     expect(answer.body.calls).toEqual(["GET (another origin) 0"]);
   });
 
-  it("aborts a call still in flight at the deadline and answers within the invocation", async () => {
+  it("aborts a call still in flight at the deadline and answers 5xx within the invocation, for the relay to retry", async () => {
     h.flatfile.faults.hang("jobs.get");
     let ended: unknown;
     const route = running((listener) =>
-      listener.on("commit:created", async (event) => {
-        const api = new FlatfileClient();
-        ended = await api.jobs.get("us_jb_hanging1").then(
+      listener.on("commit:created", async () => {
+        ended = await new FlatfileClient().jobs.get("us_jb_hanging1").then(
           () => "answered",
           (error: unknown) => (error as Error).name,
         );
-        void event;
       }),
     );
     const c = await seedConfiguredSpace(h.flatfile);
@@ -116,9 +114,24 @@ describe("what the route holds a listener to", () => {
     // 6 s left: the route's deadline is 5 s away, the listener's 4 s before that.
     const answer = await h.deliver(route, commitEvent(c, c.contactsId, "contacts", commitId), { remainingMs: 6_000 });
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(answer.body).toMatchObject({ timedOut: true, calls: ["GET /v1/jobs/us_jb_hanging1 0"] });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answer.status).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The SDK's own 60 s timeout would have kept it waiting; the shim ended it.
+    expect(ended).toBeDefined();
     expect(ended).not.toBe("answered");
+  });
+
+  it("answers 5xx for a commit whose callback threw, so that the relay delivers it again", async () => {
+    const route = running((listener) =>
+      listener.on("commit:created", () => {
+        throw new Error("customer bug");
+      }),
+    );
+    const c = await seedConfiguredSpace(h.flatfile);
+    const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada" }] });
+    const answer = await h.deliver(route, commitEvent(c, c.contactsId, "contacts", commitId));
+    expect(answer.status).toBe(503);
+    expect(JSON.stringify(answer.body)).not.toContain("customer bug");
   });
 
   it("refuses an event whose dataUrl leads to another origin, before any call", async () => {

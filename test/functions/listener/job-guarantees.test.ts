@@ -1,0 +1,188 @@
+/**
+ * What the listener route guarantees for a job whatever the customer's code does: a job it left
+ * open after a throw, a timeout or a plain return is failed with a message a person can act on;
+ * a job it never acted on is left untouched; jobs our own routes own never reach it; and a commit
+ * made by our own key (a record hook's write-back) is not given to it again.
+ */
+import type { FlatfileListener } from "@flatfile/listener";
+import { afterEach, describe, expect, it } from "vitest";
+import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
+import { handler } from "../../../functions/listener/handler";
+import { createListenerRoute } from "../../../functions/listener/listener";
+import { API_KEY_ACTOR } from "../../../local/flatfile/store";
+import { FAILED_HEADINGS } from "../../../shared/core/job-outcomes";
+import { createRoute } from "../../../shared/core/route";
+import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
+import { seedConfiguredSpace } from "../../support/configured-space";
+import { useHarness } from "../../support/fixture";
+import { commitCreatedEvent, jobReadyEvent } from "../../support/harness";
+
+const h = useHarness();
+afterEach(() => {
+  delete process.env[SELF_ACTOR_ENV];
+});
+
+const JOB = "workbook:customerAction";
+const running = (register: (listener: FlatfileListener) => void) => createRoute(createListenerRoute(async () => ({ default: register })));
+
+/** A job:ready for a fresh job of `job`, and a way to read it back. */
+function readyJob(job = JOB) {
+  const space = h.flatfile.seed.space({});
+  const seeded = h.flatfile.seed.job({ job, spaceId: space.id });
+  return {
+    event: jobReadyEvent({ job, jobId: seeded.id, spaceId: space.id }),
+    read: async () => (await h.api.jobs.get(seeded.id)).data,
+    id: seeded.id,
+  };
+}
+
+/** A listener that acknowledges the job, then does `then`. */
+const acking = (then: () => Promise<unknown> | unknown) =>
+  running((listener) =>
+    listener.on("job:ready", { job: JOB }, async (event) => {
+      await event.fetch(`v1/jobs/${event.context.jobId}/ack`, { method: "POST", data: JSON.stringify({ info: "Working", progress: 10 }) });
+      await then();
+    }),
+  );
+
+function expectFailedForAPerson(job: { status?: string; outcome?: Record<string, unknown> | null }, why: RegExp) {
+  expect(job.status).toBe("failed");
+  expect(job.outcome?.heading).toBe(FAILED_HEADINGS.unexpected);
+  expect(job.outcome?.message).toMatch(why);
+  expect(job.outcome?.message).not.toMatch(/Status code|Body:|Error:|customer bug|http/i);
+}
+
+describe("a job the listener took", () => {
+  it("is failed with a message when a callback threw after acknowledging it", async () => {
+    const j = readyJob();
+    const answer = await h.deliver(
+      acking(() => {
+        throw new Error("customer bug");
+      }),
+      j.event,
+    );
+    expect(answer).toMatchObject({ status: 200, body: { job: "failed", left: "executing", failures: 1 } });
+    expectFailedForAPerson(await j.read(), /one of its steps failed/);
+  });
+
+  it("is failed with a message when the deadline passed, inside the invocation", async () => {
+    const j = readyJob();
+    const started = Date.now();
+    const answer = await h.deliver(
+      acking(() => new Promise(() => undefined)),
+      j.event,
+      { remainingMs: 6_000 },
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(answer).toMatchObject({ status: 200, body: { job: "failed", timedOut: true } });
+    expectFailedForAPerson(await j.read(), /did not finish within the 1 seconds/);
+  });
+
+  it("is failed with a message when the listener returned and left it executing", async () => {
+    const j = readyJob();
+    const answer = await h.deliver(
+      acking(() => undefined),
+      j.event,
+    );
+    expect(answer.body).toMatchObject({ job: "failed", left: "executing" });
+    expectFailedForAPerson(await j.read(), /ended without completing the job/);
+  });
+
+  it("is acknowledged and failed when a callback threw before touching it", async () => {
+    const j = readyJob();
+    const route = running((listener) =>
+      listener.on("job:ready", { job: JOB }, () => {
+        throw new Error("customer bug");
+      }),
+    );
+    const answer = await h.deliver(route, j.event);
+    expect(answer.body).toMatchObject({ job: "failed", left: "ready" });
+    expect(h.flatfile.requests.filter((r) => r.path.includes(j.id)).map((r) => r.route)).toEqual(["jobs.get", "jobs.ack", "jobs.fail"]);
+    expectFailedForAPerson(await j.read(), /one of its steps failed/);
+  });
+
+  it("is left as the listener ended it, and a duplicate changes nothing", async () => {
+    const j = readyJob();
+    const completing = running((listener) =>
+      listener.on("job:ready", { job: JOB }, async (event) => {
+        await event.fetch(`v1/jobs/${event.context.jobId}/ack`, { method: "POST", data: "{}" });
+        await event.fetch(`v1/jobs/${event.context.jobId}/complete`, {
+          method: "POST",
+          data: JSON.stringify({ outcome: { message: "Done." } }),
+        });
+      }),
+    );
+    const first = await h.deliver(completing, j.event);
+    expect(first.body).toMatchObject({ job: "complete" });
+    const writes = h.flatfile.requests.length;
+    const second = await h.deliver(completing, j.event);
+    expect(second.body).toMatchObject({ job: "complete", replayed: true });
+    expect(h.flatfile.requests.length).toBe(writes);
+    expect((await j.read()).outcome?.message).toBe("Done.");
+  });
+});
+
+describe("a job the listener did not take", () => {
+  it("is declined untouched when no callback takes it", async () => {
+    const j = readyJob("workbook:nobodysAction");
+    const before = h.flatfile.requests.length;
+    const answer = await h.deliver(handler, j.event);
+    expect(answer).toMatchObject({ status: 200, body: { handlers: 0, job: "declined" } });
+    expect(h.flatfile.requests.length).toBe(before);
+    expect((await j.read()).status).toBe("ready");
+  });
+
+  it("is declined untouched when its callback returned without acting on it", async () => {
+    const j = readyJob();
+    const route = running((listener) => listener.on("job:ready", { job: JOB }, () => undefined));
+    const before = h.flatfile.requests.length;
+    const answer = await h.deliver(route, j.event);
+    expect(answer.body).toMatchObject({ handlers: 1, job: "declined" });
+    expect(h.flatfile.requests.length).toBe(before);
+    expect((await j.read()).status).toBe("ready");
+  });
+
+  it("never reaches the listener when one of our routes owns it", async () => {
+    let called = false;
+    const route = running((listener) =>
+      listener.on("job:ready", () => {
+        called = true;
+      }),
+    );
+    for (const job of ["space:configure", ...OWNED_ACTION_JOBS]) {
+      const j = readyJob(job);
+      const answer = await h.deliver(route, j.event);
+      expect(answer).toMatchObject({ status: 200, body: { ignored: true } });
+      expect((await j.read()).status).toBe("ready");
+    }
+    expect(called).toBe(false);
+  });
+});
+
+describe("the record hook's write-back", () => {
+  it("is not given to the listener again: a commit by our own key ends the loop", async () => {
+    process.env[SELF_ACTOR_ENV] = API_KEY_ACTOR;
+    const c = await seedConfiguredSpace(h.flatfile);
+    const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada", email: " ADA@example.com" }] });
+    const delivered = (id: string, actorId: string) => ({
+      ...commitCreatedEvent({
+        spaceId: c.spaceId,
+        workbookId: c.workbookId,
+        sheetId: c.contactsId,
+        sheetSlug: "contacts",
+        commitId: id,
+        actorId,
+      }),
+      dataUrl: `v1/sheets/${c.contactsId}/records?commitId=${id}`,
+    });
+    const first = await h.deliver(handler, delivered(commitId, "us_usr_person01"));
+    expect(first.body).toMatchObject({ handlers: 1 });
+    // The write-back raised its own commit:created, made by our key.
+    const writeBack = h.flatfile.events.filter((e) => e.topic === "commit:created").at(-1);
+    expect(writeBack?.context.actorId).toBe(API_KEY_ACTOR);
+    const before = h.flatfile.requests.length;
+    const second = await h.deliver(handler, delivered(String(writeBack?.context.commitId), API_KEY_ACTOR));
+    expect(second.body).toMatchObject({ ignored: true, reason: expect.stringContaining("own key") });
+    expect(h.flatfile.requests.length).toBe(before);
+  });
+});
