@@ -13,7 +13,7 @@
  * cdk-nag's AwsSolutions pack runs as a CDK validation plugin: an unacknowledged finding fails
  * the synth and is listed in <outdir>/validation-report.json.
  */
-import { App, Validations } from "aws-cdk-lib";
+import { App, Tags, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { InvalidSettingsError, type DeploySettings } from "./settings";
 import { FlatfileStack } from "./stack";
@@ -39,7 +39,13 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     reservedConcurrency: settings.reservedConcurrency,
     commitSelfActorIds: settings.commitSelfActorIds,
     throttle: { rateLimit: settings.routeRateLimit, burstLimit: settings.routeBurstLimit },
+    logRetentionDays: settings.logRetentionDays,
+    kmsKey: settings.kmsKey,
+    // On the stack itself (CloudFormation also puts them on what it creates for it)...
+    tags: settings.tags,
   });
+  // ...and on every resource that takes tags, so that they show in the template.
+  for (const [key, value] of Object.entries(settings.tags)) Tags.of(stack).add(key, value);
   return { app, stack, settings, stage };
 }
 

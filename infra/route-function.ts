@@ -8,8 +8,9 @@
  *   fn.bindTable(table);          // IDEMPOTENCY_TABLE + the four item calls
  */
 import { join } from "node:path";
-import { AssetHashType, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AssetHashType, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Code, Function as LambdaFunction, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -46,14 +47,22 @@ export interface RouteFunctionProps {
   reservedConcurrency?: number;
   /** POWERTOOLS_METRICS_NAMESPACE. Default DEFAULT_METRICS_NAMESPACE. */
   metricsNamespace?: string;
+  /** How long the log group keeps events. Default a month. */
+  logRetention?: RetentionDays;
+  /** The customer managed key that encrypts the log group. Default none (CloudWatch Logs' own). */
+  logKey?: IKey;
 }
 
 export class RouteFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {
-    // Logs: an explicit group per function; a month is enough to investigate a delivery and
-    // keeps cost bounded. RETAIN: a deleted stack's last month stays readable (the retention
-    // still empties the group).
-    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
+    // Logs: an explicit group per function; by default a month is enough to investigate a
+    // delivery and keeps cost bounded. RETAIN: a deleted stack's last month stays readable (the
+    // retention still empties the group).
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     // Own role per function instead of AWSLambdaBasicExecutionRole: it may write to its own log
     // group only (no managed policy, no logs:* on every group).
     const role = new Role(scope, `${id}Role`, {
@@ -105,6 +114,7 @@ export class RouteFunction extends LambdaFunction {
   bindSecret(secret: ISecret, secretId: string = secret.secretArn): this {
     this.addEnvironment("FLATFILE_SECRET_ID", secretId);
     secret.grantRead(this);
+    grantSecretKey(this, secret);
     return this;
   }
 
@@ -121,8 +131,42 @@ export class RouteFunction extends LambdaFunction {
         resources: [table.tableArn],
       }),
     );
+    grantTableKey(this, table);
     return this;
   }
+}
+
+/**
+ * A secret under a customer managed key: decrypt, through Secrets Manager only. `grantRead` puts
+ * that in the policy of a key the stack makes, but adds nothing for an existing key (its policy
+ * is not ours, and an environment-agnostic stack cannot tell it is the same account), so the
+ * role's own policy says it, for both.
+ */
+export function grantSecretKey(fn: LambdaFunction, secret: ISecret): void {
+  if (!secret.encryptionKey) return;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["kms:Decrypt"],
+      resources: [secret.encryptionKey.keyArn],
+      conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
+}
+
+/**
+ * A table under a customer managed key: DynamoDB uses the key on the caller's behalf, so the
+ * caller needs these on the key, and only through DynamoDB (kms:ViaService). Named actions, no
+ * wildcard: reads decrypt, writes encrypt under a data key.
+ */
+export function grantTableKey(fn: LambdaFunction, table: ITable): void {
+  if (!table.encryptionKey) return;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+      resources: [table.encryptionKey.keyArn],
+      conditions: { StringEquals: { "kms:ViaService": `dynamodb.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
 }
 
 /**

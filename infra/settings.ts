@@ -51,6 +51,15 @@ export interface DeploySettings {
   /** Each route's throttle: steady requests per second, and the bucket a quiet route starts with. */
   routeRateLimit: number;
   routeBurstLimit: number;
+  /** Tags on the stack and every resource that takes tags. {} = none. */
+  tags: Record<string, string>;
+  /** Days every log group keeps its events (a value CloudWatch Logs accepts). */
+  logRetentionDays: number;
+  /**
+   * The customer managed KMS key for the secret, the table, the bucket and the log groups the stack
+   * makes: "create" (the stack makes one), or an existing key's ARN. undefined = AWS managed keys.
+   */
+  kmsKey?: string;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -97,6 +106,21 @@ const ACCOUNT_BURST_LIMIT = 5_000;
 
 /** One address: no spaces, no commas, one @, a dot in the domain. SNS subscribes one per subscription. */
 const EMAIL = /^[^\s@,;<>"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
+
+/** The value of kmsKey that makes the stack create its own key. */
+export const CREATE_KMS_KEY = "create";
+const KMS_KEY_ARN =
+  /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** AWS tags: 50 a resource; keys 1-128, values 0-256 characters of letters, digits, spaces and _.:/=+-@. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const MAX_TAGS = 50;
 
 const show = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
 
@@ -206,6 +230,51 @@ function throttleLimit(what: string, quota: number, fallback: number) {
   };
 }
 
+/** `key=value,key=value`: a comma separates tags, the first "=" a key from its value. */
+function tags(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const pairs = value
+    .split(",")
+    .map((pair) => pair.trim())
+    .filter(Boolean);
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at < 0) throw new SettingProblem(`${show(pair)} has no "=": give tags as key=value,key=value (e.g. team=data,cost-center=1234)`);
+    const key = pair.slice(0, at).trim();
+    const tagValue = pair.slice(at + 1).trim();
+    if (key === "" || key.length > 128) throw new SettingProblem(`${show(pair)}: a tag key is 1 to 128 characters`);
+    if (tagValue.length > 256) throw new SettingProblem(`${show(key)}: a tag value is at most 256 characters`);
+    if (!TAG_TEXT.test(key) || !TAG_TEXT.test(tagValue))
+      throw new SettingProblem(`${show(pair)}: tags take letters, digits, spaces and _ . : / = + - @ only`);
+    if (/^aws:/i.test(key)) throw new SettingProblem(`${show(key)}: keys starting with "aws:" are reserved for AWS`);
+    if (key in out) throw new SettingProblem(`${show(key)} is given twice`);
+    out[key] = tagValue;
+  }
+  if (Object.keys(out).length > MAX_TAGS) throw new SettingProblem(`${Object.keys(out).length} tags: AWS allows ${MAX_TAGS} on a resource`);
+  return out;
+}
+
+function logRetentionDays(value: string): number {
+  if (value === "") return DEFAULT_LOG_RETENTION_DAYS;
+  const days = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if ((LOG_RETENTION_DAYS as readonly number[]).includes(days)) return days;
+  throw new SettingProblem(`${show(value)} is not a retention CloudWatch Logs accepts: one of ${LOG_RETENTION_DAYS.join(", ")} (days)`);
+}
+
+/**
+ * "create", or a key's complete ARN: a key id alone names no account or region, and an alias ARN
+ * cannot be granted on (IAM matches the key's ARN).
+ */
+function kmsKey(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value === CREATE_KMS_KEY || KMS_KEY_ARN.test(value)) return value;
+  if (/^arn:aws(-[a-z]+)*:kms:.*:alias\//.test(value))
+    throw new SettingProblem(`${show(value)} is an alias ARN: give the key's own ARN (arn:aws:kms:<region>:<account>:key/<key id>)`);
+  throw new SettingProblem(
+    `${show(value)} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>) nor "${CREATE_KMS_KEY}" (the stack makes one); empty: AWS managed keys`,
+  );
+}
+
 function commitSelfActorIds(value: string): string[] {
   const ids = value
     .split(",")
@@ -308,6 +377,25 @@ export const SETTINGS = {
       "requests each route accepts at once after a quiet spell (the throttle's bucket); npm run bench reports the largest burst these two let through without loss",
     parse: throttleLimit("requests", ACCOUNT_BURST_LIMIT, ROUTE_THROTTLE.burstLimit),
   },
+  tags: {
+    field: "tags",
+    default: "",
+    meaning: "key=value,key=value: tags on the stack and on every resource that takes tags; empty: none",
+    parse: tags,
+  },
+  logRetentionDays: {
+    field: "logRetentionDays",
+    default: "",
+    meaning: `days every log group keeps its events, one of ${LOG_RETENTION_DAYS.join(", ")}; empty: ${DEFAULT_LOG_RETENTION_DAYS}`,
+    parse: logRetentionDays,
+  },
+  kmsKey: {
+    field: "kmsKey",
+    default: "",
+    meaning:
+      'the customer managed KMS key for the secret, table, bucket and log groups the stack makes: "create" (the stack makes one, retained on delete), or an existing key\'s ARN (its policy must let CloudWatch Logs use it, see docs/stages.md); empty: AWS managed keys',
+    parse: kmsKey,
+  },
   stackName: {
     field: "stackName",
     default: DEFAULT_STACK_NAME,
@@ -324,6 +412,9 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS;
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** The context keys of stages (infra/stages.ts): ours, but not settings ("stages" is close to "tags"). */
+export const STAGE_CONTEXT_KEYS = ["stage", "stages"] as const;
 
 /** Levenshtein distance, for "did you mean" on a mistyped key. */
 function distance(a: string, b: string): number {
@@ -349,7 +440,7 @@ function distance(a: string, b: string): number {
 export function mistypedKeys(keys: Iterable<string>): { key: string; meant: SettingKey }[] {
   const found: { key: string; meant: SettingKey }[] = [];
   for (const key of keys) {
-    if (/[:@/]/.test(key) || (SETTING_KEYS as string[]).includes(key)) continue;
+    if (/[:@/]/.test(key) || (SETTING_KEYS as string[]).includes(key) || (STAGE_CONTEXT_KEYS as readonly string[]).includes(key)) continue;
     const meant = SETTING_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || distance(known, key) <= 2);
     if (meant) found.push({ key, meant });
   }

@@ -27,8 +27,9 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { EventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from "aws-cdk-lib/aws-s3";
 import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { type IKey, Key } from "aws-cdk-lib/aws-kms";
+import { FilterPattern, LogGroup, MetricFilter, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
@@ -50,7 +51,8 @@ import { ProductMetrics } from "./product-metrics";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
 import { RELAY_AGENT_CHECK_FAILED, RELAY_AGENT_SLUG } from "../shared/core/relay-agent";
-import { DEFAULT_SERVICE_NAME, RouteFunction } from "./route-function";
+import { DEFAULT_SERVICE_NAME, grantTableKey, RouteFunction } from "./route-function";
+import { CREATE_KMS_KEY, DEFAULT_LOG_RETENTION_DAYS } from "./settings";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
 
 export interface FlatfileStackProps extends StackProps {
@@ -92,6 +94,13 @@ export interface FlatfileStackProps extends StackProps {
    * stages in one account and region never count into each other's alarms. undefined = no stage.
    */
   stage?: string;
+  /** Days every log group keeps events (a value CloudWatch Logs accepts). Default 30. */
+  logRetentionDays?: number;
+  /**
+   * The customer managed key for the secret, table, bucket and log groups the stack makes:
+   * "create" (the stack makes one), or an existing key's ARN. undefined = AWS managed keys.
+   */
+  kmsKey?: string;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -144,6 +153,8 @@ export class FlatfileStack extends Stack {
   readonly alarms: Alarm[];
   /** The service's CloudWatch dashboard (infra/dashboard.ts). */
   readonly dashboard: Dashboard;
+  /** The customer managed key of the secret, table, bucket and logs; only with the kmsKey setting. */
+  readonly dataKey?: IKey;
 
   constructor(scope: Construct, id: string, props: FlatfileStackProps = {}) {
     super(scope, id, props);
@@ -157,6 +168,36 @@ export class FlatfileStack extends Stack {
     const namespaces = metricNamespaces(props.stage);
     const metricsNamespace = props.metricsNamespace ?? namespaces.product;
     this.flatfileEnvironmentId = environmentId;
+    const logRetention = (props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as RetentionDays;
+
+    // --- Encryption key -------------------------------------------------------------------
+    // Only when the platform team asks for one: a key of their own (its ARN) or one the stack
+    // makes, for what holds data (secret, table, submissions, logs). RETAIN: the retained
+    // bucket and log groups stay readable after the stack is deleted. CloudWatch Logs encrypts
+    // with it itself, so the key policy lets this region's Logs use it for this account's groups;
+    // an existing key needs that statement from its owner (docs/stages.md).
+    if (props.kmsKey === CREATE_KMS_KEY) {
+      const key = new Key(this, "DataKey", {
+        description: `Encrypts the Flatfile Space Configurator's secret, table, submissions and logs (${this.stackName})`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "AllowCloudWatchLogsOfThisAccount",
+          principals: [new ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+          actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+          resources: ["*"],
+          conditions: {
+            ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` },
+          },
+        }),
+      );
+      this.dataKey = key;
+    } else if (props.kmsKey) {
+      this.dataKey = Key.fromKeyArn(this, "DataKey", props.kmsKey);
+    }
+    const dataKey = this.dataKey;
 
     // --- Secret ---------------------------------------------------------------------------
     // Either the operator's existing secret, or a new one: a generated signingSecret (shared
@@ -177,6 +218,7 @@ export class FlatfileStack extends Stack {
           excludePunctuation: true,
           passwordLength: 48,
         },
+        encryptionKey: dataKey,
         removalPolicy: RemovalPolicy.DESTROY,
       });
     }
@@ -192,9 +234,10 @@ export class FlatfileStack extends Stack {
       timeToLiveAttribute: "expiration",
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // The AWS managed key (aws/dynamodb): encrypted at rest with use logged in CloudTrail, no
-      // key policy to maintain and no KMS grant needed by the functions.
-      encryption: TableEncryption.AWS_MANAGED,
+      // By default the AWS managed key (aws/dynamodb): encrypted at rest with use logged in
+      // CloudTrail, no key policy to maintain and no KMS grant needed by the functions. With the
+      // kmsKey setting, that key (and grants on it, in RouteFunction.bindTable).
+      ...(dataKey ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: dataKey } : { encryption: TableEncryption.AWS_MANAGED }),
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // The sweep's to-do list (shared/core/open-jobs.ts): only the open-job items carry the
@@ -214,7 +257,10 @@ export class FlatfileStack extends Stack {
     this.submissionsBucket = props.submissionsBucket
       ? Bucket.fromBucketName(this, "SubmissionsBucket", props.submissionsBucket)
       : new Bucket(this, "SubmissionsBucket", {
-          encryption: BucketEncryption.S3_MANAGED,
+          // Under the kmsKey setting's key with an S3 Bucket Key (one KMS call per object, not per part).
+          ...(dataKey
+            ? { encryption: BucketEncryption.KMS, encryptionKey: dataKey, bucketKeyEnabled: true }
+            : { encryption: BucketEncryption.S3_MANAGED }),
           blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
           enforceSSL: true,
           versioned: true,
@@ -248,6 +294,8 @@ export class FlatfileStack extends Stack {
         serviceName: props.serviceName,
         logLevel: props.logLevel,
         metricsNamespace,
+        logRetention,
+        logKey: dataKey,
         environment: {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
@@ -292,6 +340,17 @@ export class FlatfileStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
       reason: "One object per submission under submissions/, named by the job: the keys are not known when the stack is deployed.",
     });
+    // A bucket under our key: a part's upload needs a data key, the multipart's completion and
+    // the read-back decrypt. Through S3 only.
+    if (dataKey && this.submissionsBucket instanceof Bucket) {
+      functions["action-job"].addToRolePolicy(
+        new PolicyStatement({
+          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+          resources: [dataKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
     submissionsBus.grantPutEventsTo(functions["action-job"]);
 
     // --- HTTP API -------------------------------------------------------------------------
@@ -300,7 +359,11 @@ export class FlatfileStack extends Stack {
       description: "Flatfile event routes (signed by the relay, verified in each function)",
       createDefaultStage: false,
     });
-    const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
+    const accessLogs = new LogGroup(this, "ApiAccessLogs", {
+      retention: logRetention,
+      encryptionKey: dataKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.stage = new HttpStage(this, "DefaultStage", {
       httpApi: this.api,
       stageName: "$default",
@@ -368,6 +431,8 @@ export class FlatfileStack extends Stack {
       logLevel: props.logLevel,
       // It counts jobs ended by others into the routes' namespace (the JobsEndedByOthers alarm).
       metricsNamespace,
+      logRetention,
+      logKey: dataKey,
       // The same Flatfile region as the routes: the jobs it fails live there.
       environment: { IDEMPOTENCY_TABLE: this.idempotencyTable.tableName, ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}) },
     }).bindSecret(this.secret, secretName || this.secret.secretArn);
@@ -381,6 +446,7 @@ export class FlatfileStack extends Stack {
         conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${OPEN_JOB_KEY_PREFIX}*`] } },
       }),
     );
+    grantTableKey(this.jobSweep, this.idempotencyTable);
     this.jobSweepSchedule = new Rule(this, "JobSweepSchedule", {
       description: "Runs the job sweep",
       schedule: Schedule.rate(Duration.minutes(OPEN_JOB_SWEEP_INTERVAL_MS / 60_000)),
@@ -405,6 +471,8 @@ export class FlatfileStack extends Stack {
         apiUrl: this.apiUrl,
         environmentId,
         ...(flatfileApiUrl ? { flatfileApiUrl } : {}),
+        logRetention,
+        logKey: dataKey,
       });
     }
 
@@ -467,6 +535,7 @@ export class FlatfileStack extends Stack {
     new CfnOutput(this, "SecretArn", { value: this.secret.secretArn });
     new CfnOutput(this, "IdempotencyTableName", { value: this.idempotencyTable.tableName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.alarmTopic.topicArn });
+    if (dataKey) new CfnOutput(this, "DataKeyArn", { value: dataKey.keyArn, description: "KMS key of the secret, table, bucket and logs" });
     new CfnOutput(this, "DashboardUrl", {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.dashboard.dashboardName}`,
       description: "The service's CloudWatch dashboard",

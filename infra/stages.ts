@@ -27,11 +27,11 @@ import {
   SETTING_KEYS,
   SETTINGS,
   type SettingKey,
+  STAGE_CONTEXT_KEYS,
 } from "./settings";
 
 /** The context keys: the stage table, and which stage this synth builds. */
-export const STAGES_KEY = "stages";
-export const STAGE_KEY = "stage";
+export const [STAGE_KEY, STAGES_KEY] = STAGE_CONTEXT_KEYS;
 
 /** A stage name becomes part of the stack name and the metric namespace: letters, digits, hyphens. */
 const STAGE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,31}$/;

@@ -11,11 +11,13 @@ import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from "aws
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, type CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
 import { NODE_TARGET } from "../bundling";
+import { grantSecretKey } from "../route-function";
 import { LAMBDA_RUNTIME } from "../runtime";
 import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
 
@@ -28,6 +30,10 @@ export interface RelayRegistrationProps {
   environmentId: string;
   /** Another Flatfile region's API, e.g. https://platform.eu.flatfile.com/api. Default: US. */
   flatfileApiUrl?: string;
+  /** How long its two log groups keep events. Default a month. */
+  logRetention?: RetentionDays;
+  /** The customer managed key that encrypts its two log groups. Default none. */
+  logKey?: IKey;
 }
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
@@ -69,7 +75,8 @@ export class RelayRegistration extends Construct {
     // Own roles instead of AWSLambdaBasicExecutionRole, which may write to every log
     // group of the account: each function here may write to its own log group only.
     const registerLogs = new LogGroup(this, "RegisterLogs", {
-      retention: RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      encryptionKey: props.logKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const registerRole = new Role(this, "RegisterRole", {
@@ -109,9 +116,11 @@ export class RelayRegistration extends Construct {
       },
     });
     props.secret.grantRead(this.function);
+    grantSecretKey(this.function, props.secret);
 
     const providerLogs = new LogGroup(this, "ProviderLogs", {
-      retention: RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      encryptionKey: props.logKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.providerRole = new Role(this, "ProviderRole", {

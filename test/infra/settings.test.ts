@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../infra/bundling";
 import {
+  DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_STACK_NAME,
   InvalidSettingsError,
   mistypedKeys,
@@ -54,6 +55,8 @@ describe("deploy settings: defaults", () => {
       commitSelfActorIds: [],
       routeRateLimit: ROUTE_THROTTLE.rateLimit,
       routeBurstLimit: ROUTE_THROTTLE.burstLimit,
+      tags: {},
+      logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
     });
   });
 
@@ -71,6 +74,8 @@ describe("deploy settings: defaults", () => {
       commitSelfActorIds: [],
       routeRateLimit: ROUTE_THROTTLE.rateLimit,
       routeBurstLimit: ROUTE_THROTTLE.burstLimit,
+      tags: {},
+      logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
     });
   });
 
