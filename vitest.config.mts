@@ -4,8 +4,9 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Two projects: the whole suite, and the flow and reliability suites again against a stand-in
- * that drops the sheets a `workbooks.update` leaves out (undocumented on the platform; the default
- * stand-in keeps them), so the product is shown not to depend on the answer. The second runs
+ * that answers the other way where the platform's docs are silent (local/flatfile/platform.ts): it
+ * drops the sheets a `workbooks.update` leaves out, and raises commit:created for records written
+ * with X-Disable-Hooks. So the product is shown not to depend on either answer. The second runs
  * after the first (groupOrder), so the timing-sensitive suites never run beside their own twin.
  */
 export default defineConfig({
@@ -32,10 +33,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "omitted-sheets-dropped",
+          name: "platform-other-way",
           sequence: { groupOrder: 1 },
           include: ["test/functions/**/*.test.ts", "test/scenarios/reliability/**/*.test.ts"],
-          env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", STAND_IN_OMITTED_SHEETS: "dropped" },
+          env: {
+            POWERTOOLS_LOG_LEVEL: "SILENT",
+            POWERTOOLS_METRICS_DISABLED: "true",
+            STAND_IN_OMITTED_SHEETS: "dropped",
+            STAND_IN_DISABLED_HOOKS: "raised",
+          },
         },
       },
     ],

@@ -274,7 +274,7 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
       const counts = named(fresh, workbook);
       const next = progressOf(counts);
       if (same(guideStateOf(now).progress, next)) return { value: { counts } };
-      return { state: recordProgress(now, next), value: { counts } };
+      return { state: recordProgress(now, next, new Date().toISOString()), value: { counts } };
     },
     { workbook, expected: state, readAlongside: () => readCounts(api, state, ctx) },
   ).catch((error: unknown) => {

@@ -25,7 +25,7 @@ import { Store } from "./store";
 import type { FlatfileStandIn } from "./types";
 
 export * from "./types";
-export { DROP_HTML_COMMENTS_ENV, OMITTED_SHEETS_ENV, platformFromEnv, type PlatformBehaviour } from "./platform";
+export { DISABLED_HOOKS_ENV, DROP_HTML_COMMENTS_ENV, OMITTED_SHEETS_ENV, platformFromEnv, type PlatformBehaviour } from "./platform";
 
 const ROUTES: readonly Route[] = [
   ...jobRoutes,

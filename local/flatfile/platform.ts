@@ -21,10 +21,21 @@ export interface PlatformBehaviour {
    * whole from our state, so it needs none). Env: `STAND_IN_DROP_HTML_COMMENTS=1|0`.
    */
   dropHtmlComments: boolean;
+  /**
+   * Whether a records write sent with `X-Disable-Hooks: true` raises `commit:created`. The SDK
+   * sends that header on every records request unless told otherwise (`@flatfile/api`
+   * records/client/Client.js, and `event.fetch` in `@flatfile/listener`), while Flatfile's own
+   * test helpers send `X-Force-Hooks: true` before they wait for `commit:created`
+   * (flatfile-plugins utils/testing test.helpers.ts). Undocumented; "skipped" (no event, the less
+   * convenient answer: nothing recounts after such a write) is the default, "raised" the other.
+   * `X-Force-Hooks: true` raises the event either way. Env: `STAND_IN_DISABLED_HOOKS=skipped|raised`.
+   */
+  disabledHooks: "skipped" | "raised";
 }
 
 export const OMITTED_SHEETS_ENV = "STAND_IN_OMITTED_SHEETS";
 export const DROP_HTML_COMMENTS_ENV = "STAND_IN_DROP_HTML_COMMENTS";
+export const DISABLED_HOOKS_ENV = "STAND_IN_DISABLED_HOOKS";
 
 /** The defaults, as changed by the environment variables above (an unknown value is an error). */
 export function platformFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformBehaviour {
@@ -32,7 +43,9 @@ export function platformFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformB
   if (omitted !== "kept" && omitted !== "dropped") throw new Error(`${OMITTED_SHEETS_ENV} must be "kept" or "dropped", not "${omitted}"`);
   const comments = env[DROP_HTML_COMMENTS_ENV] || "1";
   if (!["0", "1", "true", "false"].includes(comments)) throw new Error(`${DROP_HTML_COMMENTS_ENV} must be 1 or 0, not "${comments}"`);
-  return { omittedSheets: omitted, dropHtmlComments: comments === "1" || comments === "true" };
+  const hooks = env[DISABLED_HOOKS_ENV] || "skipped";
+  if (hooks !== "skipped" && hooks !== "raised") throw new Error(`${DISABLED_HOOKS_ENV} must be "skipped" or "raised", not "${hooks}"`);
+  return { omittedSheets: omitted, dropHtmlComments: comments === "1" || comments === "true", disabledHooks: hooks };
 }
 
 /** Drops every `<!-- ... -->` (an unterminated one runs to the end, as an HTML parser reads it). */

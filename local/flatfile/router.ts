@@ -3,7 +3,7 @@
  * validates bodies against the SDK's schemas, logs every request as it went over the wire, and
  * injects faults per route (status sequences, latency, requests that never answer).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { HttpError } from "./errors";
@@ -11,7 +11,7 @@ import { formatPath, serialization, STRICT, type Serialization, type WireSchema 
 import type { Store } from "./store";
 import type { Faults, RequestLogEntry, RouteName } from "./types";
 
-export type Handler = (store: Store, params: string[], body: unknown, query: URLSearchParams) => unknown;
+export type Handler = (store: Store, params: string[], body: unknown, query: URLSearchParams, headers: IncomingHttpHeaders) => unknown;
 
 export interface Route {
   method: string;
@@ -172,7 +172,7 @@ export async function serveRoutes(
     try {
       // The platform's timers act on their own; the stand-in runs them before it answers.
       store.tick();
-      const answer = matched.route.handle(store, matched.params, parsed, url.searchParams);
+      const answer = matched.route.handle(store, matched.params, parsed, url.searchParams, request.headers);
       send(response, entry, 200, answer);
     } catch (error) {
       if (error instanceof HttpError) {

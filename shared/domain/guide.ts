@@ -59,6 +59,11 @@ export interface GuideState {
   history: HistoryEntry[];
   /** Set once the workbook is submitted: the guide then says so instead of "you can submit". */
   submitted?: SubmittedMark;
+  /**
+   * When the progress was last counted (ISO time). Writes made through the API need not raise the
+   * commit that recounts (the SDK sends X-Disable-Hooks), so the guide says how fresh it is.
+   */
+  countedAt?: string;
 }
 
 export interface SubmittedMark {
@@ -95,9 +100,10 @@ export function initialGuideState(input: GuideInput): GuideState {
 }
 
 /** The state with the working sheets' progress replaced (names clipped). */
-export function withProgress(state: GuideState, progress: readonly SheetProgress[]): GuideState {
+export function withProgress(state: GuideState, progress: readonly SheetProgress[], countedAt?: string): GuideState {
   return {
     ...state,
+    ...(countedAt !== undefined ? { countedAt } : {}),
     // An entry keeps the fields another version wrote on it (see SpaceState): only ours are replaced.
     progress: progress.map((p) => ({
       ...state.progress.find((previous) => previous.role === p.role),
@@ -139,7 +145,7 @@ function timeHtml(at: string): string {
 }
 
 /** The progress section: total, valid and error records per working sheet. */
-export function renderProgress(progress: readonly SheetProgress[], submitted?: SubmittedMark): string {
+export function renderProgress(progress: readonly SheetProgress[], submitted?: SubmittedMark, countedAt?: string): string {
   const rows = progress.map((c) => {
     const status =
       c.total > 0
@@ -155,7 +161,12 @@ export function renderProgress(progress: readonly SheetProgress[], submitted?: S
       : progress.some((c) => c.error > 0)
         ? "<p>Fix the records with errors before you submit.</p>"
         : "<p>Every record is valid: you can submit.</p>";
-  return `<h2>Progress</h2>\n${lead}\n<ul>\n${rows.join("\n")}\n</ul>`;
+  // Records another app writes through the API may raise no commit, so no recount follows them.
+  const freshness =
+    countedAt && !submitted
+      ? `\n<p>Counted on ${timeHtml(countedAt)}. Records added through the API by other apps may show here only after the next change in a sheet; Submit counts again before it checks.</p>`
+      : "";
+  return `<h2>Progress</h2>\n${lead}\n<ul>\n${rows.join("\n")}\n</ul>${freshness}`;
 }
 
 function renderEntry(entry: HistoryEntry): string {
@@ -265,7 +276,7 @@ export function renderGuide(state: GuideState): { title: string; body: string } 
     renderIntro(state),
     renderCurrency(state.currency),
     state.referenceData ? renderReferenceData(state.referenceData) : "",
-    renderProgress(state.progress, state.submitted),
+    renderProgress(state.progress, state.submitted, state.countedAt),
     renderHistory(state.history),
   ].filter(Boolean);
   return { title: DEFAULT_GUIDE_TITLE, body: `${parts.join("\n")}\n` };

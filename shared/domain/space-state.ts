@@ -78,6 +78,7 @@ const Guide = knownFields({
   progress: z.array(Progress).check(z.maxLength(SHEET_ROLES.length)),
   history: z.array(History).check(z.maxLength(MAX_HISTORY_ENTRIES)),
   submitted: z.optional(Submitted),
+  countedAt: z.optional(z.string().check(z.maxLength(40))),
 });
 
 const Archived = knownFields({
@@ -182,8 +183,8 @@ export function archivedEntry(state: SpaceState, sheetId: string): ArchivedSheet
 }
 
 /** The state with the guide's progress replaced. */
-export function recordProgress(state: SpaceState, progress: readonly SheetProgress[]): SpaceState {
-  return { ...state, guide: withProgress(guideStateOf(state), progress) };
+export function recordProgress(state: SpaceState, progress: readonly SheetProgress[], countedAt: string): SpaceState {
+  return { ...state, guide: withProgress(guideStateOf(state), progress, countedAt) };
 }
 
 export interface Duplication {
@@ -221,7 +222,7 @@ export function recordDuplicate(state: SpaceState, d: Duplication): SpaceState {
   const progress = guide.progress.some((p) => p.role === d.role)
     ? guide.progress.map((p) => (p.role === d.role ? { role: d.role, sheetName: d.copy.name, ...d.counts } : p))
     : [...guide.progress, { role: d.role, sheetName: d.copy.name, ...d.counts }];
-  const withLine = withHistory(withProgress(guide, progress), {
+  const withLine = withHistory(withProgress(guide, progress, d.at), {
     id: d.jobId,
     kind: "locked",
     at: d.at,
@@ -241,7 +242,7 @@ export interface Submission {
 
 /** The state after a submit: the counts it checked, and a history line (once per job). */
 export function recordSubmit(state: SpaceState, s: Submission): SpaceState {
-  const guide = withProgress(guideStateOf(state), s.progress);
+  const guide = withProgress(guideStateOf(state), s.progress, s.at);
   const entry = {
     id: s.jobId,
     kind: "submitted" as const,

@@ -1,7 +1,7 @@
 /**
- * The flow and reliability suites run twice (vitest.config.mts): once against a stand-in that
- * keeps the sheets a workbooks.update leaves out, once against one that drops them. This proves
- * the second run really gets a dropping stand-in, so its passing means something.
+ * The flow and reliability suites run twice (vitest.config.mts): once against the stand-in's
+ * defaults, once against one that answers the other way where the docs are silent. This proves
+ * the second run really gets the other stand-in, so its passing means something.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../local/flatfile-stand-in";
@@ -16,7 +16,9 @@ afterAll(async () => {
 });
 
 it("gets the stand-in mode its vitest project names", async ({ task }) => {
-  const expected = task.file.projectName === "omitted-sheets-dropped" ? "dropped" : "kept";
+  const otherWay = task.file.projectName === "platform-other-way";
+  const expected = otherWay ? "dropped" : "kept";
+  expect(ff.platform.disabledHooks).toBe(otherWay ? "raised" : "skipped");
   const space = ff.seed.space();
   const wb = ff.seed.workbook({
     spaceId: space.id,

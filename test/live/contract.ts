@@ -215,14 +215,16 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
       email: { value: `ada${i}@example.com` },
     });
     const insertRow = {
-      assumption: "records.insert makes one commit and raises commit:created with sheetId, workbookId, commitId, actorId",
-      source: "events reference; SDK Context",
+      assumption:
+        "records.insert with X-Force-Hooks makes one commit and raises commit:created with sheetId, workbookId, commitId, actorId",
+      source: "events reference; SDK Context; flatfile-plugins utils/testing test.helpers.ts (X-Force-Hooks)",
       reliedOn: true,
     };
     if (!contacts || !workbookId) skipped(insertRow, "the Space was not configured");
     else
       await check(insertRow, async () => {
-        const inserted = (await api.records.insert(contacts, [contactRow(1), contactRow(2), contactRow(3)])).data;
+        const forced = { headers: { "X-Force-Hooks": "true" } };
+        const inserted = (await api.records.insert(contacts, [contactRow(1), contactRow(2), contactRow(3)], forced)).data;
         commitId = inserted.commitId ?? inserted.versionId;
         const raised = await findEvent(
           spaceId,
@@ -239,6 +241,26 @@ export async function runContract(target: ContractTarget): Promise<ContractRow[]
           };
         }
         return { confirmed: false, observed: `commit ${commitId}; no commit:created within ${waitMs} ms` };
+      });
+
+    const unhookedRow = {
+      assumption: "records.insert with the SDK's default X-Disable-Hooks: true raises no commit:created",
+      source: "SDK records/client/Client.js (sends the header); undocumented: Submit and Duplicate recount either way",
+      reliedOn: false,
+    };
+    if (!contacts) skipped(unhookedRow, "the Space was not configured");
+    else
+      await check(unhookedRow, async () => {
+        const inserted = (await api.records.insert(contacts, [contactRow(4)])).data;
+        const written = inserted.commitId ?? inserted.versionId;
+        const raised = await findEvent(
+          spaceId,
+          "commit:created",
+          (e) => e.context.sheetId === contacts && (e.context.commitId ?? e.context.versionId) === written,
+        );
+        return raised
+          ? { confirmed: false, observed: `raised: event ${raised.id} for commit ${written}` }
+          : { confirmed: true, observed: `not raised within ${waitMs} ms (commit ${written})` };
       });
 
     let copyId: string | undefined;

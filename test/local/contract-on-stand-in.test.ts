@@ -10,7 +10,7 @@ import { formatTable, runContract, type ContractRow } from "../live/contract";
 
 let ff: FlatfileStandIn;
 beforeAll(async () => {
-  ff = await startFlatfileStandIn({ platform: { omittedSheets: "kept", dropHtmlComments: true } });
+  ff = await startFlatfileStandIn({ platform: { omittedSheets: "kept", dropHtmlComments: true, disabledHooks: "skipped" } });
 });
 afterAll(async () => {
   await ff?.close();
@@ -35,6 +35,7 @@ describe("the live contract checks, against the stand-in", () => {
     expect(row(rows, "spaces.update replaces").confirmed).toBe(true);
     expect(row(rows, "duplicateSheet copies").confirmed).toBe(true);
     expect(row(rows, "jobs.retry")).toMatchObject({ confirmed: true, observed: "HTTP 404" });
+    expect(row(rows, "records.insert with the SDK's default X-Disable-Hooks")).toMatchObject({ confirmed: true });
     // It cleans up after itself.
     expect(ff.spaces.size).toBe(0);
     expect(ff.workbooks.size).toBe(0);
@@ -42,11 +43,13 @@ describe("the live contract checks, against the stand-in", () => {
 
   it("tells the other answers apart: comments kept and omitted sheets dropped are reported as not confirmed", async () => {
     ff.reset();
-    Object.assign(ff.platform, { omittedSheets: "dropped", dropHtmlComments: false });
+    Object.assign(ff.platform, { omittedSheets: "dropped", dropHtmlComments: false, disabledHooks: "raised" });
     const rows = await runContract({ apiKey: ff.apiKey, environmentId: DEFAULT_ENVIRONMENT_ID, apiUrl: ff.url, eventWaitMs: 0 });
     expect(row(rows, "HTML comments")).toMatchObject({ confirmed: false, observed: "kept" });
     expect(row(rows, "workbooks.update keeps")).toMatchObject({ confirmed: false });
     expect(row(rows, "workbooks.update keeps").observed).toMatch(/^dropped/);
+    expect(row(rows, "records.insert with the SDK's default X-Disable-Hooks")).toMatchObject({ confirmed: false });
+    expect(row(rows, "records.insert with the SDK's default X-Disable-Hooks").observed).toMatch(/^raised/);
     for (const r of rows.filter((x) => x.reliedOn)) expect(r.confirmed, `${r.assumption}: ${r.observed}`).toBe(true);
   });
 });

@@ -132,13 +132,17 @@ describe("jobs created through POST /v1/jobs", () => {
 });
 
 describe("records written through the API", () => {
-  it("insert, update and delete each raise commit:created naming the sheet, workbook, commit and actor", async () => {
+  // As Flatfile's test helpers write before they wait for commit:created.
+  const forced = { headers: { "X-Force-Hooks": "true" } };
+
+  it("insert, update and delete with X-Force-Hooks each raise commit:created naming the sheet, workbook, commit and actor", async () => {
     const space = ff.seed.space();
     const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;
-    const inserted = (await api.records.insert(sheet.id, [{ firstName: { value: "Ada" } }, { firstName: { value: "Bob" } }])).data;
+    const inserted = (await api.records.insert(sheet.id, [{ firstName: { value: "Ada" } }, { firstName: { value: "Bob" } }], forced)).data;
     const ids = inserted.records!.map((r) => r.id);
-    const updated = (await api.records.update(sheet.id, [{ id: ids[0]!, values: { firstName: { value: "", valid: false } } }])).data;
-    await api.records.delete(sheet.id, { ids: [ids[1]!] });
+    const updated = (await api.records.update(sheet.id, [{ id: ids[0]!, values: { firstName: { value: "", valid: false } } }], forced))
+      .data;
+    await api.records.delete(sheet.id, { ids: [ids[1]!] }, forced);
     const commits = (await listed()).filter((e) => e.topic === "commit:created");
     expect(commits).toHaveLength(3);
     for (const event of commits) {
@@ -158,6 +162,33 @@ describe("records written through the API", () => {
     const left = (await api.records.get(sheet.id)).data.records;
     expect(left.map((r) => [r.id, r.valid])).toEqual([[ids[0], false]]);
     expect(await statusOf(api.records.delete(sheet.id, { ids: ["us_rc_missing0"] }))).toBe(404);
+  });
+});
+
+describe("records written with the SDK's X-Disable-Hooks", () => {
+  const write = async () => {
+    const space = ff.seed.space();
+    const sheet = ff.seed.workbook({ spaceId: space.id, sheets: [{ name: "Contacts", slug: "contacts" }] }).sheets[0]!;
+    // The SDK's own default header, unchanged.
+    const inserted = (await api.records.insert(sheet.id, [{ firstName: { value: "Ada" } }])).data;
+    await api.records.update(sheet.id, [{ id: inserted.records![0]!.id, values: { firstName: { value: "Ada L." } } }]);
+    await api.records.delete(sheet.id, { ids: [inserted.records![0]!.id] });
+    expect(ff.requests.filter((r) => r.route.startsWith("records.")).length).toBe(3);
+    return (await listed()).filter((e) => e.topic === "commit:created").length;
+  };
+
+  it("raise no commit:created by default (the less convenient answer), though the commits happen", async () => {
+    ff.platform.disabledHooks = "skipped";
+    expect(await write()).toBe(0);
+  });
+
+  it("raise one each when the stand-in runs the other way", async () => {
+    ff.platform.disabledHooks = "raised";
+    try {
+      expect(await write()).toBe(3);
+    } finally {
+      ff.platform.disabledHooks = "skipped";
+    }
   });
 });
 

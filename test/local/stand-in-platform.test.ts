@@ -71,6 +71,9 @@ describe("sheets left out of workbooks.update", () => {
     expect(() => platformFromEnv({ STAND_IN_OMITTED_SHEETS: "gone" })).toThrow(/kept.*dropped/);
     expect(platformFromEnv({ STAND_IN_DROP_HTML_COMMENTS: "0" }).dropHtmlComments).toBe(false);
     expect(platformFromEnv({}).dropHtmlComments).toBe(true);
+    expect(platformFromEnv({}).disabledHooks).toBe("skipped");
+    expect(platformFromEnv({ STAND_IN_DISABLED_HOOKS: "raised" }).disabledHooks).toBe("raised");
+    expect(() => platformFromEnv({ STAND_IN_DISABLED_HOOKS: "sometimes" })).toThrow(/skipped.*raised/);
   });
 });
 

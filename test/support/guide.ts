@@ -4,6 +4,7 @@
  */
 import MarkdownIt from "markdown-it";
 import { expect } from "vitest";
+import { readSpaceState } from "../../shared/domain/space-state";
 
 const SECTIONS = {
   intro: "<h1>Getting started</h1>",
@@ -68,4 +69,10 @@ export function expectOneInertHtmlBlock(body: string): void {
   const rendered = renderMarkdown(body);
   expect(rendered).not.toMatch(/<a[\s>]|<img[\s>]/);
   expect(rendered).toContain("<h1>Getting started</h1>");
+}
+
+/** When our state says the guide's progress was counted (the time the progress section shows). */
+export function countedAtOf(spaceMetadata: unknown): string | undefined {
+  const guide = readSpaceState(spaceMetadata)?.guide as { countedAt?: string } | undefined;
+  return guide?.countedAt;
 }

@@ -6,6 +6,7 @@
  * commitId"; `plugin-record-hook` reads these). Whether the platform then revalidates records is
  * not modelled: validity is what the writer said (`valid: false` on a cell marks the record).
  */
+import type { IncomingHttpHeaders } from "node:http";
 import { badRequest, notFound, throwIt } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { top } from "../schemas";
@@ -15,6 +16,17 @@ import type { Json, SeedCommit, StoredEvent, StoredRecord, StoredSheet } from ".
 /** Raises the `commit:created` of a commit on a sheet (domain "workbook", as the platform sends it). */
 export function raiseCommitCreated(store: Store, sheet: StoredSheet, commitId: string, actorId: string = API_KEY_ACTOR): StoredEvent {
   return store.raise("commit:created", "workbook", { ...store.contextFor({ sheetId: sheet.id }), commitId, versionId: commitId, actorId });
+}
+
+/**
+ * Whether a records write over the API raises its `commit:created`: not when it was sent with
+ * `X-Disable-Hooks: true` (as the SDK sends every records request) and the platform skips hooks
+ * for such writes, unless `X-Force-Hooks: true` asks for them (local/flatfile/platform.ts).
+ */
+function hooksRun(store: Store, headers: IncomingHttpHeaders): boolean {
+  const flag = (name: string) => String(headers[name] ?? "").toLowerCase() === "true";
+  if (flag("x-force-hooks")) return true;
+  return !(flag("x-disable-hooks") && store.platform.disabledHooks === "skipped");
 }
 
 /** One commit on a sheet, as a person editing records makes it, and its event. */
@@ -80,7 +92,7 @@ export const recordRoutes: Route[] = [
     pattern: new RegExp(`^/sheets/${ID}/records$`),
     name: "records.insert",
     schema: (s) => s.records.insert.Request,
-    handle: (store, [id], body) => {
+    handle: (store, [id], body, _q, headers) => {
       const sheet = store.getSheet(id!);
       const rows = Array.isArray(body) ? (body as Json[]) : [];
       const commit = store.newCommit(sheet.id);
@@ -91,7 +103,7 @@ export const recordRoutes: Route[] = [
         return record;
       });
       sheet.updatedAt = now();
-      raiseCommitCreated(store, sheet, commit.id);
+      if (hooksRun(store, headers)) raiseCommitCreated(store, sheet, commit.id);
       return ok({ success: true, records: inserted.map((r) => store.recordView(sheet, r)), commitId: commit.id, versionId: commit.id });
     },
   },
@@ -101,7 +113,7 @@ export const recordRoutes: Route[] = [
     name: "records.update",
     schema: top("Records"),
     // SDK: "Updates existing records in a workbook sheet"; answers a VersionResponse (`{ versionId }`).
-    handle: (store, [id], body) => {
+    handle: (store, [id], body, _q, headers) => {
       const sheet = store.getSheet(id!);
       const rows = Array.isArray(body) ? (body as Json[]) : [];
       const byId = new Map(sheet.records.map((r) => [r.id, r]));
@@ -111,7 +123,7 @@ export const recordRoutes: Route[] = [
         return { id: String(row.id), values, valid };
       });
       const { commitId } = store.applyCommit(sheet, { update });
-      raiseCommitCreated(store, sheet, commitId);
+      if (hooksRun(store, headers)) raiseCommitCreated(store, sheet, commitId);
       return ok({ versionId: commitId });
     },
   },
@@ -120,14 +132,14 @@ export const recordRoutes: Route[] = [
     pattern: new RegExp(`^/sheets/${ID}/records$`),
     name: "records.delete",
     // SDK `DeleteRecordsRequest { ids }`, sent as repeated `ids` query parameters; answers Success.
-    handle: (store, [id], _b, query) => {
+    handle: (store, [id], _b, query, headers) => {
       const sheet = store.getSheet(id!);
       const ids = query.getAll("ids");
       if (ids.length === 0) throw badRequest("ids is required", "ids");
       const present = new Set(sheet.records.map((r) => r.id));
       for (const recordId of ids) if (!present.has(recordId)) throwIt(notFound("Record", recordId));
       const { commitId } = store.applyCommit(sheet, { delete: ids });
-      raiseCommitCreated(store, sheet, commitId);
+      if (hooksRun(store, headers)) raiseCommitCreated(store, sheet, commitId);
       return ok({ success: true });
     },
   },

@@ -8,7 +8,7 @@ import { handler } from "../../../functions/commit-created/handler";
 import { LEGACY_SUBMIT_TOOLTIP, UNKNOWN_CATEGORY_RULE, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
 import { workbookUpdate } from "../../../shared/domain/workbook-update";
 import { renderProgress } from "../../../shared/domain/guide";
-import { guideSection as readSection } from "../../support/guide";
+import { countedAtOf, guideSection as readSection } from "../../support/guide";
 import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
 import { GUIDE_TITLE } from "../../../shared/flatfile/space-state";
 import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../../support/configured-space";
@@ -257,10 +257,14 @@ describe("commit-created", () => {
     const answers = await Promise.all([...events].reverse().map((event) => h.deliver(handler, event)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
 
-    const expected = renderProgress([
-      { role: "contacts", sheetName: "Contacts", total: 0, valid: 0, error: 0 },
-      { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
-    ]);
+    const expected = renderProgress(
+      [
+        { role: "contacts", sheetName: "Contacts", total: 0, valid: 0, error: 0 },
+        { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
+      ],
+      undefined,
+      countedAtOf(h.flatfile.spaces.get(c.spaceId)?.metadata),
+    );
     expect((await progressOf(c)).trim()).toBe(expected.trim());
 
     // A later commit that changes nothing finds the state settled: nothing to write.

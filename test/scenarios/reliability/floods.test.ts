@@ -12,7 +12,7 @@ vi.hoisted(() => {
 
 import { routes } from "../../../local/routes";
 import { renderProgress } from "../../../shared/domain/guide";
-import { guideSection as readSection } from "../../support/guide";
+import { countedAtOf, guideSection as readSection } from "../../support/guide";
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { relayUnderFlood, SHORT_BOUND, SHORT_WINDOW_MS } from "../../support/virtual-flood";
 import { attack, fault, prng, shuffle } from "./support";
@@ -158,10 +158,14 @@ describe("floods", () => {
       expect(last.status).toBe(200);
       expect(routesOf(m.writes())).toEqual([]);
       const guide = flatfile.documents.get(c.state.guideDocumentId)!;
-      const expected = renderProgress([
-        { role: "contacts", sheetName: "Contacts", total: 20, valid: 16, error: 4 },
-        { role: "orders", sheetName: "Orders", total: 0, valid: 0, error: 0 },
-      ]);
+      const expected = renderProgress(
+        [
+          { role: "contacts", sheetName: "Contacts", total: 20, valid: 16, error: 4 },
+          { role: "orders", sheetName: "Orders", total: 0, valid: 0, error: 0 },
+        ],
+        undefined,
+        countedAtOf(flatfile.spaces.get(c.spaceId)?.metadata),
+      );
       expect(readSection(guide.body, "progress")?.trim()).toBe(expected.trim());
     },
     30_000,

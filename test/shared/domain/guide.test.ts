@@ -186,6 +186,25 @@ describe("renderProgress", () => {
   });
 });
 
+describe("when the counts were taken", () => {
+  const rows = [{ role: "contacts", sheetName: "Contacts", total: 2, valid: 2, error: 0 }];
+
+  it("says when it counted, and that writes through the API may show later", () => {
+    const html = renderProgress(rows, undefined, "2026-12-03T09:15:42.000Z");
+    expect(html).toContain('Counted on <time datetime="2026-12-03T09:15:42.000Z">2026-12-03 09:15 UTC</time>.');
+    expect(html).toContain("Submit counts again before it checks");
+    expect(renderProgress(rows)).not.toContain("Counted on");
+  });
+
+  it("escapes a time it cannot read, and says nothing of it once submitted", () => {
+    const odd = renderProgress(rows, undefined, "<b>soon</b>");
+    expect(odd).not.toContain("<b>");
+    expect(decodeReferences(odd)).toContain("Counted on <b>soon</b>.");
+    const submitted = { jobId: "us_jb_1", at: "2026-12-03T09:20:00.000Z", records: 2 };
+    expect(renderProgress(rows, submitted, "2026-12-03T09:15:42.000Z")).not.toContain("Counted on");
+  });
+});
+
 describe("a currency given but not understood", () => {
   it("is named in the guide instead of saying none was given", () => {
     const text = guideSection(buildGuide({ ...base, currency: resolveCurrency({ currency: "EURO" }) }).body, "currency")!;

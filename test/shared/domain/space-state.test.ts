@@ -80,7 +80,10 @@ describe("working sheets in the space state", () => {
       { id: "us_jb_s1", kind: "submitted", at: "2026-11-24T12:00:00.000Z", actorName: "Ada", records: 3 },
     ]);
     expect(recordSubmit(next, { jobId: "us_jb_s1", at: "2026-11-24T12:00:00.000Z", records: 3, progress })).toEqual(next);
-    expect(guideStateOf(recordProgress(state, progress)).progress).toEqual(progress);
+    const counted = guideStateOf(recordProgress(state, progress, "2026-11-24T12:05:00.000Z"));
+    expect(counted.progress).toEqual(progress);
+    expect(counted.countedAt).toBe("2026-11-24T12:05:00.000Z");
+    expect(guideStateOf(next).countedAt).toBe("2026-11-24T12:00:00.000Z");
   });
 
   it("round-trips through space metadata, keeps the app's keys, and reads a state from before the working set", () => {
@@ -148,7 +151,7 @@ describe("fields another version wrote", () => {
   ];
 
   it("survive a commit's counts", () => {
-    expect(unknownFieldsOf(recordProgress(read(), progress))).toEqual(expected);
+    expect(unknownFieldsOf(recordProgress(read(), progress, "2026-11-24T12:05:00.000Z"))).toEqual(expected);
   });
 
   it("survive a duplicate", () => {
