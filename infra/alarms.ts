@@ -31,8 +31,10 @@ export interface ServiceAlarmsProps {
 export interface AlarmOptions {
   /** Alarm when the metric reaches this value (>=) in one period. Default 1. */
   threshold?: number;
-  /** Consecutive periods at or above the threshold. Default 1. */
+  /** Periods looked at. Default 1. */
   evaluationPeriods?: number;
+  /** Of those, how many must reach the threshold. Default all of them. */
+  datapointsToAlarm?: number;
 }
 
 /** The period and statistic of every alarm: a sum over five minutes. */
@@ -40,9 +42,15 @@ export const ALARM_PERIOD = { period: Duration.minutes(5), statistic: "Sum" } as
 
 /**
  * Jobs failed for an operator's reason (a service down, a defect, a resource gone) in five
- * minutes, all routes. A job failed because a person must fix their records is not counted.
+ * minutes, all routes: the first one, since a person saw it fail. A job failed because a person
+ * must fix their records is not counted.
  */
-export const JOBS_FAILING_THRESHOLD = 3;
+export const JOBS_FAILING_THRESHOLD = 1;
+/**
+ * Five-minute periods in a row with a 5xx before Api5xx alarms: a Flatfile blip or a cold
+ * dependency the relay retries through lasts one; a quarter of an hour is not a blip.
+ */
+export const API_5XX_PERIODS = 3;
 /**
  * Deliveries refused for their signature in five minutes, all routes: strangers probing the API,
  * or the relay signing with a secret the functions no longer hold (after a rotation).
@@ -96,7 +104,10 @@ export class ServiceAlarms {
     this.action = new SnsAction(this.topic);
   }
 
-  /** An alarm on `metric` (>= threshold), notifying the topic; missing data is not breaching. */
+  /**
+   * An alarm on `metric` (>= threshold), notifying the topic when it fires and when it clears
+   * (so a person knows the incident is over); missing data is not breaching.
+   */
   add(id: string, metric: IMetric, description: string, options: AlarmOptions = {}): Alarm {
     const alarm = new Alarm(this.scope, id, {
       // Named after the stack: two stages side by side in one region read apart in the console
@@ -106,10 +117,12 @@ export class ServiceAlarms {
       alarmDescription: description,
       threshold: options.threshold ?? 1,
       evaluationPeriods: options.evaluationPeriods ?? 1,
+      datapointsToAlarm: options.datapointsToAlarm,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
     this.alarms.push(alarm);
     return alarm;
   }
@@ -125,7 +138,7 @@ export class ServiceAlarms {
     this.add(
       "JobsFailing",
       metrics.total(METRIC.jobFailed, "jobs failed"),
-      `${JOBS_FAILING_THRESHOLD} or more Flatfile jobs failed for a service outage, a defect or a missing resource (5 min); people see these jobs as failed`,
+      "A Flatfile job failed for a service outage, a defect or a missing resource (5 min): a person saw it fail. Its message and the function's ERROR lines say why; records in error are not counted",
       { threshold: JOBS_FAILING_THRESHOLD },
     );
     this.add(
@@ -143,22 +156,26 @@ export class ServiceAlarms {
   }
 
   /**
-   * `Api5xx`: the HTTP API answered 5xx in five minutes, less the answers given before a signature
-   * could be checked (a stranger must not be able to trip the alarm meant for real failures;
-   * every other pre-signature answer is a 401). Those have their own alarm,
-   * `SigningSecretUnavailable`: when the signing secret cannot be read, every delivery fails.
+   * `Api5xx`: the HTTP API answered 5xx, less two kinds that need nobody: the 503 a copy gets
+   * while the first is handled (designed: the relay retries after Retry-After), and the answers
+   * given before a signature could be checked (a stranger must not be able to trip the alarm
+   * meant for real failures; every other pre-signature answer is a 401), which have their own
+   * alarm, `SigningSecretUnavailable`. And only when it lasts API_5XX_PERIODS periods: a Flatfile
+   * blip the relay retries through is over within one.
    */
   watchApi(api: HttpApi, metrics: ProductMetrics): void {
     const unverified = metrics.total(METRIC.signingSecretUnavailable, "5xx before the signature could be checked");
+    const inFlight = metrics.total(METRIC.deliveryInProgress, "503 to a copy while the first is handled");
     this.add(
       "Api5xx",
       new MathExpression({
-        expression: "FILL(api5xx, 0) - unverified",
-        usingMetrics: { api5xx: api.metricServerError(ALARM_PERIOD), unverified },
-        label: "5xx answered to verified requests, or by the gateway",
+        expression: "FILL(api5xx, 0) - unverified - inFlight",
+        usingMetrics: { api5xx: api.metricServerError(ALARM_PERIOD), unverified, inFlight },
+        label: "5xx answered to verified requests, or by the gateway, not counting copies in flight",
         period: ALARM_PERIOD.period,
       }),
-      "HTTP API answered 5xx (not counting answers given before the signature could be checked): senders are retrying (5 min)",
+      `HTTP API answered 5xx in each of ${API_5XX_PERIODS} five-minute periods in a row (not counting a copy's designed 503, nor answers before the signature could be checked): deliveries keep failing and the relay will give up on them. See which route, and "failure" in its ERROR lines`,
+      { evaluationPeriods: API_5XX_PERIODS, datapointsToAlarm: API_5XX_PERIODS },
     );
     this.add(
       "SigningSecretUnavailable",

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
 import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, RELAY_AGENT_MISMATCH_METRIC, ROUTE_PATHS } from "../../infra/stack";
 import { RELAY_AGENT_CHECK_FAILED } from "../../shared/core/relay-agent";
-import { JOBS_FAILING_THRESHOLD, SIGNATURE_REJECTIONS_THRESHOLD } from "../../infra/alarms";
+import { API_5XX_PERIODS, JOBS_FAILING_THRESHOLD, SIGNATURE_REJECTIONS_THRESHOLD } from "../../infra/alarms";
 import { DEFAULT_METRICS_NAMESPACE, METRIC } from "../../shared/core/observability";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
 import { OPEN_JOB_BOUND_MS, OPEN_JOBS_INDEX, SWEPT_LOG_MESSAGE } from "../../shared/core/open-jobs";
@@ -264,9 +264,16 @@ describe("FlatfileStack (default context)", () => {
     );
     expect(api5xx).toHaveLength(1);
     expect(api5xx[0]!.AlarmActions).toEqual([{ Ref: topicId }]);
+    // Not on a blip: every one of API_5XX_PERIODS periods in a row.
+    expect(api5xx[0]).toMatchObject({ EvaluationPeriods: API_5XX_PERIODS, DatapointsToAlarm: API_5XX_PERIODS, Threshold: 1 });
     const queries = api5xx[0]!.Metrics as Query[];
     const top = queries.find((q) => (q as { ReturnData?: boolean }).ReturnData !== false)!;
-    expect(top.Expression).toBe("FILL(api5xx, 0) - unverified");
+    // Less the designed 503 a copy gets while the first is handled, summed over the routes.
+    expect(top.Expression).toBe("FILL(api5xx, 0) - unverified - inFlight");
+    const inFlight = queries.find((q) => q.Id === "inFlight")!;
+    const copies = queries.filter((q) => q.MetricStat?.Metric.MetricName === METRIC.deliveryInProgress);
+    expect(copies).toHaveLength(FUNCTION_NAMES.length);
+    for (const q of copies) expect(inFlight.Expression).toContain(`FILL(${q.Id}, 0)`);
     const unverified = queries.find((q) => q.Id === "unverified")!;
     const summed = queries.filter((q) => q.MetricStat?.Metric.MetricName === METRIC.signingSecretUnavailable);
     expect(summed).toHaveLength(FUNCTION_NAMES.length);
@@ -288,6 +295,10 @@ describe("FlatfileStack (default context)", () => {
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
     // + SigningSecretUnavailable, and the three on the product's own metrics (below).
     expect(alarms).toHaveLength(14);
+    // Each also says when it clears, to the same topic.
+    for (const a of alarms) expect(a.OKActions, a.AlarmName).toEqual([{ Ref: topicId }]);
+    // A job we failed is seen by a person: the first one alarms.
+    expect(JOBS_FAILING_THRESHOLD).toBe(1);
 
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
