@@ -17,7 +17,7 @@ import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
 import { changeSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
-import { withWorkbookLease } from "../../shared/flatfile/writes";
+import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
 
 export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
 
@@ -147,9 +147,25 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
               `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
             );
           }
-          const copied = await copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
+          const copy = () => copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
+          const copied = await copy();
           progress(70, `Locked ${shown(copied.original.name)}`);
-          const { counts } = (await api.sheets.getRecordCounts(copied.copy.id)).data;
+          // The lock and the open copy the message promises, read back beside the count (no extra round).
+          const [{ counts }] = await Promise.all([
+            api.sheets.getRecordCounts(copied.copy.id).then((r) => r.data),
+            confirmWorkbook(
+              api,
+              workbookId,
+              "The lock on the duplicated sheet",
+              (workbook) => {
+                const config = (id: string) => workbook.sheets?.find((sheet) => sheet.id === id)?.config;
+                const original = config(copied.original.id);
+                const working = config(copied.copy.id);
+                return original !== undefined && isLocked(original) && working !== undefined && working.readonly !== true;
+              },
+              copy,
+            ),
+          ]);
           const next = recordDuplicate(state, {
             role,
             original: { id: copied.original.id, name: copied.original.name },

@@ -16,7 +16,7 @@ import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
 import { changeSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
-import { withWorkbookLease } from "../../shared/flatfile/writes";
+import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
 
 /**
  * Imported on the first submission: the S3 and EventBridge clients stay out of the function's
@@ -115,33 +115,49 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
           progress(60, "Locking the sheets");
 
-          const locked = await lockWorkingSheets(
-            api,
-            workbookId,
-            tallies.map((t) => t.sheetId),
-            leaseTable,
-          );
+          const sheetIds = tallies.map((t) => t.sheetId);
+          const locked = await lockWorkingSheets(api, workbookId, sheetIds, leaseTable);
           const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
           // Delivered before the submission is recorded: a retry after a failed delivery finds the
           // workbook not yet submitted and delivers again (writing nothing twice).
           const bucket = deps.settings.submissionsBucket;
           const slugs = new Map(locked.map((s) => [s.id, s.slug]));
-          const delivered = bucket
-            ? await (await submissionDelivery()).deliverSubmission(
-                api,
-                { bucket, eventBus: deps.settings.submissionsEventBus },
-                {
-                  environmentId: event.context.environmentId,
-                  spaceId,
-                  workbookId,
-                  jobId,
-                  sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
-                  submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
-                  submittedAt: isoTime(event.createdAt),
-                },
-                { deadline: deps.deadline - FINALIZE_RESERVE_MS },
+          const delivering = bucket
+            ? submissionDelivery().then((delivery) =>
+                delivery.deliverSubmission(
+                  api,
+                  { bucket, eventBus: deps.settings.submissionsEventBus },
+                  {
+                    environmentId: event.context.environmentId,
+                    spaceId,
+                    workbookId,
+                    jobId,
+                    sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
+                    submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
+                    submittedAt: isoTime(event.createdAt),
+                  },
+                  { deadline: deps.deadline - FINALIZE_RESERVE_MS },
+                ),
               )
-            : undefined;
+            : Promise.resolve(undefined);
+          // The read-only the message promises, read back beside the delivery (no extra round).
+          const [sent, confirmed] = await Promise.allSettled([
+            delivering,
+            confirmWorkbook(
+              api,
+              workbookId,
+              "The lock on the submitted sheets",
+              (workbook) =>
+                sheetIds.every((id) => {
+                  const sheet = workbook.sheets?.find((s) => s.id === id);
+                  return sheet !== undefined && isLocked(sheet.config);
+                }),
+              () => lockWorkingSheets(api, workbookId, sheetIds, leaseTable),
+            ),
+          ]);
+          if (sent.status === "rejected") throw sent.reason;
+          if (confirmed.status === "rejected") throw confirmed.reason;
+          const delivered = sent.value;
           const sheetProgress: SheetProgress[] = tallies.map((t) => ({
             role: t.role,
             sheetName: lockedNames.get(t.sheetId) ?? t.name,

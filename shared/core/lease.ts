@@ -7,12 +7,16 @@
  * prefix, expiring through the table's TTL); locally, without a table, an in-process queue.
  * A lease outlives a crashed holder by at most LEASE_MS, and never outlives the holder's
  * invocation (a Lambda cannot write after its timeout), so a redelivery after a crash waits no
- * longer than the crashed invocation could have run.
+ * longer than the crashed invocation could have run. The one exception: a holder that gave up on
+ * a write to the leased resource (Flatfile did not answer it) keeps the lease for
+ * UNKNOWN_WRITE_HOLD_MS, since Flatfile may still apply that write after the invocation ends.
  */
 import { randomUUID } from "node:crypto";
-import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient as dynamo } from "./dynamo-client";
 import { RetryableError } from "./errors";
+import { FlatfileApiError } from "./flatfile-http";
+import { logger } from "./logger";
 import { invocationEndsAt } from "./invocation";
 import { count, METRIC } from "./observability";
 
@@ -27,6 +31,13 @@ export const LEASE_MS = 15_000;
 export const SECTION_LEASE_MS = 30_000;
 /** How long a delivery waits for another's lease before answering 5xx to be retried. */
 export const LEASE_WAIT_MS = 6_000;
+/**
+ * How long a lease stays held after its holder gave up on a write to the leased resource whose
+ * outcome is unknown (timed out or dropped: Flatfile may still apply it). Released at once, a later
+ * writer's change could be undone by it landing late; held, it lands before anyone else writes.
+ * Why this bound: docs/design.md#a-write-we-gave-up-on.
+ */
+export const UNKNOWN_WRITE_HOLD_MS = 30_000;
 const POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,6 +66,49 @@ async function tryAcquire(table: string, key: string, owner: string, holdMs: num
   }
 }
 
+/** Keeps the lease past its holder, until `until`, after a write of unknown outcome (never shortened). */
+async function extend(table: string, key: string, owner: string, until: number): Promise<void> {
+  await dynamo()
+    .send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { id: { S: key } },
+        UpdateExpression: "SET leaseUntil = :until, expiration = :expiration",
+        ConditionExpression: "#owner = :owner AND leaseUntil < :until",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: {
+          ":owner": { S: owner },
+          ":until": { N: String(until) },
+          ":expiration": { N: String(Math.ceil(until / 1000) + 60) },
+        },
+      }),
+    )
+    // Not extended: the lease lapses when it was due to; the holder's error still reaches the caller.
+    .catch((error: unknown) =>
+      logger.warn("could not keep the lease after a write of unknown outcome", { key, failure: (error as Error).name }),
+    );
+}
+
+/**
+ * Whether `error` (or one it wraps) is a write to the leased resource that Flatfile did not
+ * answer: it timed out or the connection dropped, so it may still land. An answered failure did not.
+ */
+export function unknownWriteTo(key: string, error: unknown): boolean {
+  const id = key.slice(key.indexOf("#") + 1);
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (
+      current instanceof FlatfileApiError &&
+      (current.reason === "timeout" || current.reason === "network") &&
+      !current.endpoint.startsWith("GET ") &&
+      current.path.split("/").includes(id)
+    )
+      return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 async function release(table: string, key: string, owner: string): Promise<void> {
   await dynamo()
     .send(
@@ -77,7 +131,8 @@ async function withLocalLease<T>(key: string, work: () => Promise<T>): Promise<T
   if (held) count(METRIC.leaseWaits);
   const previous = held ?? Promise.resolve();
   const run = previous.then(work, work);
-  const tail = run.catch(() => undefined);
+  // After a write of unknown outcome the next holder waits as it would for a DynamoDB lease.
+  const tail = run.catch((error: unknown) => (unknownWriteTo(key, error) ? sleep(UNKNOWN_WRITE_HOLD_MS) : undefined));
   localTails.set(key, tail);
   try {
     return await run;
@@ -102,9 +157,16 @@ export async function withLease<T>(key: string, table: string | undefined, work:
     if (Date.now() + POLL_MS > giveUpAt) throw new RetryableError(`${key} is being changed by another delivery; retry later`);
     await sleep(POLL_MS * (0.5 + Math.random()));
   }
+  let result: T;
   try {
-    return await work();
-  } finally {
-    await release(table, id, owner);
+    result = await work();
+  } catch (error) {
+    if (unknownWriteTo(key, error)) {
+      logger.warn("lease kept after a write of unknown outcome", { key, holdMs: UNKNOWN_WRITE_HOLD_MS });
+      await extend(table, id, owner, Date.now() + UNKNOWN_WRITE_HOLD_MS);
+    } else await release(table, id, owner);
+    throw error;
   }
+  await release(table, id, owner);
+  return result;
 }

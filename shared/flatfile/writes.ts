@@ -5,7 +5,9 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileApi } from "../core/flatfile-client";
+import { RetryableError } from "../core/errors";
 import { LEASE_MS, SECTION_LEASE_MS, withLease } from "../core/lease";
+import { logger } from "../core/logger";
 
 /**
  * The leases that guard our read-modify-writes, one key per Flatfile resource: every writer of a
@@ -44,6 +46,29 @@ export async function changeWorkbook(
     const update = change(fresh);
     if (update) await api.workbooks.update(workbookId, update);
   });
+}
+
+/**
+ * Reads the workbook back and checks that what a flow is about to promise (a lock) is there: a
+ * write of ours that Flatfile applied late, or someone outside our leases, may have undone it.
+ * When it is not, `reassert` writes it again (under the lease) and the workbook is read once more;
+ * still not there, the delivery fails as temporary: the job stays open and the relay's
+ * redelivery redoes it. One read on the usual path, run beside the flow's next calls.
+ */
+export async function confirmWorkbook(
+  api: FlatfileApi,
+  workbookId: string,
+  what: string,
+  holds: (workbook: Flatfile.Workbook) => boolean,
+  reassert: () => Promise<unknown>,
+): Promise<Flatfile.Workbook> {
+  const first = (await api.workbooks.get(workbookId)).data;
+  if (holds(first)) return first;
+  logger.warn("a write was not there when read back; writing it again", { workbookId, what });
+  await reassert();
+  const again = (await api.workbooks.get(workbookId)).data;
+  if (holds(again)) return again;
+  throw new RetryableError(`${what} was undone after it was written, twice; the retry writes it again`);
 }
 
 /** A lease taken now and held across rounds of a flow until given back. */

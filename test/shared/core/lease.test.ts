@@ -6,7 +6,8 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryableError } from "../../../shared/core/errors";
 import { withinInvocation } from "../../../shared/core/invocation";
-import { LEASE_MS, LEASE_WAIT_MS, SECTION_LEASE_MS, withLease } from "../../../shared/core/lease";
+import { FlatfileApiError } from "../../../shared/core/flatfile-http";
+import { LEASE_MS, LEASE_WAIT_MS, SECTION_LEASE_MS, UNKNOWN_WRITE_HOLD_MS, unknownWriteTo, withLease } from "../../../shared/core/lease";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,6 +50,22 @@ describe("withLease in-process (no table)", () => {
       }),
     ).rejects.toThrow("boom");
     await expect(withLease("workbook#t", undefined, async () => "next")).resolves.toBe("next");
+  });
+});
+
+describe("unknownWriteTo", () => {
+  const error = (reason: "timeout" | "network" | "status", endpoint: string, path: string) =>
+    new FlatfileApiError({ reason, endpoint, path, ...(reason === "status" ? { statusCode: 503 } : {}) });
+  it("names a write to the leased resource that Flatfile did not answer, however wrapped", () => {
+    expect(unknownWriteTo("workbook#us_wb_1", error("timeout", "PATCH workbooks/{id}", "/v1/workbooks/us_wb_1"))).toBe(true);
+    expect(unknownWriteTo("space#us_sp_1", error("network", "PATCH spaces/{id}", "/v1/spaces/us_sp_1"))).toBe(true);
+    expect(
+      unknownWriteTo("workbook#us_wb_1", new Error("outer", { cause: error("timeout", "PATCH workbooks/{id}", "/v1/workbooks/us_wb_1") })),
+    ).toBe(true);
+    expect(unknownWriteTo("workbook#us_wb_1", error("status", "PATCH workbooks/{id}", "/v1/workbooks/us_wb_1"))).toBe(false);
+    expect(unknownWriteTo("workbook#us_wb_1", error("timeout", "GET workbooks/{id}", "/v1/workbooks/us_wb_1"))).toBe(false);
+    expect(unknownWriteTo("workbook#us_wb_1", error("timeout", "PATCH workbooks/{id}", "/v1/workbooks/us_wb_2"))).toBe(false);
+    expect(unknownWriteTo("workbook#us_wb_1", new Error("boom"))).toBe(false);
   });
 });
 
@@ -127,6 +144,51 @@ describe("withLease on DynamoDB", () => {
         withLease("space#us_sp_8", dynamo.table, () => leaseUntil("space#us_sp_8"), SECTION_LEASE_MS),
       );
       expect(capped).toBe(endsAt);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("keeps the lease after a write to its resource that timed out, and releases it after any other failure", async () => {
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    const leaseUntil = async (key: string) => {
+      const { Item } = await client.send(new GetItemCommand({ TableName: dynamo.table, Key: { id: { S: `lease#${key}` } } }));
+      return Item ? Number(Item.leaseUntil?.N) : undefined;
+    };
+    const timedOut = (path: string, endpoint: string) => new FlatfileApiError({ reason: "timeout", endpoint, path });
+    try {
+      const failed = withLease("workbook#us_wb_9", dynamo.table, async () => {
+        throw new RetryableError("left open", { cause: timedOut("/v1/workbooks/us_wb_9", "PATCH workbooks/{id}") });
+      });
+      await expect(failed).rejects.toBeInstanceOf(RetryableError);
+      const kept = await leaseUntil("workbook#us_wb_9");
+      expect(kept! - Date.now()).toBeGreaterThan(UNKNOWN_WRITE_HOLD_MS - 2_000);
+      // Even inside an invocation about to end: the write may land after it.
+      await expect(
+        withinInvocation(Date.now() + 500, () =>
+          withLease("workbook#us_wb_10", dynamo.table, async () => {
+            throw timedOut("/v1/workbooks/us_wb_10", "PATCH workbooks/{id}");
+          }),
+        ),
+      ).rejects.toBeInstanceOf(FlatfileApiError);
+      expect((await leaseUntil("workbook#us_wb_10"))! - Date.now()).toBeGreaterThan(UNKNOWN_WRITE_HOLD_MS - 2_000);
+      // A read that timed out, an answered write, a write elsewhere: released at once.
+      for (const error of [
+        timedOut("/v1/workbooks/us_wb_11", "GET workbooks/{id}"),
+        new FlatfileApiError({ reason: "status", statusCode: 500, endpoint: "PATCH workbooks/{id}", path: "/v1/workbooks/us_wb_11" }),
+        timedOut("/v1/spaces/us_sp_11", "PATCH spaces/{id}"),
+      ]) {
+        await expect(
+          withLease("workbook#us_wb_11", dynamo.table, async () => {
+            throw error;
+          }),
+        ).rejects.toBe(error);
+        expect(await leaseUntil("workbook#us_wb_11")).toBeUndefined();
+      }
     } finally {
       client.destroy();
     }
