@@ -34,6 +34,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     referenceDataUrl: settings.referenceDataUrl,
     submissionsBucket: settings.submissionsBucket,
     submissionsEventBus: settings.submissionsEventBus,
+    ownedSpaces: settings.ownedSpaces,
     secretName: settings.secretName,
     alarmEmail: settings.alarmEmail,
     reservedConcurrency: settings.reservedConcurrency,

@@ -10,6 +10,7 @@
  * SettingProblem), a field in DeploySettings, the key with its default in cdk.json (the "//"
  * comment there names every key; test/infra/settings.test.ts checks both), and a use in app.ts.
  */
+import { describeOwnedSpaces, parseOwnedSpaces } from "../shared/core/owned-spaces";
 import { ROUTE_THROTTLE } from "./throttle";
 
 /** Why one value was refused; `readDeploySettings` prefixes it with the key. */
@@ -48,6 +49,8 @@ export interface DeploySettings {
   submissionsBucket?: string;
   /** An existing EventBridge bus that announces submissions. undefined = the account's default bus. */
   submissionsEventBus?: string;
+  /** Which Spaces are ours (OWNED_SPACES: space:<namespace>, App ids). undefined = every Space. */
+  ownedSpaces?: string;
   /** Each route's throttle: steady requests per second, and the bucket a quiet route starts with. */
   routeRateLimit: number;
   routeBurstLimit: number;
@@ -361,6 +364,21 @@ export const SETTINGS = {
       if (value === "") return undefined;
       if (EVENT_BUS_NAME.test(value)) return value;
       throw new SettingProblem(`${show(value)} is not an EventBridge bus name: up to 256 letters, digits and . _ - /`);
+    },
+  },
+  ownedSpaces: {
+    field: "ownedSpaces",
+    default: "",
+    meaning:
+      "comma-separated space:<namespace> (a Space with that namespace, or of an App with it, as Flatfile's namespace filter matches) and App ids (us_app_...) whose Spaces are ours; events of other Spaces are ignored with nothing written; empty: every Space of the environment",
+    parse: (value: string) => {
+      let rule: ReturnType<typeof parseOwnedSpaces>;
+      try {
+        rule = parseOwnedSpaces(value);
+      } catch (error) {
+        throw new SettingProblem((error as Error).message);
+      }
+      return rule ? describeOwnedSpaces(rule) : undefined;
     },
   },
   routeRateLimit: {

@@ -75,6 +75,8 @@ export interface FlatfileStackProps extends StackProps {
   alarmEmail?: string;
   /** Actor ids whose commits commit-created skips (COMMIT_SELF_ACTOR_IDS). [] = none. */
   commitSelfActorIds?: readonly string[];
+  /** Which Spaces are ours (OWNED_SPACES, shared/core/owned-spaces.ts), as validated. undefined = every Space. */
+  ownedSpaces?: string;
   /** Throttling of each route. Default ROUTE_THROTTLE (infra/throttle.ts, also the local gateway's). */
   throttle?: ThrottleLimits;
   /**
@@ -300,6 +302,7 @@ export class FlatfileStack extends Stack {
           ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
+          ...(props.ownedSpaces ? { OWNED_SPACES: props.ownedSpaces } : {}),
           // Read by commit-created only (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts).
           ...(name === "commit-created" && selfActorIds.length > 0 ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") } : {}),
           // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).

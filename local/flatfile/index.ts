@@ -75,6 +75,7 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     platform: store.platform,
     faults: server.faults,
     spaces: store.spaces,
+    apps: store.apps,
     jobs: store.jobs,
     workbooks: store.workbooks,
     sheets: store.sheets,

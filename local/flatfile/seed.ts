@@ -12,6 +12,7 @@ import {
   type StoredJob,
   type StoredRecord,
   type StoredSpace,
+  type StoredApp,
   type StoredUser,
   type StoredWorkbook,
 } from "./types";
@@ -27,11 +28,30 @@ export function createSeed(store: Store): Seed {
         accountId: input.accountId ?? DEFAULT_ACCOUNT_ID,
         metadata: clone(input.metadata ?? {}),
         guestAuthentication: ["magic_link", "shared_link"],
+        ...(input.namespace !== undefined ? { namespace: input.namespace } : {}),
+        ...(input.appId !== undefined ? { appId: input.appId } : {}),
         createdAt: at,
         updatedAt: at,
       };
       store.spaces.set(space.id, space);
       return clone(space);
+    },
+    app(input) {
+      const at = now();
+      const app: StoredApp = {
+        id: store.newId("app"),
+        name: input.name ?? "App",
+        namespace: input.namespace,
+        type: "CUSTOM",
+        entity: "Space",
+        entityPlural: "Spaces",
+        environmentId: input.environmentId ?? DEFAULT_ENVIRONMENT_ID,
+        accountId: DEFAULT_ACCOUNT_ID,
+        createdAt: at,
+        updatedAt: at,
+      };
+      store.apps.set(app.id, app);
+      return clone(app);
     },
     user(input) {
       const at = now();

@@ -21,6 +21,7 @@ import type {
   StoredSecret,
   StoredSheet,
   StoredSpace,
+  StoredApp,
   StoredUser,
   StoredWorkbook,
   WorkbookView,
@@ -51,6 +52,7 @@ export class Store {
   readonly sheets = new Map<string, StoredSheet>();
   readonly documents = new Map<string, StoredDocument>();
   readonly users = new Map<string, StoredUser>();
+  readonly apps = new Map<string, StoredApp>();
   readonly guests = new Map<string, StoredGuest>();
   readonly agents = new Map<string, StoredAgent>();
   readonly secrets = new Map<string, StoredSecret>();
@@ -99,6 +101,7 @@ export class Store {
       this.sheets,
       this.documents,
       this.users,
+      this.apps,
       this.guests,
       this.agents,
       this.secrets,

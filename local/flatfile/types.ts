@@ -41,6 +41,7 @@ export type RouteName =
   | "documents.get"
   | "documents.update"
   | "users.get"
+  | "apps.get"
   | "guests.get"
   | "agents.create"
   | "agents.list"
@@ -179,6 +180,20 @@ export interface StoredDocument {
   [key: string]: unknown;
 }
 
+/** An App (`apps.get`): its namespace decides which listeners its Spaces' events reach. */
+export interface StoredApp {
+  id: string;
+  name: string;
+  namespace: string;
+  type: "CUSTOM";
+  entity: string;
+  entityPlural: string;
+  environmentId: string;
+  accountId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface StoredUser {
   id: string;
   email: string;
@@ -266,7 +281,15 @@ export interface SeedCommit {
 }
 
 export interface Seed {
-  space(input?: { name?: string; metadata?: unknown; environmentId?: string; accountId?: string }): StoredSpace;
+  space(input?: {
+    name?: string;
+    metadata?: unknown;
+    environmentId?: string;
+    accountId?: string;
+    namespace?: string;
+    appId?: string;
+  }): StoredSpace;
+  app(input: { name?: string; namespace: string; environmentId?: string }): StoredApp;
   user(input: { email: string; name: string; metadata?: Record<string, unknown>; accountId?: string }): StoredUser;
   guest(input: { email: string; name: string; environmentId?: string; spaceIds?: string[] }): StoredGuest;
   job(input: {
@@ -314,6 +337,7 @@ export interface FlatfileStandIn {
   sheets: Map<string, StoredSheet>;
   documents: Map<string, StoredDocument>;
   users: Map<string, StoredUser>;
+  apps: Map<string, StoredApp>;
   guests: Map<string, StoredGuest>;
   agents: Map<string, StoredAgent>;
   secrets: Map<string, StoredSecret>;

@@ -41,7 +41,7 @@ export function jsonExceeds(value: unknown, maxChars: number): boolean {
           return false;
         }
         for (const key in node) {
-          if (!Object.prototype.hasOwnProperty.call(node, key)) continue;
+          if (!Object.hasOwn(node, key)) continue;
           // "key": then the value
           if (comma() || spend(key.length + 3) || walk((node as Record<string, unknown>)[key], depth + 1)) return true;
         }

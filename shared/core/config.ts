@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import * as z from "zod/mini";
 import "./zod-locale";
 import { RetryableError } from "./errors";
+import { OWNED_SPACES_ENV, parseOwnedSpaces, type OwnedSpaces } from "./owned-spaces";
 import { logger, registerSecretForRedaction } from "./logger";
 import { traceAwsClient } from "./observability";
 import { MIN_SIGNING_SECRET_CHARS, normalizeSigningSecret, verifySignature, type SignatureCheck } from "./signature";
@@ -19,6 +20,8 @@ export interface Settings {
   submissionsBucket?: string;
   /** The EventBridge bus that announces each submission; unset: the account's default bus. */
   submissionsEventBus?: string;
+  /** Which Spaces are ours (OWNED_SPACES); unset: every Space of the environment. */
+  ownedSpaces?: OwnedSpaces;
 }
 
 export class ConfigurationError extends Error {
@@ -228,9 +231,19 @@ export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, no
         referenceDataUrl: optional(env.REFERENCE_DATA_URL),
         submissionsBucket: optional(env.SUBMISSIONS_BUCKET),
         submissionsEventBus: optional(env.SUBMISSIONS_EVENT_BUS),
+        ...ownedSpacesOf(env),
       };
     },
   };
+}
+
+function ownedSpacesOf(env: NodeJS.ProcessEnv): { ownedSpaces?: OwnedSpaces } {
+  try {
+    const ownedSpaces = parseOwnedSpaces(env[OWNED_SPACES_ENV]);
+    return ownedSpaces ? { ownedSpaces } : {};
+  } catch (error) {
+    throw new ConfigurationError(`${OWNED_SPACES_ENV}: ${(error as Error).message}`);
+  }
 }
 
 /** Every setting at once, for callers that are not answering a request (scripts, the relay deploy). */

@@ -29,6 +29,9 @@ export function normalizeApiUrl(url: string | undefined): string {
 
 /** The endpoints the functions call, with the SDK's signatures (less its per-request options). */
 export interface FlatfileApi {
+  readonly apps: {
+    get(appId: Flatfile.AppId): Promise<Flatfile.AppResponse>;
+  };
   readonly documents: {
     create(spaceId: Flatfile.SpaceId, request: Flatfile.DocumentConfig): Promise<Flatfile.DocumentResponse>;
     get(spaceId: Flatfile.SpaceId, documentId: Flatfile.DocumentId): Promise<Flatfile.DocumentResponse>;
@@ -83,6 +86,9 @@ function pick<T extends object>(request: T | undefined, keys: readonly (keyof T 
 export function createFlatfileClient(options: FlatfileClientOptions): FlatfileApi {
   const send = createTransport({ ...options, baseUrl: normalizeApiUrl(options.baseUrl) });
   return {
+    apps: {
+      get: (appId) => send({ method: "GET", path: `/apps/${id(appId)}` }),
+    },
     documents: {
       create: (spaceId, request) => send({ method: "POST", path: `/spaces/${id(spaceId)}/documents`, body: request }),
       get: (spaceId, documentId) => send({ method: "GET", path: `/spaces/${id(spaceId)}/documents/${id(documentId)}` }),

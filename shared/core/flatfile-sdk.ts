@@ -12,6 +12,7 @@ import { fetcher as sdkFetcher } from "@flatfile/api/core/fetcher/Fetcher";
 import type { APIResponse } from "@flatfile/api/core/fetcher/APIResponse";
 import { abortRawResponse, type RawResponse } from "@flatfile/api/core/fetcher/RawResponse";
 import { Agents } from "@flatfile/api/api/resources/agents/client/Client";
+import { Apps } from "@flatfile/api/api/resources/apps/client/Client";
 import { Documents } from "@flatfile/api/api/resources/documents/client/Client";
 import { Guests } from "@flatfile/api/api/resources/guests/client/Client";
 import { Jobs } from "@flatfile/api/api/resources/jobs/client/Client";
@@ -97,6 +98,7 @@ export function createSdkFetcher(options: Pick<SdkClientOptions, "deadline" | "r
 
 export interface SdkApi {
   readonly agents: Agents;
+  readonly apps: Apps;
   readonly documents: Documents;
   readonly guests: Guests;
   readonly jobs: Jobs;
@@ -138,6 +140,9 @@ export function createSdkClient(options: SdkClientOptions): SdkApi {
     },
     get secrets() {
       return lazy("secrets", () => new Secrets(shared));
+    },
+    get apps() {
+      return lazy("apps", () => new Apps(shared));
     },
     get sheets() {
       return lazy("sheets", () => new Sheets(shared));

@@ -4,7 +4,7 @@
  * an in-process store when IDEMPOTENCY_TABLE is unset (local runs only: it is per process).
  */
 import { IdempotencyConfig, makeIdempotent, IdempotencyAlreadyInProgressError } from "@aws-lambda-powertools/idempotency";
-import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
+import { BasePersistenceLayer, type IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
 import type { Context } from "aws-lambda";

@@ -12,6 +12,7 @@ import { once } from "./idempotency";
 import { withinInvocation } from "./invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "./logger";
 import { openJobStore, type OpenJobStore } from "./open-jobs";
+import { foreignSpaceReason } from "./space-ownership";
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
@@ -134,8 +135,17 @@ export function createRoute(spec: RouteSpec): RouteHandler {
           return answer(200, { ignored: true, reason: ownership.reason });
         }
         spec.validate?.(event);
-
         const make = (until: number) => createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
+        if (settings.ownedSpaces) {
+          // Decided before anything is written or recorded, the acknowledgement included.
+          const foreign = await foreignSpaceReason(make(deadline - FINALIZE_RESERVE_MS), settings.ownedSpaces, event.context.spaceId);
+          if (foreign) {
+            logger.info("event ignored: not one of our Spaces", { topic: event.topic, reason: foreign });
+            count(METRIC.deliveryIgnored);
+            return answer(200, { ignored: true, reason: foreign });
+          }
+        }
+
         const deps: RouteDeps = {
           settings,
           api: make(deadline - FINALIZE_RESERVE_MS),

@@ -37,6 +37,7 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
     ["alarmEmail", "ops"],
     ["flatfileApiUrl", "http://platform.eu.flatfile.com/api"],
     ["commitSelfActorIds", "me"],
+    ["ownedSpaces", "portal"],
     ["secretName", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/flatfile"],
     ["secretName", "prod flatfile"],
     ["stackName", "flatfile_prod"],
@@ -62,6 +63,7 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
       referenceDataUrl: "https://reference.example.com/categories",
       alarmEmail: "ops@example.com",
       commitSelfActorIds: "us_usr_1a2b3c4d, us_ag_9z",
+      ownedSpaces: " space:portal, us_app_1a2b3c4d ",
       stackName: "flatfile-dev",
       routeRateLimit: "200",
       routeBurstLimit: "3000",
@@ -87,6 +89,8 @@ describe("the CDK app refuses each bad setting, naming the key", () => {
         FLATFILE_ENVIRONMENT_ID: "dev_env_1a2b3c4d",
         FLATFILE_API_URL: "https://platform.eu.flatfile.com/api",
         REFERENCE_DATA_URL: "https://reference.example.com/categories",
+        // Every route decides which Spaces are its own in its pipeline.
+        OWNED_SPACES: "space:portal, us_app_1a2b3c4d",
       });
     }
     // The job sweep fails jobs in the same region, with the same secret.

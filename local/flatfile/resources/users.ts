@@ -1,4 +1,4 @@
-/** Users and guests: read-only here (tests seed them). */
+/** Users, guests and Apps: read-only here (tests seed them). */
 import { notFound, throwIt } from "../errors";
 import { ID, ok, type Route } from "../router";
 import { clone } from "../store";
@@ -15,5 +15,11 @@ export const userRoutes: Route[] = [
     pattern: new RegExp(`^/guests/${ID}$`),
     name: "guests.get",
     handle: (store, [id]) => ok(clone(store.guests.get(id!) ?? throwIt(notFound("Guest", id!)))),
+  },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/apps/${ID}$`),
+    name: "apps.get",
+    handle: (store, [id]) => ok(clone(store.apps.get(id!) ?? throwIt(notFound("App", id!)))),
   },
 ];

@@ -21,6 +21,7 @@ interface Ids {
   jobId: (step: "get" | "ack" | "complete" | "fail") => string;
   userId: string;
   guestId: string;
+  appId: string;
 }
 
 const sheet = {
@@ -37,6 +38,7 @@ const sheet = {
 /** One call per endpoint, with bodies and queries of the shapes the functions send. */
 function calls(ids: Ids): Record<string, (api: FlatfileApi) => Promise<unknown>> {
   return {
+    "apps.get": (api) => api.apps.get(ids.appId),
     "documents.create": (api) => api.documents.create(ids.spaceId, { title: "Getting started", body: "<p>Hello</p>" }),
     "documents.get": (api) => api.documents.get(ids.spaceId, ids.documentId),
     "documents.list": (api) => api.documents.list(ids.spaceId),
@@ -114,6 +116,7 @@ describe("the client sends what the SDK sends", () => {
     jobId: () => "us_jb_1",
     userId: "us_usr_1",
     guestId: "us_g_1",
+    appId: "us_app_1",
   };
 
   it("has a call here for every endpoint of the client", () => {
@@ -170,6 +173,7 @@ describe("every endpoint against the stand-in", () => {
       jobId: (step) => jobs[step],
       userId: ff.seed.user({ email: "ada@example.com", name: "Ada" }).id,
       guestId: ff.seed.guest({ email: "guest@example.com", name: "Guest", spaceIds: [space.id] }).id,
+      appId: ff.seed.app({ namespace: "portal" }).id,
     };
   });
   afterAll(async () => {
