@@ -12,7 +12,7 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = "DEBUG";
 });
 
-import { type RoutePath } from "../../../local/gateway";
+import type { RoutePath } from "../../../local/gateway";
 import { MAX_BODY_BYTES } from "../../../shared/core/envelope";
 import { signPayload } from "../../../shared/core/signature";
 import { commitCreatedEvent, jobReadyEvent } from "../../support/harness";

@@ -20,6 +20,8 @@ export const counters = {
   attacks: 0,
   deliveries: 0,
   contractViolations: [] as string[],
+  /** Writes of ours that named another listener's Space, workbook, sheet or job (must stay empty). */
+  foreignTouched: [] as string[],
 };
 
 export function fault(n = 1): void {

@@ -109,7 +109,7 @@ export function useReliabilityWorld(part: string): void {
       `reliability (${part}): ${counters.scenarios} scenarios, ${counters.faults} faults injected, ${counters.hostile} hostile inputs, ${counters.attacks} attacks, ` +
         `jobs left open ${open.length}, duplicates ${dups.length}, secrets in logs ${secretsInLogs}, ` +
         `jobs.retry calls ${retried}, jobs left for the sweep ${lateSweep ? lateSweep.swept.length + lateSweep.deferred.length : "?"}, ` +
-        `${failedByPlatform.length} of our jobs failed by the platform`,
+        `${failedByPlatform.length} of our jobs failed by the platform, foreign objects touched ${counters.foreignTouched.length}`,
     );
     await Promise.allSettled([gateway?.close(), shortGateway?.close(), smallGateway?.close()]);
     await Promise.allSettled([flatfile?.close(), dynamo?.close(), secrets?.close(), reference?.close(), hangingReference?.close()]);
@@ -121,6 +121,7 @@ export function useReliabilityWorld(part: string): void {
     expect(lateSweep!.swept, "jobs only the sweep would have ended").toEqual([]);
     expect(lateSweep!.deferred).toEqual([]);
     expect(failedByPlatform, "our jobs failed by the platform's 5-minute timer").toEqual([]);
+    expect(counters.foreignTouched, "another listener's objects written by us").toEqual([]);
     expect(secretsInLogs, "log lines with a secret").toBe(0);
     expect(counters.contractViolations, "answers outside the contract").toEqual([]);
   });
