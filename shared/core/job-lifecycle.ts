@@ -158,7 +158,10 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
       throw new RetryableError(`job ${jobId} is left open for a retry: ${verdict.detail}`);
     }
     const { heading, message } = messageFor(verdict, run.what);
-    logger.error("job failed", { failureKind: verdict.kind, failure: verdict.detail });
+    // A person's own mistake (records with errors, an action not offered) is theirs to fix, told in
+    // the job's message: below ERROR, so ERROR shows only what needs an operator.
+    const log = verdict.kind === "action-needed" ? logger.warn.bind(logger) : logger.error.bind(logger);
+    log("job failed", { failureKind: verdict.kind, failure: verdict.detail });
     try {
       await finalApi.jobs.fail(jobId, { outcome: { heading, message, acknowledge: true }, info: message });
     } catch (failError) {
