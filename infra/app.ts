@@ -44,6 +44,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     kmsKey: settings.kmsKey,
     // On the stack itself (CloudFormation also puts them on what it creates for it)...
     tags: settings.tags,
+    listenerRoute: settings.listenerRoute,
   });
   // ...and on every resource that takes tags, so that they show in the template.
   for (const [key, value] of Object.entries(settings.tags)) Tags.of(stack).add(key, value);

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { unreachableCredentialProvidersPlugin } from "./trim-aws-sdk";
-import { ROUTE_NAMES, type RouteName } from "../shared/routes";
+import { LISTENER_ROUTE, ROUTE_NAMES, type RouteName } from "../shared/routes";
 import { trimXraySdkPlugin } from "./trim-xray";
 
 /** The repository root (this file lives in `<root>/infra`). */
@@ -23,9 +23,17 @@ export type FunctionName = RouteName;
 export const SCHEDULED_FUNCTION_NAMES = ["job-sweep"] as const;
 export type ScheduledFunctionName = (typeof SCHEDULED_FUNCTION_NAMES)[number];
 
-/** Every function `npm run build` and the stack bundle. */
+/** Every function every deploy bundles. */
 export const BUNDLED_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_FUNCTION_NAMES] as const;
-export type BundledFunctionName = (typeof BUNDLED_FUNCTION_NAMES)[number];
+/**
+ * The customer's listener (shared/routes.ts LISTENER_ROUTE): `npm run build` builds it always, a
+ * deploy only with the listenerRoute setting on. Unlike the others it carries the SDK and the
+ * plugins the customer's code imports.
+ */
+export const LISTENER_FUNCTION_NAME = LISTENER_ROUTE.name;
+/** Every function `npm run build` builds. */
+export const BUILT_FUNCTION_NAMES = [...BUNDLED_FUNCTION_NAMES, LISTENER_FUNCTION_NAME] as const;
+export type BundledFunctionName = (typeof BUILT_FUNCTION_NAMES)[number];
 
 /** Absolute entry path of a function. */
 export function entryOf(name: BundledFunctionName): string {
@@ -34,7 +42,7 @@ export function entryOf(name: BundledFunctionName): string {
 
 /** name -> absolute entry path. */
 export const FUNCTION_ENTRIES: Readonly<Record<BundledFunctionName, string>> = Object.fromEntries(
-  BUNDLED_FUNCTION_NAMES.map((name) => [name, entryOf(name)]),
+  BUILT_FUNCTION_NAMES.map((name) => [name, entryOf(name)]),
 ) as Record<BundledFunctionName, string>;
 
 /** The bundle's file name inside the asset; the Lambda handler is therefore `index.handler`. */
@@ -103,6 +111,9 @@ export function functionBuildOptions(name: BundledFunctionName): BuildOptions & 
     charset: "utf8",
     tsconfig: join(REPO_ROOT, "tsconfig.json"),
     define: { ...esbuildDefine },
+    // @flatfile/listener's event.fetch calls cross-fetch (node-fetch on Node): replaced by the
+    // relay's shim over the global fetch, where the listener route's fetch shim sees each call.
+    alias: { "cross-fetch": join(REPO_ROOT, "infra", "relay", "shims", "cross-fetch.cjs") },
     plugins: [...esbuildPlugins],
     logLevel: "warning",
     metafile: true,

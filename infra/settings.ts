@@ -63,6 +63,8 @@ export interface DeploySettings {
    * makes: "create" (the stack makes one), or an existing key's ARN. undefined = AWS managed keys.
    */
   kmsKey?: string;
+  /** Whether the deploy serves the customer's listener (listener/index.ts) on POST /listener. */
+  listenerRoute: boolean;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -413,6 +415,17 @@ export const SETTINGS = {
     meaning:
       'the customer managed KMS key for the secret, table, bucket and log groups the stack makes: "create" (the stack makes one, retained on delete), or an existing key\'s ARN (its policy must let CloudWatch Logs use it, see docs/stages.md); empty: AWS managed keys',
     parse: kmsKey,
+  },
+  listenerRoute: {
+    field: "listenerRoute",
+    default: "false",
+    meaning:
+      "true: deploy the customer's listener (listener/index.ts) as a fourth function on POST /listener (docs/listener.md); false: not deployed",
+    parse: (value: string) => {
+      if (value === "" || value === "false") return false;
+      if (value === "true") return true;
+      throw new SettingProblem(`${show(value)} is neither "true" nor "false" (default "false": the listener is not deployed)`);
+    },
   },
   stackName: {
     field: "stackName",

@@ -34,7 +34,7 @@ import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
-import { ROUTES } from "../shared/routes";
+import { servedRoutes, type ServedRouteName } from "../shared/routes";
 import {
   OPEN_JOB_BOUND_MS,
   OPEN_JOB_KEY_PREFIX,
@@ -48,7 +48,7 @@ import { ALARM_PERIOD, ServiceAlarms } from "./alarms";
 import { DEFAULT_METRICS_NAMESPACE } from "../shared/core/observability";
 import { ServiceDashboard } from "./dashboard";
 import { ProductMetrics } from "./product-metrics";
-import { FUNCTION_NAMES, type FunctionName } from "./bundling";
+import type { FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
 import { RELAY_AGENT_CHECK_FAILED, RELAY_AGENT_SLUG } from "../shared/core/relay-agent";
 import { DEFAULT_SERVICE_NAME, grantTableKey, RouteFunction } from "./route-function";
@@ -103,6 +103,8 @@ export interface FlatfileStackProps extends StackProps {
    * "create" (the stack makes one), or an existing key's ARN. undefined = AWS managed keys.
    */
   kmsKey?: string;
+  /** Serve the customer's listener (listener/index.ts) on POST /listener. Default false. */
+  listenerRoute?: boolean;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -123,10 +125,10 @@ export function metricNamespaces(stage?: string): { product: string; logs: strin
 export const JOBS_SWEPT_METRIC = "JobsSwept";
 export const RELAY_AGENT_MISMATCH_METRIC = "RelayAgentMismatches";
 
-/** Route path of each function (shared/routes.ts). */
-export const ROUTE_PATHS: Readonly<Record<FunctionName, string>> = Object.fromEntries(
-  ROUTES.map((route) => [route.name, route.path]),
-) as Record<FunctionName, string>;
+/** Route path of each function a deploy may serve (shared/routes.ts). */
+export const ROUTE_PATHS: Readonly<Record<ServedRouteName, string>> = Object.fromEntries(
+  servedRoutes({ listener: true }).map((route) => [route.name, route.path]),
+) as Record<ServedRouteName, string>;
 
 export class FlatfileStack extends Stack {
   /** `{"apiKey","signingSecret"}`; read by the three functions (and, later, the relay). */
@@ -139,8 +141,8 @@ export class FlatfileStack extends Stack {
   readonly stage: HttpStage;
   /** The Flatfile environment the functions accept ("" = any); the relay registers there. */
   readonly flatfileEnvironmentId: string;
-  /** One function per route. */
-  readonly functions: Readonly<Record<FunctionName, RouteFunction>>;
+  /** One function per route; the listener's only with the listenerRoute setting on. */
+  readonly functions: Readonly<Record<FunctionName, RouteFunction> & Partial<Record<ServedRouteName, RouteFunction>>>;
   /** The relay's registration in Flatfile; only when an environment is given. */
   readonly relay?: RelayRegistration;
   readonly submissionsBucket: IBucket;
@@ -283,12 +285,13 @@ export class FlatfileStack extends Stack {
     // --- Functions ------------------------------------------------------------------------
     // Shared settings (runtime, arm64, timeout, memory, tracing, log group, role) are in
     // RouteFunction; here only what differs per function.
-    const functions = {} as Record<FunctionName, RouteFunction>;
+    const functions = {} as Record<FunctionName, RouteFunction> & Partial<Record<ServedRouteName, RouteFunction>>;
+    const served: ServedRouteName[] = servedRoutes({ listener: props.listenerRoute }).map((route) => route.name);
     // Reserved concurrency, when the operator opts in: the function always has that many
     // environments, whatever else runs in the account, and never more, which also caps what a
     // flood can run. Lambda refuses a reservation that leaves the account under 100 unreserved,
     // so on a new account (limit 10) or a busy one the deploy would fail: hence opt-in.
-    for (const name of FUNCTION_NAMES) {
+    for (const name of served) {
       functions[name] = new RouteFunction(this, pascal(name), {
         name,
         reservedConcurrency: props.reservedConcurrency,
@@ -303,8 +306,11 @@ export class FlatfileStack extends Stack {
           ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
           ...(props.ownedSpaces ? { OWNED_SPACES: props.ownedSpaces } : {}),
-          // Read by commit-created only (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts).
-          ...(name === "commit-created" && selfActorIds.length > 0 ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") } : {}),
+          // Read by commit-created (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts) and
+          // by the listener, which is not given our own commits (a record hook's write-back).
+          ...((name === "commit-created" || name === "listener") && selfActorIds.length > 0
+            ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") }
+            : {}),
           // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
           ...(name === "action-job"
             ? {
@@ -399,11 +405,11 @@ export class FlatfileStack extends Stack {
     });
     const routeSettings: Record<string, Record<string, unknown>> = {};
     const cfnStage = this.stage.node.defaultChild as CfnStage;
-    for (const name of FUNCTION_NAMES) {
+    for (const name of served) {
       const [route] = this.api.addRoutes({
         path: ROUTE_PATHS[name],
         methods: [HttpMethod.POST],
-        integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, functions[name], {
+        integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, functions[name]!, {
           payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
           timeout: INTEGRATION_TIMEOUT,
         }),
@@ -482,7 +488,7 @@ export class FlatfileStack extends Stack {
     // --- Alarms ---------------------------------------------------------------------------
     // Into one encrypted topic (infra/alarms.ts).
     const alarms = new ServiceAlarms(this, { alarmEmail, stage: props.stage });
-    for (const name of FUNCTION_NAMES) alarms.watchFunction(pascal(name), name, functions[name]);
+    for (const name of served) alarms.watchFunction(pascal(name), name, functions[name]!);
     alarms.watchFunction("JobSweep", "job-sweep", this.jobSweep);
     alarms.add(
       "JobsSwept",
@@ -511,7 +517,7 @@ export class FlatfileStack extends Stack {
     const productMetrics = new ProductMetrics({
       namespace: metricsNamespace,
       serviceName: props.serviceName ?? DEFAULT_SERVICE_NAME,
-      routes: FUNCTION_NAMES,
+      routes: served,
     });
     alarms.watchApi(this.api, productMetrics);
     alarms.watchProduct(productMetrics);
@@ -526,12 +532,12 @@ export class FlatfileStack extends Stack {
       api: this.api,
       table: this.idempotencyTable,
       alarms: this.alarms,
-      logGroups: [...FUNCTION_NAMES.map((name) => functions[name].logGroup), this.jobSweep.logGroup],
+      logGroups: [...served.map((name) => functions[name]!.logGroup), this.jobSweep.logGroup],
     }).dashboard;
 
     // --- Outputs --------------------------------------------------------------------------
     new CfnOutput(this, "ApiUrl", { value: this.apiUrl, description: "HTTP API base URL (RELAY_BASE_URL)" });
-    for (const name of FUNCTION_NAMES) {
+    for (const name of served) {
       new CfnOutput(this, `${pascal(name)}Url`, { value: `${this.apiUrl}${ROUTE_PATHS[name]}`, description: `POST ${ROUTE_PATHS[name]}` });
     }
     new CfnOutput(this, "SecretName", { value: this.secret.secretName, description: 'Secrets Manager secret {"apiKey","signingSecret"}' });

@@ -3,12 +3,12 @@
  * with the one configuration in infra/bundling.ts, the same one the CDK stack uses at synth.
  *
  * Flags (the stack's synth-time bundler uses them):
- *   --only <name>     build one function (repeatable); default: all (the three routes, the job sweep)
+ *   --only <name>     build one function (repeatable); default: all (the three routes, the job sweep, the listener)
  *   --outdir <dir>    write into <dir> instead of dist/<name> (only with a single --only)
  *   --quiet           no size report
  */
 import { resolve } from "node:path";
-import { buildFunction, BUNDLED_FUNCTION_NAMES, type BundledFunctionName } from "../infra/bundling";
+import { buildFunction, BUILT_FUNCTION_NAMES, type BundledFunctionName } from "../infra/bundling";
 
 function parseArgs(argv: string[]): { only: BundledFunctionName[]; outdir?: string; quiet: boolean } {
   const only: BundledFunctionName[] = [];
@@ -18,8 +18,8 @@ function parseArgs(argv: string[]): { only: BundledFunctionName[]; outdir?: stri
     const arg = argv[i];
     if (arg === "--only") {
       const name = argv[++i];
-      if (!BUNDLED_FUNCTION_NAMES.includes(name as BundledFunctionName))
-        throw new Error(`--only: unknown function "${name}" (one of ${BUNDLED_FUNCTION_NAMES.join(", ")})`);
+      if (!BUILT_FUNCTION_NAMES.includes(name as BundledFunctionName))
+        throw new Error(`--only: unknown function "${name}" (one of ${BUILT_FUNCTION_NAMES.join(", ")})`);
       only.push(name as BundledFunctionName);
     } else if (arg === "--outdir") {
       const dir = argv[++i];
@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): { only: BundledFunctionName[]; outdir?: stri
 
 async function main(): Promise<void> {
   const { only, outdir, quiet } = parseArgs(process.argv.slice(2));
-  const names = only.length > 0 ? only : [...BUNDLED_FUNCTION_NAMES];
+  const names = only.length > 0 ? only : [...BUILT_FUNCTION_NAMES];
   const built = await Promise.all(names.map((name) => buildFunction(name, outdir)));
   if (quiet) return;
   for (const fn of built) {

@@ -35,14 +35,22 @@ export const ROUTES = [
 
 /**
  * The customer's own listener (`listener/index.ts`, run by `functions/listener/`): the topics the
- * example registers on. Not in ROUTES: nothing deploys, builds or relays it until the deploy
- * setting that turns it on is wired through the stack, the build and the relay.
+ * example registers on. Not one of ROUTES, which every deploy serves: a deploy serves it only when
+ * its listenerRoute setting is on (servedRoutes), so a first deploy changes nobody's data.
  */
 export const LISTENER_ROUTE = {
   name: "listener",
   path: "/listener",
   topics: ["commit:created", "job:ready"],
 } as const satisfies RouteDeclaration;
+
+export type ServedRouteName = (typeof ROUTES)[number]["name"] | typeof LISTENER_ROUTE.name;
+export type ServedRoute = (typeof ROUTES)[number] | typeof LISTENER_ROUTE;
+
+/** The routes a deploy serves: ours, then the listener's when the listenerRoute setting is on. */
+export function servedRoutes(options: { listener?: boolean } = {}): readonly ServedRoute[] {
+  return options.listener ? [...ROUTES, LISTENER_ROUTE] : ROUTES;
+}
 
 export type RouteName = (typeof ROUTES)[number]["name"];
 export type RoutePath = (typeof ROUTES)[number]["path"];

@@ -43,6 +43,16 @@ function refusal(key: SettingKey, value: unknown): string {
   return problems[0]!.message;
 }
 
+describe("deploy settings: listenerRoute", () => {
+  it('is off unless set to "true", and refuses anything else', () => {
+    expect(readDeploySettings({}).listenerRoute).toBe(false);
+    expect(accepts("listenerRoute", "false").listenerRoute).toBe(false);
+    expect(accepts("listenerRoute", " true ").listenerRoute).toBe(true);
+    for (const value of ["yes", "TRUE", "1", "on"]) expect(refusal("listenerRoute", value)).toMatch(/neither "true" nor "false"/);
+    expect(refusal("listenerRoute", true)).toMatch(/must be a string/);
+  });
+});
+
 describe("deploy settings: defaults", () => {
   it("an empty context is the default stack: nothing restricted, nothing subscribed, the stack creates its secret", () => {
     expect(readDeploySettings({})).toEqual({
@@ -57,6 +67,7 @@ describe("deploy settings: defaults", () => {
       routeBurstLimit: ROUTE_THROTTLE.burstLimit,
       tags: {},
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
+      listenerRoute: false,
     });
   });
 
@@ -76,6 +87,7 @@ describe("deploy settings: defaults", () => {
       routeBurstLimit: ROUTE_THROTTLE.burstLimit,
       tags: {},
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
+      listenerRoute: false,
     });
   });
 
@@ -260,6 +272,7 @@ describe("deploy settings: routeRateLimit and routeBurstLimit (the route throttl
     expect(readDeploySettings({ routeRateLimit: "", routeBurstLimit: " " })).toMatchObject({
       routeRateLimit: ROUTE_THROTTLE.rateLimit,
       routeBurstLimit: ROUTE_THROTTLE.burstLimit,
+      listenerRoute: false,
     });
   });
   it.each([

@@ -1,0 +1,44 @@
+/**
+ * The listenerRoute setting: off (the default), a deploy has no listener function, route or
+ * output; on, the fourth function answers POST /listener like the others, with the loop guard's
+ * COMMIT_SELF_ACTOR_IDS, and cdk-nag stays clean.
+ */
+import { Match } from "aws-cdk-lib/assertions";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanup, synthWithoutBundling } from "./support";
+
+afterAll(cleanup);
+
+const routeKeys = (template: ReturnType<typeof synthWithoutBundling>["template"]) =>
+  Object.values(template.findResources("AWS::ApiGatewayV2::Route")).map(
+    (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
+  );
+
+describe("the listener route", () => {
+  it("is not deployed by default", () => {
+    const { stack, template } = synthWithoutBundling();
+    expect(stack.functions.listener).toBeUndefined();
+    expect(routeKeys(template)).not.toContain("POST /listener");
+    expect(Object.keys(template.findOutputs("ListenerUrl"))).toEqual([]);
+  });
+
+  it("is deployed with listenerRoute=true: its function, route, throttle, output and loop guard", () => {
+    const { stack, template, violations, synthError } = synthWithoutBundling({
+      listenerRoute: "true",
+      commitSelfActorIds: "us_usr_ourkey01",
+    });
+    expect(synthError).toBeUndefined();
+    expect(violations).toEqual([]);
+    const listener = stack.functions.listener;
+    expect(listener).toBeDefined();
+    expect(routeKeys(template).sort()).toEqual(
+      ["POST /action-job", "POST /commit-created", "POST /listener", "POST /space-configure"].sort(),
+    );
+    const id = stack.getLogicalId(listener!.node.defaultChild as never);
+    const fn = template.toJSON().Resources[id];
+    expect(fn.Properties.Environment.Variables).toMatchObject({ COMMIT_SELF_ACTOR_IDS: "us_usr_ourkey01" });
+    template.hasOutput("ListenerUrl", { Value: Match.anyValue() });
+    const stage = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"))[0] as { Properties: { RouteSettings: object } };
+    expect(Object.keys(stage.Properties.RouteSettings)).toContain("POST /listener");
+  });
+});
