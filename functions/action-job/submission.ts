@@ -159,6 +159,7 @@ async function writeObject(
   sheets: readonly SubmittedSheet[],
   deadline: number,
   pageSize: number,
+  beside: () => Promise<unknown>,
 ) {
   const s3 = s3Client();
   const aws = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -202,7 +203,7 @@ async function writeObject(
       if (bufferedBytes > 0) await flush({ sheetIndex, pageNumber });
       throw new SubmissionInProgress(state.parts.length);
     }
-    const { text, count } = await pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize);
+    const [{ text, count }] = await Promise.all([pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize), beside()]);
     const bytes = Buffer.from(text, "utf8");
     buffered.push(bytes);
     bufferedBytes += bytes.length;
@@ -226,8 +227,18 @@ export async function deliverSubmission(
   api: FlatfileApi,
   target: SubmissionTarget,
   submission: Submission,
-  options: { deadline: number; pageSize?: number },
+  options: {
+    deadline: number;
+    pageSize?: number;
+    /** Run once beside the first records page (no round of its own), and in any case before the event is published. */
+    besideFirstRead?: () => Promise<unknown>;
+  },
 ): Promise<Delivered> {
+  let besideRun: Promise<unknown> | undefined;
+  const beside = () => {
+    besideRun ??= options.besideFirstRead ? options.besideFirstRead() : Promise.resolve();
+    return besideRun;
+  };
   const key = submissionKey(submission);
   const counts = Object.fromEntries(submission.sheets.map((sheet) => [sheet.slug, sheet.total]));
   const detail: SubmissionDetail = {
@@ -253,9 +264,10 @@ export async function deliverSubmission(
     throw temporary("Looking for the submission in S3", error);
   }
   if (!already) {
-    await writeObject(api, target.bucket, key, submission.sheets, options.deadline, options.pageSize ?? RECORDS_PAGE_SIZE);
+    await writeObject(api, target.bucket, key, submission.sheets, options.deadline, options.pageSize ?? RECORDS_PAGE_SIZE, beside);
     objectWritten = true;
   }
+  await beside();
 
   let eventPublished = false;
   try {

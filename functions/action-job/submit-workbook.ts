@@ -122,27 +122,9 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           // workbook not yet submitted and delivers again (writing nothing twice).
           const bucket = deps.settings.submissionsBucket;
           const slugs = new Map(locked.map((s) => [s.id, s.slug]));
-          const delivering = bucket
-            ? submissionDelivery().then((delivery) =>
-                delivery.deliverSubmission(
-                  api,
-                  { bucket, eventBus: deps.settings.submissionsEventBus },
-                  {
-                    environmentId: event.context.environmentId,
-                    spaceId,
-                    workbookId,
-                    jobId,
-                    sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
-                    submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
-                    submittedAt: isoTime(event.createdAt),
-                  },
-                  { deadline: deps.deadline - FINALIZE_RESERVE_MS },
-                ),
-              )
-            : Promise.resolve(undefined);
-          // The read-only the message promises, read back beside the delivery (no extra round).
-          const [sent, confirmed] = await Promise.allSettled([
-            delivering,
+          // The read-only the message promises, read back before it is reported: beside the
+          // delivery's first records page, so it takes no round of its own.
+          const confirmLock = () =>
             confirmWorkbook(
               api,
               workbookId,
@@ -153,11 +135,23 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
                   return sheet !== undefined && isLocked(sheet.config);
                 }),
               () => lockWorkingSheets(api, workbookId, sheetIds, leaseTable),
-            ),
-          ]);
-          if (sent.status === "rejected") throw sent.reason;
-          if (confirmed.status === "rejected") throw confirmed.reason;
-          const delivered = sent.value;
+            );
+          const delivered = bucket
+            ? await (await submissionDelivery()).deliverSubmission(
+                api,
+                { bucket, eventBus: deps.settings.submissionsEventBus },
+                {
+                  environmentId: event.context.environmentId,
+                  spaceId,
+                  workbookId,
+                  jobId,
+                  sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
+                  submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
+                  submittedAt: isoTime(event.createdAt),
+                },
+                { deadline: deps.deadline - FINALIZE_RESERVE_MS, besideFirstRead: confirmLock },
+              )
+            : await confirmLock().then(() => undefined);
           const sheetProgress: SheetProgress[] = tallies.map((t) => ({
             role: t.role,
             sheetName: lockedNames.get(t.sheetId) ?? t.name,

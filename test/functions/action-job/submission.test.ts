@@ -164,4 +164,35 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
     expect((events.events[0]!.detail as { counts: unknown }).counts).toEqual({ contacts: 100_000, orders: 0 });
     expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toEqual([key]);
   }, 180_000);
+
+  it("reads the lock back beside the first records page, and publishes nothing before it holds", async () => {
+    const s = await configuredSpace();
+    h.flatfile.seed.commit(s.contactsId, { insert: [contact(1), contact(2)] });
+    const { jobId, event } = submitJob(s);
+    const start = h.flatfile.requests.length;
+    // Someone outside our leases opens the sheets again right after the lock is written.
+    const before = new Map(Object.values(s.state.sheets).map((id) => [id, structuredClone(h.flatfile.sheets.get(id)!.config)]));
+    let undone = false;
+    const watch = setInterval(() => {
+      if (undone || !h.flatfile.requests.slice(start).some((r) => r.route === "workbooks.update" && r.status === 200)) return;
+      undone = true;
+      for (const [id, config] of before) h.flatfile.sheets.get(id)!.config = structuredClone(config);
+    }, 1);
+    h.flatfile.faults.latency("records.get", 200);
+    try {
+      expect((await h.deliver(actionHandler, event)).body).toMatchObject({ status: "complete", records: 2 });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(undone).toBe(true);
+    const routes = h.flatfile.requests.slice(start).map((r) => r.route);
+    // Lock, read back (beside the first page) found it undone, lock again, read back.
+    expect(routes.filter((r) => r === "workbooks.update")).toHaveLength(2);
+    const firstPage = routes.indexOf("records.get");
+    expect(routes.slice(routes.indexOf("workbooks.update") + 1, firstPage + 2)).toContain("workbooks.get");
+    const sheets = (await api.workbooks.get(s.workbookId)).data.sheets ?? [];
+    for (const id of Object.values(s.state.sheets)) expect(sheets.find((x) => x.id === id)!.config.readonly, id).toBe(true);
+    expect(events.events).toHaveLength(1);
+    expect((await api.jobs.get(jobId)).data.status).toBe("complete");
+  });
 });
