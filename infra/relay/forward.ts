@@ -105,14 +105,37 @@ export function isAllowedBaseUrl(baseUrl: string): boolean {
 /**
  * The fields of a platform event our routes read (and the signature covers), in the event's own
  * order. Nothing else the runtime hangs on the event object (`_accessToken`, `secrets`,
- * `callbackUrl`, `dataUrl`, caches…) ever leaves the relay.
+ * `callbackUrl`, caches…) ever leaves the relay. `namespaces` and `dataUrl` are what a
+ * customer's listener reads (`listener.namespace([...])` matches `namespaces`; `event.data` and
+ * plugin-record-hook read the commit's records from `dataUrl`), each only in a shape that can
+ * carry no credential (forwardedValue).
  */
-export const FORWARDED_FIELDS = ["id", "topic", "domain", "context", "payload", "createdAt"] as const;
+export const FORWARDED_FIELDS = ["id", "topic", "domain", "context", "payload", "createdAt", "namespaces", "dataUrl"] as const;
+
+/** A query parameter that could carry a credential: never forwarded, whatever its value. */
+const CREDENTIAL_PARAMETER = /(token|key|secret|signature|sig|auth|password|credential)/i;
+
+/**
+ * The value the relay forwards for a field, or undefined to drop it. `dataUrl` only as a path
+ * relative to the API (as @flatfile/listener's event.fetch prefixes it with the API base, e.g.
+ * `v1/sheets/<id>/records?commitId=<id>`), and without a credential-like query parameter;
+ * `namespaces` only as a list of strings.
+ */
+function forwardedValue(key: string, value: unknown): unknown {
+  if (key === "namespaces") return Array.isArray(value) && value.every((n) => typeof n === "string") ? value : undefined;
+  if (key !== "dataUrl") return value;
+  if (typeof value !== "string" || value === "" || /^[a-z][a-z0-9+.-]*:|^[\\/]/i.test(value)) return undefined;
+  const query = value.includes("?") ? value.slice(value.indexOf("?") + 1) : "";
+  for (const name of new URLSearchParams(query).keys()) if (CREDENTIAL_PARAMETER.test(name)) return undefined;
+  return value;
+}
 
 export function forwardedBody(event: PlatformEvent): string {
   const own: Record<string, unknown> = {};
   for (const key of Object.keys(event)) {
-    if ((FORWARDED_FIELDS as readonly string[]).includes(key)) own[key] = event[key];
+    if (!(FORWARDED_FIELDS as readonly string[]).includes(key)) continue;
+    const value = forwardedValue(key, event[key]);
+    if (value !== undefined) own[key] = value;
   }
   return JSON.stringify(own);
 }
