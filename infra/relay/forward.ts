@@ -261,7 +261,7 @@ export function signatureRefusedMessage(): string {
     "The configuration service refused this request because its signature did not match (HTTP 401), so nothing was changed. " +
     "The relay's signing secret differs from the one the service's functions verify with: most likely the signingSecret in the " +
     "stack's secret was changed without registering the relay again, or the relay was registered from another secret. " +
-    "Ask the administrator of the AWS deployment to follow the README's steps for rotating the signing secret " +
+    "Ask the administrator of the AWS deployment to follow the steps for rotating the signing secret in docs/operate.md " +
     "(`npm run relay:deploy` with the stack's secret), then try again."
   );
 }
