@@ -25,15 +25,20 @@ export function useHarness(options: HarnessOptions | (() => HarnessOptions) = {}
   return fixture;
 }
 
-/** A space the real configure handler set up, for a user the stand-in knows (their name is free text). */
-export async function configureSpace(h: Harness, userName = "Ada Lovelace"): Promise<ConfiguredSpace & { userId: string }> {
-  const user = h.flatfile.seed.user({ email: "ada@example.com", name: userName });
+/**
+ * A space the real configure handler set up, for a user the stand-in knows (their name is free
+ * text), or for a guest of that Space: its workbook then has no Duplicate and no delete.
+ */
+export async function configureSpace(
+  h: Harness,
+  userName = "Ada Lovelace",
+  creator: "user" | "guest" = "user",
+): Promise<ConfiguredSpace & { userId: string }> {
+  const user = creator === "user" ? h.flatfile.seed.user({ email: "ada@example.com", name: userName }) : undefined;
   const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
+  const actorId = user?.id ?? h.flatfile.seed.guest({ email: "grace@example.com", name: userName, spaceIds: [space.id] }).id;
   const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(
-    configureHandler,
-    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: user.id }),
-  );
+  const answer = await h.deliver(configureHandler, jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId }));
   expect(answer.status).toBe(200);
-  return { ...configuredFrom(space.id, (await h.api.spaces.get(space.id)).data.metadata), userId: user.id };
+  return { ...configuredFrom(space.id, (await h.api.spaces.get(space.id)).data.metadata), userId: actorId };
 }

@@ -11,8 +11,6 @@ import { actionJobRoute } from "../../../functions/action-job/actions";
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { jobReadyEvent } from "../../support/harness";
 import { configureSpace, useHarness } from "../../support/fixture";
-import { handler as configureHandler } from "../../../functions/space-configure/handler";
-import { configuredFrom } from "../../support/configured-space";
 import { SPACE_STATE_KEY } from "../../../shared/domain/space-state";
 
 const h = useHarness();
@@ -340,18 +338,7 @@ describe("action-job: the copy's link reaches the person", () => {
   });
 });
 
-/** A space the real configure handler set up for a guest: its workbook has no Duplicate and no delete. */
-async function configureGuestSpace(): Promise<Configured> {
-  const space = h.flatfile.seed.space({ metadata: { locale: "en-US" } });
-  const guest = h.flatfile.seed.guest({ email: "grace@example.com", name: "Grace Hopper", spaceIds: [space.id] });
-  const job = h.flatfile.seed.job({ job: "space:configure", spaceId: space.id });
-  const answer = await h.deliver(
-    configureHandler,
-    jobReadyEvent({ job: "space:configure", jobId: job.id, spaceId: space.id, actorId: guest.id }),
-  );
-  expect(answer.status).toBe(200);
-  return { ...configuredFrom(space.id, (await h.api.spaces.get(space.id)).data.metadata), userId: guest.id };
-}
+const configureGuestSpace = () => configureSpace(h, "Grace Hopper", "guest");
 
 /** Fails the job with `message` and writes nothing but the job's ack and its failure. */
 async function expectRefused(
