@@ -340,13 +340,15 @@ describe("action-job: the copy's link reaches the person", () => {
 
 const configureGuestSpace = () => configureSpace(h, "Grace Hopper", "guest");
 
-/** Fails the job with `message` and writes nothing but the job's ack and its failure. */
-async function expectRefused(
-  job: { id: string },
-  answer: { status: number; body: Record<string, unknown> },
-  log: ReturnType<typeof mark>,
-  message: string,
-) {
+/**
+ * Delivers a Duplicate of the `sheetSlug` sheet, which must fail the job saying the action is not
+ * offered on `sheetName`, and write nothing but the job's ack and its failure.
+ */
+async function expectDuplicateRefused(c: Configured, sheetSlug: string, sheetName: string) {
+  const { job, event } = duplicateJob(c, sheetSlug);
+  const log = mark();
+  const answer = await h.deliver(handler, event);
+  const message = `${sheetName} cannot be duplicated in this Space: that action is not offered here. Nothing was changed.`;
   expect(answer.status).toBe(200);
   expect(answer.body).toMatchObject({ status: "failed" });
   const failed = await jobOf(job.id);
@@ -368,15 +370,7 @@ describe("action-job: only the actions the person was offered", () => {
     expect((await h.deliver(handler, submitJob(c).event)).body).toMatchObject({ status: "complete" });
     const before = await workbookOf(c);
     const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
-    const { job, event } = duplicateJob(c);
-    const log = mark();
-    const answer = await h.deliver(handler, event);
-    await expectRefused(
-      job,
-      answer,
-      log,
-      "Contacts cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
-    );
+    await expectDuplicateRefused(c, "contacts", "Contacts");
     expect(await workbookOf(c)).toEqual(before);
     expect((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body).toBe(guide);
   });
@@ -386,29 +380,13 @@ describe("action-job: only the actions the person was offered", () => {
     const space = (await h.api.spaces.get(c.spaceId)).data;
     const forged = { ...(space.metadata as Record<string, unknown>), [SPACE_STATE_KEY]: { ...c.state, audience: "internal" } };
     await h.api.spaces.update(c.spaceId, { metadata: forged });
-    const { job, event } = duplicateJob(c);
-    const log = mark();
-    const answer = await h.deliver(handler, event);
-    await expectRefused(
-      job,
-      answer,
-      log,
-      "Contacts cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
-    );
+    await expectDuplicateRefused(c, "contacts", "Contacts");
     expect((await workbookOf(c)).sheets).toHaveLength(2);
   });
 
   it("fails a duplicate of a sheet the blueprint puts no Duplicate on (Orders), and changes nothing", async () => {
     const c = await configuredSpace();
-    const { job, event } = duplicateJob(c, "orders");
-    const log = mark();
-    const answer = await h.deliver(handler, event);
-    await expectRefused(
-      job,
-      answer,
-      log,
-      "Orders cannot be duplicated in this Space: that action is not offered here. Nothing was changed.",
-    );
+    await expectDuplicateRefused(c, "orders", "Orders");
     expect((await workbookOf(c)).sheets).toHaveLength(2);
   });
 
