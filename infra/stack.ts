@@ -50,7 +50,7 @@ import { ServiceDashboard } from "./dashboard";
 import { ProductMetrics } from "./product-metrics";
 import type { FunctionName } from "./bundling";
 import { RelayRegistration } from "./relay/relay-registration";
-import { RELAY_AGENT_CHECK_FAILED, RELAY_AGENT_SLUG } from "../shared/core/relay-agent";
+import { RELAY_AGENT_CHECK_FAILED, RELAY_AGENT_SLUG, RELAY_GAVE_UP_SEEN } from "../shared/core/relay-agent";
 import { DEFAULT_SERVICE_NAME, grantTableKey, RouteFunction } from "./route-function";
 import { CREATE_KMS_KEY, DEFAULT_LOG_RETENTION_DAYS } from "./settings";
 import { ROUTE_THROTTLE, type ThrottleLimits } from "./throttle";
@@ -124,6 +124,9 @@ export function metricNamespaces(stage?: string): { product: string; logs: strin
 }
 export const JOBS_SWEPT_METRIC = "JobsSwept";
 export const RELAY_AGENT_MISMATCH_METRIC = "RelayAgentMismatches";
+/** Deliveries the relay gave up on, and those of them our API refused for their signature, as the sweep reads them in the relay's logs. */
+export const RELAY_GAVE_UP_METRIC = "RelayGaveUp";
+export const RELAY_SIGNATURE_REFUSED_METRIC = "RelaySignatureRefused";
 
 /** Route path of each function a deploy may serve (shared/routes.ts). */
 export const ROUTE_PATHS: Readonly<Record<ServedRouteName, string>> = Object.fromEntries(
@@ -511,6 +514,26 @@ export class FlatfileStack extends Stack {
         "RelayAgentMissing",
         mismatches.metric(ALARM_PERIOD),
         `The Flatfile environment ${environmentId} no longer has the relay agent this stack deployed (slug ${RELAY_AGENT_SLUG}): events are not reaching AWS. See the README's runbook "The relay agent is missing or replaced" (5 min)`,
+      );
+      // A give-up is seen only by the relay, inside Flatfile: the sweep reads the agent's logs
+      // (functions/job-sweep/relay-agent-check.ts) and logs one line per window with the counts.
+      const giveUpMetric = (id: string, metricName: string, field: string) =>
+        new MetricFilter(this, id, {
+          logGroup: this.jobSweep.logGroup,
+          metricNamespace: namespaces.logs,
+          metricName,
+          filterPattern: FilterPattern.stringValue("$.message", "=", RELAY_GAVE_UP_SEEN),
+          metricValue: `$.${field}`,
+        }).metric(ALARM_PERIOD);
+      alarms.add(
+        "RelayGaveUp",
+        giveUpMetric("RelayGaveUpFilter", RELAY_GAVE_UP_METRIC, "gaveUp"),
+        "The relay gave up on a delivery: an event did not reach AWS within the relay's retries (its job, if any, was failed with the relay's message). See the README's runbook (5 min)",
+      );
+      alarms.add(
+        "RelaySignatureMismatch",
+        giveUpMetric("RelaySignatureRefusedFilter", RELAY_SIGNATURE_REFUSED_METRIC, "signatureRefused"),
+        "The API refused the relay's own signature: the relay and the functions hold different signing secrets, and every delivery fails until they match. See the README's runbook (5 min)",
       );
     }
     // The product's own metrics (shared/core/observability.ts), route by route.

@@ -5,6 +5,7 @@
  * docs/design.md#the-relays-delivery-bound.
  */
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
+import { RELAY_GAVE_UP, RELAY_SIGNATURE_REFUSED } from "../../shared/core/relay-agent";
 import { normalizeSigningSecret, signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
 import { ROUTED_TOPICS, routesFor } from "../../shared/routes";
 
@@ -252,7 +253,7 @@ export async function deliver(
  * secret than the relay signed with. Said so, with what to do, rather than pointing at the URL.
  */
 export function signatureRefusedReason(): string {
-  return "it answered HTTP 401 (invalid signature): the relay signs with another secret than the functions verify with";
+  return `${RELAY_SIGNATURE_REFUSED}: the relay signs with another secret than the functions verify with`;
 }
 
 /** The job's message after a 401: nothing was done, and what makes the two secrets differ. */
@@ -431,7 +432,7 @@ export async function relayEvent(
     detail = `the relay is not set up in this Flatfile environment (the secrets ${RELAY_SECRET_BASE_URL} and ${RELAY_SECRET_SIGNING} could not be read; run \`npm run relay:deploy\` or redeploy the stack)`;
   }
 
-  deps.log("error", "relay gave up", { ...fields, reason: detail });
+  deps.log("error", RELAY_GAVE_UP, { ...fields, reason: detail });
   // Only a route's own job is failed: an event of a route that owns no job names none of ours.
   const jobId = declared.jobs ? event.context?.jobId : undefined;
   if (!jobId) return { kind: "gave-up", route, reason: detail, jobFailed: "not-a-job" };

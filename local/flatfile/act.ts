@@ -39,6 +39,22 @@ export function createActions(store: Store): PlatformActions {
     commit(sheetId, change, options = {}) {
       return commitChange(store, sheetId, change, options.actorId);
     },
+    agentRan(agentId, run) {
+      if (!store.agents.has(agentId)) throw badRequest(`no agent ${agentId}`, "agentId");
+      const completed = run.completedAt ? Date.parse(run.completedAt) : store.clockNow();
+      const entry = {
+        id: store.newId("lg"),
+        agentId,
+        eventId: run.eventId,
+        success: run.success ?? true,
+        createdAt: new Date(completed - 1_000).toISOString(),
+        completedAt: new Date(completed).toISOString(),
+        log: run.log,
+        ...(run.topic ? { topic: run.topic } : {}),
+      };
+      store.agentLogs.push(entry);
+      return clone(entry);
+    },
   };
 }
 

@@ -83,6 +83,7 @@ export async function startFlatfileStandIn(options: StandInOptions = {}): Promis
     users: store.users,
     guests: store.guests,
     agents: store.agents,
+    agentLogs: store.agentLogs,
     secrets: store.secrets,
     commits: store.commits,
     clock: {

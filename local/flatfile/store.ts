@@ -12,6 +12,7 @@ import type {
   SeedCommit,
   SheetView,
   StoredAgent,
+  StoredAgentLog,
   StoredCommit,
   StoredDocument,
   StoredEvent,
@@ -55,6 +56,7 @@ export class Store {
   readonly apps = new Map<string, StoredApp>();
   readonly guests = new Map<string, StoredGuest>();
   readonly agents = new Map<string, StoredAgent>();
+  readonly agentLogs: StoredAgentLog[] = [];
   readonly secrets = new Map<string, StoredSecret>();
   readonly commits = new Map<string, StoredCommit>();
   /** Every event raised, oldest first. */
@@ -110,6 +112,7 @@ export class Store {
       map.clear();
     }
     this.events.length = 0;
+    this.agentLogs.length = 0;
     this.lastAcks.clear();
     this.timedOut.length = 0;
     this.clockOffsetMs = 0;

@@ -47,6 +47,7 @@ export type RouteName =
   | "agents.list"
   | "agents.get"
   | "agents.delete"
+  | "agents.getAgentLogs"
   | "secrets.list"
   | "secrets.upsert"
   | "secrets.delete"
@@ -215,6 +216,19 @@ export interface StoredGuest {
   updatedAt: string;
 }
 
+/** One run of an agent on one event, as `GET /v1/agents/{agentId}/logs` lists it (SDK `AgentLog`). */
+export interface StoredAgentLog {
+  id: string;
+  agentId: string;
+  eventId: string;
+  success: boolean;
+  createdAt: string;
+  completedAt: string;
+  /** What the agent printed (stdout and stderr). */
+  log?: string;
+  topic?: string;
+}
+
 export interface StoredAgent {
   id: string;
   environmentId: string;
@@ -340,6 +354,8 @@ export interface FlatfileStandIn {
   apps: Map<string, StoredApp>;
   guests: Map<string, StoredGuest>;
   agents: Map<string, StoredAgent>;
+  /** Every agent run, oldest first (`act.agentRan` adds one). */
+  agentLogs: StoredAgentLog[];
   secrets: Map<string, StoredSecret>;
   commits: Map<string, StoredCommit>;
   /**
@@ -413,4 +429,9 @@ export interface PlatformActions {
     change: SeedCommit,
     options?: { actorId?: string },
   ): { commitId: string; recordIds: string[]; event: StoredEvent };
+  /**
+   * The platform ran an agent on an event and kept what it printed: one entry of the agent's logs.
+   * `completedAt` defaults to the platform's clock, `createdAt` to one second before it.
+   */
+  agentRan(agentId: string, run: { eventId: string; log: string; success?: boolean; topic?: string; completedAt?: string }): StoredAgentLog;
 }

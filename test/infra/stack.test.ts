@@ -11,8 +11,16 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_NAMES } from "../../infra/bundling";
-import { FUNCTION_MEMORY_MB, JOBS_SWEPT_METRIC, LOG_METRICS_NAMESPACE, RELAY_AGENT_MISMATCH_METRIC, ROUTE_PATHS } from "../../infra/stack";
-import { RELAY_AGENT_CHECK_FAILED } from "../../shared/core/relay-agent";
+import {
+  FUNCTION_MEMORY_MB,
+  JOBS_SWEPT_METRIC,
+  LOG_METRICS_NAMESPACE,
+  RELAY_AGENT_MISMATCH_METRIC,
+  RELAY_GAVE_UP_METRIC,
+  RELAY_SIGNATURE_REFUSED_METRIC,
+  ROUTE_PATHS,
+} from "../../infra/stack";
+import { RELAY_AGENT_CHECK_FAILED, RELAY_GAVE_UP_SEEN } from "../../shared/core/relay-agent";
 import { API_5XX_PERIODS, JOBS_FAILING_THRESHOLD, SIGNATURE_REJECTIONS_THRESHOLD } from "../../infra/alarms";
 import { DEFAULT_METRICS_NAMESPACE, METRIC } from "../../shared/core/observability";
 import { ROUTE_THROTTLE } from "../../infra/throttle";
@@ -546,6 +554,29 @@ describe("FlatfileStack with context: existing secret, environment, reference da
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
       AlarmDescription: Match.stringLikeRegexp("relay agent is missing or replaced"),
     });
+  });
+
+  it("counts the relay's give-ups and its refused signatures from the sweep's line, each with its own alarm", () => {
+    for (const [metric, field, alarm] of [
+      [RELAY_GAVE_UP_METRIC, "gaveUp", "RelayGaveUp"],
+      [RELAY_SIGNATURE_REFUSED_METRIC, "signatureRefused", "RelaySignatureMismatch"],
+    ] as const) {
+      template.hasResourceProperties("AWS::Logs::MetricFilter", {
+        FilterPattern: `{ $.message = "${RELAY_GAVE_UP_SEEN}" }`,
+        MetricTransformations: [
+          Match.objectLike({ MetricName: metric, MetricNamespace: LOG_METRICS_NAMESPACE, MetricValue: `$.${field}` }),
+        ],
+      });
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        AlarmName: Match.stringLikeRegexp(`-${alarm}$`),
+        MetricName: metric,
+        Namespace: LOG_METRICS_NAMESPACE,
+        Statistic: "Sum",
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        OKActions: Match.anyValue(),
+      });
+    }
   });
 
   it("passes the environment and reference URL to the functions, and subscribes the e-mail", () => {

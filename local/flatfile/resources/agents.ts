@@ -5,6 +5,9 @@ import { top } from "../schemas";
 import { clone, now } from "../store";
 import { DEFAULT_ACCOUNT_ID, type Json, type StoredAgent, type StoredSecret } from "../types";
 
+/** How many of an agent's runs its logs endpoint answers (see the route). */
+export const AGENT_LOGS_PAGE = 100;
+
 export const agentRoutes: Route[] = [
   {
     method: "GET",
@@ -42,6 +45,22 @@ export const agentRoutes: Route[] = [
     pattern: new RegExp(`^/agents/${ID}$`),
     name: "agents.get",
     handle: (store, [id]) => ok(clone(store.agents.get(id!) ?? throwIt(notFound("Agent", id!)))),
+  },
+  {
+    // The API reference documents no paging or order for an agent's logs: the stand-in answers
+    // the newest AGENT_LOGS_PAGE runs, newest first, so a reader cannot count on seeing them all.
+    method: "GET",
+    pattern: new RegExp(`^/agents/${ID}/logs$`),
+    name: "agents.getAgentLogs",
+    handle: (store, [id], _b, query) => {
+      if (!query.get("environmentId")) throw badRequest("environmentId is required", "environmentId");
+      if (!store.agents.has(id!)) throw notFound("Agent", id!);
+      const runs = store.agentLogs
+        .filter((run) => run.agentId === id)
+        .slice(-AGENT_LOGS_PAGE)
+        .reverse();
+      return ok(runs.map((run) => clone(run)));
+    },
   },
   {
     method: "DELETE",
