@@ -25,6 +25,11 @@ export interface DispatchScope {
   /** Aborted at the deadline: calls in flight end, later ones are refused. */
   readonly signal: AbortSignal;
   readonly calls: ListenerCall[];
+  /**
+   * Runs before a call is sent; if it throws, the call is refused and never reaches Flatfile
+   * (the listener's ack of its job is recorded this way first, as our routes record theirs).
+   */
+  readonly beforeSend?: (call: Readonly<ListenerCall>) => Promise<void>;
 }
 
 const scopes = new AsyncLocalStorage<DispatchScope>();
@@ -76,6 +81,14 @@ async function scopedFetch(scope: DispatchScope, input: RequestInfo | URL, init?
   if (scope.signal.aborted) {
     finish({ refused: "after the deadline" });
     throw refusal("the listener's time for this event is over");
+  }
+  if (scope.beforeSend) {
+    try {
+      await scope.beforeSend(call);
+    } catch {
+      finish({ refused: "could not be recorded first" });
+      throw refusal("the listener's call was refused: it could not be recorded first; retry later");
+    }
   }
   const signals = init?.signal ? AbortSignal.any([scope.signal, init.signal]) : scope.signal;
   try {

@@ -14,10 +14,11 @@ import { asRouteError } from "../../shared/core/failures";
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { DEFAULT_FLATFILE_API_URL } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
+import type { OpenJob } from "../../shared/core/open-jobs";
 import { claimAsDeclared, FINALIZE_RESERVE_MS, type RouteDeps, type RouteSpec } from "../../shared/core/route";
 import { LISTENER_ROUTE, routesFor } from "../../shared/routes";
 import { redactConsole } from "./console-redaction";
-import { withinDispatch, type ListenerCall } from "./fetch-shim";
+import { withinDispatch, type DispatchScope, type ListenerCall } from "./fetch-shim";
 
 /** What `listener/index.ts` default-exports, as a hosted agent's entry does. */
 export type ListenerModule = { default: (listener: FlatfileListener) => void };
@@ -117,7 +118,7 @@ export interface ListenerRun {
 export async function dispatchToListener(
   register: ListenerModule["default"],
   event: Record<string, unknown>,
-  options: { accessToken: string; apiBase: string; until: number },
+  options: { accessToken: string; apiBase: string; until: number; beforeSend?: DispatchScope["beforeSend"] },
 ): Promise<ListenerRun> {
   redactConsole();
   const listener = GuardedListener.create(register) as GuardedListener;
@@ -125,7 +126,12 @@ export async function dispatchToListener(
   hideKey(listener);
   const controller = new AbortController();
   const calls: ListenerCall[] = [];
-  const scope = { origin: new URL(options.apiBase).origin, signal: controller.signal, calls };
+  const scope: DispatchScope = {
+    origin: new URL(options.apiBase).origin,
+    signal: controller.signal,
+    calls,
+    beforeSend: options.beforeSend,
+  };
   // Built only to ask which callbacks the event reaches; dispatchEvent builds its own.
   const handlers = listener.getListeners(new ListenerEvent(event as never, "", `${options.apiBase}/`), true).length;
   if (handlers === 0) return { handlers, calls, failures: [], timedOut: false };
@@ -163,39 +169,64 @@ function touchedJob(calls: readonly ListenerCall[], jobId: string): boolean {
   return calls.some((call) => call.method !== "GET" && call.path.includes(prefix));
 }
 
+/** The listener acknowledging the event's job: recorded as open first (the sweep's to-do list). */
+function isAckOf(call: Readonly<ListenerCall>, jobId: string): boolean {
+  return call.method === "POST" && call.path.endsWith(`/jobs/${jobId}/ack`);
+}
+
+/** How the sweep and the messages below name a job the listener ran. */
+export const LISTENER_JOB_WHAT = "This job";
+
 /** What a person reads on a job the listener did not end well; no error text, no HTTP answer. */
-function failureMessage(run: ListenerRun, seconds: number): string {
-  const why = run.timedOut
-    ? `it did not finish within the ${seconds} seconds an event is given`
-    : run.failures.length > 0
-      ? "one of its steps failed"
-      : "it ended without completing the job";
+function failureMessage(run: ListenerRun | "interrupted", seconds: number): string {
+  const why =
+    run === "interrupted"
+      ? "it was interrupted before it ended"
+      : run.timedOut
+        ? `it did not finish within the ${seconds} seconds an event is given`
+        : run.failures.length > 0
+          ? "one of its steps failed"
+          : "it ended without completing the job";
   return `This job did not finish: ${why}. Try again; if it keeps happening, ask the administrator to look at the listener's logs.`;
 }
 
 const OPEN_STATUSES: ReadonlySet<string> = new Set(["ready", "executing"]);
 
 /**
- * After the listener ran a job's event: a job it left open after a failure, a timeout or simply
- * returning is failed with a message a person can act on; one it never changed, with nothing
- * gone wrong, is left as it is (not ours to end).
+ * After the listener ran a job's event (or, `interrupted`, an earlier delivery's run of it ended
+ * unseen): a job it left open after a failure, a timeout or simply returning is failed with a
+ * message a person can act on; one it never changed, with nothing gone wrong, is left as it is
+ * (not ours to end). Either way its open-job record goes once the job is seen ended.
  */
-async function settleJob(event: FlatfileEvent, run: ListenerRun, deps: RouteDeps, seconds: number): Promise<Record<string, unknown>> {
-  const jobId = event.context.jobId as string;
-  const wentWrong = run.timedOut || run.failures.length > 0;
-  const touched = touchedJob(run.calls, jobId);
-  if (!wentWrong && !touched) return { job: "declined", reason: "the listener did not act on this job" };
+async function settleJob(
+  record: Omit<OpenJob, "ackedAt">,
+  run: ListenerRun | "interrupted",
+  deps: RouteDeps,
+  seconds: number,
+): Promise<Record<string, unknown>> {
+  const { jobId } = record;
+  if (run !== "interrupted") {
+    const wentWrong = run.timedOut || run.failures.length > 0;
+    if (!wentWrong && !touchedJob(run.calls, jobId)) return { job: "declined", reason: "the listener did not act on this job" };
+  }
   let job: Flatfile.Job;
   try {
     job = (await deps.finalApi.jobs.get(jobId)).data;
   } catch (error) {
     throw asRouteError(error, `reading job ${jobId} after the listener ran`);
   }
-  if (!OPEN_STATUSES.has(job.status ?? "")) return { job: job.status };
+  if (!OPEN_STATUSES.has(job.status ?? "")) {
+    await forgetJob(deps, jobId);
+    return { job: job.status };
+  }
   const message = failureMessage(run, seconds);
   try {
-    // Failed as our routes fail a job: acknowledged first when the listener never did.
-    if (job.status === "ready") await deps.finalApi.jobs.ack(jobId, { info: "Accepted", progress: 0 });
+    // Failed as our routes fail a job: acknowledged first when the listener never did, and
+    // recorded before that ack, so that a death between the two leaves it to the sweep.
+    if (job.status === "ready") {
+      await deps.openJobs.track(record);
+      await deps.finalApi.jobs.ack(jobId, { info: "Accepted", progress: 0 });
+    }
     await deps.finalApi.jobs.fail(jobId, {
       info: message,
       outcome: { acknowledge: true, heading: FAILED_HEADINGS.unexpected, message },
@@ -203,8 +234,17 @@ async function settleJob(event: FlatfileEvent, run: ListenerRun, deps: RouteDeps
   } catch (error) {
     throw asRouteError(error, `failing job ${jobId} the listener left ${job.status}`);
   }
-  logger.warn("job failed after the listener", { jobStatus: job.status, timedOut: run.timedOut, failures: run.failures.length });
+  await forgetJob(deps, jobId);
+  const why = run === "interrupted" ? { interrupted: true } : { timedOut: run.timedOut, failures: run.failures.length };
+  logger.warn("job failed after the listener", { jobStatus: job.status, ...why });
   return { job: "failed", left: job.status };
+}
+
+/** The job ended: if the store cannot be told, the sweep finds it ended and forgets it then. */
+async function forgetJob(deps: RouteDeps, jobId: string): Promise<void> {
+  await deps.openJobs.forget(jobId).catch((error: unknown) => {
+    logger.warn("could not forget the finished job", { failure: error instanceof Error ? error.name : "unknown" });
+  });
 }
 
 /** The route, running the module `load` imports (the repo's `listener/index.ts` by default). */
@@ -231,7 +271,23 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       const handed = { ...event, ...(dataUrl ? { dataUrl: relativeDataUrl(dataUrl, apiBase) } : {}) };
       const until = deps.deadline - FINALIZE_RESERVE_MS;
       const seconds = Math.max(Math.round((until - Date.now()) / 1000), 1);
-      const run = await dispatchToListener(register, handed, { accessToken: deps.settings.apiKey, apiBase, until });
+      const isJob = event.topic.startsWith("job:");
+      const record = isJob ? { jobId: event.context.jobId as string, what: LISTENER_JOB_WHAT, spaceId: event.context.spaceId } : undefined;
+      if (record && (await deps.openJobs.recorded(record.jobId))) {
+        // An earlier delivery let the listener take this job and never saw it end (it died, or
+        // could not end it): a job is run at most once, so it is ended now, not run again.
+        logger.warn("job taken by an earlier delivery that did not end it", {});
+        return { handlers: 0, calls: [], ...(await settleJob(record, "interrupted", deps, seconds)) };
+      }
+      let tracked = false;
+      const beforeSend = record
+        ? async (call: Readonly<ListenerCall>) => {
+            if (tracked || !isAckOf(call, record.jobId)) return;
+            await deps.openJobs.track(record);
+            tracked = true;
+          }
+        : undefined;
+      const run = await dispatchToListener(register, handed, { accessToken: deps.settings.apiKey, apiBase, until, beforeSend });
       logger.info("listener ran", {
         handlers: run.handlers,
         calls: run.calls.length,
@@ -244,9 +300,9 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
         ...(run.failures.length > 0 ? { failures: run.failures.length } : {}),
         ...(run.timedOut ? { timedOut: true } : {}),
       };
-      if (event.topic.startsWith("job:")) {
+      if (record) {
         if (run.handlers === 0) return { ...summary, job: "declined", reason: "no callback of the listener takes this job" };
-        return { ...summary, ...(await settleJob(event, run, deps, seconds)) };
+        return { ...summary, ...(await settleJob(record, run, deps, seconds)) };
       }
       // Other events are delivered at least once: a failed run is answered 5xx for the relay to retry.
       if (run.timedOut || run.failures.length > 0) {

@@ -11,6 +11,9 @@ import { handler } from "../../../functions/listener/handler";
 import { createListenerRoute } from "../../../functions/listener/listener";
 import { API_KEY_ACTOR } from "../../../local/flatfile/store";
 import { FAILED_HEADINGS } from "../../../shared/core/job-outcomes";
+import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
+import { createFlatfileClient } from "../../../shared/core/flatfile-client";
+import { OPEN_JOB_BOUND_MS, openJobStore } from "../../../shared/core/open-jobs";
 import { createRoute } from "../../../shared/core/route";
 import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
 import { seedConfiguredSpace } from "../../support/configured-space";
@@ -33,6 +36,7 @@ function readyJob(job = JOB) {
     event: jobReadyEvent({ job, jobId: seeded.id, spaceId: space.id }),
     read: async () => (await h.api.jobs.get(seeded.id)).data,
     id: seeded.id,
+    spaceId: space.id,
   };
 }
 
@@ -187,5 +191,87 @@ describe("the record hook's write-back", () => {
     const second = await h.deliver(handler, delivered(String(writeBack?.context.commitId), API_KEY_ACTOR));
     expect(second.body).toMatchObject({ ignored: true, reason: expect.stringContaining("own key") });
     expect(h.flatfile.requests.length).toBe(before);
+  });
+});
+
+describe("the open-job record of a job the listener took", () => {
+  const store = openJobStore(undefined);
+  const sweepLater = () =>
+    sweepOpenJobs({
+      api: createFlatfileClient({ token: h.flatfile.apiKey, baseUrl: h.flatfile.url, retry: { baseDelayMs: 5, maxDelayMs: 10 } }),
+      store,
+      now: Date.now() + OPEN_JOB_BOUND_MS + 1_000,
+    });
+
+  it("is written before its ack, so the sweep fails the job with our message when the invocation could not end it", async () => {
+    const j = readyJob();
+    let recordedAtAck: unknown;
+    const answer = await h.deliver(
+      acking(async () => {
+        recordedAtAck = await store.recorded(j.id);
+        // From here on the route cannot read or end the job: as if the invocation had died.
+        h.flatfile.faults.statuses("jobs.get", [503, 503, 503]);
+      }),
+      j.event,
+    );
+    expect(recordedAtAck).toMatchObject({ jobId: j.id, spaceId: j.spaceId });
+    expect(answer.status).toBe(503);
+    expect((await j.read()).status).toBe("executing");
+    expect(await store.recorded(j.id)).toBeDefined();
+    const report = await sweepLater();
+    expect(report.swept).toEqual([j.id]);
+    const swept = await j.read();
+    expect(swept.status).toBe("failed");
+    expect(swept.outcome?.heading).toBe(FAILED_HEADINGS.swept);
+    expect(swept.outcome?.message).toMatch(/^This job was stopped/);
+    expect(await store.recorded(j.id)).toBeUndefined();
+  });
+
+  it("is forgotten once the listener completed the job, and once the route failed it", async () => {
+    const completed = readyJob();
+    const completing = running((listener) =>
+      listener.on("job:ready", { job: JOB }, async (event) => {
+        await event.fetch(`v1/jobs/${event.context.jobId}/ack`, { method: "POST", data: "{}" });
+        await event.fetch(`v1/jobs/${event.context.jobId}/complete`, {
+          method: "POST",
+          data: JSON.stringify({ outcome: { message: "Done." } }),
+        });
+      }),
+    );
+    expect((await h.deliver(completing, completed.event)).body).toMatchObject({ job: "complete" });
+    const failed = readyJob();
+    const throwing = acking(() => {
+      throw new Error("customer bug");
+    });
+    expect((await h.deliver(throwing, failed.event)).body).toMatchObject({ job: "failed" });
+    expect(await store.recorded(completed.id)).toBeUndefined();
+    expect(await store.recorded(failed.id)).toBeUndefined();
+    expect((await sweepLater()).swept).toEqual([]);
+  });
+
+  it("is never written for a job the listener did not touch: the sweep leaves it alone", async () => {
+    const j = readyJob();
+    const route = running((listener) => listener.on("job:ready", { job: JOB }, () => undefined));
+    expect((await h.deliver(route, j.event)).body).toMatchObject({ job: "declined" });
+    expect(await store.recorded(j.id)).toBeUndefined();
+    expect(await sweepLater()).toMatchObject({ swept: [], finished: [] });
+    expect((await j.read()).status).toBe("ready");
+  });
+
+  it("makes a redelivery end the job instead of running the listener on it again", async () => {
+    const j = readyJob();
+    let runs = 0;
+    const route = acking(() => {
+      runs += 1;
+      if (runs === 1) h.flatfile.faults.statuses("jobs.get", [503, 503, 503]);
+    });
+    const [first, second] = await h.deliverUntilSettled(route, j.event);
+    expect(first?.status).toBe(503);
+    expect(second?.body).toMatchObject({ job: "failed", left: "executing", handlers: 0 });
+    expect(runs).toBe(1);
+    const job = await j.read();
+    expect(job.outcome?.heading).toBe(FAILED_HEADINGS.unexpected);
+    expect(job.outcome?.message).toMatch(/interrupted before it ended/);
+    expect(await store.recorded(j.id)).toBeUndefined();
   });
 });
