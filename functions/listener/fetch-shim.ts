@@ -26,10 +26,11 @@ export interface DispatchScope {
   readonly signal: AbortSignal;
   readonly calls: ListenerCall[];
   /**
-   * Runs before a call is sent; if it throws, the call is refused and never reaches Flatfile
-   * (the listener's ack of its job is recorded this way first, as our routes record theirs).
+   * Runs before a call is sent, with its body when that is text. A reason it answers, or an error
+   * it throws, refuses the call: it never reaches Flatfile (the listener's ack of its job is
+   * recorded this way first, as our routes record theirs; a raw failure message is held back).
    */
-  readonly beforeSend?: (call: Readonly<ListenerCall>) => Promise<void>;
+  readonly beforeSend?: (call: Readonly<ListenerCall>, body: string | undefined) => Promise<string | undefined>;
 }
 
 const scopes = new AsyncLocalStorage<DispatchScope>();
@@ -82,17 +83,21 @@ async function scopedFetch(scope: DispatchScope, input: RequestInfo | URL, init?
     finish({ refused: "after the deadline" });
     throw refusal("the listener's time for this event is over");
   }
+  const body = init?.body ?? (input instanceof Request ? input.body : undefined);
   if (scope.beforeSend) {
+    let held: string | undefined;
     try {
-      await scope.beforeSend(call);
+      held = await scope.beforeSend(call, typeof body === "string" ? body : undefined);
     } catch {
-      finish({ refused: "could not be recorded first" });
-      throw refusal("the listener's call was refused: it could not be recorded first; retry later");
+      held = "could not be recorded first";
+    }
+    if (held) {
+      finish({ refused: held });
+      throw refusal(`the listener's call was not sent: ${held}`);
     }
   }
   const signals = init?.signal ? AbortSignal.any([scope.signal, init.signal]) : scope.signal;
   try {
-    const body = init?.body ?? (input instanceof Request ? input.body : undefined);
     const response = await (original as typeof fetch)(url.href, {
       ...init,
       method,

@@ -112,6 +112,13 @@ export interface ListenerRun {
   failures: string[];
   /** The deadline passed before the listener's callbacks had all returned. */
   timedOut: boolean;
+  /** One of its calls met a temporary failure (408, 429, 5xx): likely why it did not end well. */
+  temporary: boolean;
+}
+
+/** An answer worth retrying later, as our own client judges one (shared/core/flatfile-http.ts). */
+function isTemporary(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /** Hands `event` to a listener built from `register`, and waits for it until `until`. */
@@ -134,12 +141,18 @@ export async function dispatchToListener(
   };
   // Built only to ask which callbacks the event reaches; dispatchEvent builds its own.
   const handlers = listener.getListeners(new ListenerEvent(event as never, "", `${options.apiBase}/`), true).length;
-  if (handlers === 0) return { handlers, calls, failures: [], timedOut: false };
+  if (handlers === 0) return { handlers, calls, failures: [], timedOut: false, temporary: false };
   const dispatch = withinDispatch(scope, () => listener.dispatchEvent(event)).then(() => "done" as const);
   const outcome = await Promise.race([dispatch, sleep(options.until - Date.now()).then(() => "deadline" as const)]);
   // At the deadline whatever the listener still has in flight is aborted, and its later calls refused.
   if (outcome === "deadline") controller.abort();
-  return { handlers, calls, failures: [...listener.failures], timedOut: outcome === "deadline" };
+  return {
+    handlers,
+    calls,
+    failures: [...listener.failures],
+    timedOut: outcome === "deadline",
+    temporary: calls.some((call) => isTemporary(call.status)),
+  };
 }
 
 /** Commits made with our own key (COMMIT_SELF_ACTOR_IDS): a record hook's write-back is one. */
@@ -174,6 +187,32 @@ function isAckOf(call: Readonly<ListenerCall>, jobId: string): boolean {
   return call.method === "POST" && call.path.endsWith(`/jobs/${jobId}/ack`);
 }
 
+/**
+ * The text @flatfile/api puts in an error (`Status code: 503` and `Body: {...}`, or a timeout's
+ * `Timeout exceeded when calling POST /jobs/...`), which plugin-job-handler passes to `jobs.fail`
+ * as the message a person reads. Never sent: the route ends the job with its own sentence.
+ */
+const RAW_HTTP_TEXT = /Status code: \d{3}|(^|\n)Body: |Timeout exceeded when calling/;
+
+/** What a `jobs.fail` body carries as raw HTTP text, if it does: whether it says temporary. */
+export function rawFailureIn(body: string | undefined): { temporary: boolean } | undefined {
+  let parsed: { info?: unknown; outcome?: { message?: unknown } } | undefined;
+  try {
+    parsed = body ? JSON.parse(body) : undefined;
+  } catch {
+    return undefined;
+  }
+  const texts = [parsed?.info, parsed?.outcome?.message].filter((text): text is string => typeof text === "string");
+  const raw = texts.find((text) => RAW_HTTP_TEXT.test(text));
+  if (!raw) return undefined;
+  const status = Number(/Status code: (\d{3})/.exec(raw)?.[1]);
+  return { temporary: raw.includes("Timeout exceeded") || (Number.isFinite(status) && isTemporary(status)) };
+}
+
+function isFailOf(call: Readonly<ListenerCall>, jobId: string): boolean {
+  return call.method === "POST" && call.path.endsWith(`/jobs/${jobId}/fail`);
+}
+
 /** How the sweep and the messages below name a job the listener ran. */
 export const LISTENER_JOB_WHAT = "This job";
 
@@ -184,10 +223,13 @@ function failureMessage(run: ListenerRun | "interrupted", seconds: number): stri
       ? "it was interrupted before it ended"
       : run.timedOut
         ? `it did not finish within the ${seconds} seconds an event is given`
-        : run.failures.length > 0
-          ? "one of its steps failed"
-          : "it ended without completing the job";
-  return `This job did not finish: ${why}. Try again; if it keeps happening, ask the administrator to look at the listener's logs.`;
+        : run.temporary
+          ? "a service it depends on was temporarily unavailable"
+          : run.failures.length > 0
+            ? "one of its steps failed"
+            : "it ended without completing the job";
+  const again = run !== "interrupted" && run.temporary && !run.timedOut ? "Try again in a few minutes" : "Try again";
+  return `This job did not finish: ${why}. ${again}; if it keeps happening, ask the administrator to look at the listener's logs.`;
 }
 
 const OPEN_STATUSES: ReadonlySet<string> = new Set(["ready", "executing"]);
@@ -280,14 +322,31 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
         return { handlers: 0, calls: [], ...(await settleJob(record, "interrupted", deps, seconds)) };
       }
       let tracked = false;
+      let heldRaw: { temporary: boolean } | undefined;
       const beforeSend = record
-        ? async (call: Readonly<ListenerCall>) => {
-            if (tracked || !isAckOf(call, record.jobId)) return;
+        ? async (call: Readonly<ListenerCall>, body: string | undefined) => {
+            if (isFailOf(call, record.jobId)) {
+              const raw = rawFailureIn(body);
+              if (raw) {
+                heldRaw = { temporary: (heldRaw?.temporary ?? false) || raw.temporary };
+                return "its message is raw HTTP text; the route ends the job with a sentence instead";
+              }
+            }
+            if (tracked || !isAckOf(call, record.jobId)) return undefined;
             await deps.openJobs.track(record);
             tracked = true;
+            return undefined;
           }
         : undefined;
-      const run = await dispatchToListener(register, handed, { accessToken: deps.settings.apiKey, apiBase, until, beforeSend });
+      const dispatched = await dispatchToListener(register, handed, { accessToken: deps.settings.apiKey, apiBase, until, beforeSend });
+      // A held-back raw failure is the listener's failure, and says whether it was temporary.
+      const run = heldRaw
+        ? {
+            ...dispatched,
+            failures: dispatched.failures.length > 0 ? dispatched.failures : ["RawFailureMessage"],
+            temporary: dispatched.temporary || heldRaw.temporary,
+          }
+        : dispatched;
       logger.info("listener ran", {
         handlers: run.handlers,
         calls: run.calls.length,

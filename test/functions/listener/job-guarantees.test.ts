@@ -8,7 +8,7 @@ import type { FlatfileListener } from "@flatfile/listener";
 import { afterEach, describe, expect, it } from "vitest";
 import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
 import { handler } from "../../../functions/listener/handler";
-import { createListenerRoute } from "../../../functions/listener/listener";
+import { createListenerRoute, rawFailureIn } from "../../../functions/listener/listener";
 import { API_KEY_ACTOR } from "../../../local/flatfile/store";
 import { FAILED_HEADINGS } from "../../../shared/core/job-outcomes";
 import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
@@ -273,5 +273,32 @@ describe("the open-job record of a job the listener took", () => {
     expect(job.outcome?.heading).toBe(FAILED_HEADINGS.unexpected);
     expect(job.outcome?.message).toMatch(/interrupted before it ended/);
     expect(await store.recorded(j.id)).toBeUndefined();
+  });
+});
+
+describe("a job plugin-job-handler failed on a temporary 503", () => {
+  it("never shows a person the raw 'Status code: 503 Body: ...': the route fails it with a sentence instead", async () => {
+    const j = readyJob("workbook:myAction");
+    // Every attempt of the plugin's jobs.complete (the SDK's own two retries included) gets 503.
+    h.flatfile.faults.statuses("jobs.complete", [503, 503, 503]);
+    const answer = await h.deliver(handler, j.event);
+    expect(answer).toMatchObject({ status: 200, body: { job: "failed", left: "executing" } });
+    const job = await j.read();
+    expectFailedForAPerson(job, /temporarily unavailable\. Try again in a few minutes/);
+    // The plugin's own fail, with the SDK's error text, never reached Flatfile: only ours did.
+    const fails = h.flatfile.requests.filter((r) => r.route === "jobs.fail");
+    expect(fails).toHaveLength(1);
+    expect(JSON.stringify(h.flatfile.requests.map((r) => r.body))).not.toMatch(/Status code|Body:/);
+    expect(answer.body.calls).toContain(`POST /v1/jobs/${j.id}/fail 0`);
+  }, 15_000);
+
+  it("is told apart from a listener's own failure message, which is sent as it is", () => {
+    expect(rawFailureIn(JSON.stringify({ info: "Status code: 503\nBody: {}", outcome: { message: "x" } }))).toEqual({ temporary: true });
+    expect(rawFailureIn(JSON.stringify({ outcome: { message: "Status code: 404\nBody: {}" } }))).toEqual({ temporary: false });
+    expect(rawFailureIn(JSON.stringify({ outcome: { message: "Timeout exceeded when calling POST /jobs/{jobId}/complete." } }))).toEqual({
+      temporary: true,
+    });
+    expect(rawFailureIn(JSON.stringify({ outcome: { message: "The file has no header row: add one and upload again." } }))).toBeUndefined();
+    expect(rawFailureIn("not json")).toBeUndefined();
   });
 });
