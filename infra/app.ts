@@ -45,6 +45,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     // On the stack itself (CloudFormation also puts them on what it creates for it)...
     tags: settings.tags,
     listenerRoute: settings.listenerRoute,
+    listenerRetryTemporary: settings.listenerRetryTemporary,
   });
   // ...and on every resource that takes tags, so that they show in the template.
   for (const [key, value] of Object.entries(settings.tags)) Tags.of(stack).add(key, value);

@@ -65,6 +65,11 @@ export interface DeploySettings {
   kmsKey?: string;
   /** Whether the deploy serves the customer's listener (listener/index.ts) on POST /listener. */
   listenerRoute: boolean;
+  /**
+   * Whether a job the listener's callback failed on a temporary failure is left open for the
+   * relay's redelivery (LISTENER_RETRY_TEMPORARY) instead of failed: at most once by default.
+   */
+  listenerRetryTemporary: boolean;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -425,6 +430,17 @@ export const SETTINGS = {
       if (value === "" || value === "false") return false;
       if (value === "true") return true;
       throw new SettingProblem(`${show(value)} is neither "true" nor "false" (default "false": the listener is not deployed)`);
+    },
+  },
+  listenerRetryTemporary: {
+    field: "listenerRetryTemporary",
+    default: "false",
+    meaning:
+      "true: a job the listener's callback failed on a temporary failure (a 503 from Flatfile) is left open and answered 5xx, so the relay delivers it again and the listener runs again (docs/listener.md); false: the job is failed, run at most once",
+    parse: (value: string) => {
+      if (value === "" || value === "false") return false;
+      if (value === "true") return true;
+      throw new SettingProblem(`${show(value)} is neither "true" nor "false" (default "false": a job is run at most once)`);
     },
   },
   stackName: {

@@ -105,6 +105,8 @@ export interface FlatfileStackProps extends StackProps {
   kmsKey?: string;
   /** Serve the customer's listener (listener/index.ts) on POST /listener. Default false. */
   listenerRoute?: boolean;
+  /** The listener leaves a job open after a temporary failure, for a redelivery (LISTENER_RETRY_TEMPORARY). */
+  listenerRetryTemporary?: boolean;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -314,6 +316,8 @@ export class FlatfileStack extends Stack {
           ...((name === "commit-created" || name === "listener") && selfActorIds.length > 0
             ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") }
             : {}),
+          // Read by the listener only (functions/listener/listener.ts, RETRY_TEMPORARY_ENV).
+          ...(name === "listener" && props.listenerRetryTemporary ? { LISTENER_RETRY_TEMPORARY: "true" } : {}),
           // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
           ...(name === "action-job"
             ? {

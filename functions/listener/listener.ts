@@ -155,6 +155,15 @@ export async function dispatchToListener(
   };
 }
 
+/**
+ * "true" (the listenerRetryTemporary setting): a job whose run met a temporary failure is left
+ * open and answered 5xx, for the relay's redelivery to run the listener again. Unset: at most once.
+ */
+export const RETRY_TEMPORARY_ENV = "LISTENER_RETRY_TEMPORARY";
+
+/** What a person reads on a job left open for a redelivery. */
+export const RETRYING_INFO = "This job is waiting on a service that is temporarily unavailable; retrying automatically.";
+
 /** Commits made with our own key (COMMIT_SELF_ACTOR_IDS): a record hook's write-back is one. */
 function selfActorIds(): Set<string> {
   return new Set(
@@ -245,6 +254,7 @@ async function settleJob(
   run: ListenerRun | "interrupted",
   deps: RouteDeps,
   seconds: number,
+  retryTemporary = false,
 ): Promise<Record<string, unknown>> {
   const { jobId } = record;
   if (run !== "interrupted") {
@@ -260,6 +270,19 @@ async function settleJob(
   if (!OPEN_STATUSES.has(job.status ?? "")) {
     await forgetJob(deps, jobId);
     return { job: job.status };
+  }
+  if (retryTemporary && run !== "interrupted" && run.temporary && !run.timedOut) {
+    // Left as it is for the redelivery (recorded since its ack, so the sweep still ends it if
+    // no redelivery does); an executing job says why it is slow, as our routes' jobs do.
+    if (job.status === "executing") {
+      await deps.finalApi.jobs
+        .ack(jobId, { info: RETRYING_INFO })
+        .catch((error: unknown) =>
+          logger.warn("could not say the job is retrying", { failure: error instanceof Error ? error.name : "unknown" }),
+        );
+    }
+    logger.warn("job left open for a retry", { jobStatus: job.status, failures: run.failures.length });
+    throw new RetryableError(`job ${jobId} is left open for a retry: the listener met a temporary failure`);
   }
   const message = failureMessage(run, seconds);
   try {
@@ -315,7 +338,9 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       const seconds = Math.max(Math.round((until - Date.now()) / 1000), 1);
       const isJob = event.topic.startsWith("job:");
       const record = isJob ? { jobId: event.context.jobId as string, what: LISTENER_JOB_WHAT, spaceId: event.context.spaceId } : undefined;
-      if (record && (await deps.openJobs.recorded(record.jobId))) {
+      const retryTemporary = process.env[RETRY_TEMPORARY_ENV] === "true";
+      // With retries on, a recorded job is one left open for this redelivery: run again.
+      if (record && !retryTemporary && (await deps.openJobs.recorded(record.jobId))) {
         // An earlier delivery let the listener take this job and never saw it end (it died, or
         // could not end it): a job is run at most once, so it is ended now, not run again.
         logger.warn("job taken by an earlier delivery that did not end it", {});
@@ -361,7 +386,7 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       };
       if (record) {
         if (run.handlers === 0) return { ...summary, job: "declined", reason: "no callback of the listener takes this job" };
-        return { ...summary, ...(await settleJob(record, run, deps, seconds)) };
+        return { ...summary, ...(await settleJob(record, run, deps, seconds, retryTemporary)) };
       }
       // Other events are delivered at least once: a failed run is answered 5xx for the relay to retry.
       if (run.timedOut || run.failures.length > 0) {

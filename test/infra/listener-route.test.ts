@@ -40,5 +40,18 @@ describe("the listener route", () => {
     template.hasOutput("ListenerUrl", { Value: Match.anyValue() });
     const stage = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"))[0] as { Properties: { RouteSettings: object } };
     expect(Object.keys(stage.Properties.RouteSettings)).toContain("POST /listener");
+    expect(fn.Properties.Environment.Variables.LISTENER_RETRY_TEMPORARY).toBeUndefined();
+  });
+
+  it("sets LISTENER_RETRY_TEMPORARY on the listener alone with listenerRetryTemporary=true", () => {
+    const { stack, template, synthError } = synthWithoutBundling({ listenerRoute: "true", listenerRetryTemporary: "true" });
+    expect(synthError).toBeUndefined();
+    const variables = (name: string) => {
+      const fn = (stack.functions as Record<string, { node: { defaultChild: unknown } }>)[name]!;
+      return template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as never)].Properties.Environment.Variables;
+    };
+    expect(variables("listener")).toMatchObject({ LISTENER_RETRY_TEMPORARY: "true" });
+    for (const name of ["space-configure", "action-job", "commit-created"])
+      expect(variables(name).LISTENER_RETRY_TEMPORARY).toBeUndefined();
   });
 });

@@ -53,6 +53,15 @@ describe("deploy settings: listenerRoute", () => {
   });
 });
 
+describe("deploy settings: listenerRetryTemporary", () => {
+  it('is off (a job is run at most once) unless set to "true", and refuses anything else', () => {
+    expect(readDeploySettings({}).listenerRetryTemporary).toBe(false);
+    expect(accepts("listenerRetryTemporary", "false").listenerRetryTemporary).toBe(false);
+    expect(accepts("listenerRetryTemporary", "true").listenerRetryTemporary).toBe(true);
+    for (const value of ["yes", "TRUE", "1"]) expect(refusal("listenerRetryTemporary", value)).toMatch(/neither "true" nor "false"/);
+  });
+});
+
 describe("deploy settings: defaults", () => {
   it("an empty context is the default stack: nothing restricted, nothing subscribed, the stack creates its secret", () => {
     expect(readDeploySettings({})).toEqual({
@@ -68,6 +77,7 @@ describe("deploy settings: defaults", () => {
       tags: {},
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
       listenerRoute: false,
+      listenerRetryTemporary: false,
     });
   });
 
@@ -88,6 +98,7 @@ describe("deploy settings: defaults", () => {
       tags: {},
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
       listenerRoute: false,
+      listenerRetryTemporary: false,
     });
   });
 

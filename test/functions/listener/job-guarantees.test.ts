@@ -8,7 +8,7 @@ import type { FlatfileListener } from "@flatfile/listener";
 import { afterEach, describe, expect, it } from "vitest";
 import { SELF_ACTOR_ENV } from "../../../functions/commit-created/commit-created";
 import { handler } from "../../../functions/listener/handler";
-import { createListenerRoute, rawFailureIn } from "../../../functions/listener/listener";
+import { createListenerRoute, RETRY_TEMPORARY_ENV, RETRYING_INFO, rawFailureIn } from "../../../functions/listener/listener";
 import { API_KEY_ACTOR } from "../../../local/flatfile/store";
 import { FAILED_HEADINGS } from "../../../shared/core/job-outcomes";
 import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
@@ -23,6 +23,7 @@ import { commitCreatedEvent, jobReadyEvent } from "../../support/harness";
 const h = useHarness();
 afterEach(() => {
   delete process.env[SELF_ACTOR_ENV];
+  delete process.env[RETRY_TEMPORARY_ENV];
 });
 
 const JOB = "workbook:customerAction";
@@ -300,5 +301,57 @@ describe("a job plugin-job-handler failed on a temporary 503", () => {
     });
     expect(rawFailureIn(JSON.stringify({ outcome: { message: "The file has no header row: add one and upload again." } }))).toBeUndefined();
     expect(rawFailureIn("not json")).toBeUndefined();
+  });
+});
+
+describe("a job whose callback met a temporary failure (a 503 from Flatfile)", () => {
+  /** Acknowledges the job, then completes it through event.fetch, which answers undefined on an HTTP error. */
+  const completingOrThrowing = running((listener) =>
+    listener.on("job:ready", { job: JOB }, async (event) => {
+      await event.fetch(`v1/jobs/${event.context.jobId}/ack`, { method: "POST", data: "{}" });
+      const done = await event.fetch(`v1/jobs/${event.context.jobId}/complete`, {
+        method: "POST",
+        data: JSON.stringify({ outcome: { message: "Done." } }),
+      });
+      if (done === undefined) throw new Error("could not complete the job");
+    }),
+  );
+
+  it("is failed for a person by default: run at most once", async () => {
+    const j = readyJob();
+    h.flatfile.faults.statuses("jobs.complete", [503]);
+    const answers = await h.deliverUntilSettled(completingOrThrowing, j.event);
+    expect(answers.map((a) => a.status)).toEqual([200]);
+    expect(answers[0]?.body).toMatchObject({ job: "failed", left: "executing" });
+    expectFailedForAPerson(await j.read(), /temporarily unavailable\. Try again in a few minutes/);
+  });
+
+  it("with listenerRetryTemporary, is left executing and answered 5xx, and the redelivery runs the listener again", async () => {
+    process.env[RETRY_TEMPORARY_ENV] = "true";
+    const j = readyJob();
+    h.flatfile.faults.statuses("jobs.complete", [503]);
+    const first = await h.deliver(completingOrThrowing, j.event);
+    expect(first.status).toBe(503);
+    const open = await j.read();
+    expect(open.status).toBe("executing");
+    expect(open.info).toBe(RETRYING_INFO);
+    expect(await openJobStore(undefined).recorded(j.id)).toBeDefined();
+    const again = await h.deliver(completingOrThrowing, j.event);
+    expect(again).toMatchObject({ status: 200, body: { job: "complete", handlers: 1 } });
+    expect((await j.read()).outcome?.message).toBe("Done.");
+    expect(await openJobStore(undefined).recorded(j.id)).toBeUndefined();
+  });
+
+  it("with listenerRetryTemporary, a callback's own failure with no temporary cause is still failed at once", async () => {
+    process.env[RETRY_TEMPORARY_ENV] = "true";
+    const j = readyJob();
+    const answer = await h.deliver(
+      acking(() => {
+        throw new Error("customer bug");
+      }),
+      j.event,
+    );
+    expect(answer).toMatchObject({ status: 200, body: { job: "failed" } });
+    expectFailedForAPerson(await j.read(), /one of its steps failed/);
   });
 });
