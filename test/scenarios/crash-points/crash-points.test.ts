@@ -1,21 +1,26 @@
 /**
- * Crash points: each flow's invocation is killed right after each Flatfile call it makes, then the
- * event is redelivered by the relay's own code; every job ends complete or failed and nothing is
- * made twice. How the crash is made exact: docs/design.md#the-crash-point-suite.
+ * Crash points: each flow's invocation is killed right after each Flatfile call it makes (and,
+ * for Submit, each S3 and EventBridge call of its delivery), then the event is redelivered by the
+ * relay's own code; every job ends complete or failed and nothing is made twice. How the crash is made exact: docs/design.md#the-crash-point-suite.
  * CRASH_POINTS_TABLE=<file> writes the table flow × crash point → outcome as Markdown.
  */
 import { GetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { submissionKey } from "../../../functions/action-job/submission";
+import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../../local/flatfile-stand-in";
+import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
 import { startGateway, type LocalGateway, type RoutePath } from "../../../local/gateway";
 import { routes } from "../../../local/routes";
 import { defaultDeps, deliver, RELAY_BOUND } from "../../../infra/relay/forward";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { OPEN_JOB_KEY_PREFIX } from "../../../shared/core/open-jobs";
+import { resetSubmissionClients, s3Client } from "../../../shared/core/submission-clients";
 import { WORKBOOK_NAME } from "../../../shared/domain/blueprint";
 import { GUIDE_TITLE, readSpaceState } from "../../../shared/flatfile/space-state";
 import { seedConfiguredSpace } from "../../support/configured-space";
@@ -31,11 +36,18 @@ import { invokeAndCrash, type ChildSetup, type CrashRun } from "./support";
  * the second value. The clean run that lists the calls has a real Lambda's 25 s.
  */
 const CHILD_REMAINING_MS = [10_000, 20_000];
-/** Crash points run side by side (each on its own space and job); most of their time is the wait. */
-const CONCURRENCY = 4;
+/**
+ * Crash points run side by side (each on its own space and job); most of their time is the wait
+ * for the crashed invocation's lock to lapse, so a flow with many calls runs more at once: at
+ * most four rounds of them.
+ */
+const concurrencyFor = (calls: number) => Math.max(4, Math.ceil(calls / 4));
 
 let flatfile: FlatfileStandIn;
 let dynamo: LocalDynamo;
+/** Where Submit delivers: its S3 and EventBridge calls are crash points too. */
+let s3: LocalS3;
+let eventBus: EventBridgeStandIn;
 let gateway: LocalGateway;
 let raw: DynamoDBClient;
 let setup: ChildSetup;
@@ -51,14 +63,24 @@ interface Row {
 const rows: Row[] = [];
 
 beforeAll(async () => {
-  flatfile = await startFlatfileStandIn();
-  dynamo = await startLocalDynamo();
+  [flatfile, dynamo, s3, eventBus] = await Promise.all([
+    startFlatfileStandIn(),
+    startLocalDynamo(),
+    startLocalS3(),
+    startEventBridgeStandIn(),
+  ]);
   const env: Record<string, string> = {
     ...dynamoEnv(dynamo),
     FLATFILE_API_KEY: flatfile.apiKey,
     FLATFILE_SIGNING_SECRET: signingSecret,
     FLATFILE_API_URL: flatfile.url,
     FLATFILE_ENVIRONMENT_ID: ENVIRONMENT_ID,
+    SUBMISSIONS_BUCKET: s3.bucket,
+    AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBus.url,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
   };
   applyEnv({ ...env, FLATFILE_SECRET_ID: undefined, REFERENCE_DATA_URL: undefined, COMMIT_SELF_ACTOR_IDS: undefined });
   gateway = await startGateway({ port: 0, routes });
@@ -81,12 +103,14 @@ beforeAll(async () => {
     mainFields: ["module", "main"],
     logLevel: "warning",
   });
-  setup = { flatfile, env, signingSecret, childFile };
+  resetSubmissionClients();
+  setup = { flatfile, env, signingSecret, childFile, aws: { s3: s3.url, eventbridge: eventBus.url } };
 }, 120_000);
 
 afterAll(async () => {
   raw?.destroy();
-  await Promise.allSettled([gateway?.close(), flatfile?.close(), dynamo?.close()]);
+  await Promise.allSettled([gateway?.close(), flatfile?.close(), dynamo?.close(), s3?.close(), eventBus?.close()]);
+  resetSubmissionClients();
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   resetSettingsCache();
   if (rows.length === 0) return;
@@ -111,8 +135,8 @@ afterAll(async () => {
 interface Scenario {
   event: Record<string, unknown>;
   jobId?: string;
-  /** Throws unless the end state is right; returns a short note for the table. */
-  check(finalBody: Record<string, unknown>): Promise<string>;
+  /** Throws unless the end state is right; returns a short note for the table. `point`: the call the crash came right after. */
+  check(finalBody: Record<string, unknown>, point?: string): Promise<string>;
 }
 
 interface Flow {
@@ -137,6 +161,19 @@ async function expectJobComplete(jobId: string): Promise<void> {
   expect(job.status, `job ${jobId}: ${JSON.stringify(job.outcome)} ${job.info}`).toBe("complete");
   expect(typeof job.outcome?.message === "string" && job.outcome.message.length > 0).toBe(true);
   expect(await trackedAsOpen(jobId), "a finished job is no longer tracked as open").toBe(false);
+}
+
+/** What reached the customer's AWS for one submission: objects under its key, its lines, its events. */
+async function deliveredSubmission(of: { spaceId: string; workbookId: string; jobId: string }) {
+  const key = submissionKey({ environmentId: ENVIRONMENT_ID, ...of });
+  const listed = await s3Client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: key }));
+  const objects = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k === key);
+  const body = objects.length
+    ? await (await s3Client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToString()
+    : "";
+  const events = eventBus.events.filter((e) => (e.detail as { jobId?: string }).jobId === of.jobId);
+  const eventIds = [...new Set(events.map((e) => (e.detail as { id?: string }).id))];
+  return { key, objects, lines: body.split("\n").filter(Boolean).length, events: events.length, eventIds };
 }
 
 function noteOf(body: Record<string, unknown>, keys: string[]): string {
@@ -217,15 +254,24 @@ const FLOWS: Flow[] = [
           actorId: user.id,
         }),
         jobId: job.id,
-        async check(body) {
+        async check(body, point) {
           await expectJobComplete(job.id);
           expect(flatfile.jobs.get(job.id)?.outcome?.heading).toBe("Submitted");
+          const delivered = await deliveredSubmission({ spaceId: c.spaceId, workbookId: c.workbookId, jobId: job.id });
+          expect(delivered.objects, "one object for the submission").toEqual([delivered.key]);
+          expect(delivered.lines, "the object holds every record once").toBe(3);
+          // The one point where "once" cannot hold: EventBridge took the event and the invocation
+          // died before the marker was written, so the retry cannot know (docs/submissions.md#once).
+          const unmarked = point?.endsWith("eventbridge.PutEvents") === true;
+          expect(delivered.eventIds, "one event id for the submission").toEqual([job.id]);
+          expect(delivered.events, "events for the submission").toBe(unmarked ? 2 : 1);
+          if (unmarked) return `job complete; sheets locked; 1 object, 2 events with one detail.id (the marker was not written)`;
           expect(
             sheetsOf(c.workbookId).every((s) => s.config.readonly === true),
             "every sheet read-only",
           ).toBe(true);
           expect(guidesIn(c.spaceId), "guides").toHaveLength(1);
-          return `job complete; sheets locked${noteOf(body, ["status", "replayed"]) ? `; ${noteOf(body, ["status", "replayed"])}` : ""}`;
+          return `job complete; sheets locked; 1 object, 1 event${noteOf(body, ["status", "replayed"]) ? `; ${noteOf(body, ["status", "replayed"])}` : ""}`;
         },
       };
     },
@@ -328,7 +374,7 @@ describe.concurrent("crash points: killed right after each Flatfile call, then r
       const results: { n: number; row: Row; problem?: string }[] = [];
       await pool(
         Array.from({ length: calls }, (_, i) => i + 1),
-        CONCURRENCY,
+        concurrencyFor(calls),
         async (n) => {
           let scenario = await flow.prepare();
           let crash = await invokeAndCrash(setup, flow.path, scenario.event, { cutAfter: n, remainingMs: CHILD_REMAINING_MS[0]! });
@@ -344,7 +390,7 @@ describe.concurrent("crash points: killed right after each Flatfile call, then r
           try {
             expect(crash.crashed, `crash point ${n} was reached`).toBe(true);
             expect(redelivery.ok, `the relay's redelivery got through: ${row.redelivery}`).toBe(true);
-            row.outcome = await scenario.check(redelivery.finalBody);
+            row.outcome = await scenario.check(redelivery.finalBody, point);
             results.push({ n, row });
           } catch (error) {
             row.outcome = `FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;

@@ -21,9 +21,26 @@ export interface CallRecord {
   index: number;
   method: string;
   path: string;
-  /** The stand-in's route name, once Flatfile answered. */
+  /** The stand-in's route name once Flatfile answered, or the AWS operation (`s3.UploadPart`, `eventbridge.PutEvents`). */
   route?: string;
   status?: number;
+}
+
+/** The AWS services a delivery may call beside Flatfile: their local servers, cut with the same count. */
+export interface AwsUpstreams {
+  s3?: string;
+  eventbridge?: string;
+}
+
+/** The S3 operation a REST request is (the calls a submission makes), from its method, path and query. */
+function s3Operation(method: string, path: string): string {
+  const query = new URL(path, "http://s3.local").searchParams;
+  if (method === "POST" && query.has("uploads")) return "s3.CreateMultipartUpload";
+  if (method === "POST" && query.has("uploadId")) return "s3.CompleteMultipartUpload";
+  if (method === "PUT" && query.has("partNumber")) return "s3.UploadPart";
+  if (method === "DELETE" && query.has("uploadId")) return "s3.AbortMultipartUpload";
+  const verbs: Record<string, string> = { HEAD: "HeadObject", GET: "GetObject", PUT: "PutObject", DELETE: "DeleteObject" };
+  return `s3.${verbs[method] ?? method}`;
 }
 
 export interface CrashRun {
@@ -56,17 +73,21 @@ function labeller(flatfile: FlatfileStandIn) {
   };
 }
 
-interface CutProxy {
+interface CutProxies {
+  /** The child's FLATFILE_API_URL. */
   url: string;
+  /** The child's AWS_ENDPOINT_URL_<SERVICE>, for each AWS upstream given. */
+  aws: AwsUpstreams;
   calls: CallRecord[];
-  /** Resolves once the cut happened (all forwarded calls answered by Flatfile). */
   cut: Promise<void>;
   close(): Promise<void>;
 }
 
-/** A proxy to the stand-in that forwards the first `cutAfter` calls (all, if undefined). */
-async function startCutProxy(flatfile: FlatfileStandIn, cutAfter: number | undefined): Promise<CutProxy> {
-  const upstream = new URL(flatfile.url);
+/**
+ * Proxies to the stand-in and to each AWS upstream that forward the first `cutAfter` calls (all,
+ * if undefined) counted across all of them, in the order they arrive.
+ */
+async function startCutProxy(flatfile: FlatfileStandIn, cutAfter: number | undefined, aws: AwsUpstreams = {}): Promise<CutProxies> {
   const label = labeller(flatfile);
   const calls: CallRecord[] = [];
   const held: ServerResponse[] = [];
@@ -78,64 +99,91 @@ async function startCutProxy(flatfile: FlatfileStandIn, cutAfter: number | undef
     if (frozen && outstanding === 0) onCut();
   };
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      if (frozen) {
-        held.push(res); // after the crash point: never reaches Flatfile
-        return;
-      }
-      const record: CallRecord = { index: calls.length + 1, method: req.method ?? "GET", path: req.url ?? "/" };
-      calls.push(record);
-      if (cutAfter !== undefined && record.index >= cutAfter) frozen = true;
-      outstanding += 1;
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (upstreamRes) => {
-          const answer: Buffer[] = [];
-          upstreamRes.on("data", (chunk: Buffer) => answer.push(chunk));
-          upstreamRes.on("end", () => {
-            record.status = upstreamRes.statusCode;
-            record.route = label(record.method, record.path, body.toString("utf8"));
-            outstanding -= 1;
-            if (frozen) {
-              held.push(res); // the invocation never learns this answer
-              maybeCut();
-              return;
-            }
-            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-            res.end(Buffer.concat(answer));
-          });
-        },
-      );
-      forward.on("error", () => {
-        outstanding -= 1;
-        res.destroy();
-        maybeCut();
+  type Service = "flatfile" | keyof AwsUpstreams;
+  const serve = (service: Service, upstream: URL): Server =>
+    createServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        if (frozen) {
+          held.push(res); // after the crash point: never reaches Flatfile
+          return;
+        }
+        const record: CallRecord = { index: calls.length + 1, method: req.method ?? "GET", path: req.url ?? "/" };
+        calls.push(record);
+        if (cutAfter !== undefined && record.index >= cutAfter) frozen = true;
+        outstanding += 1;
+        const forward = httpRequest(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            // AWS requests are signed over their host header: those go on as signed.
+            headers: service === "flatfile" ? { ...req.headers, host: upstream.host } : req.headers,
+          },
+          (upstreamRes) => {
+            const answer: Buffer[] = [];
+            upstreamRes.on("data", (chunk: Buffer) => answer.push(chunk));
+            upstreamRes.on("end", () => {
+              record.status = upstreamRes.statusCode;
+              record.route =
+                service === "flatfile"
+                  ? label(record.method, record.path, body.toString("utf8"))
+                  : service === "s3"
+                    ? s3Operation(record.method, record.path)
+                    : `eventbridge.${String(req.headers["x-amz-target"] ?? "").replace(/^AWSEvents\./, "")}`;
+              outstanding -= 1;
+              if (frozen) {
+                held.push(res); // the invocation never learns this answer
+                maybeCut();
+                return;
+              }
+              res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+              res.end(Buffer.concat(answer));
+            });
+          },
+        );
+        forward.on("error", () => {
+          outstanding -= 1;
+          res.destroy();
+          maybeCut();
+        });
+        forward.end(body);
       });
-      forward.end(body);
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const servers = [serve("flatfile", new URL(flatfile.url))];
+  const url = `${await listen(servers[0]!)}/v1`;
+  const endpoints: AwsUpstreams = {};
+  for (const service of ["s3", "eventbridge"] as const) {
+    const upstream = aws[service];
+    if (!upstream) continue;
+    const server = serve(service, new URL(upstream));
+    servers.push(server);
+    endpoints[service] = await listen(server);
+  }
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url,
+    aws: endpoints,
     calls,
     cut,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of held) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const res of held) res.destroy();
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      );
+    },
   };
 }
 
@@ -146,6 +194,8 @@ export interface ChildSetup {
   signingSecret: string;
   /** invocation-child.ts, bundled into one CommonJS file. */
   childFile: string;
+  /** Local S3 and EventBridge, whose calls count as crash points too (the child reaches them through the proxy). */
+  aws?: AwsUpstreams;
 }
 
 function startChild(file: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -168,12 +218,14 @@ export async function invokeAndCrash(
   event: Record<string, unknown>,
   options: { cutAfter?: number; remainingMs: number },
 ): Promise<CrashRun> {
-  const proxy = await startCutProxy(setup.flatfile, options.cutAfter);
+  const proxy = await startCutProxy(setup.flatfile, options.cutAfter, setup.aws);
   try {
     const child = await startChild(setup.childFile, {
       ...process.env,
       ...setup.env,
       FLATFILE_API_URL: proxy.url,
+      ...(proxy.aws.s3 ? { AWS_ENDPOINT_URL_S3: proxy.aws.s3 } : {}),
+      ...(proxy.aws.eventbridge ? { AWS_ENDPOINT_URL_EVENTBRIDGE: proxy.aws.eventbridge } : {}),
       POWERTOOLS_LOG_LEVEL: "SILENT",
     });
     const rawBody = JSON.stringify(event);
