@@ -489,6 +489,8 @@ export class FlatfileStack extends Stack {
         ...(flatfileApiUrl ? { flatfileApiUrl } : {}),
         logRetention,
         logKey: dataKey,
+        listenerRoute: props.listenerRoute,
+        ownedSpaces: props.ownedSpaces,
       });
     }
 

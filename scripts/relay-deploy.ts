@@ -1,7 +1,8 @@
 /**
  * `npm run relay:deploy`: registers the relay by hand, exactly as the stack's custom resource does
  * (bundle the agent, upsert RELAY_BASE_URL and RELAY_SIGNING_SECRET in the environment, create the
- * agent, remove older relay agents). `npm run relay:deploy -- --remove` takes it out again.
+ * agent, remove older relay agents). `npm run relay:deploy -- --remove` takes it out again. As for
+ * relay:build, `--listener` (the stack serves /listener) and `--owned-spaces <value>` give the plan.
  *
  * Environment:
  *   FLATFILE_ENVIRONMENT_ID   the Flatfile environment (required)
@@ -13,6 +14,9 @@
 import { ConfigurationError, loadSettings } from "../shared/core/config";
 import { createSdkClient } from "../shared/core/flatfile-sdk";
 import { buildRelayAgent } from "../infra/relay/bundle";
+import { relayTopics } from "../infra/relay/forward";
+import { relayPlanFor } from "../infra/relay/plan";
+import { planArguments } from "./relay-build";
 import {
   baseUrlProblem,
   describeFlatfileFailure,
@@ -48,7 +52,8 @@ export async function relayDeploy(
       );
       return;
     }
-    const bundle = await buildRelayAgent();
+    const plan = relayPlanFor(planArguments(argv));
+    const bundle = await buildRelayAgent(plan);
     const result = await registerRelay(api, {
       environmentId,
       baseUrl: baseUrl!,
@@ -56,6 +61,7 @@ export async function relayDeploy(
       // During a rotation (the secret's previousSigningSecret), the relay signs with both.
       previousSigningSecret: settings.signingSecrets[1],
       source: bundle.code,
+      topics: relayTopics(plan),
     });
     print(
       `relay registered in ${environmentId}: agent ${result.agentId} (${(bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${bundle.sha256.slice(0, 12)})` +

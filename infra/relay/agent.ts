@@ -1,6 +1,6 @@
 /**
  * The relay agent: a Flatfile-hosted listener that forwards exactly the events our functions own
- * to the AWS API, signed, retried within a bound, with nothing but the raw platform event in the
+ * (and, with a plan, those the customer's listener registered for) to the AWS API, signed, retried within a bound, with nothing but the raw platform event in the
  * body. See forward.ts for the rules and the bound; bundle.ts turns this file into the single JS
  * file that Flatfile's agent runtime runs.
  *
@@ -10,14 +10,26 @@
  *   RELAY_PREVIOUS_SIGNING_SECRET  only during a rotation: signed with too (a second `v1=`).
  */
 import type { FlatfileEvent, FlatfileListener } from "@flatfile/listener";
-import { defaultDeps, RELAY_TOPICS, relayEvent, type PlatformEvent, type RelayDeps, type RelayOutcome, type RetryBound } from "./forward";
+import {
+  defaultDeps,
+  RELAY_TOPICS,
+  relayEventToAll,
+  relayTopics,
+  type PlatformEvent,
+  type RelayDeps,
+  type RelayOutcome,
+  type RelayPlan,
+  type RetryBound,
+} from "./forward";
 
 export { RELAY_TOPICS };
 
 export interface RelayAgentOptions {
   deps?: Partial<RelayDeps>;
   bound?: RetryBound;
-  /** Observes each outcome (tests); the agent itself only logs. */
+  /** What this deploy forwards beyond our routes (bundle.ts writes it into the bundle). Default: our routes only. */
+  plan?: RelayPlan;
+  /** Observes each outcome, one per route the event went to (tests); the agent itself only logs. */
   onOutcome?: (outcome: RelayOutcome, event: FlatfileEvent) => void;
 }
 
@@ -25,7 +37,7 @@ export function createRelayAgent(options: RelayAgentOptions = {}): (listener: Fl
   return (listener) => {
     const handle = async (event: FlatfileEvent) => {
       const deps = { ...defaultDeps(), ...options.deps };
-      const outcome = await relayEvent(
+      const outcomes = await relayEventToAll(
         event.src as unknown as PlatformEvent,
         {
           readSecret: (name) => event.secrets(name),
@@ -34,10 +46,11 @@ export function createRelayAgent(options: RelayAgentOptions = {}): (listener: Fl
         },
         deps,
         options.bound,
+        options.plan,
       );
-      options.onOutcome?.(outcome, event);
+      for (const outcome of outcomes) options.onOutcome?.(outcome, event);
     };
-    for (const topic of RELAY_TOPICS) listener.on(topic, handle);
+    for (const topic of relayTopics(options.plan)) listener.on(topic, handle);
   };
 }
 

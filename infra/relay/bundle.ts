@@ -16,21 +16,23 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { build, buildSync, type BuildOptions } from "esbuild";
 import { RELAY_AGENT_FILE } from "./bundle-file";
+import type { RelayPlan } from "./forward";
 
 export { RELAY_AGENT_FILE };
 const HERE = __dirname;
 
-const ENTRY = `
+/** The deploy's plan (plan.ts) goes in as a literal: the agent reads no setting at run time. */
+const entry = (plan: RelayPlan) => `
 const { Client, FlatfileVirtualMachine } = require("@flatfile/listener");
-const relay = require("./agent").default;
+const relay = require("./agent").createRelayAgent({ plan: ${JSON.stringify(plan)} });
 const client = Client.create(relay);
 client.mount(new FlatfileVirtualMachine());
 module.exports = client;
 `;
 
-export function relayAgentBuildOptions(): BuildOptions & { write: false } {
+export function relayAgentBuildOptions(plan: RelayPlan = {}): BuildOptions & { write: false } {
   return {
-    stdin: { contents: ENTRY, resolveDir: HERE, sourcefile: "relay-entry.js", loader: "js" },
+    stdin: { contents: entry(plan), resolveDir: HERE, sourcefile: "relay-entry.js", loader: "js" },
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -56,14 +58,14 @@ function toBundle(code: string): RelayAgentBundle {
   return { code, sha256: createHash("sha256").update(code).digest("hex"), bytes: Buffer.byteLength(code) };
 }
 
-export async function buildRelayAgent(): Promise<RelayAgentBundle> {
-  const result = await build(relayAgentBuildOptions());
+export async function buildRelayAgent(plan: RelayPlan = {}): Promise<RelayAgentBundle> {
+  const result = await build(relayAgentBuildOptions(plan));
   return toBundle(result.outputFiles[0]!.text);
 }
 
 /** Synchronous, for CDK constructs (synth is synchronous). */
-export function buildRelayAgentSync(): RelayAgentBundle {
-  const result = buildSync(relayAgentBuildOptions());
+export function buildRelayAgentSync(plan: RelayPlan = {}): RelayAgentBundle {
+  const result = buildSync(relayAgentBuildOptions(plan));
   return toBundle(result.outputFiles[0]!.text);
 }
 

@@ -10,6 +10,7 @@
  *   absorbs the duplicate.
  * - unregister: delete every agent with our slug and our two environment-scoped secrets.
  */
+import type { Flatfile } from "@flatfile/api";
 import { FlatfileError } from "@flatfile/api/errors/FlatfileError";
 import { FlatfileTimeoutError } from "@flatfile/api/errors/FlatfileTimeoutError";
 import type { SdkApi } from "../../shared/core/flatfile-sdk";
@@ -43,6 +44,8 @@ export interface RelayTarget {
   previousSigningSecret?: string;
   /** The bundled agent (bundle.ts). */
   source: string;
+  /** The topics it subscribes to: the plan's it was built with (forward.ts relayTopics). Default: our routes'. */
+  topics?: readonly string[];
 }
 
 export type RelayApi = Pick<SdkApi, "agents" | "secrets">;
@@ -117,7 +120,12 @@ export async function registerRelay(api: RelayApi, target: RelayTarget): Promise
   if (problem) throw new Error(problem);
   await upsertSecrets(api, target);
   const before = await listRelayAgents(api, target.environmentId);
-  const body = { topics: [...RELAY_TOPICS], compiler: "js" as const, source: target.source, slug: RELAY_AGENT_SLUG };
+  const body = {
+    topics: [...(target.topics ?? RELAY_TOPICS)] as Flatfile.EventTopic[],
+    compiler: "js" as const,
+    source: target.source,
+    slug: RELAY_AGENT_SLUG,
+  };
   let created;
   try {
     created = await api.agents.create({ environmentId: target.environmentId, body });

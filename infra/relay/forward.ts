@@ -7,15 +7,76 @@
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { RELAY_GAVE_UP, RELAY_SIGNATURE_REFUSED } from "../../shared/core/relay-agent";
 import { normalizeSigningSecret, signPayload, SIGNATURE_HEADER } from "../../shared/core/signature";
-import { ROUTED_TOPICS, routesFor } from "../../shared/routes";
+import { parseOwnedSpaces } from "../../shared/core/owned-spaces";
+import { LISTENER_ROUTE, ROUTED_TOPICS, routesFor } from "../../shared/routes";
+import { listenerMatcher, namedJobs, type ListenerSubscription } from "./listener-match";
 
 export const RELAY_SECRET_SIGNING = "RELAY_SIGNING_SECRET";
 export const RELAY_SECRET_BASE_URL = "RELAY_BASE_URL";
 /** Only during a rotation: the signing secret before it, also signed with (several `v1=`). */
 export const RELAY_SECRET_PREVIOUS_SIGNING = "RELAY_PREVIOUS_SIGNING_SECRET";
 
-/** The topics the agent subscribes to (registration passes the same list to `agents.create`). */
+/** The topics the agent subscribes to for our own routes (the default plan). */
 export const RELAY_TOPICS = ROUTED_TOPICS;
+
+/**
+ * What a deploy's relay forwards beyond our own routes, fixed at build time (plan.ts) and carried
+ * as data in the bundle: the customer's listener when the deploy serves /listener (listenerRoute),
+ * and the ownedSpaces setting. The empty plan is our own routes for every Space.
+ */
+export interface RelayPlan {
+  /** What listener/index.ts registered, and the topics that takes; absent: no /listener. */
+  listener?: { subscriptions: readonly ListenerSubscription[]; topics: readonly string[] };
+  /** OWNED_SPACES as validated (shared/core/owned-spaces.ts); absent: every Space. */
+  ownedSpaces?: string;
+}
+
+/** The topics an agent with this plan subscribes to (registration passes the same list to `agents.create`). */
+export function relayTopics(plan: RelayPlan = {}): string[] {
+  return [...new Set([...ROUTED_TOPICS, ...(plan.listener?.topics ?? [])])];
+}
+
+/** One place an event goes: a route's path, and whether a give-up fails the event's job. */
+export interface RelayDestination {
+  name: string;
+  path: string;
+  /** The job is this route's (its declared jobs, or one the listener names): failed when the relay gives up. */
+  failsJob: boolean;
+}
+
+const matchers = new WeakMap<readonly ListenerSubscription[], (body: Record<string, unknown>) => boolean>();
+
+/**
+ * Every route that takes the event, each delivered on its own: ours (shared/routes.ts), then the
+ * listener's when the plan has one and its subscriptions match what it would be handed. A job one
+ * of our routes owns never goes to the listener.
+ */
+export function destinationsFor(event: PlatformEvent, plan: RelayPlan = {}): RelayDestination[] {
+  const ours = routesFor(event).map((route) => ({ name: route.name, path: route.path, failsJob: route.jobs !== undefined }));
+  const listener = plan.listener;
+  if (!listener || ours.some((route) => route.failsJob)) return ours;
+  const takes = matchers.get(listener.subscriptions) ?? listenerMatcher(listener.subscriptions);
+  matchers.set(listener.subscriptions, takes);
+  if (!takes(JSON.parse(forwardedBody(event)) as Record<string, unknown>)) return ours;
+  const job = event.payload?.job;
+  const failsJob = event.topic?.startsWith("job:") === true && typeof job === "string" && namedJobs(listener.subscriptions).includes(job);
+  return [...ours, { name: LISTENER_ROUTE.name, path: LISTENER_ROUTE.path, failsJob }];
+}
+
+/**
+ * Why the relay drops an event of a Space that is not ours, or undefined to forward it. Only when
+ * the event's `namespaces` decide it: Flatfile's `space:<namespace>` filter matches on them, for a
+ * Space with that namespace or of an App with it (docs, "Namespaces and filters"). An App id named
+ * in the setting, or an event without namespaces, cannot be decided here: the route decides.
+ */
+export function notOwnedBecause(event: PlatformEvent, plan: RelayPlan = {}): string | undefined {
+  const rule = parseOwnedSpaces(plan.ownedSpaces);
+  if (!rule || rule.namespaces.length === 0 || rule.appIds.length > 0) return undefined;
+  const namespaces = event.namespaces as unknown;
+  if (!Array.isArray(namespaces) || namespaces.length === 0 || !namespaces.every((n) => typeof n === "string")) return undefined;
+  if (namespaces.some((n) => n.startsWith("space:") && rule.namespaces.includes(n.slice("space:".length)))) return undefined;
+  return "the event's namespaces name none of the Spaces this deploy owns (ownedSpaces)";
+}
 
 export interface RetryBound {
   /** The whole event, delivery and failing the job included. */
@@ -81,7 +142,7 @@ export interface PlatformEvent {
   [key: string]: unknown;
 }
 
-/** The route path for an event the relay owns (shared/routes.ts), or undefined for anything else. */
+/** Our own route's path for an event (shared/routes.ts), or undefined for anything else. */
 export function routeFor(event: PlatformEvent): string | undefined {
   return routesFor(event)[0]?.path;
 }
@@ -360,29 +421,13 @@ export interface RelayContext {
 }
 
 export type RelayOutcome =
-  | { kind: "ignored" }
+  | { kind: "ignored"; reason?: string }
   | { kind: "delivered"; route: string; attempts: number; status: number }
   | { kind: "gave-up"; route?: string; reason: string; jobFailed: boolean | "not-a-job" };
 
-/**
- * The whole relay for one event: route it, read the secrets, deliver, and on giving up fail the
- * job. Never throws (the listener would only log it anyway); the outcome says what happened.
- */
-export async function relayEvent(
-  event: PlatformEvent,
-  context: RelayContext,
-  deps: RelayDeps = defaultDeps(),
-  bound: RetryBound = RELAY_BOUND,
-): Promise<RelayOutcome> {
-  const declared = routesFor(event)[0];
-  if (!declared) return { kind: "ignored" };
-  const route = declared.path;
-  const started = deps.now();
-  const fields = { eventId: event.id, topic: event.topic, job: event.payload?.job, route };
+type RelaySettings = { baseUrl: string; signingSecrets: string[] } | undefined;
 
-  let detail: string;
-  let message: string | undefined;
-  let settings: { baseUrl: string; signingSecrets: string[] } | undefined;
+async function readRelaySettings(context: RelayContext): Promise<RelaySettings> {
   try {
     const [baseUrl, current, previous] = await Promise.all([
       context.readSecret(RELAY_SECRET_BASE_URL),
@@ -394,11 +439,61 @@ export async function relayEvent(
         .catch(() => ""),
     ]);
     if (!baseUrl || !current) throw new Error("empty secret");
-    settings = { baseUrl, signingSecrets: [...new Set([current, ...(previous ? [previous] : [])])] };
+    return { baseUrl, signingSecrets: [...new Set([current, ...(previous ? [previous] : [])])] };
   } catch {
-    settings = undefined;
+    return undefined;
   }
+}
 
+/**
+ * The whole relay for one event: every route that takes it (destinationsFor), each delivered,
+ * retried and given up on by itself, so a failing one costs the other nothing; on giving up, the
+ * job is failed only by the route it belongs to. Never throws (the listener would only log it
+ * anyway); one outcome per route, or one `ignored`.
+ */
+export async function relayEventToAll(
+  event: PlatformEvent,
+  context: RelayContext,
+  deps: RelayDeps = defaultDeps(),
+  bound: RetryBound = RELAY_BOUND,
+  plan: RelayPlan = {},
+): Promise<RelayOutcome[]> {
+  const destinations = destinationsFor(event, plan);
+  if (destinations.length === 0) return [{ kind: "ignored" }];
+  const notOurs = notOwnedBecause(event, plan);
+  if (notOurs) {
+    deps.log("info", "not relayed", { eventId: event.id, topic: event.topic, reason: notOurs });
+    return [{ kind: "ignored", reason: notOurs }];
+  }
+  const started = deps.now();
+  const settings = await readRelaySettings(context);
+  return Promise.all(destinations.map((destination) => relayTo(event, destination, settings, context, deps, bound, started)));
+}
+
+/** The relay for our own routes only (at most one takes an event): its one outcome. */
+export async function relayEvent(
+  event: PlatformEvent,
+  context: RelayContext,
+  deps: RelayDeps = defaultDeps(),
+  bound: RetryBound = RELAY_BOUND,
+): Promise<RelayOutcome> {
+  return (await relayEventToAll(event, context, deps, bound))[0]!;
+}
+
+async function relayTo(
+  event: PlatformEvent,
+  destination: RelayDestination,
+  settings: RelaySettings,
+  context: RelayContext,
+  deps: RelayDeps,
+  bound: RetryBound,
+  started: number,
+): Promise<RelayOutcome> {
+  const route = destination.path;
+  const fields = { eventId: event.id, topic: event.topic, job: event.payload?.job, route };
+
+  let detail: string;
+  let message: string | undefined;
   if (settings && !isAllowedBaseUrl(settings.baseUrl)) {
     detail = `the relay's ${RELAY_SECRET_BASE_URL} is not an https:// URL, so nothing was sent (run \`npm run relay:deploy\` with the API's https URL)`;
   } else if (settings) {
@@ -434,7 +529,7 @@ export async function relayEvent(
 
   deps.log("error", RELAY_GAVE_UP, { ...fields, reason: detail });
   // Only a route's own job is failed: an event of a route that owns no job names none of ours.
-  const jobId = declared.jobs ? event.context?.jobId : undefined;
+  const jobId = destination.failsJob ? event.context?.jobId : undefined;
   if (!jobId) return { kind: "gave-up", route, reason: detail, jobFailed: "not-a-job" };
   const { url, token } = context.flatfileApi;
   const jobFailed =

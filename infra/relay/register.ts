@@ -29,6 +29,8 @@ export interface RelayResourceProperties {
   SecretId: string;
   FlatfileApiUrl?: string;
   AgentSha256?: string;
+  /** The agent's topics, comma-separated (the plan it was built with); absent: our routes'. */
+  Topics?: string;
 }
 
 export interface OnEventResponse {
@@ -170,6 +172,7 @@ function propsOf(raw: Record<string, unknown> | undefined): RelayResourcePropert
     SecretId: text(props.SecretId) || (process.env.FLATFILE_SECRET_ID ?? ""),
     FlatfileApiUrl: text(props.FlatfileApiUrl) || process.env.FLATFILE_API_URL || undefined,
     AgentSha256: text(props.AgentSha256) || undefined,
+    Topics: text(props.Topics) || undefined,
   };
   const missing = (["EnvironmentId", "SecretId"] as const).filter((k) => !out[k]);
   if (missing.length)
@@ -260,6 +263,7 @@ export function createOnEvent(overrides: Partial<RegisterDeps> = {}) {
           signingSecret,
           previousSigningSecret,
           source,
+          ...(props.Topics ? { topics: props.Topics.split(",").map((topic) => topic.trim()) } : {}),
         }),
       );
       deps.log("relay registered", { agentId: result.agentId, removed: result.removed, sha256 });

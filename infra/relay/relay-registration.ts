@@ -20,6 +20,8 @@ import { NODE_TARGET } from "../bundling";
 import { grantSecretKey } from "../route-function";
 import { LAMBDA_RUNTIME } from "../runtime";
 import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
+import { relayTopics, type RelayPlan } from "./forward";
+import { relayPlanFor } from "./plan";
 
 export interface RelayRegistrationProps {
   /** The stack's secret `{"apiKey","signingSecret"}`; only the register function may read it. */
@@ -34,13 +36,17 @@ export interface RelayRegistrationProps {
   logRetention?: RetentionDays;
   /** The customer managed key that encrypts its two log groups. Default none. */
   logKey?: IKey;
+  /** The deploy serves the customer's listener on POST /listener: the relay forwards what it registered. */
+  listenerRoute?: boolean;
+  /** The ownedSpaces setting: the relay drops other Spaces' events where their namespaces tell. */
+  ownedSpaces?: string;
 }
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 
 /** Builds the agent once per content and leaves it where the bundling hook copies it from. */
-function stageAgent(): { relativePath: string; sha256: string } {
-  const bundle = buildRelayAgentSync();
+function stageAgent(plan: RelayPlan): { relativePath: string; sha256: string } {
+  const bundle = buildRelayAgentSync(plan);
   const relativePath = join("dist", "relay", `relay-agent-${bundle.sha256.slice(0, 16)}.js`);
   const target = join(REPO_ROOT, relativePath);
   if (!existsSync(target)) {
@@ -69,7 +75,8 @@ export class RelayRegistration extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayRegistrationProps) {
     super(scope, id);
-    const agent = stageAgent();
+    const plan = relayPlanFor({ listenerRoute: props.listenerRoute, ownedSpaces: props.ownedSpaces });
+    const agent = stageAgent(plan);
     this.agentSha256 = agent.sha256;
 
     // Own roles instead of AWSLambdaBasicExecutionRole, which may write to every log
@@ -143,6 +150,7 @@ export class RelayRegistration extends Construct {
         RelayBaseUrl: props.apiUrl,
         SecretId: props.secret.secretArn,
         AgentSha256: agent.sha256,
+        ...(plan.listener ? { Topics: relayTopics(plan).join(",") } : {}),
         ...(props.flatfileApiUrl ? { FlatfileApiUrl: props.flatfileApiUrl } : {}),
       },
     });

@@ -23,12 +23,14 @@ export interface Receiver {
   received: Received[];
   /** Answers for the next requests, in order; 200 once it runs out. */
   script: Scripted[];
+  /** Answers for the next requests to one path, before `script`: each route answering on its own. */
+  scriptByPath: Record<string, Scripted[]>;
   reset(): void;
   close(): Promise<void>;
 }
 
 export async function startReceiver(signingSecret: string): Promise<Receiver> {
-  const state = { received: [] as Received[], script: [] as Scripted[] };
+  const state = { received: [] as Received[], script: [] as Scripted[], byPath: {} as Record<string, Scripted[]> };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -42,7 +44,7 @@ export async function startReceiver(signingSecret: string): Promise<Receiver> {
         body,
         signature: verifySignature(Array.isArray(header) ? header[0] : header, body, [signingSecret]),
       });
-      const next = state.script.shift() ?? 200;
+      const next = state.byPath[request.url ?? ""]?.shift() ?? state.script.shift() ?? 200;
       if (next === "drop") {
         request.socket.destroy();
         return;
@@ -64,9 +66,16 @@ export async function startReceiver(signingSecret: string): Promise<Receiver> {
     set script(value: Scripted[]) {
       state.script = value;
     },
+    get scriptByPath() {
+      return state.byPath;
+    },
+    set scriptByPath(value: Record<string, Scripted[]>) {
+      state.byPath = value;
+    },
     reset() {
       state.received = [];
       state.script = [];
+      state.byPath = {};
     },
     close: () =>
       new Promise<void>((resolve) => {

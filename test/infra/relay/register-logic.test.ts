@@ -94,6 +94,12 @@ describe("register handler logic", () => {
     expect(secretValues()).toEqual({ RELAY_BASE_URL: "https://api.example", RELAY_SIGNING_SECRET: secret.signingSecret });
   });
 
+  it("subscribes the agent to the topics of the plan it was built with (the resource's Topics)", async () => {
+    const { onEvent, ours } = setup();
+    await onEvent(event("Create", { Topics: "job:ready,commit:created,records:updated" }));
+    expect(ours()[0]!.topics).toEqual(["job:ready", "commit:created", "records:updated"]);
+  });
+
   it("cleans up leftovers from earlier runs and leaves other agents alone", async () => {
     const { flatfile, onEvent, ours } = setup();
     flatfile.agents.set("old1", { id: "old1", slug: RELAY_AGENT_SLUG, environmentId: "us_env_a" });
