@@ -13,7 +13,7 @@ import { jobNameOf, requireContext, type FlatfileEvent } from "../../shared/core
 import { asRouteError } from "../../shared/core/failures";
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { DEFAULT_FLATFILE_API_URL } from "../../shared/core/flatfile-client";
-import { logger } from "../../shared/core/logger";
+import { logger, registerSecretForRedaction } from "../../shared/core/logger";
 import type { OpenJob } from "../../shared/core/open-jobs";
 import { claimAsDeclared, FINALIZE_RESERVE_MS, type RouteDeps, type RouteSpec } from "../../shared/core/route";
 import { LISTENER_ROUTE, routesFor } from "../../shared/routes";
@@ -85,6 +85,7 @@ class GuardedListener extends FlatfileListener {
 
   override async trigger(event: ListenerEvent, recursive = false): Promise<void> {
     hideKey(event);
+    redactSecretsRead(event);
     for (const { callback } of this.getListeners(event, recursive)) {
       try {
         await callback(event);
@@ -99,9 +100,48 @@ class GuardedListener extends FlatfileListener {
   }
 }
 
+/**
+ * Every value the listener reads through `event.secrets(name)` is redacted from what it prints
+ * from then on, whatever its length (a secret by definition), and so is every other value of the
+ * list that read fetched, which the event caches: the cache is also kept out of `console.log(event)`.
+ */
+function redactSecretsRead(event: ListenerEvent): void {
+  if (Object.hasOwn(event, "secrets")) return;
+  const read = event.secrets.bind(event);
+  hideProperty(event, "cache");
+  Object.defineProperty(event, "secrets", {
+    enumerable: false,
+    value: async (...args: Parameters<ListenerEvent["secrets"]>) => {
+      try {
+        const value = await read(...args);
+        registerSecretForRedaction(typeof value === "string" ? value : undefined, 1);
+        return value;
+      } finally {
+        for (const value of cachedSecretValues(event)) registerSecretForRedaction(value, 1);
+      }
+    },
+  });
+}
+
+/** The values of the secrets lists @flatfile/listener cached on the event (keys `secrets:...`). */
+function cachedSecretValues(event: ListenerEvent): string[] {
+  const entries = (event as unknown as { cache?: { eventCache?: unknown } }).cache?.eventCache;
+  if (!(entries instanceof Map)) return [];
+  const values: string[] = [];
+  for (const [key, list] of entries) {
+    if (typeof key !== "string" || !key.startsWith("secrets:") || !(list instanceof Map)) continue;
+    for (const value of list.values()) if (typeof value === "string") values.push(value);
+  }
+  return values;
+}
+
+function hideProperty(target: object, name: string): void {
+  const descriptor = Object.getOwnPropertyDescriptor(target, name);
+  if (descriptor?.enumerable) Object.defineProperty(target, name, { ...descriptor, enumerable: false });
+}
+
 function hideKey(event: object): void {
-  const descriptor = Object.getOwnPropertyDescriptor(event, "_accessToken");
-  if (descriptor?.enumerable) Object.defineProperty(event, "_accessToken", { ...descriptor, enumerable: false });
+  hideProperty(event, "_accessToken");
 }
 
 export interface ListenerRun {

@@ -9,8 +9,9 @@ import type { Context } from "aws-lambda";
 const SENSITIVE_KEY = /(api[-_]?key|secret|token|authorization|signature|password)/i;
 const knownSecrets = new Set<string>();
 
-export function registerSecretForRedaction(value: string | undefined): void {
-  if (value && value.length >= 8) knownSecrets.add(value);
+/** A value from 8 characters on; `minLength` 1 for one known to be a secret whatever its length. */
+export function registerSecretForRedaction(value: string | undefined, minLength = 8): void {
+  if (value && value.length >= Math.max(minLength, 1)) knownSecrets.add(value);
 }
 
 export function redact(text: string): string {

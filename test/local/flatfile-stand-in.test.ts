@@ -218,6 +218,21 @@ describe("spaces, workbooks and documents through the SDK", () => {
     expect(ff.secrets.size).toBe(0);
   });
 
+  it("lists an environment's secrets, and for a Space those with the Space's overrides by name", async () => {
+    const env = "us_env_secrets01";
+    const space = ff.seed.space({});
+    const other = ff.seed.space({});
+    await api.secrets.upsert({ name: "A", value: "env-a", environmentId: env });
+    await api.secrets.upsert({ name: "B", value: "env-b", environmentId: env });
+    await api.secrets.upsert({ name: "A", value: "space-a", environmentId: env, spaceId: space.id });
+    await api.secrets.upsert({ name: "C", value: "space-c", environmentId: env, spaceId: space.id });
+    const values = async (query: { environmentId: string; spaceId?: string }) =>
+      Object.fromEntries((await api.secrets.list(query)).data.map((s) => [s.name, s.value]));
+    expect(await values({ environmentId: env })).toEqual({ A: "env-a", B: "env-b" });
+    expect(await values({ environmentId: env, spaceId: space.id })).toEqual({ A: "space-a", B: "env-b", C: "space-c" });
+    expect(await values({ environmentId: env, spaceId: other.id })).toEqual({ A: "env-a", B: "env-b" });
+  });
+
   it("reset forgets state, the log and faults", async () => {
     ff.seed.space();
     ff.faults.statuses("spaces.get", [500]);

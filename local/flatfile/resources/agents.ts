@@ -78,14 +78,20 @@ export const secretRoutes: Route[] = [
     method: "GET",
     pattern: /^\/secrets$/,
     name: "secrets.list",
+    // "Spaces will inherit Secrets from their respective Environment but you may choose to
+    // override any Environment Secret for a given Space" (Guides, "Share secrets"); the list
+    // "fetch[es] all secrets for a given environmentId and optionally appl[ies] space overrides"
+    // (API reference, secrets.list). So: the environment's own secrets, and with a spaceId that
+    // Space's secrets over them, one per name. actorId (sent by event.secrets) has no documented
+    // effect: ignored.
     handle: (store, _p, _b, query) => {
-      const environmentId = query.get("environmentId");
-      const spaceId = query.get("spaceId");
+      const spaceId = query.get("spaceId") ?? undefined;
+      const environmentId = query.get("environmentId") ?? (spaceId ? store.spaces.get(spaceId)?.environmentId : undefined);
       if (!environmentId && !spaceId) throw badRequest("environmentId or spaceId is required", "environmentId");
-      const list = [...store.secrets.values()].filter(
-        (s) => (!environmentId || s.environmentId === environmentId) && (!spaceId || s.spaceId === spaceId),
-      );
-      return ok(list.map((s) => clone(s)));
+      const byName = new Map<string, StoredSecret>();
+      for (const s of store.secrets.values()) if (!s.spaceId && s.environmentId === environmentId) byName.set(s.name, s);
+      if (spaceId) for (const s of store.secrets.values()) if (s.spaceId === spaceId) byName.set(s.name, s);
+      return ok([...byName.values()].map((s) => clone(s)));
     },
   },
   {

@@ -10,7 +10,7 @@ import { createListenerRoute } from "../../../functions/listener/listener";
 import { createRoute } from "../../../shared/core/route";
 import { seedConfiguredSpace } from "../../support/configured-space";
 import { useHarness } from "../../support/fixture";
-import { commitCreatedEvent } from "../../support/harness";
+import { commitCreatedEvent, ENVIRONMENT_ID } from "../../support/harness";
 
 const printed: string[] = [];
 vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
@@ -21,8 +21,9 @@ const AWS_SECRET = "aws-secret-access-key-for-the-test-0123456789";
 const h = useHarness({ env: { AWS_SECRET_ACCESS_KEY: AWS_SECRET } });
 const running = (register: (listener: FlatfileListener) => void) => createRoute(createListenerRoute(async () => ({ default: register })));
 
-async function deliverCommit(route: ReturnType<typeof running>) {
+async function deliverCommit(route: ReturnType<typeof running>, before?: (spaceId: string) => Promise<void>) {
   const c = await seedConfiguredSpace(h.flatfile);
+  await before?.(c.spaceId);
   const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada" }] });
   const event = commitCreatedEvent({
     spaceId: c.spaceId,
@@ -72,5 +73,36 @@ describe("what the listener prints", () => {
     const text = printed.join("\n");
     expect(text).toContain("[REDACTED]");
     for (const secret of [h.flatfile.apiKey, h.signingSecret, AWS_SECRET]) expect(text).not.toContain(secret);
+  });
+});
+
+describe("secrets the listener reads through event.secrets", () => {
+  it("are redacted from what it prints: an environment's secret, a Space's override, and the list they came from", async () => {
+    printed.length = 0;
+    const read: string[] = [];
+    const route = running((listener) =>
+      listener.on("commit:created", async (event) => {
+        const token = await event.secrets("PARTNER_TOKEN");
+        const region = await event.secrets("PARTNER_REGION");
+        read.push(token, region);
+        console.log("partner token is", token, "in", region);
+        console.log(event);
+        console.info(JSON.stringify({ token }));
+      }),
+    );
+    const answer = await deliverCommit(route, async (spaceId) => {
+      await h.api.secrets.upsert({ name: "PARTNER_TOKEN", value: "env-token-value-1234", environmentId: ENVIRONMENT_ID });
+      await h.api.secrets.upsert({ name: "PARTNER_TOKEN", value: "space-token-value-5678", environmentId: ENVIRONMENT_ID, spaceId });
+      await h.api.secrets.upsert({ name: "PARTNER_REGION", value: "eu1", environmentId: ENVIRONMENT_ID });
+      await h.api.secrets.upsert({ name: "UNREAD_SECRET", value: "never-read-but-fetched-42", environmentId: ENVIRONMENT_ID });
+    });
+    expect(answer.status).toBe(200);
+    // The Space's override was the one read, beside the environment's own secret.
+    expect(read).toEqual(["space-token-value-5678", "eu1"]);
+    const text = printed.join("\n");
+    expect(text).toContain("partner token is [REDACTED] in [REDACTED]");
+    for (const value of ["space-token-value-5678", "env-token-value-1234", "eu1", "never-read-but-fetched-42"]) {
+      expect(text).not.toContain(value);
+    }
   });
 });
