@@ -156,6 +156,17 @@ export interface ListenerRun {
   temporary: boolean;
 }
 
+/** A call answered 408/429/5xx that no later call to the same method and path made good (the SDK retries). */
+function unrecoveredTemporary(calls: readonly ListenerCall[]): boolean {
+  return calls.some(
+    (call, i) =>
+      isTemporary(call.status) &&
+      !calls
+        .slice(i + 1)
+        .some((later) => later.method === call.method && later.path === call.path && later.status > 0 && later.status < 400),
+  );
+}
+
 /** An answer worth retrying later, as our own client judges one (shared/core/flatfile-http.ts). */
 function isTemporary(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
@@ -191,7 +202,7 @@ export async function dispatchToListener(
     calls,
     failures: [...listener.failures],
     timedOut: outcome === "deadline",
-    temporary: calls.some((call) => isTemporary(call.status)),
+    temporary: unrecoveredTemporary(calls),
   };
 }
 
@@ -428,10 +439,15 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
         if (run.handlers === 0) return { ...summary, job: "declined", reason: "no callback of the listener takes this job" };
         return { ...summary, ...(await settleJob(record, run, deps, seconds, retryTemporary)) };
       }
-      // Other events are delivered at least once: a failed run is answered 5xx for the relay to retry.
-      if (run.timedOut || run.failures.length > 0) {
+      // Other events are delivered at least once: a failed run is answered 5xx for the relay to
+      // retry, and so is one whose call met a temporary failure that event.fetch only logged.
+      if (run.timedOut || run.failures.length > 0 || run.temporary) {
         throw new RetryableError(
-          run.timedOut ? "the listener did not finish within its time; retry later" : "a listener callback threw; retry later",
+          run.timedOut
+            ? "the listener did not finish within its time; retry later"
+            : run.failures.length > 0
+              ? "a listener callback threw; retry later"
+              : "a call of the listener met a temporary failure; retry later",
         );
       }
       return summary;

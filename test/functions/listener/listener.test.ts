@@ -134,6 +134,16 @@ describe("what the route holds a listener to", () => {
     expect(JSON.stringify(answer.body)).not.toContain("customer bug");
   });
 
+  it("answers 5xx for a commit whose write-back met a 503 that event.fetch only logged, and the redelivery writes it", async () => {
+    const c = await seedConfiguredSpace(h.flatfile);
+    const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada", email: " ADA@example.com" }] });
+    h.flatfile.faults.statuses("records.update", [503]);
+    const [first, second] = await h.deliverUntilSettled(handler, commitEvent(c, c.contactsId, "contacts", commitId));
+    expect(first?.status).toBe(503);
+    expect(second).toMatchObject({ status: 200, body: { handlers: 1 } });
+    expect(await emailsOf(c.contactsId)).toEqual(["ada@example.com"]);
+  });
+
   it("refuses an event whose dataUrl leads to another origin, before any call", async () => {
     const c = await seedConfiguredSpace(h.flatfile);
     const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada" }] });
