@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the API Gateway HTTP API: the routes (shared/routes.ts) on 127.0.0.1, each calling the
+ * A local stand-in for the API Gateway HTTP API: the routes it is given (shared/routes.ts, local/routes.ts) on 127.0.0.1, each calling the
  * same handler function the Lambda runs, with a payload-format-2.0 event. Anything else is a 404,
  * as with the deployed API, which has no default route. Each POST route is throttled as the stage
  * is (cdk.json's routeRateLimit and routeBurstLimit): a token bucket per route, 429 `{"message":"Too Many Requests"}` when
@@ -11,16 +11,19 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { ThrottleLimits } from "../infra/throttle";
 import type { RouteHandler } from "../shared/core/route";
-import { ROUTE_PATHS, type RoutePath } from "../shared/routes";
+import { ROUTE_PATHS, type RoutePath, type ServedRoute } from "../shared/routes";
 import { configuredRouteThrottle } from "./route-throttle";
 import { TokenBucket } from "./token-bucket";
 
 export { ROUTE_PATHS, type RoutePath };
+/** Our routes' paths and the listener's. */
+export type ServedPath = ServedRoute["path"];
 
 export interface GatewayOptions {
   port?: number;
   host?: string;
-  routes: Record<RoutePath, RouteHandler>;
+  /** The POST routes it serves, each its handler (our three, and /listener when given). */
+  routes: Record<RoutePath, RouteHandler> & Partial<Record<ServedPath, RouteHandler>>;
   /** Deliver bodies base64-encoded, as API Gateway does for binary media types. */
   base64Bodies?: boolean;
   /** The Lambda timeout the handlers are told they have. */
@@ -102,8 +105,9 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const throttle =
     options.throttle === false ? undefined : { limits: options.throttle?.limits ?? configuredRouteThrottle(), now: options.throttle?.now };
-  const buckets = new Map<RoutePath, TokenBucket>(
-    throttle ? ROUTE_PATHS.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : [],
+  const served = Object.keys(options.routes) as ServedPath[];
+  const buckets = new Map<ServedPath, TokenBucket>(
+    throttle ? served.map((path) => [path, new TokenBucket(throttle.limits, throttle.now)]) : [],
   );
   const server: Server = createServer(async (request, response) => {
     for (const [name, value] of Object.entries(options.headers ?? {})) response.setHeader(name, value);
@@ -111,8 +115,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       response.writeHead(status, headers);
       response.end(body);
     };
-    const path = (request.url ?? "/").split("?")[0] as RoutePath;
-    const handler = request.method === "POST" && ROUTE_PATHS.includes(path) ? options.routes[path] : undefined;
+    const path = (request.url ?? "/").split("?")[0] as ServedPath;
+    const handler = request.method === "POST" && served.includes(path) ? options.routes[path] : undefined;
     if (!handler) {
       const answered = await Promise.resolve(options.fallback?.(request, response)).catch(() => {
         if (!response.headersSent) send(500, JSON.stringify({ message: "Internal Server Error" }));

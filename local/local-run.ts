@@ -23,6 +23,8 @@ import { startEventPull, type EventPull } from "./playground/pull";
 import { startReferenceApiStandIn } from "./playground/reference-api";
 import { startLocalSubmissions, type LocalSubmissions } from "./playground/submissions";
 import { createLocalRelay } from "./playground/relay";
+import { relayPlanFor } from "../infra/relay/plan";
+import { parseOwnedSpaces } from "../shared/core/owned-spaces";
 import { routes } from "./routes";
 import { pullCursorFile, type LocalMode } from "./session";
 import { createWebHandler, LOCAL_SECURITY_HEADERS } from "./web/server";
@@ -70,6 +72,11 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       "FLATFILE_API_KEY is set, so the real Flatfile API is used: set FLATFILE_SIGNING_SECRET too (or FLATFILE_ENVIRONMENT_ID to pull its events).",
     );
   }
+  try {
+    parseOwnedSpaces(env.OWNED_SPACES);
+  } catch (error) {
+    throw new ConfigError(`OWNED_SPACES: ${(error as Error).message}`);
+  }
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -116,12 +123,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     activity.nameTarget(apiUrl, "flatfile");
     const uninstallRecorder = activity.installFetchRecorder();
     cleanups.push(async () => uninstallRecorder());
+    const uninstallConsole = activity.installConsoleRecorder();
+    cleanups.push(async () => uninstallConsole());
     const forward = createLocalRelay({
       gatewayUrl: gateway.url,
       signingSecret,
       flatfile: { url: apiUrl, token: apiKey },
       activity,
       bound: options.relayBound,
+      // As a deploy with listenerRoute on: the gateway serves /listener (local/routes.ts).
+      plan: relayPlanFor({ listenerRoute: true, ownedSpaces: env.OWNED_SPACES }),
     });
 
     const playground = embedded ? createPlayground({ ...embedded, forward, activity }) : undefined;

@@ -5,17 +5,26 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { signPayload } from "../shared/core/signature";
-import { ROUTE_PATHS, routesFor, type RoutedEvent } from "../shared/routes";
+import { routesFor, servedRoutes, type RoutedEvent } from "../shared/routes";
 import type { FlowResult } from "./playground/flows";
 import { sessionFile, type LocalSession } from "./session";
 
 const FLOWS = ["configure", "commit", "duplicate", "submit"] as const;
+/** Every route npm start serves, the customer's listener's too. */
+const SERVED = servedRoutes({ listener: true });
 const USAGE = `usage: npm run send -- configure|commit|duplicate|submit [options]   or   npm run send -- <event.json>
   configure  --locale fr-CH  --country JP  --currency BHD  --creator member|staff|guest|unknown  --reference ok|slow|failing|none
   commit     --valid N  --invalid N  --sheet contacts|orders   (default: 3 valid Contacts records)
-  any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route ${ROUTE_PATHS.join("|")})`;
+  any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route ${SERVED.map((r) => r.name).join("|")})`;
 
-/** Which route a file's event goes to, as the relay decides it (without loading the handlers). */
+/** The path of `--route`: a route's name (`listener`) or its path (`/listener`). */
+function routePath(given: string): string {
+  const route = SERVED.find((r) => r.name === given || r.path === given);
+  if (!route) throw new Exit(2, `--route ${given}: not a route npm start serves (${SERVED.map((r) => r.name).join(", ")})`);
+  return route.path;
+}
+
+/** Which of our routes a file's event goes to, as the relay decides it (without loading the handlers). */
 function routeForEvent(event: unknown): string {
   const routed = (typeof event === "object" && event !== null ? event : {}) as RoutedEvent;
   const route = routesFor(routed)[0];
@@ -129,7 +138,7 @@ async function sendFile(base: string, file: string, options: Record<string, stri
   const secret = process.env.FLATFILE_SIGNING_SECRET ?? session.signingSecret;
   if (!secret)
     throw new Exit(2, `No signing secret: set FLATFILE_SIGNING_SECRET, or start the local run first (npm start writes ${sessionFile()}).`);
-  let route = options.route;
+  let route = options.route === undefined ? undefined : routePath(options.route);
   if (!route) {
     let event: unknown;
     try {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ROUTE_PATHS } from "../shared/routes";
+import { servedRoutes } from "../shared/routes";
 import { ConfigError, startLocalRun } from "./local-run";
 import { sessionFile, type LocalSession } from "./session";
 
@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(session, null, 2), { mode: 0o600 });
 
   console.log(`Playground: ${run.url}/`);
-  console.log(`Listening on ${run.url}: POST ${ROUTE_PATHS.join(", ")}`);
+  console.log(
+    `Listening on ${run.url}: POST ${servedRoutes({ listener: true })
+      .map((route) => route.path)
+      .join(", ")}`,
+  );
   if (run.mode === "embedded") {
     console.log("Embedded Flatfile stand-in. Try:  npm run send -- configure --locale fr-CH   (then commit, duplicate, submit)");
   } else if (run.mode === "pull") {

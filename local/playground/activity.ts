@@ -4,12 +4,15 @@
  * calls the handler made during that attempt, in order.
  *
  * The handlers run in this process (as the local gateway calls them), so the calls are seen by
- * wrapping `globalThis.fetch` once, and attributed to the attempt through AsyncLocalStorage:
- * the page's own reads run outside any attempt and are not recorded.
+ * wrapping `globalThis.fetch` once, and the lines printed with `console.*` (the customer's
+ * listener's logs) by wrapping the console, each attributed to the attempt through
+ * AsyncLocalStorage: the page's own reads run outside any attempt and are not recorded.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { format } from "node:util";
+import { redact } from "../../shared/core/logger";
 import type { RouteHandler } from "../../shared/core/route";
-import type { RoutePath } from "../gateway";
+import type { ServedPath } from "../gateway";
 
 export interface OutboundCall {
   method: string;
@@ -29,6 +32,8 @@ export interface Attempt {
   answer: string;
   ms: number;
   calls: OutboundCall[];
+  /** What the handler printed with console.* during the attempt, redacted as the function's log is. */
+  logs: string[];
 }
 
 export type DeliverySource = "button" | "send" | "pull" | "file" | "unknown";
@@ -48,6 +53,8 @@ export interface Delivery {
 
 const MAX_DELIVERIES = 200;
 const MAX_ANSWER = 600;
+const MAX_LOG_LINES = 50;
+const MAX_LOG_LINE = 500;
 
 export class Activity {
   readonly deliveries: Delivery[] = [];
@@ -78,6 +85,8 @@ export class Activity {
   /** Tells the recorder who is about to deliver this event (the gateway only sees a request). */
   expect(eventId: string, source: DeliverySource): void {
     this.sources.set(eventId, source);
+    // Kept for every route the event reaches; a template posted by hand is never forgotten, so bounded.
+    if (this.sources.size > MAX_DELIVERIES) this.sources.delete(this.sources.keys().next().value!);
   }
 
   /** An event the relay did not forward: nothing will arrive for it. */
@@ -85,12 +94,13 @@ export class Activity {
     this.sources.delete(eventId);
   }
 
-  delivery(eventId: string): Delivery | undefined {
-    return this.deliveries.find((d) => d.eventId === eventId);
+  /** The delivery of an event to `route`, or its first one (the relay sends one event to every route that takes it). */
+  delivery(eventId: string, route?: string): Delivery | undefined {
+    return this.deliveries.find((d) => d.eventId === eventId && (route === undefined || d.route === route));
   }
 
-  setRelayOutcome(eventId: string, words: string): void {
-    const delivery = this.delivery(eventId);
+  setRelayOutcome(eventId: string, words: string, route?: string): void {
+    const delivery = this.delivery(eventId, route);
     if (delivery) delivery.relay = words;
     this.touch();
   }
@@ -101,11 +111,11 @@ export class Activity {
   }
 
   /** Wraps the route handlers so each request is recorded as an attempt of its event's delivery. */
-  recordRoutes(routes: Record<RoutePath, RouteHandler>): Record<RoutePath, RouteHandler> {
-    const wrapped = {} as Record<RoutePath, RouteHandler>;
-    for (const [path, handler] of Object.entries(routes) as [RoutePath, RouteHandler][]) {
+  recordRoutes<R extends Partial<Record<ServedPath, RouteHandler>>>(routes: R): R {
+    const wrapped = {} as Record<string, RouteHandler>;
+    for (const [path, handler] of Object.entries(routes) as [ServedPath, RouteHandler][]) {
       wrapped[path] = async (event, context) => {
-        const attempt: Attempt = { at: Date.now(), status: "pending", answer: "", ms: 0, calls: [] };
+        const attempt: Attempt = { at: Date.now(), status: "pending", answer: "", ms: 0, calls: [], logs: [] };
         this.attach(path, event.body, event.isBase64Encoded, attempt);
         try {
           const result = await this.current.run(attempt, () => handler(event, context));
@@ -122,7 +132,7 @@ export class Activity {
         }
       };
     }
-    return wrapped;
+    return wrapped as R;
   }
 
   private attach(route: string, body: string | undefined, base64: boolean, attempt: Attempt): void {
@@ -136,7 +146,7 @@ export class Activity {
     }
     const text = (value: unknown) => (typeof value === "string" ? value.slice(0, 100) : undefined);
     const eventId = text(event.id) ?? "(no id)";
-    let delivery = this.delivery(eventId);
+    let delivery = this.delivery(eventId, route);
     if (!delivery) {
       delivery = {
         eventId,
@@ -148,13 +158,40 @@ export class Activity {
         source: this.sources.get(eventId) ?? "send",
         attempts: [],
       };
-      this.sources.delete(eventId);
       this.deliveries.push(delivery);
       if (this.deliveries.length > MAX_DELIVERIES) this.deliveries.shift();
       this.noteSpace(delivery.spaceId);
     }
     delivery.attempts.push(attempt);
     this.touch();
+  }
+
+  /**
+   * Wraps console.* so that a line printed inside an attempt is kept with it, formatted and
+   * redacted (shared/core/logger.ts, as functions/listener/console-redaction.ts does on Lambda),
+   * and still printed. Returns the undo.
+   */
+  installConsoleRecorder(): () => void {
+    const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;
+    const originals = methods.map((method) => console[method]);
+    const wrappers = methods.map((method, i) => {
+      const original = originals[i]!;
+      const wrapper = (...args: unknown[]) => {
+        const attempt = this.current.getStore();
+        if (attempt && attempt.logs.length < MAX_LOG_LINES) {
+          attempt.logs.push(redact(format(...args)).slice(0, MAX_LOG_LINE));
+          this.touch();
+        }
+        original.apply(console, args);
+      };
+      console[method] = wrapper;
+      return wrapper;
+    });
+    return () => {
+      methods.forEach((method, i) => {
+        if (console[method] === wrappers[i]) console[method] = originals[i]!;
+      });
+    };
   }
 
   /** Replaces globalThis.fetch with one that records calls made inside an attempt. Returns the undo. */

@@ -184,7 +184,7 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     const outcome = await forward(event, "button");
     const jobId = event.context?.jobId;
     const job = jobId ? jobSummary(jobId) : undefined;
-    const attempt = activity.delivery(String(event.id))?.attempts.at(-1);
+    const attempt = activity.delivery(String(event.id), outcome.kind === "ignored" ? undefined : outcome.route)?.attempts.at(-1);
     const answered = outcome.kind === "delivered";
     const ok = answered && (job ? job.status === "complete" : true);
     const lines: string[] = [];

@@ -1,17 +1,19 @@
 /**
  * Delivers an event to the local routes the way the deployed relay does: the relay's own code
- * (infra/relay/forward.ts: routing, signing, retries within its bound, failing the job when it
- * gives up), with the local gateway as its base URL.
+ * (infra/relay/forward.ts: routing to every route that takes the event, signing, retries within
+ * its bound, failing the job when it gives up), with the local gateway as its base URL, and the
+ * plan of a deploy that serves the customer's listener (read from listener/index.ts, plan.ts).
  */
 import {
   defaultDeps,
   RELAY_BOUND,
   RELAY_SECRET_BASE_URL,
   RELAY_SECRET_SIGNING,
-  relayEvent,
+  relayEventToAll,
   type PlatformEvent,
   type RelayDeps,
   type RelayOutcome,
+  type RelayPlan,
   type RetryBound,
 } from "../../infra/relay/forward";
 import type { Activity, DeliverySource } from "./activity";
@@ -24,14 +26,20 @@ export interface LocalRelayOptions {
   activity: Activity;
   bound?: RetryBound;
   deps?: Partial<RelayDeps>;
+  /** What it forwards beyond our routes (local-run.ts: the listener's, and OWNED_SPACES). Default: our routes only. */
+  plan?: RelayPlan;
 }
 
+/**
+ * Relays one event; resolves with the first route's outcome (ours before the listener's, as the
+ * flows wait on ours), every route's recorded on its delivery.
+ */
 export type Forward = (event: PlatformEvent, source: DeliverySource) => Promise<RelayOutcome>;
 
 export function describeOutcome(outcome: RelayOutcome): string {
   switch (outcome.kind) {
     case "ignored":
-      return "not forwarded: the relay does not own this event";
+      return `not forwarded: ${outcome.reason ?? "the relay does not own this event"}`;
     case "delivered":
       return `delivered to ${outcome.route}: HTTP ${outcome.status}${outcome.attempts > 1 ? ` after ${outcome.attempts} attempts` : ""}`;
     case "gave-up": {
@@ -55,16 +63,20 @@ export function createLocalRelay(options: LocalRelayOptions): Forward {
   const deps: RelayDeps = { ...defaultDeps(), log: () => undefined, ...options.deps };
   return async (event, source) => {
     if (typeof event.id === "string") options.activity.expect(event.id, source);
-    const outcome = await relayEvent(
+    const outcomes = await relayEventToAll(
       event,
       { readSecret: async (name) => secrets[name] ?? "", flatfileApi: options.flatfile },
       deps,
       options.bound ?? RELAY_BOUND,
+      options.plan,
     );
     if (typeof event.id === "string") {
-      if (outcome.kind === "ignored") options.activity.forget(event.id);
-      else options.activity.setRelayOutcome(event.id, describeOutcome(outcome));
+      for (const outcome of outcomes) {
+        if (outcome.kind !== "ignored") options.activity.setRelayOutcome(event.id, describeOutcome(outcome), outcome.route);
+      }
+      // Every delivery has arrived by now: a later request with this id is someone's `npm run send`.
+      options.activity.forget(event.id);
     }
-    return outcome;
+    return outcomes[0]!;
   };
 }

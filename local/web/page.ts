@@ -158,14 +158,17 @@ function deliveriesSection(deliveries: readonly Delivery[]): string {
                 `<li><code>${escape(c.method)} ${escape(c.path)}</code> → ${escape(c.status)} <span class="muted">${escape(c.target)} · ${escape(c.ms)} ms</span></li>`,
             )
             .join("");
+          // What the handler printed (the customer's listener's console), redacted when it was recorded.
+          const logs = (a.logs ?? []).map((line) => `<li><code>${escape(line)}</code></li>`).join("");
           return (
             `<div class="attempt"><strong>attempt ${i + 1}</strong> at ${escape(time(a.at))}: HTTP ${escape(a.status)} in ${escape(a.ms)} ms <code class="answer">${escape(a.answer)}</code>` +
-            `<details${calls ? "" : " hidden"}><summary>${escape(a.calls.length)} calls</summary><ol>${calls}</ol></details></div>`
+            `<details${calls ? "" : " hidden"}><summary>${escape(a.calls.length)} calls</summary><ol>${calls}</ol></details>` +
+            `<details class="logs"${logs ? "" : " hidden"}><summary>${escape(a.logs?.length ?? 0)} log lines</summary><ol>${logs}</ol></details></div>`
           );
         })
         .join("");
       return (
-        `<tr data-event="${escape(d.eventId)}"><td><code>${escape(d.topic)}</code>${d.job ? `<br><code>${escape(d.job)}</code>` : ""}<br><span class="muted">${escape(d.eventId)}</span></td>` +
+        `<tr data-event="${escape(d.eventId)}" data-route="${escape(d.route)}"><td><code>${escape(d.topic)}</code>${d.job ? `<br><code>${escape(d.job)}</code>` : ""}<br><span class="muted">${escape(d.eventId)}</span></td>` +
         `<td><code>${escape(d.route)}</code><br>via ${escape(d.source)}</td><td>${attempts}${d.relay ? `<div class="muted">relay: ${escape(d.relay)}</div>` : ""}</td></tr>`
       );
     })

@@ -150,6 +150,11 @@ describe("npm run send against a running npm start", () => {
         expect(sent.stdout).toMatch(/"status":"complete"|"counts"/);
         expect(sent.code).toBe(0);
       }
+      // The customer's listener takes any event sent to it by name: the example completes its own job.
+      const listener = await send(["local/events/listener-action.json", "--route", "listener"]);
+      expect(listener.stdout).toContain(`200 ${url}/listener`);
+      expect(listener.stdout).toMatch(/"job":"complete"/);
+      expect(listener.code).toBe(0);
     },
     SENDS_TIMEOUT_MS,
   );
