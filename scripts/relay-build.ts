@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { buildRelayAgent, RELAY_AGENT_FILE, writeRelayAgent } from "../infra/relay/bundle";
 import { relayTopics } from "../infra/relay/forward";
-import { relayPlanFor } from "../infra/relay/plan";
+import { relayPlanWithNotes, unroutedTopicsNote } from "../infra/relay/plan";
 
 /** The plan's settings from `--listener` and `--owned-spaces <value>` (shared with relay:deploy). */
 export function planArguments(argv: readonly string[]): { listenerRoute: boolean; ownedSpaces?: string } {
@@ -18,7 +18,8 @@ export function planArguments(argv: readonly string[]): { listenerRoute: boolean
 async function main(): Promise<void> {
   const flag = process.argv.indexOf("--outfile");
   const outfile = resolve(flag > 0 && process.argv[flag + 1] ? process.argv[flag + 1]! : `dist/relay/${RELAY_AGENT_FILE}`);
-  const plan = relayPlanFor(planArguments(process.argv));
+  const { plan, unroutedTopics } = relayPlanWithNotes(planArguments(process.argv));
+  if (unroutedTopics.length > 0) console.warn(`warning: ${unroutedTopicsNote(unroutedTopics)}`);
   const bundle = await buildRelayAgent(plan);
   writeRelayAgent(outfile, bundle);
   console.log(`relay agent: ${outfile} (${(bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${bundle.sha256.slice(0, 12)})`);

@@ -54,7 +54,7 @@ const matchers = new WeakMap<readonly ListenerSubscription[], (body: Record<stri
 export function destinationsFor(event: PlatformEvent, plan: RelayPlan = {}): RelayDestination[] {
   const ours = routesFor(event).map((route) => ({ name: route.name, path: route.path, failsJob: route.jobs !== undefined }));
   const listener = plan.listener;
-  if (!listener || ours.some((route) => route.failsJob)) return ours;
+  if (!listener || ours.some((route) => route.failsJob) || !listener.topics.includes(event.topic ?? "")) return ours;
   const takes = matchers.get(listener.subscriptions) ?? listenerMatcher(listener.subscriptions);
   matchers.set(listener.subscriptions, takes);
   if (!takes(JSON.parse(forwardedBody(event)) as Record<string, unknown>)) return ours;

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Annotations, CustomResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, type CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -21,7 +21,7 @@ import { grantSecretKey } from "../route-function";
 import { LAMBDA_RUNTIME } from "../runtime";
 import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
 import { relayTopics, type RelayPlan } from "./forward";
-import { relayPlanFor } from "./plan";
+import { relayPlanWithNotes, unroutedTopicsNote } from "./plan";
 
 export interface RelayRegistrationProps {
   /** The stack's secret `{"apiKey","signingSecret"}`; only the register function may read it. */
@@ -75,7 +75,8 @@ export class RelayRegistration extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayRegistrationProps) {
     super(scope, id);
-    const plan = relayPlanFor({ listenerRoute: props.listenerRoute, ownedSpaces: props.ownedSpaces });
+    const { plan, unroutedTopics } = relayPlanWithNotes({ listenerRoute: props.listenerRoute, ownedSpaces: props.ownedSpaces });
+    if (unroutedTopics.length > 0) Annotations.of(this).addWarningV2("flatfile:listenerUnroutedTopics", unroutedTopicsNote(unroutedTopics));
     const agent = stageAgent(plan);
     this.agentSha256 = agent.sha256;
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { buildRelayAgentSync } from "../../../infra/relay/bundle";
 import { destinationsFor, relayTopics } from "../../../infra/relay/forward";
 import { readListenerSubscriptions } from "../../../infra/relay/listener-subscriptions";
-import { relayPlanFor } from "../../../infra/relay/plan";
+import { relayPlanFor, relayPlanWithNotes, unroutedTopicsNote } from "../../../infra/relay/plan";
 import { RelayRegistration } from "../../../infra/relay/relay-registration";
 import { CONTACTS_SHEET, EXAMPLE_ACTION_JOB } from "../../../listener";
 import { sampleEvent } from "../../support/relay-receiver";
@@ -33,27 +33,20 @@ describe("the listener's subscriptions, read from its module", () => {
     expect(relayTopics(plan).sort()).toEqual(["commit:created", "job:ready"]);
   });
 
-  it("namespaces, topic globs and lists of topics, as @flatfile/listener matches them", () => {
-    const plan = relayPlanFor({ listenerRoute: true, listenerModule: fixture("namespaced-listener") });
-    expect([...plan.listener!.topics].sort()).toEqual([
-      "records:created",
-      "records:deleted",
-      "records:updated",
-      "sheet:created",
-      "sheet:updated",
-    ]);
-    // The agent subscribes to ours and the listener's.
-    expect(relayTopics(plan)).toEqual(expect.arrayContaining(["job:ready", "commit:created", "records:updated", "sheet:created"]));
-    const base = sampleEvent("commit-created");
-    const records = { ...base, topic: "records:updated", domain: "workbook" };
-    expect(paths({ ...records, namespaces: ["space:green"] }, plan)).toEqual(["/listener"]);
-    expect(paths({ ...records, namespaces: ["space:blue"] }, plan)).toEqual([]);
-    expect(paths(records, plan)).toEqual([]);
-    const sheet = { ...base, topic: "sheet:created", domain: "sheet" };
-    expect(paths({ ...sheet, context: { ...base.context, sheetSlug: "orders" } }, plan)).toEqual(["/listener"]);
-    expect(paths(sheet, plan)).toEqual([]);
-    // Nothing of the example's: this module does not take commits.
-    expect(paths(base, plan)).toEqual(["/commit-created"]);
+  it("namespaces, topic globs and lists of topics, as @flatfile/listener matches them; topics its route does not take are noted, not forwarded", () => {
+    const { plan, unroutedTopics } = relayPlanWithNotes({ listenerRoute: true, listenerModule: fixture("namespaced-listener") });
+    expect([...plan.listener!.topics].sort()).toEqual(["commit:created", "job:ready"]);
+    expect(unroutedTopics.sort()).toEqual(["commit:completed", "commit:updated", "job:failed"]);
+    expect(unroutedTopicsNote(unroutedTopics)).toMatch(/the relay does not forward them/);
+    const commit = sampleEvent("commit-created");
+    expect(paths({ ...commit, namespaces: ["space:green"] }, plan)).toEqual(["/commit-created", "/listener"]);
+    expect(paths({ ...commit, namespaces: ["space:blue"] }, plan)).toEqual(["/commit-created"]);
+    expect(paths(commit, plan)).toEqual(["/commit-created"]);
+    const job = sampleEvent("action-duplicate");
+    const exportJob = { ...job, payload: { ...job.payload, job: "sheet:ordersExport" } };
+    expect(paths(exportJob, plan)).toEqual(["/listener"]);
+    expect(paths({ ...exportJob, topic: "job:failed" }, plan)).toEqual([]);
+    expect(paths({ ...commit, topic: "commit:updated", namespaces: ["space:green"] }, plan)).toEqual([]);
   });
 
   it("refuses a filter it cannot carry as data, and a module without a default function", () => {
