@@ -15,11 +15,13 @@ import { submissionKey } from "../../../functions/action-job/submission";
 import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../../local/flatfile-stand-in";
 import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
-import { startGateway, type LocalGateway, type RoutePath } from "../../../local/gateway";
+import { startGateway, type LocalGateway, type ServedPath } from "../../../local/gateway";
 import { routes } from "../../../local/routes";
 import { defaultDeps, deliver, RELAY_BOUND } from "../../../infra/relay/forward";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { OPEN_JOB_KEY_PREFIX } from "../../../shared/core/open-jobs";
+import { FAILED_HEADINGS } from "../../../shared/core/job-outcomes";
+import { createSdkClient } from "../../../shared/core/flatfile-sdk";
 import { resetSubmissionClients, s3Client } from "../../../shared/core/submission-clients";
 import { WORKBOOK_NAME } from "../../../shared/domain/blueprint";
 import { GUIDE_TITLE, readSpaceState } from "../../../shared/flatfile/space-state";
@@ -116,7 +118,7 @@ afterAll(async () => {
   if (rows.length === 0) return;
   const flows = [...new Set(rows.map((r) => r.flow))];
   console.log(
-    `crash points: ${rows.length} over ${flows.map((f) => `${f} ${rows.filter((r) => r.flow === f).length}`).join(", ")}; every job ended complete, nothing made twice`,
+    `crash points: ${rows.length} over ${flows.map((f) => `${f} ${rows.filter((r) => r.flow === f).length}`).join(", ")}; every job ended complete (a listener job taken and not seen ending: failed with a sentence, not run again), nothing made twice`,
   );
   if (process.env.CRASH_POINTS_TABLE) {
     const table = [
@@ -141,7 +143,7 @@ interface Scenario {
 
 interface Flow {
   name: string;
-  path: RoutePath;
+  path: ServedPath;
   prepare(): Promise<Scenario>;
 }
 
@@ -295,6 +297,60 @@ const FLOWS: Flow[] = [
       };
     },
   },
+  {
+    // The customer's listener (listener/index.ts): its plugin-job-handler action, run at most once.
+    name: "listener action",
+    path: "/listener",
+    async prepare() {
+      const space = flatfile.seed.space({ name: "Crash listener" });
+      const job = flatfile.seed.job({ job: "workbook:myAction", spaceId: space.id });
+      return {
+        event: jobReadyEvent({ job: "workbook:myAction", jobId: job.id, spaceId: space.id }),
+        jobId: job.id,
+        async check(body) {
+          const ended = flatfile.jobs.get(job.id)!;
+          const completes = flatfile.requests.filter((r) => r.route === "jobs.complete" && r.path.includes(job.id));
+          expect(completes.length, "the listener's job completed at most once").toBeLessThanOrEqual(1);
+          expect(await trackedAsOpen(job.id), "an ended job is no longer tracked as open").toBe(false);
+          if (ended.status === "complete") {
+            expect(ended.outcome?.message).toBe("The example action ran.");
+            return `job complete${noteOf(body, ["job", "replayed"]) ? `; ${noteOf(body, ["job", "replayed"])}` : ""}`;
+          }
+          // Taken and not seen ending: ended with a sentence, not run a second time.
+          expect(ended.status, `job ${job.id}: ${JSON.stringify(ended.outcome)} ${ended.info}`).toBe("failed");
+          expect(ended.outcome?.heading).toBe(FAILED_HEADINGS.unexpected);
+          expect(String(ended.outcome?.message)).toMatch(/^This job did not finish: it was interrupted/);
+          expect(completes, "not run again").toHaveLength(0);
+          return "job failed: interrupted, not run again";
+        },
+      };
+    },
+  },
+  {
+    name: "listener commit",
+    path: "/listener",
+    async prepare() {
+      const c = await seedConfiguredSpace(flatfile, { contacts: 0, orders: 0 });
+      const { commitId } = flatfile.seed.commit(c.contactsId, {
+        insert: [
+          { ...contact(1), email: " Ada1@Example.COM" },
+          { ...contact(2), email: "ada2@example.com " },
+        ],
+      });
+      return {
+        event: {
+          ...commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, sheetSlug: "contacts", commitId }),
+          dataUrl: `v1/sheets/${c.contactsId}/records?commitId=${commitId}`,
+        },
+        async check(body) {
+          expect(body.ignored, JSON.stringify(body)).not.toBe(true);
+          const { data } = await createSdkClient({ token: flatfile.apiKey, baseUrl: flatfile.url }).records.get(c.contactsId);
+          expect(data.records.map((r) => r.values.email?.value)).toEqual(["ada1@example.com", "ada2@example.com"]);
+          return `addresses written back normalised${noteOf(body, ["handlers", "replayed"]) ? `; ${noteOf(body, ["handlers", "replayed"])}` : ""}`;
+        },
+      };
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -308,7 +364,7 @@ interface Redelivery {
 }
 
 /** What the relay does next: its own delivery loop (backoff, Retry-After) within its bound. */
-async function redeliverAsRelay(path: RoutePath, event: Record<string, unknown>): Promise<Redelivery> {
+async function redeliverAsRelay(path: ServedPath, event: Record<string, unknown>): Promise<Redelivery> {
   const statuses: string[] = [];
   let finalBody: Record<string, unknown> = {};
   const deps = {
@@ -360,7 +416,7 @@ const labelOf = (run: CrashRun) => {
 
 describe.concurrent("crash points: killed right after each Flatfile call, then redelivered by the relay", () => {
   for (const flow of FLOWS) {
-    it(`${flow.name}: every crash point ends with the job complete and nothing made twice`, async () => {
+    it(`${flow.name}: every crash point ends with the job complete (a listener job it had taken: failed with a sentence) and nothing made twice`, async () => {
       // A clean run through the same proxy lists the calls the flow makes.
       const clean = await flow.prepare();
       const baseline = await invokeAndCrash(setup, flow.path, clean.event, { remainingMs: 25_000 });

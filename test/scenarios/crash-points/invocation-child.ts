@@ -9,11 +9,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { routes } from "../../../local/routes";
-import type { RoutePath } from "../../../local/gateway";
+import type { ServedPath } from "../../../local/gateway";
 import { apiEvent } from "../../support/harness";
 
 interface Invoke {
-  path: RoutePath;
+  path: ServedPath;
   rawBody: string;
   headers: Record<string, string>;
   remainingMs: number;

@@ -14,7 +14,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FlatfileStandIn, RequestLogEntry } from "../../../local/flatfile-stand-in";
-import type { RoutePath } from "../../../local/gateway";
+import type { ServedPath } from "../../../local/gateway";
 import { signPayload } from "../../../shared/core/signature";
 
 export interface CallRecord {
@@ -214,7 +214,7 @@ function startChild(file: string, env: NodeJS.ProcessEnv): Promise<ChildProcess>
  */
 export async function invokeAndCrash(
   setup: ChildSetup,
-  path: RoutePath,
+  path: ServedPath,
   event: Record<string, unknown>,
   options: { cutAfter?: number; remainingMs: number },
 ): Promise<CrashRun> {
