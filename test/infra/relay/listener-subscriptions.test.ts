@@ -69,5 +69,6 @@ describe("the listener's subscriptions, read from its module", () => {
     expect(String(resource!.Properties.Topics).split(",").sort()).toEqual(["commit:created", "job:ready"]);
     expect(relay.agentSha256).toBe(buildRelayAgentSync(relayPlanFor({ listenerRoute: true })).sha256);
     expect(relay.agentSha256).not.toBe(buildRelayAgentSync().sha256);
-  });
+    // A synth and three builds: tens of seconds on a loaded machine.
+  }, 120_000);
 });

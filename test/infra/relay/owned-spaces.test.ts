@@ -89,5 +89,5 @@ describe("the relay and ownedSpaces", () => {
     });
     expect(relayRegistration.agentSha256).toBe(buildRelayAgentSync(GREEN).sha256);
     expect(relayRegistration.agentSha256).not.toBe(buildRelayAgentSync().sha256);
-  });
+  }, 120_000);
 });
