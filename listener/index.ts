@@ -1,7 +1,8 @@
 /**
  * The customer's listener: the one module the listener function hands each verified event to. It
  * is ordinary `@flatfile/listener` code, as a hosted agent would run it; this example can be
- * replaced or deleted. Nothing imports it yet: the route that runs it is not in the route table.
+ * replaced or deleted. What it registers is read at build time too: the relay forwards only the
+ * events it matches (infra/relay/plan.ts).
  */
 import type { FlatfileListener } from "@flatfile/listener";
 import { jobHandler } from "@flatfile/plugin-job-handler";
