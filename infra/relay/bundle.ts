@@ -12,6 +12,7 @@
  * by the tests.
  */
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { build, buildSync, type BuildOptions } from "esbuild";
@@ -20,6 +21,7 @@ import type { RelayPlan } from "./forward";
 
 export { RELAY_AGENT_FILE };
 const HERE = __dirname;
+const LISTENER_CJS = createRequire(join(HERE, "agent.ts")).resolve("@flatfile/listener");
 
 /** The deploy's plan (plan.ts) goes in as a literal: the agent reads no setting at run time. */
 const entry = (plan: RelayPlan) => `
@@ -42,6 +44,8 @@ export function relayAgentBuildOptions(plan: RelayPlan = {}): BuildOptions & { w
     alias: {
       "cross-fetch": join(HERE, "shims", "cross-fetch.cjs"),
       pako: join(HERE, "shims", "pako.cjs"),
+      // One copy: the entry requires it (its CommonJS build), listener-match.ts imports it (its ESM build).
+      "@flatfile/listener": LISTENER_CJS,
     },
     logLevel: "silent",
     write: false,

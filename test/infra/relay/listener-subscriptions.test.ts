@@ -4,12 +4,13 @@
  * data (the plan), and matched with @flatfile/listener's own rules. The registration subscribes the
  * agent to those topics.
  */
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
-import { describe, expect, it } from "vitest";
-import { buildRelayAgentSync } from "../../../infra/relay/bundle";
+import { describe, expect, it, vi } from "vitest";
+import { buildRelayAgent, buildRelayAgentSync } from "../../../infra/relay/bundle";
 import { destinationsFor, relayTopics } from "../../../infra/relay/forward";
 import { readListenerSubscriptions } from "../../../infra/relay/listener-subscriptions";
 import { relayPlanFor, relayPlanWithNotes, unroutedTopicsNote } from "../../../infra/relay/plan";
@@ -70,5 +71,27 @@ describe("the listener's subscriptions, read from its module", () => {
     expect(relay.agentSha256).toBe(buildRelayAgentSync(relayPlanFor({ listenerRoute: true })).sha256);
     expect(relay.agentSha256).not.toBe(buildRelayAgentSync().sha256);
     // A synth and three builds: tens of seconds on a loaded machine.
+  }, 120_000);
+
+  it("the built agent carries the plan: run as Flatfile runs it, it relays a Contacts commit to both routes, the default one to ours", async () => {
+    const routesOf = async (code: string) => {
+      const module = { exports: {} as { dispatchEvent(event: unknown): Promise<void>; setVariables(v: object): void } };
+      new Function("module", "exports", "require", code)(module, module.exports, createRequire(__filename));
+      const lines: string[] = [];
+      const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+      const log = vi.spyOn(console, "log").mockImplementation(capture);
+      const error = vi.spyOn(console, "error").mockImplementation(capture);
+      try {
+        // No secrets can be read (nothing listens there): each route's delivery gives up at once, and says which route.
+        module.exports.setVariables({ accessToken: "sk_agent_bundle_test", apiUrl: "http://127.0.0.1:9/api/" });
+        await module.exports.dispatchEvent(sampleEvent("commit-created"));
+      } finally {
+        log.mockRestore();
+        error.mockRestore();
+      }
+      return lines.flatMap((line) => (line.startsWith("{") ? [JSON.parse(line).route as string] : [])).sort();
+    };
+    expect(await routesOf((await buildRelayAgent(relayPlanFor({ listenerRoute: true }))).code)).toEqual(["/commit-created", "/listener"]);
+    expect(await routesOf((await buildRelayAgent()).code)).toEqual(["/commit-created"]);
   }, 120_000);
 });
