@@ -10,7 +10,10 @@ import { waves } from "../../../bench/round-trips";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { openJobStore } from "../../../shared/core/open-jobs";
-import { SHEET_ACTIONS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
+import { buildWorkbook, SHEET_ACTIONS, SHEET_SLUGS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
+import type { Audience } from "../../../shared/domain/audience";
+import { resolveCurrency } from "../../../shared/domain/currency";
+import { BUNDLED_CATEGORIES } from "../../../shared/domain/reference-data";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../../shared/flatfile/space-state";
@@ -96,8 +99,16 @@ describe("space-configure: one event", () => {
     const { space, event } = seedJob();
     expect((await h.deliver(handler, event)).status).toBe(200);
     const [workbook] = await workbooksIn(space.id);
-    const contacts = sheetOf(workbook!, "contacts");
-    expect(contacts.config.fields.map((f) => f.key)).toEqual(["firstName", "lastName", "email"]);
+    const contacts = sheetOf(workbook!, SHEET_SLUGS.contacts);
+    // The blueprint's own fields for this Space's audience, whatever they are.
+    const planned = buildWorkbook({
+      spaceId: space.id,
+      environmentId: workbook!.environmentId,
+      audience: (workbook!.metadata as { audience: Audience }).audience,
+      currency: resolveCurrency(undefined),
+      referenceData: { source: "bundled", categories: [...BUNDLED_CATEGORIES], detail: "" },
+    }).sheets!.find((sheet) => sheet.slug === SHEET_SLUGS.contacts)!;
+    expect(contacts.config.fields.map((f) => f.key)).toEqual(planned.fields.map((f) => f.key));
     expect(fieldOf(contacts, "email")?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ type: "unique" })]));
     expect(contacts.config.actions).toEqual([
       expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "foreground", label: SHEET_ACTIONS.duplicate.label }),
