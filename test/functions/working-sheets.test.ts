@@ -8,6 +8,7 @@ import { handler as actionHandler } from "../../functions/action-job/handler";
 import { handler as commitHandler } from "../../functions/commit-created/handler";
 import { isLocked, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
+import { SHEET_ROLES } from "../../shared/domain/space-state";
 import { blockingErrors } from "../../functions/action-job/submit-workbook";
 import { workbookActionPressable } from "../support/action-constraints";
 import { expectOneInertHtmlBlock, guideSection, sectionCount } from "../support/guide";
@@ -68,7 +69,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     expect(duplicated.body).toMatchObject({ status: "complete", lockedSheetId: s.contactsId });
     const copyId = String(duplicated.body.copySheetId);
     const state = await stateOf(s.spaceId);
-    expect(state.sheets).toEqual({ contacts: copyId, orders: s.ordersId });
+    expect(state.sheets).toEqual({ ...s.state.sheets, contacts: copyId });
     expect(state.archived).toEqual([
       expect.objectContaining({ sheetId: s.contactsId, role: "contacts", replacedBy: copyId, jobId: dup.jobId }),
     ]);
@@ -116,7 +117,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     const submit = actionJob(s, "workbook:submitActionFg");
     const submitted = await h.deliver(actionHandler, submit.event);
     expect(submitted.body).toMatchObject({ status: "complete", records: 4 });
-    expect((submitted.body.lockedSheets as string[]).sort()).toEqual([copy.slug, "orders"].sort());
+    expect((submitted.body.lockedSheets as string[]).sort()).toEqual([copy.slug, ...SHEET_ROLES.filter((role) => role !== "contacts")].sort());
     expect((await jobOf(submit.jobId)).outcome?.message).toBe("Submitted 4 records from Contacts & Orders. Its sheets are now read-only.");
     for (const id of [copyId, s.ordersId]) expect(isLocked((await sheetOf(s, id)).config)).toBe(true);
     expect(guideSection(await guideOf(s), "history")).toMatch(/Submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace \(4 records\)/);
@@ -146,7 +147,7 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     const answer = await h.deliver(actionHandler, second.event);
     expect(answer.body).toMatchObject({ status: "complete", already: true, copySheetId: copyId });
     expect((await jobOf(second.jobId)).outcome).toMatchObject({ acknowledge: true, next: { type: "id", id: copyId } });
-    expect((await workbookOf(s)).sheets).toHaveLength(3);
+    expect((await workbookOf(s)).sheets).toHaveLength(SHEET_ROLES.length + 1);
     // A copy of the copy is the next working sheet, named so it can be told apart.
     const third = actionJob(s, "sheet:duplicate", copyId);
     const again = await h.deliver(actionHandler, third.event);
@@ -171,7 +172,7 @@ describe("working sheets: a duplicate interrupted after the copy was made", () =
       const again = await h.deliver(actionHandler, { ...dup.event, id: `${String(dup.event.id)}r` });
       expect(again.body).toMatchObject({ status: "complete", reusedCopy: true });
       const sheets = (await workbookOf(s)).sheets!;
-      expect(sheets).toHaveLength(3);
+      expect(sheets).toHaveLength(SHEET_ROLES.length + 1);
       const state = await stateOf(s.spaceId);
       expect(state.sheets.contacts).toBe(again.body.copySheetId);
       expect(state.archived).toHaveLength(1);
@@ -208,7 +209,7 @@ describe("working sheets: writers at once on one workbook", () => {
     const contactsCopy = String(answers[0]!.body.copySheetId);
 
     const sheets = (await workbookOf(s)).sheets!;
-    expect(sheets.map((sheet) => sheet.id).sort()).toEqual([s.contactsId, s.ordersId, contactsCopy].sort());
+    expect(sheets.map((sheet) => sheet.id).sort()).toEqual([...Object.values(s.state.sheets), contactsCopy].sort());
     expect(isLocked(sheets.find((sheet) => sheet.id === s.contactsId)!.config)).toBe(true);
     for (const id of [contactsCopy, s.ordersId]) expect(isLocked(sheets.find((sheet) => sheet.id === id)!.config), id).toBe(false);
     // The commits' change to Orders (the category added from data) survived the duplicate's write.
@@ -216,7 +217,7 @@ describe("working sheets: writers at once on one workbook", () => {
     const category = orders.config.fields.find((f) => f.key === "category") as Flatfile.Property.Enum;
     expect(category.config.options.map((o) => o.value)).toContain("vinyl");
     const state = await stateOf(s.spaceId);
-    expect(state.sheets).toEqual({ contacts: contactsCopy, orders: s.ordersId });
+    expect(state.sheets).toEqual({ ...s.state.sheets, contacts: contactsCopy });
     expect(state.archived?.map((a) => a.sheetId)).toEqual([s.contactsId]);
     const body = await guideOf(s);
     expect(sectionCount(body, "progress")).toBe(1);
@@ -241,7 +242,7 @@ describe("working sheets: writers at once on one workbook", () => {
     ]);
     for (const answer of answers) expect(answer.status).toBe(200);
     const sheets = (await workbookOf(s)).sheets!;
-    expect(sheets).toHaveLength(3);
+    expect(sheets).toHaveLength(SHEET_ROLES.length + 1);
     const state = await stateOf(s.spaceId);
     expect(answers.slice(0, 2).map((x) => x.body.copySheetId)).toEqual([state.sheets.contacts, state.sheets.contacts]);
     expect(answers.slice(0, 2).filter((x) => x.body.already === true)).toHaveLength(1);

@@ -11,7 +11,7 @@ import { actionJobRoute } from "../../../functions/action-job/actions";
 import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { jobReadyEvent } from "../../support/harness";
 import { configureSpace, useHarness } from "../../support/fixture";
-import { SPACE_STATE_KEY } from "../../../shared/domain/space-state";
+import { SHEET_ROLES, SPACE_STATE_KEY } from "../../../shared/domain/space-state";
 
 const h = useHarness();
 
@@ -91,7 +91,7 @@ describe("action-job: sheet:duplicate", () => {
     const sent = (update?.body as { sheets: (Flatfile.SheetConfigOrUpdate & { id?: string })[] }).sheets;
     expect(sent.find((s) => s.slug === "contacts")).toMatchObject({ access: [], readonly: true });
     // Every other sheet went back as it was, and the copy stays editable.
-    expect(sent.map((s) => s.slug).sort()).toEqual(["contacts", copy.slug, "orders"].sort());
+    expect(sent.map((s) => s.slug).sort()).toEqual([...SHEET_ROLES, copy.slug].sort());
     expect(workbook.sheets!.find((s) => s.slug === "orders")!.config.readonly).toBeUndefined();
     expect(copy.config.readonly).toBeUndefined();
 
@@ -140,13 +140,13 @@ describe("action-job: sheet:duplicate", () => {
     const afterFailure = await jobOf(job.id);
     expect(afterFailure.status).toBe("executing");
     expect(afterFailure.info).toMatch(/^Duplicating this sheet is waiting on a service that is temporarily unavailable/);
-    expect((await workbookOf(c)).sheets).toHaveLength(3);
+    expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length + 1);
 
     const retried = await h.deliver(handler, event);
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ status: "complete", reusedCopy: true });
     const sheets = (await workbookOf(c)).sheets!;
-    expect(sheets).toHaveLength(3);
+    expect(sheets).toHaveLength(SHEET_ROLES.length + 1);
     expect(sheets.find((s) => s.id === sheetId)!.config.access).toEqual([]);
     expect((await jobOf(job.id)).status).toBe("complete");
     // The guide's line was written once.
@@ -158,14 +158,14 @@ describe("action-job: sheet:duplicate", () => {
     const { job, event } = duplicateJob(c);
     const answers = await Promise.all(Array.from({ length: 4 }, () => h.deliverUntilSettled(handler, event)));
     expect(answers.map((a) => a.at(-1)!.status)).toEqual([200, 200, 200, 200]);
-    expect((await workbookOf(c)).sheets).toHaveLength(3);
+    expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length + 1);
     expect((await jobOf(job.id)).status).toBe("complete");
 
     const log = mark();
     const redelivered = await h.deliver(handler, { ...event, id: "us_evt_redeliver1" });
     expect(redelivered.status).toBe(200);
     expect(log.writes()).toEqual([]);
-    expect((await workbookOf(c)).sheets).toHaveLength(3);
+    expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length + 1);
   });
 
   it("answers 400 when the event lacks the sheet, before any call", async () => {
@@ -381,13 +381,13 @@ describe("action-job: only the actions the person was offered", () => {
     const forged = { ...(space.metadata as Record<string, unknown>), [SPACE_STATE_KEY]: { ...c.state, audience: "internal" } };
     await h.api.spaces.update(c.spaceId, { metadata: forged });
     await expectDuplicateRefused(c, "contacts", "Contacts");
-    expect((await workbookOf(c)).sheets).toHaveLength(2);
+    expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length);
   });
 
   it("fails a duplicate of a sheet the blueprint puts no Duplicate on (Orders), and changes nothing", async () => {
     const c = await configuredSpace();
     await expectDuplicateRefused(c, "orders", "Orders");
-    expect((await workbookOf(c)).sheets).toHaveLength(2);
+    expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length);
   });
 
   it("opens the copy with the audience's access whatever state the original was in (made read-only by hand)", async () => {

@@ -8,6 +8,8 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../../functions/action-job/handler";
 import { SUBMISSION_DETAIL_TYPE, SUBMISSION_SOURCE, submissionKey } from "../../../functions/action-job/submission";
+import { SHEET_SLUGS } from "../../../shared/domain/blueprint";
+import { SHEET_ROLES } from "../../../shared/domain/space-state";
 import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
 import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
 import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
@@ -161,7 +163,9 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
     expect(lines).toHaveLength(100_000);
     expect(new Set(lines.map((l) => l.id)).size).toBe(100_000);
     expect(events.events).toHaveLength(1);
-    expect((events.events[0]!.detail as { counts: unknown }).counts).toEqual({ contacts: 100_000, orders: 0 });
+    expect((events.events[0]!.detail as { counts: unknown }).counts).toEqual(
+      Object.fromEntries(SHEET_ROLES.map((role) => [role, role === SHEET_SLUGS.contacts ? 100_000 : 0])),
+    );
     expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toEqual([key]);
   }, 180_000);
 

@@ -17,6 +17,7 @@ import { BUNDLED_CATEGORIES } from "../../../shared/domain/reference-data";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../../shared/flatfile/space-state";
+import { SHEET_ROLES } from "../../../shared/domain/space-state";
 import { startLocalDynamo, dynamoEnv, type LocalDynamo } from "../../support/dynalite";
 import { jobReadyEvent } from "../../support/harness";
 import { useHarness } from "../../support/fixture";
@@ -82,7 +83,7 @@ describe("space-configure: one event", () => {
     expect(after.metadata).toMatchObject({ locale: "de-DE", fromTheApp: { plan: "pro" } });
     const state = readSpaceState(after.metadata);
     expect(state).toMatchObject({ workbookId: workbook!.id, guideDocumentId: guides[0]!.id, currency: "EUR", configureJobId: job.id });
-    expect(state!.sheets).toEqual({ contacts: sheetOf(workbook!, "contacts").id, orders: sheetOf(workbook!, "orders").id });
+    expect(state!.sheets).toEqual(Object.fromEntries(SHEET_ROLES.map((role) => [role, sheetOf(workbook!, role).id])));
 
     const finished = await jobOf(job.id);
     expect(finished.status).toBe("complete");
