@@ -117,7 +117,9 @@ describe("working sheets: duplicate → fix the copy → commit on the copy → 
     const submit = actionJob(s, "workbook:submitActionFg");
     const submitted = await h.deliver(actionHandler, submit.event);
     expect(submitted.body).toMatchObject({ status: "complete", records: 4 });
-    expect((submitted.body.lockedSheets as string[]).sort()).toEqual([copy.slug, ...SHEET_ROLES.filter((role) => role !== "contacts")].sort());
+    expect((submitted.body.lockedSheets as string[]).sort()).toEqual(
+      [copy.slug, ...SHEET_ROLES.filter((role) => role !== "contacts")].sort(),
+    );
     expect((await jobOf(submit.jobId)).outcome?.message).toBe("Submitted 4 records from Contacts & Orders. Its sheets are now read-only.");
     for (const id of [copyId, s.ordersId]) expect(isLocked((await sheetOf(s, id)).config)).toBe(true);
     expect(guideSection(await guideOf(s), "history")).toMatch(/Submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace \(4 records\)/);
