@@ -198,7 +198,15 @@ async function writeObject(
   const flush = async (next: { sheetIndex: number; pageNumber: number }) => {
     const PartNumber = state.parts.length + 1;
     const part = await aws("Writing a part of the submission", () =>
-      s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber, Body: partBuffer.subarray(0, bufferedBytes) })),
+      s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: state.uploadId,
+          PartNumber,
+          Body: partBuffer.subarray(0, bufferedBytes),
+        }),
+      ),
     );
     state.parts.push({ PartNumber, ETag: part.ETag! });
     state.sheetIndex = next.sheetIndex;
