@@ -34,8 +34,9 @@ export const ROUTES = [
 ] as const satisfies readonly RouteDeclaration[];
 
 /**
- * The customer's own listener (`listener/index.ts`, run by `functions/listener/`): the topics the
- * example registers on. Not one of ROUTES, which every deploy serves: a deploy serves it only when
+ * The customer's own listener (`listener/index.ts`, run by `functions/listener/`): the topics its
+ * route takes. The relay forwards of these only what the module registers for, read at build time
+ * (infra/relay/plan.ts). Not one of ROUTES, which every deploy serves: a deploy serves it only when
  * its listenerRoute setting is on (servedRoutes), so a first deploy changes nobody's data.
  */
 export const LISTENER_ROUTE = {
