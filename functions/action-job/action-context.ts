@@ -3,11 +3,15 @@
  * space, the workbook and, when the action names them, the person who pressed the button, all at
  * once) and the job lifecycle around their work. A workbook that the blueprint did not make is
  * declined, so another listener that owns it finds its job untouched.
+ *
+ * The space's and the workbook's leases are taken before those reads and held through the work,
+ * so the first round's reads are the fresh ones every read-modify-write needs: docs/design.md#rounds-of-the-action-jobs.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
-import { runJob, type JobResult, type JobSummary } from "../../shared/core/job-lifecycle";
+import { runJob, type Attempt, type JobResult, type JobSummary } from "../../shared/core/job-lifecycle";
+import { logger } from "../../shared/core/logger";
 import type { RouteDeps } from "../../shared/core/route";
 import { JobFailure } from "../../shared/core/errors";
 import { recordedAudience, type Actor, type Audience } from "../../shared/domain/audience";
@@ -16,6 +20,31 @@ import { archivedEntry, roleOf } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { lookUpActor } from "../../shared/flatfile/actor";
 import { assertSpaceMetadataBounded, confineToWorkbook, readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
+import { holdSpaceLease, holdWorkbookLease } from "../../shared/flatfile/writes";
+
+/** The space's lease and, inside it, the workbook's, held from before the first reads. */
+export interface ActionLeases {
+  /** Gives the workbook's lease back (once its last write is answered); again is a no-op. */
+  releaseWorkbook(failure?: unknown): Promise<void>;
+  /** Gives both back, the workbook's first; again is a no-op. */
+  release(failure?: unknown): Promise<void>;
+}
+
+/** Space, then workbook: the order every writer of ours takes them in. */
+async function holdLeases(spaceId: string, workbookId: string, leaseTable: string | undefined): Promise<ActionLeases> {
+  const space = await holdSpaceLease(spaceId, leaseTable);
+  const workbook = await holdWorkbookLease(workbookId, leaseTable).catch(async (error: unknown) => {
+    await space.release();
+    throw error;
+  });
+  return {
+    releaseWorkbook: (failure) => workbook.release(failure),
+    release: async (failure) => {
+      await workbook.release(failure);
+      await space.release(failure);
+    },
+  };
+}
 
 export interface ActionContext {
   space: Flatfile.Space;
@@ -25,6 +54,8 @@ export interface ActionContext {
   audience: Audience;
   /** Looked up only for an action that names who ran it. */
   actor?: Actor;
+  /** Taken before `space` and `workbook` were read: they are fresh until these are given back. */
+  leases: ActionLeases;
 }
 
 export interface ActionIds {
@@ -33,16 +64,27 @@ export interface ActionIds {
   workbookId: string;
 }
 
-async function readActionContext(api: FlatfileApi, ids: ActionIds, actorId: string | undefined): Promise<ActionContext> {
-  const [space, workbook, actor] = await Promise.all([
-    api.spaces.get(ids.spaceId).then((r) => r.data),
-    api.workbooks.get(ids.workbookId).then((r) => r.data),
-    actorId === undefined ? undefined : lookUpActor(api, actorId),
-  ]);
-  // Ours only as far as the workbook read here bears it out (in this space, holding the sheets).
-  const state = confineToWorkbook(readSpaceState(space.metadata), workbook, ids.spaceId);
-  const audience = recordedAudience(state?.audience, workbook.metadata?.audience);
-  return { space, state, workbook, audience, actor };
+async function readActionContext(
+  api: FlatfileApi,
+  ids: ActionIds,
+  actorId: string | undefined,
+  leaseTable: string | undefined,
+): Promise<ActionContext> {
+  const leases = await holdLeases(ids.spaceId, ids.workbookId, leaseTable);
+  try {
+    const [space, workbook, actor] = await Promise.all([
+      api.spaces.get(ids.spaceId).then((r) => r.data),
+      api.workbooks.get(ids.workbookId).then((r) => r.data),
+      actorId === undefined ? undefined : lookUpActor(api, actorId),
+    ]);
+    // Ours only as far as the workbook read here bears it out (in this space, holding the sheets).
+    const state = confineToWorkbook(readSpaceState(space.metadata), workbook, ids.spaceId);
+    const audience = recordedAudience(state?.audience, workbook.metadata?.audience);
+    return { space, state, workbook, audience, actor, leases };
+  } catch (error) {
+    await leases.release();
+    throw error;
+  }
 }
 
 /** Where the blueprint puts an action: on a sheet (by the sheet's role) or on the workbook. */
@@ -58,35 +100,88 @@ export interface ActionSpec {
   ackInfo: string;
   /** Look up the actor (`users.get` / `guests.get`) beside the other reads. */
   needsActor?: boolean;
-  work: (context: ActionContext, ids: ActionIds, progress: (percent: number, info: string) => void) => Promise<JobResult>;
+  /** Must give `context.leases` back once its last write under them is answered (on failure, the caller does). */
+  work: (context: ActionContext, ids: ActionIds, progress: (percent: number, info: string) => void, attempt: Attempt) => Promise<JobResult>;
+  /**
+   * Its last writes go beside `jobs.complete` (`alongsideComplete`): a redelivery that finds the
+   * job complete runs the work again without ending the job, to finish them.
+   */
+  finishAfterComplete?: boolean;
 }
 
 /** An action job on our workbook: read, decline if it is not ours, ack, work, complete or fail. */
-export function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: ActionSpec): Promise<JobSummary> {
+export async function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: ActionSpec): Promise<JobSummary> {
   const ids: ActionIds = {
     jobId: requireContext(event, "jobId"),
     spaceId: requireContext(event, "spaceId"),
     workbookId: requireContext(event, "workbookId"),
   };
-  return runJob<ActionContext>({
-    api: deps.api,
-    finalApi: deps.finalApi,
-    jobId: ids.jobId,
-    what: spec.what,
-    ackInfo: spec.ackInfo,
-    openJobs: deps.openJobs,
-    spaceId: ids.spaceId,
-    prepare: () => readActionContext(deps.api, ids, spec.needsActor ? event.context.actorId : undefined),
-    decline: notOurs,
-    work: (context, progress) => {
-      // Ours, but an action the person was not offered (any API client can create the job): nothing changes.
-      const refused = notOffered(context, spec);
-      if (refused) throw new JobFailure(refused, "Not available here");
-      // Ours (the decline has passed), but too large to write back: fail before anything changes.
-      assertSpaceMetadataBounded(context.space);
-      return spec.work(context, ids, progress);
-    },
-  });
+  const reading = readActionContext(deps.api, ids, spec.needsActor ? event.context.actorId : undefined, deps.settings.idempotencyTable);
+  reading.catch(() => undefined);
+  const checked = async (context: ActionContext, progress: (percent: number, info: string) => void, attempt: Attempt) => {
+    // Ours, but an action the person was not offered (any API client can create the job): nothing changes.
+    const refused = notOffered(context, spec);
+    if (refused) throw new JobFailure(refused, "Not available here");
+    // Ours (the decline has passed), but too large to write back: fail before anything changes.
+    assertSpaceMetadataBounded(context.space);
+    return spec.work(context, ids, progress, attempt);
+  };
+  try {
+    return await runJob<ActionContext>({
+      api: deps.api,
+      finalApi: deps.finalApi,
+      jobId: ids.jobId,
+      what: spec.what,
+      ackInfo: spec.ackInfo,
+      openJobs: deps.openJobs,
+      spaceId: ids.spaceId,
+      prepare: () => reading,
+      decline: notOurs,
+      work: async (context, progress, attempt) => {
+        try {
+          const result = await checked(context, progress, attempt);
+          const alongside = result.alongsideComplete;
+          if (!alongside) return result;
+          return { ...result, alongsideComplete: () => settleThenRelease(context.leases, alongside) };
+        } catch (error) {
+          // A write of unknown outcome keeps its lease (shared/core/lease.ts).
+          await context.leases.release(error);
+          throw error;
+        }
+      },
+      onAlreadyComplete: spec.finishAfterComplete
+        ? async (_job, prepared) => {
+            if (prepared.status === "rejected") throw prepared.reason;
+            const context = prepared.value;
+            if (notOurs(context)) return undefined;
+            // Its last writes may not have landed: the work again (what is done is found done), the job left as it is.
+            const result = await checked(context, () => undefined, { resumed: true }).catch((error: unknown) => {
+              logger.warn("could not finish a completed job's last writes", { failure: (error as Error).name });
+              return undefined;
+            });
+            if (!result?.alongsideComplete) return undefined;
+            return { finished: await settleThenRelease(context.leases, result.alongsideComplete) };
+          }
+        : undefined,
+    });
+  } finally {
+    // Every path gives the leases back, a declined or finished job's included (a no-op when done).
+    await reading.then(
+      (context) => context.leases.release(),
+      () => undefined,
+    );
+  }
+}
+
+async function settleThenRelease<T>(leases: ActionLeases, write: () => Promise<T>): Promise<T> {
+  try {
+    const written = await write();
+    await leases.release();
+    return written;
+  } catch (error) {
+    await leases.release(error);
+    throw error;
+  }
 }
 
 /** Why this action is not ours to run, or undefined when it is. */

@@ -15,7 +15,7 @@ import { archivedConfig, differsAsWorkingSheet, isLocked, SHEET_ACTIONS, working
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
-import { changeSpaceState } from "../../shared/flatfile/space-state";
+import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
 
@@ -34,6 +34,12 @@ export function copyNameFor(name: string, taken: readonly string[] = []): string
   for (let n = 2; ; n++) if (!names.has(`${base} (copy ${n})`)) return `${base} (copy ${n})`;
 }
 
+interface Made {
+  workbook: Flatfile.Workbook;
+  copy: Flatfile.Sheet;
+  reused: boolean;
+}
+
 interface Copied {
   original: Flatfile.Sheet;
   copy: Flatfile.Sheet;
@@ -41,11 +47,50 @@ interface Copied {
 }
 
 /**
- * Under the workbook's lease: the copy (made now, or found from an earlier attempt) and the
- * workbook written with the original locked down, the copy open, and Submit's constraints. A
- * section lease, as it is held across `sheets.duplicate`, whose duration is undocumented.
+ * From a workbook read under the workbook's lease: the copy (found from an earlier attempt, or
+ * made now) and that workbook with it. The copy comes as Flatfile answers `sheets.duplicate`,
+ * so nothing is read again before the lock is written.
  */
-async function copyAndLock(
+async function makeCopy(api: FlatfileApi, workbook: Flatfile.Workbook, sheetId: string, role: string, jobId: string): Promise<Made> {
+  const original = workbook.sheets?.find((sheet) => sheet.id === sheetId);
+  if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbook.id}`);
+  const slug = copySlugFor(role, jobId);
+  const leftover = workbook.sheets?.find((sheet) => sheet.slug === slug);
+  if (leftover) return { workbook, copy: leftover, reused: true };
+  const name = copyNameFor(
+    original.name,
+    (workbook.sheets ?? []).map((s) => s.name),
+  );
+  const { data: copy } = await api.sheets.duplicateSheet(sheetId, { name, slug });
+  return { workbook: { ...workbook, sheets: [...(workbook.sheets ?? []), copy] }, copy, reused: false };
+}
+
+/**
+ * Still under the workbook's lease: the workbook written with the original locked down, the copy
+ * open, and Submit's constraints.
+ */
+async function lockOriginal(api: FlatfileApi, made: Made, sheetId: string, role: string, audience: Audience): Promise<Copied> {
+  const { workbook, copy } = made;
+  const lockedNow = workbook.sheets?.find((sheet) => sheet.id === sheetId);
+  if (!lockedNow) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbook.id}`);
+  const replaced = new Map<string, Flatfile.SheetConfig>();
+  const archived = archivedConfig(lockedNow.config);
+  if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
+  // The copy inherits whatever the original was (locked, read-only, its access changed, an
+  // earlier version's actions): it is where work goes on, so it gets the working sheet's config.
+  const working = workingSheetConfig(copy.config, audience, role);
+  if (differsAsWorkingSheet(copy.config, working)) replaced.set(copy.id, { ...working, name: copy.name, slug: copy.slug });
+  const update = withSheetsAndSubmit(workbook, replaced);
+  if (update) await api.workbooks.update(workbook.id, update);
+  return { original: lockedNow, copy, reused: made.reused };
+}
+
+/**
+ * The copy and the lock written again under the workbook's lease taken now, from a fresh read:
+ * for a lock found undone when read back. A section lease, as it may be held across
+ * `sheets.duplicate`, whose duration is undocumented.
+ */
+function copyAndLock(
   api: FlatfileApi,
   workbookId: string,
   sheetId: string,
@@ -58,34 +103,8 @@ async function copyAndLock(
     workbookId,
     leaseTable,
     async () => {
-      let workbook = (await api.workbooks.get(workbookId)).data;
-      const original = workbook.sheets?.find((sheet) => sheet.id === sheetId);
-      if (!original) throw new NotFoundError(`sheet ${sheetId} is not in workbook ${workbookId}`);
-      const slug = copySlugFor(role, jobId);
-      const leftover = workbook.sheets?.find((sheet) => sheet.slug === slug);
-      if (!leftover) {
-        const name = copyNameFor(
-          original.name,
-          (workbook.sheets ?? []).map((s) => s.name),
-        );
-        await api.sheets.duplicateSheet(sheetId, { name, slug });
-        // Read again, so the write below sends the copy as Flatfile made it, with every other sheet.
-        workbook = (await api.workbooks.get(workbookId)).data;
-      }
-      const sheets = workbook.sheets ?? [];
-      const lockedNow = sheets.find((sheet) => sheet.id === sheetId);
-      const copy = sheets.find((sheet) => sheet.slug === slug);
-      if (!lockedNow || !copy) throw new NotFoundError(`the copy ${slug} of sheet ${sheetId} is not in workbook ${workbookId}`);
-      const replaced = new Map<string, Flatfile.SheetConfig>();
-      const archived = archivedConfig(lockedNow.config);
-      if (!isLocked(lockedNow.config) || (lockedNow.config.actions ?? []).length > 0) replaced.set(lockedNow.id, archived);
-      // The copy inherits whatever the original was (locked, read-only, its access changed, an
-      // earlier version's actions): it is where work goes on, so it gets the working sheet's config.
-      const working = workingSheetConfig(copy.config, audience, role);
-      if (differsAsWorkingSheet(copy.config, working)) replaced.set(copy.id, { ...working, name: copy.name, slug: copy.slug });
-      const update = withSheetsAndSubmit(workbook, replaced);
-      if (update) await api.workbooks.update(workbookId, update);
-      return { original: lockedNow, copy, reused: Boolean(leftover) };
+      const workbook = (await api.workbooks.get(workbookId)).data;
+      return lockOriginal(api, await makeCopy(api, workbook, sheetId, role, jobId), sheetId, role, audience);
     },
     true,
   );
@@ -126,13 +145,13 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
     notOffered: (name) => `${name} cannot be duplicated in this Space: that action is not offered here. Nothing was changed.`,
     what: "Duplicating this sheet",
     ackInfo: "Copying the sheet with its records",
-    work: async (context, { jobId, spaceId, workbookId }, progress) => {
+    work: async (context, { jobId, workbookId }, progress, attempt) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      const written = await changeSpaceState(
+      let reassert: (() => Promise<Copied>) | undefined;
+      const changed = await changeHeldSpaceState(
         api,
-        spaceId,
-        leaseTable,
-        async (_space, state) => {
+        context.space,
+        async (state) => {
           if (!state)
             throw new JobFailure(
               "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
@@ -147,25 +166,24 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
               `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
             );
           }
-          const copy = () => copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
-          const copied = await copy();
-          progress(70, `Locked ${shown(copied.original.name)}`);
-          // The lock and the open copy the message promises, read back beside the count (no extra round).
-          const [{ counts }] = await Promise.all([
-            api.sheets.getRecordCounts(copied.copy.id).then((r) => r.data),
-            confirmWorkbook(
-              api,
-              workbookId,
-              "The lock on the duplicated sheet",
-              (workbook) => {
-                const config = (id: string) => workbook.sheets?.find((sheet) => sheet.id === id)?.config;
-                const original = config(copied.original.id);
-                const working = config(copied.copy.id);
-                return original !== undefined && isLocked(original) && working !== undefined && working.readonly !== true;
+          reassert = () => copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
+          // The workbook was read under its lease, held since: the copy and the lock need no read of their own.
+          const made = await makeCopy(api, context.workbook, sheetId, role, jobId);
+          const [copied, counts] = await Promise.all([
+            lockOriginal(api, made, sheetId, role, context.audience).then(
+              async (copied) => {
+                await context.leases.releaseWorkbook();
+                return copied;
               },
-              copy,
+              async (error: unknown) => {
+                await context.leases.releaseWorkbook(error);
+                throw error;
+              },
             ),
+            // Counted beside the lock: the copy's records do not depend on it.
+            api.sheets.getRecordCounts(made.copy.id).then((r) => r.data.counts),
           ]);
+          progress(70, `Locked ${shown(copied.original.name)}`);
           const next = recordDuplicate(state, {
             role,
             original: { id: copied.original.id, name: copied.original.name },
@@ -191,9 +209,29 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           };
           return { state: next, value: result };
         },
-        { workbook: context.workbook, expected: context.state },
+        { workbook: context.workbook, rewriteGuide: attempt.resumed },
       );
-      return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
+      const { summary } = changed.value;
+      // The lock and the open copy the message promises, read back beside the guide and the state (no extra round).
+      const [written] = await Promise.all([
+        changed.write(),
+        reassert && typeof summary.copySheetId === "string"
+          ? confirmWorkbook(
+              api,
+              workbookId,
+              "The lock on the duplicated sheet",
+              (workbook) => {
+                const config = (id: unknown) => workbook.sheets?.find((sheet) => sheet.id === id)?.config;
+                const original = config(summary.lockedSheetId);
+                const working = config(summary.copySheetId);
+                return original !== undefined && isLocked(original) && working !== undefined && working.readonly !== true;
+              },
+              reassert,
+            )
+          : undefined,
+      ]);
+      await context.leases.release();
+      return { ...changed.value, summary: { ...summary, guide: written.guide } };
     },
   });
 }

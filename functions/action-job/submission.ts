@@ -220,12 +220,23 @@ async function writeObject(
   };
 
   let { sheetIndex, pageNumber } = state;
+  // The first page of every sheet still to read is asked for at once: small sheets take one round
+  // between them, not one each. At most one page per sheet waits its turn.
+  const firstPages = new Map<number, Promise<{ text: string; count: number }>>();
+  beside().catch(() => undefined);
+  for (let i = pageNumber === 1 ? sheetIndex : sheetIndex + 1; i < sheets.length; i++) {
+    const page = pageLines(api, sheets[i]!, 1, pageSize);
+    page.catch(() => undefined);
+    firstPages.set(i, page);
+  }
   while (sheetIndex < sheets.length) {
     if (deadline - Date.now() < PART_RESERVE_MS * 2) {
       if (bufferedBytes > 0) await flush({ sheetIndex, pageNumber });
       throw new SubmissionInProgress(state.parts.length);
     }
-    const [{ text, count }] = await Promise.all([pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize), beside()]);
+    const prefetched = pageNumber === 1 ? firstPages.get(sheetIndex) : undefined;
+    firstPages.delete(sheetIndex);
+    const [{ text, count }] = await Promise.all([prefetched ?? pageLines(api, sheets[sheetIndex]!, pageNumber, pageSize), beside()]);
     append(text);
     if (count < pageSize) {
       sheetIndex += 1;

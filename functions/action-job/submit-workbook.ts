@@ -14,7 +14,7 @@ import { plural, type SheetProgress } from "../../shared/domain/guide";
 import { guideStateOf, isoTime, recordSubmit, submittedBefore, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob } from "./action-context";
-import { changeSpaceState } from "../../shared/flatfile/space-state";
+import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
 
@@ -43,21 +43,23 @@ export function blockingErrors(tallies: readonly SheetTally[]): string | undefin
   return `Nothing was submitted: ${list}. Filter the sheet by errors, fix them, then submit again.`;
 }
 
-/** Under the workbook's lease: the working sheets locked, Submit's constraints to match. */
-async function lockWorkingSheets(
+/** Under the workbook's lease, from `fresh` read under it: the working sheets locked, Submit's constraints to match. */
+async function lockSheetsOf(api: FlatfileApi, fresh: Flatfile.Workbook, sheetIds: readonly string[]): Promise<Flatfile.Sheet[]> {
+  const working = (fresh.sheets ?? []).filter((sheet) => sheetIds.includes(sheet.id));
+  const replaced = new Map(working.filter((sheet) => !isLocked(sheet.config)).map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
+  const update = withSheetsAndSubmit(fresh, replaced);
+  if (update) await api.workbooks.update(fresh.id, update);
+  return working;
+}
+
+/** The lock written again under the workbook's lease taken now, from a fresh read (a lock found undone). */
+function lockWorkingSheets(
   api: FlatfileApi,
   workbookId: string,
   sheetIds: readonly string[],
   leaseTable: string | undefined,
 ): Promise<Flatfile.Sheet[]> {
-  return withWorkbookLease(workbookId, leaseTable, async () => {
-    const fresh = (await api.workbooks.get(workbookId)).data;
-    const working = (fresh.sheets ?? []).filter((sheet) => sheetIds.includes(sheet.id));
-    const replaced = new Map(working.filter((sheet) => !isLocked(sheet.config)).map((sheet) => [sheet.id, lockedConfig(sheet.config)]));
-    const update = withSheetsAndSubmit(fresh, replaced);
-    if (update) await api.workbooks.update(workbookId, update);
-    return working;
-  });
+  return withWorkbookLease(workbookId, leaseTable, async () => lockSheetsOf(api, (await api.workbooks.get(workbookId)).data, sheetIds));
 }
 
 /** A second press: nothing is checked, locked, delivered or recorded again; the person is told when it was. */
@@ -87,13 +89,14 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     what: "Submitting this workbook",
     ackInfo: "Checking the records",
     needsActor: true,
-    work: async (context, { jobId, spaceId, workbookId }, progress) => {
+    // The guide and the state go beside `jobs.complete`; a redelivery that finds it complete finishes them.
+    finishAfterComplete: true,
+    work: async (context, { jobId, spaceId, workbookId }, progress, attempt) => {
       const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      const written = await changeSpaceState(
+      const changed = await changeHeldSpaceState(
         api,
-        spaceId,
-        leaseTable,
-        async (_space, state) => {
+        context.space,
+        async (state) => {
           if (!state)
             throw new JobFailure(
               "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
@@ -116,7 +119,17 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           progress(60, "Locking the sheets");
 
           const sheetIds = tallies.map((t) => t.sheetId);
-          const locked = await lockWorkingSheets(api, workbookId, sheetIds, leaseTable);
+          // The workbook was read under its lease, held since: the lock needs no read of its own.
+          const locked = await lockSheetsOf(api, context.workbook, sheetIds).then(
+            async (locked) => {
+              await context.leases.releaseWorkbook();
+              return locked;
+            },
+            async (error: unknown) => {
+              await context.leases.releaseWorkbook(error);
+              throw error;
+            },
+          );
           const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
           // Delivered before the submission is recorded: a retry after a failed delivery finds the
           // workbook not yet submitted and delivers again (writing nothing twice).
@@ -183,9 +196,10 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
           };
           return { state: next, value: result };
         },
-        { workbook: context.workbook, expected: context.state },
+        { workbook: context.workbook, rewriteGuide: attempt.resumed },
       );
-      return { ...written.value, summary: { ...written.value.summary, guide: written.guide } };
+      // Everything the message says is done and read back: the record of it goes beside `complete`.
+      return { ...changed.value, alongsideComplete: async () => ({ guide: (await changed.write()).guide }) };
     },
   });
 }

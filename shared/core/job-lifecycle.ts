@@ -26,7 +26,7 @@ export interface JobResult {
   /**
    * A last write that may run beside `jobs.complete` to save a round trip. If it fails, the job
    * is already complete, so the error is raised as retryable and the redelivery's
-   * `onAlreadyComplete` must finish it.
+   * `onAlreadyComplete` must finish it. An object it answers is added to the summary.
    */
   alongsideComplete?: () => Promise<unknown>;
 }
@@ -52,8 +52,11 @@ export interface JobRun<P> {
    */
   decline?: (prepared: P) => string | undefined;
   work: (prepared: P, progress: (percent: number, info: string) => void, attempt: Attempt) => Promise<JobResult>;
-  /** For a job found already complete: repair what a crashed earlier delivery left unfinished. */
-  onAlreadyComplete?: (job: Flatfile.Job) => Promise<Record<string, unknown> | undefined>;
+  /**
+   * For a job found already complete: repair what a crashed earlier delivery left unfinished
+   * (given `prepare`'s reads, which it must judge itself: `decline` has not run).
+   */
+  onAlreadyComplete?: (job: Flatfile.Job, prepared: PromiseSettledResult<P>) => Promise<Record<string, unknown> | undefined>;
 }
 
 export interface Attempt {
@@ -83,7 +86,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
   }
   const job = lookup.value.data;
   if (job.status === "complete") {
-    const repaired = run.onAlreadyComplete ? await run.onAlreadyComplete(job) : undefined;
+    const repaired = run.onAlreadyComplete ? await run.onAlreadyComplete(job, prepared) : undefined;
     await forget(openJobs, jobId);
     return { jobId, status: "skipped", jobStatus: job.status, reason: "job already finished", ...repaired };
   }
@@ -143,7 +146,7 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     }
     logger.info("job complete", { outcome: result.outcome.message });
     count(METRIC.jobCompleted);
-    return { jobId, status: "complete", ...result.summary };
+    return { jobId, status: "complete", ...result.summary, ...summaryOf(alongside) };
   } catch (error) {
     if (error instanceof RetryableError && error.message.startsWith("the job completed")) throw error;
     const verdict = judge(error);
@@ -180,6 +183,11 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
         throw new HttpError(500, `job ${jobId} failed: ${verdict.detail}`);
     }
   }
+}
+
+function summaryOf(settled: PromiseSettledResult<unknown>): Record<string, unknown> | undefined {
+  const value = settled.status === "fulfilled" ? settled.value : undefined;
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
 /**

@@ -162,6 +162,56 @@ export async function changeSpaceState<T, R = undefined>(
   );
 }
 
+export interface HeldStateChange<T> {
+  value: T;
+  /**
+   * Writes the guide rendered from the changed state and the state together (nothing when the
+   * state is unchanged). Run while the space's lease is still held.
+   */
+  write(): Promise<Omit<StateWrite<T>, "value">>;
+}
+
+/**
+ * `changeSpaceState` for a caller that holds the space's lease and read `space` under it (the
+ * action jobs take it before their first round): the guide is confirmed beside `change`'s first
+ * calls, and the writes are left to the caller, to be sent beside its own last calls. Guide and
+ * state go out together: a redelivery that finds the state already written (`rewriteGuide`, for a
+ * resumed job) writes the guide again, in case that was the write that failed.
+ */
+export async function changeHeldSpaceState<T>(
+  api: FlatfileApi,
+  space: Flatfile.Space,
+  change: (state: SpaceState | undefined) => Promise<StateChange<T>>,
+  options: { workbook?: Flatfile.Workbook; rewriteGuide?: boolean } = {},
+): Promise<HeldStateChange<T>> {
+  const spaceId = space.id;
+  assertSpaceMetadataBounded(space);
+  const raw = readSpaceState(space.metadata);
+  const before = raw && (await confined(api, raw, spaceId, options.workbook));
+  const guide = before ? confirmGuide(api, spaceId, before.guideDocumentId) : undefined;
+  guide?.catch(() => undefined);
+  const { state: changed, value } = await change(before);
+  const unchanged = !changed || (raw !== undefined && canonical(raw) === canonical(changed));
+  return {
+    value,
+    async write() {
+      if (!changed || (unchanged && !options.rewriteGuide)) return { guide: "unchanged", state: "unchanged" };
+      const guideId = await guide;
+      const after = guideId && guideId !== changed.guideDocumentId ? { ...changed, guideDocumentId: guideId } : changed;
+      if (unchanged && guideId === changed.guideDocumentId) {
+        return { guide: guideId ? await writeGuide(api, spaceId, after) : "missing", state: "unchanged" };
+      }
+      const [guideWritten, stateWritten] = await Promise.allSettled([
+        guideId ? writeGuide(api, spaceId, after) : Promise.resolve("missing" as const),
+        api.spaces.update(spaceId, { metadata: withSpaceState(space.metadata, after) }),
+      ]);
+      if (stateWritten.status === "rejected") throw stateWritten.reason;
+      if (guideWritten.status === "rejected") throw guideWritten.reason;
+      return { guide: guideWritten.value, state: "updated" };
+    },
+  };
+}
+
 /** The whole guide, rendered from the state. A guide someone deleted is left deleted. */
 async function writeGuide(api: FlatfileApi, spaceId: string, state: SpaceState): Promise<"updated" | "missing"> {
   const { title, body } = renderGuide(guideStateOf(state));

@@ -73,8 +73,35 @@ export async function confirmWorkbook(
 
 /** A lease taken now and held across rounds of a flow until given back. */
 export interface HeldLease {
-  /** Gives the lease back (again is a no-op); resolves once it is released. */
-  release(): Promise<void>;
+  /**
+   * Gives the lease back (again is a no-op); resolves once it is released. Given the error the
+   * holder stopped on, a write of unknown outcome keeps the lease as `withLease` does.
+   */
+  release(failure?: unknown): Promise<void>;
+}
+
+/** Holds the lease `take` acquires until `release`; rejects when it cannot be acquired. */
+function holdLease(take: (work: () => Promise<void>) => Promise<void>): Promise<HeldLease> {
+  return new Promise<HeldLease>((resolveHeld, rejectHeld) => {
+    let letGo!: (failure?: unknown) => void;
+    const lettingGo = new Promise<void>((resolve, reject) => {
+      letGo = (failure) => (failure === undefined ? resolve() : reject(failure));
+    });
+    lettingGo.catch(() => undefined);
+    let held: Promise<void> | undefined;
+    const lease: HeldLease = {
+      release: (failure) => {
+        letGo(failure);
+        return held ? held.catch(() => undefined) : Promise.resolve();
+      },
+    };
+    held = take(() => {
+      resolveHeld(lease);
+      return lettingGo;
+    });
+    // Not acquired (another holder past the wait, or the store down): the caller is told.
+    held.catch(rejectHeld);
+  });
 }
 
 /**
@@ -83,28 +110,10 @@ export interface HeldLease {
  * holder must release it on every path (a local lease is never lapsed, only given back).
  */
 export function holdSpaceLease(spaceId: string, leaseTable: string | undefined): Promise<HeldLease> {
-  return new Promise<HeldLease>((resolveHeld, rejectHeld) => {
-    let letGo!: () => void;
-    const lettingGo = new Promise<void>((resolve) => {
-      letGo = resolve;
-    });
-    let held: Promise<void> | undefined;
-    const lease: HeldLease = {
-      release: () => {
-        letGo();
-        return held ? held.catch(() => undefined) : Promise.resolve();
-      },
-    };
-    held = withSpaceLease(
-      spaceId,
-      leaseTable,
-      () => {
-        resolveHeld(lease);
-        return lettingGo;
-      },
-      true,
-    );
-    // Not acquired (another holder past the wait, or the store down): the caller is told.
-    held.catch(rejectHeld);
-  });
+  return holdLease((work) => withSpaceLease(spaceId, leaseTable, work, true));
+}
+
+/** The workbook's lease, held as `holdSpaceLease` holds the space's (taken after it, never before). */
+export function holdWorkbookLease(workbookId: string, leaseTable: string | undefined): Promise<HeldLease> {
+  return holdLease((work) => withWorkbookLease(workbookId, leaseTable, work, true));
 }

@@ -153,6 +153,19 @@ describe("action-job: sheet:duplicate", () => {
     expect((await historyOf(c)).match(/was locked/g)).toHaveLength(1);
   });
 
+  it("writes the guide on the redelivery when it failed beside a state write that landed", async () => {
+    const c = await configuredSpace();
+    const { job, event } = duplicateJob(c);
+    h.flatfile.faults.statuses("documents.update", [503, 503, 503]);
+    expect((await h.deliver(handler, event)).status).toBeGreaterThanOrEqual(500);
+    expect((await jobOf(job.id)).status).toBe("executing");
+    expect(await historyOf(c)).not.toMatch(/was locked/);
+    h.flatfile.faults.clear();
+    const retried = await h.deliver(handler, event);
+    expect(retried.body).toMatchObject({ status: "complete", reusedCopy: true, guide: "updated" });
+    expect((await historyOf(c)).match(/was locked/g)).toHaveLength(1);
+  });
+
   it("makes one copy from concurrent copies of the event, and a redelivery of the finished job changes nothing", async () => {
     const c = await configuredSpace();
     const { job, event } = duplicateJob(c);
@@ -222,6 +235,28 @@ describe("action-job: workbook:submitActionFg", () => {
     const done = await jobOf(job.id);
     expect(done.status).toBe("complete");
     expect(done.outcome?.message).toBe("Submitted 3 records from Contacts & Orders. Its sheets are now read-only.");
+  });
+
+  it("records the submission on the redelivery when its state write failed beside complete, delivering nothing twice", async () => {
+    const c = await configuredSpace();
+    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    const { job, event } = submitJob(c);
+    h.flatfile.faults.statuses("spaces.update", [503, 503, 503]);
+    expect((await h.deliver(handler, event)).status).toBeGreaterThanOrEqual(500);
+    expect((await jobOf(job.id)).status).toBe("complete");
+    h.flatfile.faults.clear();
+    const log = mark();
+    const retried = await h.deliver(handler, event);
+    expect(retried.body).toMatchObject({ status: "skipped", finished: { guide: "updated" } });
+    expect(
+      log
+        .writes()
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["documents.update", "spaces.update"]);
+    const metadata = (await h.api.spaces.get(c.spaceId)).data.metadata as Record<string, { submitted?: { jobId: string } }>;
+    expect(metadata[SPACE_STATE_KEY]?.submitted?.jobId).toBe(job.id);
+    expect((await historyOf(c)).match(/Submitted on/g)).toHaveLength(1);
   });
 
   it("changes nothing on a second press and says when the workbook was submitted; the guide says it was", async () => {
