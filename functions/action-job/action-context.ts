@@ -56,6 +56,8 @@ export interface ActionContext {
   actor?: Actor;
   /** Taken before `space` and `workbook` were read: they are fresh until these are given back. */
   leases: ActionLeases;
+  /** With ownedSpaces set: why the Space read here is not ours, if it is not. */
+  foreignSpace?: string;
 }
 
 export interface ActionIds {
@@ -69,6 +71,7 @@ async function readActionContext(
   ids: ActionIds,
   actorId: string | undefined,
   leaseTable: string | undefined,
+  foreignSpace: RouteDeps["foreignSpace"],
 ): Promise<ActionContext> {
   const leases = await holdLeases(ids.spaceId, ids.workbookId, leaseTable);
   try {
@@ -77,10 +80,12 @@ async function readActionContext(
       api.workbooks.get(ids.workbookId).then((r) => r.data),
       actorId === undefined ? undefined : lookUpActor(api, actorId),
     ]);
+    // The pipeline left the ownedSpaces rule to this read: the Space is read once per delivery.
+    const foreign = foreignSpace ? await foreignSpace(space) : undefined;
     // Ours only as far as the workbook read here bears it out (in this space, holding the sheets).
     const state = confineToWorkbook(readSpaceState(space.metadata), workbook, ids.spaceId);
     const audience = recordedAudience(state?.audience, workbook.metadata?.audience);
-    return { space, state, workbook, audience, actor, leases };
+    return { space, state, workbook, audience, actor, leases, ...(foreign ? { foreignSpace: foreign } : {}) };
   } catch (error) {
     await leases.release();
     throw error;
@@ -116,7 +121,13 @@ export async function runActionJob(event: FlatfileEvent, deps: RouteDeps, spec: 
     spaceId: requireContext(event, "spaceId"),
     workbookId: requireContext(event, "workbookId"),
   };
-  const reading = readActionContext(deps.api, ids, spec.needsActor ? event.context.actorId : undefined, deps.settings.idempotencyTable);
+  const reading = readActionContext(
+    deps.api,
+    ids,
+    spec.needsActor ? event.context.actorId : undefined,
+    deps.settings.idempotencyTable,
+    deps.foreignSpace,
+  );
   reading.catch(() => undefined);
   const checked = async (context: ActionContext, progress: (percent: number, info: string) => void, attempt: Attempt) => {
     // Ours, but an action the person was not offered (any API client can create the job): nothing changes.
@@ -186,6 +197,7 @@ async function settleThenRelease<T>(leases: ActionLeases, write: () => Promise<T
 
 /** Why this action is not ours to run, or undefined when it is. */
 function notOurs(context: ActionContext): string | undefined {
+  if (context.foreignSpace) return context.foreignSpace;
   if (!context.state) return "the space was not configured by this blueprint";
   if (context.state.workbookId !== context.workbook.id) return `workbook ${context.workbook.id} is not the one this blueprint made`;
   return undefined;

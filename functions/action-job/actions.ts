@@ -36,5 +36,7 @@ export const actionJobRoute: RouteSpec = {
     requireContext(event, "workbookId");
     if (jobOf(event) === DUPLICATE_JOB) requireContext(event, "sheetId");
   },
+  // Its first round reads the Space under the leases, before any write (action-context.ts).
+  decidesOwnedSpace: true,
   handle: (event, deps) => ACTIONS[jobOf(event)!]!(event, deps),
 };

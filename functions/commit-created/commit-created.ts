@@ -218,6 +218,12 @@ async function handleCommit(event: FlatfileEvent, deps: RouteDeps): Promise<Reco
   ]);
   if (!spaceRead.ok) throw asRouteError(spaceRead.error, `reading space ${ctx.spaceId}`);
   const space = spaceRead.value;
+  // The pipeline left the ownedSpaces rule to this read: the Space is read once per delivery.
+  const notOwned = deps.foreignSpace ? await deps.foreignSpace(space) : undefined;
+  if (notOwned) {
+    logger.info("event ignored: not one of our Spaces", { reason: notOwned });
+    return { ignored: true, reason: notOwned };
+  }
   const claimed = readSpaceState(space.metadata);
   const foreign = foreignReason(claimed, ctx);
   if (foreign || !claimed) return ignore(ctx, foreign ?? "not ours");
@@ -333,5 +339,7 @@ export const commitCreatedRoute: RouteSpec = {
   validate(event) {
     contextOf(event);
   },
+  // Its first round reads the Space before any write (handleCommit).
+  decidesOwnedSpace: true,
   handle: handleCommit,
 };

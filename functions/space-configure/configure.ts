@@ -95,7 +95,8 @@ function configureJob(event: FlatfileEvent, deps: RouteDeps, held: { recording?:
     spaceId,
     prepare: async () => {
       const [space, actor, referenceData] = await Promise.all([
-        api.spaces.get(spaceId).then((r) => r.data),
+        // Read by the pipeline already when it decided the Space is ours (ownedSpaces).
+        deps.space ?? api.spaces.get(spaceId).then((r) => r.data),
         lookUpActor(api, event.context.actorId),
         referenceDataFor(settings.referenceDataUrl, Math.min(1_500, deps.deadline - Date.now() - 5_000)),
       ]);

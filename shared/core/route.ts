@@ -3,6 +3,7 @@
  * environment, decide ownership, deduplicate, then hand over to the domain. Each function's
  * handler is this pipeline plus its route spec.
  */
+import type { Flatfile } from "@flatfile/api";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { loadConfiguration, type Configuration, type Settings } from "./config";
 import { bodyExceedsBound, parseEvent, readBody, type FlatfileEvent } from "./envelope";
@@ -12,7 +13,7 @@ import { once } from "./idempotency";
 import { withinInvocation } from "./invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "./logger";
 import { openJobStore, type OpenJobStore } from "./open-jobs";
-import { foreignSpaceReason } from "./space-ownership";
+import { foreignSpaceReason, readOwnedSpace, type SpaceSeen } from "./space-ownership";
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
@@ -51,6 +52,16 @@ export interface RouteDeps {
   deadline: number;
   /** Where job routes record the jobs they acknowledge until those end. */
   openJobs: OpenJobStore;
+  /**
+   * With ownedSpaces set, the event's Space as the pipeline read it to decide it is ours (under no
+   * lease), for the flow to use instead of reading it again.
+   */
+  space?: Flatfile.Space;
+  /**
+   * With ownedSpaces set, for a route that decides it itself (`decidesOwnedSpace`): why the Space
+   * it read is not ours, or undefined. May read the Space's App; throws a route error when that fails.
+   */
+  foreignSpace?: (space: SpaceSeen) => Promise<string | undefined>;
 }
 
 export interface RouteSpec {
@@ -59,6 +70,11 @@ export interface RouteSpec {
   claim(event: FlatfileEvent): Ownership;
   /** Checks the ids this route needs (throws BadRequestError), before anything is called. */
   validate?(event: FlatfileEvent): void;
+  /**
+   * The route reads the event's Space in its first round, before any write, and declines it there
+   * when `deps.foreignSpace` says it is not ours: the pipeline then reads nothing of its own.
+   */
+  decidesOwnedSpace?: boolean;
   handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>>;
 }
 
@@ -136,22 +152,28 @@ export function createRoute(spec: RouteSpec): RouteHandler {
         }
         spec.validate?.(event);
         const make = (until: number) => createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
-        if (settings.ownedSpaces) {
+        const api = make(deadline - FINALIZE_RESERVE_MS);
+        const rule = settings.ownedSpaces;
+        let space: Flatfile.Space | undefined;
+        if (rule && !spec.decidesOwnedSpace) {
           // Decided before anything is written or recorded, the acknowledgement included.
-          const foreign = await foreignSpaceReason(make(deadline - FINALIZE_RESERVE_MS), settings.ownedSpaces, event.context.spaceId);
-          if (foreign) {
-            logger.info("event ignored: not one of our Spaces", { topic: event.topic, reason: foreign });
+          const owned = await readOwnedSpace<Flatfile.Space>(api, rule, event.context.spaceId);
+          if (owned.foreign !== undefined) {
+            logger.info("event ignored: not one of our Spaces", { topic: event.topic, reason: owned.foreign });
             count(METRIC.deliveryIgnored);
-            return answer(200, { ignored: true, reason: foreign });
+            return answer(200, { ignored: true, reason: owned.foreign });
           }
+          space = owned.space;
         }
 
         const deps: RouteDeps = {
           settings,
-          api: make(deadline - FINALIZE_RESERVE_MS),
+          api,
           finalApi: make(deadline),
           deadline,
           openJobs: openJobStore(settings.idempotencyTable),
+          ...(space ? { space } : {}),
+          ...(rule && spec.decidesOwnedSpace ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
         };
         const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
           table: settings.idempotencyTable,

@@ -101,6 +101,47 @@ describe("ownedSpaces", () => {
     expect(h.flatfile.jobs.get(job.id)?.status).toBe("ready");
   });
 
+  it("reads our Space once per action job, and adds no read to a commit or a configure", async () => {
+    const spaceReads = async (deliver: () => Promise<{ status: number; body: Record<string, unknown> }>) => {
+      const from = h.flatfile.requests.length;
+      const answer = await deliver();
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(answer.body.ignored).toBeUndefined();
+      return h.flatfile.requests.slice(from).filter((r) => r.route === "spaces.get").length;
+    };
+    const ourSpace = async () => {
+      const c = await seedConfiguredSpace(h.flatfile, { contacts: 2 });
+      h.flatfile.spaces.get(c.spaceId)!.namespace = "portal";
+      return c;
+    };
+    const commit = async () => {
+      const c = await ourSpace();
+      const { commitId } = h.flatfile.seed.commit(c.contactsId, { insert: [{ firstName: "Ada", email: "ada@example.com" }] });
+      return spaceReads(() =>
+        h.deliver(commitCreated, commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId: c.contactsId, commitId })),
+      );
+    };
+    const configure = () => spaceReads(() => h.deliver(spaceConfigure, configureJob(h.flatfile.seed.space({ namespace: "portal" })).event));
+    const without = { commit: await commit(), configure: await configure() };
+    process.env[OWNED_SPACES_ENV] = "space:portal";
+
+    const c = await ourSpace();
+    for (const job of ["sheet:duplicate", "workbook:submitActionFg"] as const) {
+      const sheetId = job === "sheet:duplicate" ? c.contactsId : undefined;
+      const seeded = h.flatfile.seed.job({ job, spaceId: c.spaceId, workbookId: c.workbookId, ...(sheetId ? { sheetId } : {}) });
+      const event = jobReadyEvent({
+        job,
+        jobId: seeded.id,
+        spaceId: c.spaceId,
+        workbookId: c.workbookId,
+        ...(sheetId ? { sheetId, sheetSlug: "contacts" } : {}),
+      });
+      expect(await spaceReads(() => h.deliver(actionJob, event)), job).toBe(1);
+      expect(h.flatfile.jobs.get(seeded.id)?.status).toBe("complete");
+    }
+    expect({ commit: await commit(), configure: await configure() }).toEqual(without);
+  });
+
   it("refuses a setting that is neither space:<namespace> nor an App id, naming it", () => {
     expect(parseOwnedSpaces("")).toBeUndefined();
     expect(parseOwnedSpaces(" space:portal , us_app_abc123 ")).toEqual({ namespaces: ["portal"], appIds: ["us_app_abc123"] });
