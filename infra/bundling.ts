@@ -74,6 +74,32 @@ export const esbuildPlugins: Plugin[] = [unreachableCredentialProvidersPlugin(),
 export const LAMBDA_RUNTIME_NAME = "nodejs24.x";
 export const NODE_TARGET = "node24";
 
+/**
+ * Modules bundled as files of their own beside a function's index.js, and required from it only
+ * when first imported (`import()`): code off the cold path that would otherwise be parsed at every
+ * cold start. Each imports nothing of ours that holds state (a second copy of it would be made).
+ * action-job: the S3 and EventBridge clients, which only Submit's delivery uses.
+ */
+export const SEPARATE_MODULES: Partial<Record<BundledFunctionName, readonly { entry: string; file: string }[]>> = {
+  "action-job": [{ entry: "shared/core/submission-clients.ts", file: "submission-clients.js" }],
+};
+
+/** Keeps each separate module's `import()` out of the bundle: required at run time from beside index.js. */
+function separateModulesPlugin(name: BundledFunctionName): Plugin {
+  const modules = SEPARATE_MODULES[name] ?? [];
+  return {
+    name: "separate-modules",
+    setup(b) {
+      for (const { entry, file } of modules) {
+        const base = entry.replace(/^.*\//, "").replace(/\.ts$/, "");
+        b.onResolve({ filter: new RegExp(`/${base}(\\.js)?$`) }, (args) =>
+          args.kind === "dynamic-import" ? { path: `./${file}`, external: true } : undefined,
+        );
+      }
+    },
+  };
+}
+
 /** esbuild `define` entries (compile-time constants), e.g. `{ "process.env.X": '"y"' }`. */
 export const esbuildDefine: Record<string, string> = {};
 
@@ -114,7 +140,7 @@ export function functionBuildOptions(name: BundledFunctionName): BuildOptions & 
     // @flatfile/listener's event.fetch calls cross-fetch (node-fetch on Node): replaced by the
     // relay's shim over the global fetch, where the listener route's fetch shim sees each call.
     alias: { "cross-fetch": join(REPO_ROOT, "infra", "relay", "shims", "cross-fetch.cjs") },
-    plugins: [...esbuildPlugins],
+    plugins: SEPARATE_MODULES[name] ? [...esbuildPlugins, separateModulesPlugin(name)] : [...esbuildPlugins],
     logLevel: "warning",
     metafile: true,
     write: false,
@@ -134,16 +160,25 @@ export interface BuiltFunction {
  */
 export async function buildFunction(name: BundledFunctionName, outdir: string = distDirOf(name)): Promise<BuiltFunction> {
   const options = functionBuildOptions(name);
-  const result = await build(options);
   const pinnedDir = dirname(options.outfile!);
+  const separate = SEPARATE_MODULES[name] ?? [];
+  const [result, ...others] = await Promise.all([
+    build(options),
+    ...separate.map(({ entry, file }) =>
+      build({ ...options, entryPoints: [join(REPO_ROOT, entry)], outfile: join(pinnedDir, file), plugins: [...esbuildPlugins] }),
+    ),
+  ]);
   mkdirSync(outdir, { recursive: true });
-  for (const stale of readdirSync(outdir)) if (stale.startsWith("index.js")) rmSync(join(outdir, stale), { force: true });
-  const files = result.outputFiles.map((file) => {
-    const target = join(outdir, relative(pinnedDir, file.path));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.contents);
-    return { path: target, bytes: file.contents.byteLength };
-  });
+  const ours = ["index.js", ...separate.map((m) => m.file)];
+  for (const stale of readdirSync(outdir)) if (ours.some((f) => stale.startsWith(f))) rmSync(join(outdir, stale), { force: true });
+  const files = [result!, ...others]
+    .flatMap((r) => r.outputFiles)
+    .map((file) => {
+      const target = join(outdir, relative(pinnedDir, file.path));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.contents);
+      return { path: target, bytes: file.contents.byteLength };
+    });
   return { name, outdir, files, metafile: result.metafile };
 }
 

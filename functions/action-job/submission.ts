@@ -4,20 +4,19 @@
  * delivery, and one EventBridge event that announces it, kept to once by a marker. S3 and
  * EventBridge failures are temporary. Format, resumption and what "once" means: docs/submissions.md.
  */
-import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
 import { RetryableError } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
-import { eventBridgeClient, s3Client } from "../../shared/core/submission-clients";
+import { traceAwsClient } from "../../shared/core/observability";
+
+/** The S3 and EventBridge SDK, a file of its own in the bundle (infra/bundling.ts), required on first use. */
+type AwsSdk = typeof import("../../shared/core/submission-clients.js");
+let loading: Promise<AwsSdk> | undefined;
+const loadSdk = (): Promise<AwsSdk> =>
+  (loading ??= import("../../shared/core/submission-clients.js").catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  }));
 
 export const SUBMISSION_SOURCE = "flatfile-space-configurator";
 export const SUBMISSION_DETAIL_TYPE = "Workbook submitted";
@@ -97,8 +96,9 @@ const markerKeyOf = (key: string) => `${key}.announced`;
 const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
 async function exists(bucket: string, key: string): Promise<boolean> {
+  const sdk = await loadSdk();
   try {
-    await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await sdk.s3Client(traceAwsClient).send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
     if (statusOf(error) === 404) return false;
@@ -107,8 +107,9 @@ async function exists(bucket: string, key: string): Promise<boolean> {
 }
 
 async function readProgress(bucket: string, key: string): Promise<UploadProgress | undefined> {
+  const sdk = await loadSdk();
   try {
-    const answer = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) }));
+    const answer = await sdk.s3Client(traceAwsClient).send(new sdk.GetObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) }));
     const parsed = JSON.parse(await answer.Body!.transformToString("utf8")) as UploadProgress;
     // Written only by us, in a bucket only the stack's functions write; still checked before use.
     const ok =
@@ -166,7 +167,8 @@ async function writeObject(
   pageSize: number,
   beside: () => Promise<unknown>,
 ) {
-  const s3 = s3Client();
+  const sdk = await loadSdk();
+  const s3 = sdk.s3Client(traceAwsClient);
   const aws = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -177,7 +179,7 @@ async function writeObject(
   let progress = await aws("Reading the submission's progress", () => readProgress(bucket, key));
   if (!progress) {
     const created = await aws("Starting the submission's upload", () =>
-      s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/x-ndjson" })),
+      s3.send(new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/x-ndjson" })),
     );
     progress = { uploadId: created.UploadId!, parts: [], sheetIndex: 0, pageNumber: 1 };
   }
@@ -199,7 +201,7 @@ async function writeObject(
     const PartNumber = state.parts.length + 1;
     const part = await aws("Writing a part of the submission", () =>
       s3.send(
-        new UploadPartCommand({
+        new sdk.UploadPartCommand({
           Bucket: bucket,
           Key: key,
           UploadId: state.uploadId,
@@ -214,7 +216,7 @@ async function writeObject(
     bufferedBytes = 0;
     await aws("Saving the submission's progress", () =>
       s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: progressKeyOf(key), Body: JSON.stringify(state), ContentType: "application/json" }),
+        new sdk.PutObjectCommand({ Bucket: bucket, Key: progressKeyOf(key), Body: JSON.stringify(state), ContentType: "application/json" }),
       ),
     );
   };
@@ -248,10 +250,17 @@ async function writeObject(
   if (bufferedBytes > 0 || state.parts.length === 0) await flush({ sheetIndex, pageNumber });
   await aws("Completing the submission's upload", () =>
     s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: state.parts } }),
+      new sdk.CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: state.uploadId,
+        MultipartUpload: { Parts: state.parts },
+      }),
     ),
   );
-  await aws("Cleaning up the submission's progress", () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) })));
+  await aws("Cleaning up the submission's progress", () =>
+    s3.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: progressKeyOf(key) })),
+  );
 }
 
 export async function deliverSubmission(
@@ -303,8 +312,9 @@ export async function deliverSubmission(
   let eventPublished = false;
   try {
     if (!(await exists(target.bucket, markerKeyOf(key)))) {
-      const answer = await eventBridgeClient().send(
-        new PutEventsCommand({
+      const sdk = await loadSdk();
+      const answer = await sdk.eventBridgeClient(traceAwsClient).send(
+        new sdk.PutEventsCommand({
           Entries: [
             {
               Source: SUBMISSION_SOURCE,
@@ -318,8 +328,8 @@ export async function deliverSubmission(
       if ((answer.FailedEntryCount ?? 0) > 0) {
         throw new Error(`EventBridge refused the event (${answer.Entries?.[0]?.ErrorCode ?? "unknown error"})`);
       }
-      await s3Client().send(
-        new PutObjectCommand({
+      await sdk.s3Client(traceAwsClient).send(
+        new sdk.PutObjectCommand({
           Bucket: target.bucket,
           Key: markerKeyOf(key),
           Body: JSON.stringify({ eventId: answer.Entries?.[0]?.EventId, at: new Date().toISOString() }),

@@ -82,6 +82,18 @@ describe("production bundles, driven over HTTP against the Flatfile stand-in", (
     }
   });
 
+  it("action-job keeps the S3 and EventBridge clients in a file of their own, loaded on the first Submit only", async () => {
+    const actionJob = built.find((b) => b.name === "action-job")!;
+    const atInit = Object.keys(actionJob.metafile.inputs).filter((path) => /@aws-sdk\/client-(s3|eventbridge)\//.test(path));
+    expect(atInit).toEqual([]);
+    const separate = join(dir, "action-job", "submission-clients.js");
+    expect(actionJob.files.map((f) => f.path)).toContain(separate);
+    // As index.js's import() gets it: the clients and the commands by name.
+    const sdk = (await import(separate)) as Record<string, unknown>;
+    for (const name of ["s3Client", "eventBridgeClient", "PutEventsCommand", "UploadPartCommand"])
+      expect(typeof sdk[name], name).toBe("function");
+  });
+
   let configured: { spaceId: string; state: SpaceState };
 
   it("space-configure: configures a new space for a user and for a guest, and completes each job", async () => {
