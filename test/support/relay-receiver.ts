@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { RetryBound } from "../../infra/relay/forward";
 import { SIGNATURE_HEADER, verifySignature, type SignatureCheck } from "../../shared/core/signature";
 
 export interface Received {
@@ -90,4 +91,9 @@ export type SampleName = "space-configure" | "action-duplicate" | "action-submit
 /** A sample platform event (test/support/events: fixed ids, unlike the templates in local/events), as a fresh object. */
 export function sampleEvent(name: SampleName): Record<string, any> {
   return JSON.parse(readFileSync(join(__dirname, "events", `${name}.json`), "utf8"));
+}
+
+/** The relay's retry bound, short for tests: quick retries, with the total, reserve and attempt time a test needs. */
+export function fastRelayBound(totalMs: number, failReserveMs: number, attemptTimeoutMs = 1_000): RetryBound {
+  return { totalMs, failReserveMs, attemptTimeoutMs, baseDelayMs: 10, maxDelayMs: 20, throttledBaseDelayMs: 10, throttledMaxDelayMs: 20 };
 }

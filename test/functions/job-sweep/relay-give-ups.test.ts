@@ -9,26 +9,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { handler as jobSweepHandler } from "../../../functions/job-sweep/handler";
 import { countRelayGiveUps, createRelayAgentsApi, giveUpWindow } from "../../../functions/job-sweep/relay-agent-check";
 import { registerRelay } from "../../../infra/relay/flatfile-registration";
-import { defaultDeps, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, type RetryBound, relayEvent } from "../../../infra/relay/forward";
+import { defaultDeps, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, relayEvent } from "../../../infra/relay/forward";
 import { createSdkClient } from "../../../shared/core/flatfile-sdk";
 import { logger } from "../../../shared/core/logger";
 import { OPEN_JOB_SWEEP_INTERVAL_MS } from "../../../shared/core/open-jobs";
 import { RELAY_GAVE_UP_SEEN } from "../../../shared/core/relay-agent";
 import { ENVIRONMENT_ID, startHarness, type Harness } from "../../support/harness";
-import { type Receiver, sampleEvent, startReceiver } from "../../support/relay-receiver";
+import { fastRelayBound, type Receiver, sampleEvent, startReceiver } from "../../support/relay-receiver";
 
 const SOURCE = "module.exports = function relay(listener) { /* the bundled relay */ };";
 const SHA256 = createHash("sha256").update(SOURCE).digest("hex");
 const SIGNING_SECRET = "whsec_give_ups_0123456789abcdef";
-const BOUND: RetryBound = {
-  totalMs: 1_500,
-  failReserveMs: 200,
-  attemptTimeoutMs: 500,
-  baseDelayMs: 10,
-  maxDelayMs: 20,
-  throttledBaseDelayMs: 10,
-  throttledMaxDelayMs: 20,
-};
+const BOUND = fastRelayBound(1_500, 200, 500);
 const MINUTE = OPEN_JOB_SWEEP_INTERVAL_MS;
 
 let h: Harness;

@@ -15,23 +15,14 @@ import {
   type RelayContext,
   type RelayOutcome,
   type RelayPlan,
-  type RetryBound,
 } from "../../../infra/relay/forward";
 import { relayPlanFor } from "../../../infra/relay/plan";
-import { sampleEvent, startReceiver, type Receiver } from "../../support/relay-receiver";
+import { fastRelayBound, sampleEvent, startReceiver, type Receiver } from "../../support/relay-receiver";
 
 const SIGNING_SECRET = "whsec_relay_fan_out_0123456789abcd";
 const AGENT_TOKEN = "sk_agent_token_fan_out_0042";
 // Room to fail the job on a loaded machine (the fail gets only the reserve).
-const BOUND: RetryBound = {
-  totalMs: 3_000,
-  failReserveMs: 1_500,
-  attemptTimeoutMs: 1_000,
-  baseDelayMs: 10,
-  maxDelayMs: 20,
-  throttledBaseDelayMs: 10,
-  throttledMaxDelayMs: 20,
-};
+const BOUND = fastRelayBound(3_000, 1_500);
 
 let receiver: Receiver;
 let plan: RelayPlan;

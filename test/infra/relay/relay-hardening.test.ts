@@ -7,30 +7,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  defaultDeps,
-  relayEvent,
-  RELAY_SECRET_BASE_URL,
-  RELAY_SECRET_SIGNING,
-  type RelayContext,
-  type RetryBound,
-} from "../../../infra/relay/forward";
+import { defaultDeps, relayEvent, RELAY_SECRET_BASE_URL, RELAY_SECRET_SIGNING, type RelayContext } from "../../../infra/relay/forward";
 import { createOnEvent } from "../../../infra/relay/register";
 import { isAllowedBaseUrl } from "../../../infra/relay/flatfile-registration";
 import { relayDeploy } from "../../../scripts/relay-deploy";
-import { sampleEvent, startReceiver, type Receiver } from "../../support/relay-receiver";
+import { fastRelayBound, sampleEvent, startReceiver, type Receiver } from "../../support/relay-receiver";
 
 const SIGNING_SECRET = "whsec_relay_hardening_0123456789";
 const AGENT_TOKEN = "sk_agent_token_hardening_0042";
-const BOUND: RetryBound = {
-  totalMs: 3_000,
-  failReserveMs: 500,
-  attemptTimeoutMs: 1_000,
-  baseDelayMs: 10,
-  maxDelayMs: 20,
-  throttledBaseDelayMs: 10,
-  throttledMaxDelayMs: 20,
-};
+const BOUND = fastRelayBound(3_000, 500);
 
 let receiver: Receiver;
 let elsewhere: { url: string; hits: { method: string; path: string; body: string; signature?: string }[]; server: Server };
