@@ -30,6 +30,19 @@ export interface ActionLeases {
   release(failure?: unknown): Promise<void>;
 }
 
+/** `write`'s answer, with the workbook's lease given back once it is answered (with its failure, if it failed). */
+export async function thenReleaseWorkbook<T>(leases: ActionLeases, write: Promise<T>): Promise<T> {
+  let answer: T;
+  try {
+    answer = await write;
+  } catch (error) {
+    await leases.releaseWorkbook(error);
+    throw error;
+  }
+  await leases.releaseWorkbook();
+  return answer;
+}
+
 /** Space, then workbook: the order every writer of ours takes them in. */
 async function holdLeases(spaceId: string, workbookId: string, leaseTable: string | undefined): Promise<ActionLeases> {
   const space = await holdSpaceLease(spaceId, leaseTable);

@@ -14,7 +14,7 @@ import type { Audience } from "../../shared/domain/audience";
 import { archivedConfig, differsAsWorkingSheet, isLocked, SHEET_ACTIONS, workingSheetConfig } from "../../shared/domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
-import { runActionJob } from "./action-context";
+import { runActionJob, thenReleaseWorkbook } from "./action-context";
 import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
@@ -170,16 +170,7 @@ export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): P
           // The workbook was read under its lease, held since: the copy and the lock need no read of their own.
           const made = await makeCopy(api, context.workbook, sheetId, role, jobId);
           const [copied, counts] = await Promise.all([
-            lockOriginal(api, made, sheetId, role, context.audience).then(
-              async (copied) => {
-                await context.leases.releaseWorkbook();
-                return copied;
-              },
-              async (error: unknown) => {
-                await context.leases.releaseWorkbook(error);
-                throw error;
-              },
-            ),
+            thenReleaseWorkbook(context.leases, lockOriginal(api, made, sheetId, role, context.audience)),
             // Counted beside the lock: the copy's records do not depend on it.
             api.sheets.getRecordCounts(made.copy.id).then((r) => r.data.counts),
           ]);

@@ -13,7 +13,7 @@ import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../../shared/domain/bl
 import { plural, type SheetProgress } from "../../shared/domain/guide";
 import { guideStateOf, isoTime, recordSubmit, submittedBefore, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
-import { runActionJob } from "./action-context";
+import { runActionJob, thenReleaseWorkbook } from "./action-context";
 import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
@@ -120,16 +120,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
 
           const sheetIds = tallies.map((t) => t.sheetId);
           // The workbook was read under its lease, held since: the lock needs no read of its own.
-          const locked = await lockSheetsOf(api, context.workbook, sheetIds).then(
-            async (locked) => {
-              await context.leases.releaseWorkbook();
-              return locked;
-            },
-            async (error: unknown) => {
-              await context.leases.releaseWorkbook(error);
-              throw error;
-            },
-          );
+          const locked = await thenReleaseWorkbook(context.leases, lockSheetsOf(api, context.workbook, sheetIds));
           const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
           // Delivered before the submission is recorded: a retry after a failed delivery finds the
           // workbook not yet submitted and delivers again (writing nothing twice).
