@@ -1,70 +1,55 @@
 /**
- * THE BLUEPRINT: what a new Space gets, and how it changes later. Edit this module to change the
- * product; the handlers only call it. Pure (no network, no clock). Who gets what, the currency,
- * the reference data, Submit and the commit-time rule: docs/design.md#the-blueprint.
+ * THE BLUEPRINT'S MACHINERY: reads the customer's definitions (blueprint/index.ts: sheets, fields,
+ * actions, rules, the guide's text) and builds what a new Space gets, locks and copies sheets, and
+ * runs the commit-time rule. Edit blueprint/index.ts to change the product, not this. Pure (no
+ * network, no clock). Who gets what, the currency, the reference data, Submit and the commit-time
+ * rule: docs/design.md#the-blueprint.
  */
 import type { Flatfile } from "@flatfile/api";
-import type { Audience, StaffRule } from "./audience";
-import type { CurrencyChoice } from "./currency";
-import type { ReferenceData } from "./reference-data";
-import { MAX_OPTION_LABEL, optionLabel, plainText } from "./text";
+import {
+  BLUEPRINT_VERSION,
+  blueprintSheets,
+  SHEET_ACTIONS,
+  sheetAccessFor,
+  sheetActionsFor,
+  UNKNOWN_CATEGORY_RULE,
+  WORKBOOK_ACTIONS,
+  WORKBOOK_NAME,
+  workbookActionsFor,
+} from "../../blueprint";
+import type { Audience } from "./audience";
+import type { BlueprintInput, UnknownEnumRule } from "./blueprint-kit";
+import { ENUM_OPTION_LIMIT } from "./blueprint-kit";
+import { MAX_OPTION_LABEL, plainText } from "./text";
+
+// The customer's definitions and the kit, for the modules and tests that import them from here.
+export {
+  amountField,
+  BLUEPRINT_VERSION,
+  SHEET_ACTIONS,
+  SHEET_SLUGS,
+  type SheetSlug,
+  sheetAccessFor,
+  sheetActionsFor,
+  STAFF_RULE,
+  UNKNOWN_CATEGORY_RULE,
+  WORKBOOK_ACTIONS,
+  WORKBOOK_NAME,
+  workbookActionsFor,
+} from "../../blueprint";
+export {
+  type BlueprintInput,
+  type CategoryOptions,
+  categoryOptions,
+  ENUM_OPTION_LIMIT,
+  REFERENCE_OPTION_LIMIT,
+  type UnknownEnumRule,
+} from "./blueprint-kit";
 
 // ─── Identity ────────────────────────────────────────────────────────────────────────────────
 
 /** Metadata key and value on everything we make, so later handlers know it is ours. */
 export const BLUEPRINT_MARKER = { key: "configuredBy", value: "flatfile-space-configurator" } as const;
-export const BLUEPRINT_VERSION = 1;
-export const WORKBOOK_NAME = "Contacts & Orders";
-
-export const SHEET_SLUGS = { contacts: "contacts", orders: "orders" } as const;
-export type SheetSlug = (typeof SHEET_SLUGS)[keyof typeof SHEET_SLUGS];
-
-// ─── Who is staff ────────────────────────────────────────────────────────────────────────────
-
-export const STAFF_RULE: StaffRule = deepFreeze({
-  flagKey: "staff",
-  roleKey: "role",
-  staffRoles: ["staff", "admin"],
-  /** Your company's e-mail domains, e.g. ["acme.com"]. Empty: only metadata marks staff. */
-  staffEmailDomains: [],
-});
-
-// ─── Actions ─────────────────────────────────────────────────────────────────────────────────
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
-
-/**
- * Sheet actions (job `sheet:<operation>`). Frozen: `buildWorkbook` hands out copies. Duplicate is a
- * foreground action: its outcome dialog carries the link to the copy, and background jobs skip
- * that dialog (events reference, `job:outcome-acknowledged`: "Background jobs will skip this step").
- */
-export const SHEET_ACTIONS = deepFreeze({
-  duplicate: {
-    operation: "duplicate",
-    mode: "foreground",
-    label: "Duplicate this Sheet and lock down the original",
-    description: "Copies this Sheet with its records for you to keep working in, then locks this one so it stays as it is.",
-    confirm: true,
-  },
-} satisfies Record<string, Flatfile.Action>);
-
-/** Workbook actions (job `workbook:<operation>`). Frozen: `buildWorkbook` hands out copies. */
-export const WORKBOOK_ACTIONS = deepFreeze({
-  submit: {
-    operation: "submitActionFg",
-    mode: "foreground",
-    primary: true,
-    constraints: [{ type: "hasAllValid" }, { type: "hasData" }],
-    label: "Submit",
-    description: "Submit every record in this workbook. You can keep editing afterwards.",
-  },
-} satisfies Record<string, Flatfile.Action>);
 
 /** The tooltip an earlier version toggled on Submit while the workbook was empty; removed on sight. */
 export const LEGACY_SUBMIT_TOOLTIP = "Add records before submitting";
@@ -75,98 +60,7 @@ export const OWNED_ACTION_JOBS: readonly string[] = Object.freeze([
   ...Object.values(WORKBOOK_ACTIONS).map((action) => `workbook:${action.operation}`),
 ]);
 
-// ─── Commit-time rule configuration ──────────────────────────────────────────────────────────
-
-export interface UnknownEnumRule {
-  sheetSlug: string;
-  fieldKey: string;
-  /** "extend": add unknown values as options. "flag": leave the options, only report them. */
-  mode: "extend" | "flag";
-  /** The most options ever added from data to this field (across all commits). */
-  maxNewOptions: number;
-  /** The most distinct values one scan keeps, whatever the number of records (memory bound). */
-  maxScanValues: number;
-  /** Values longer than this are never added (they are counted as skipped). */
-  maxValueLength: number;
-  labelSuffix: string;
-}
-
-export const UNKNOWN_CATEGORY_RULE: UnknownEnumRule = deepFreeze({
-  sheetSlug: SHEET_SLUGS.orders,
-  fieldKey: "category",
-  mode: "extend",
-  maxNewOptions: 50,
-  maxScanValues: 1_000,
-  maxValueLength: 100,
-  labelSuffix: " (added from data)",
-});
-
-/** Flatfile's documented limit on an enum field's options (field-types docs). */
-export const ENUM_OPTION_LIMIT = 100;
-/** Reference categories offered at most; the rest of ENUM_OPTION_LIMIT is room for the data's. */
-export const REFERENCE_OPTION_LIMIT = 80;
-
-export interface CategoryOptions {
-  options: Flatfile.EnumPropertyOption[];
-  /** Categories the reference data listed. */
-  total: number;
-  /** Why fewer options than categories, when so. */
-  capReason?: string;
-}
-
-/** The Orders category options from the reference data: capped, labels made plain. */
-export function categoryOptions(referenceData: ReferenceData): CategoryOptions {
-  const total = referenceData.categories.length;
-  const options = referenceData.categories
-    .slice(0, REFERENCE_OPTION_LIMIT)
-    .map((c) => ({ value: c.value, label: optionLabel(c.label) || optionLabel(c.value) || c.value }));
-  const out: CategoryOptions = { options, total };
-  if (total > options.length) {
-    out.capReason = `The reference data lists ${total} categories. Flatfile allows at most ${ENUM_OPTION_LIMIT} options in a field, and room is kept for ${ENUM_OPTION_LIMIT - REFERENCE_OPTION_LIMIT} categories found in your data, so the first ${options.length} are offered.`;
-  }
-  return out;
-}
-
-// ─── Building the workbook ───────────────────────────────────────────────────────────────────
-
-export interface BlueprintInput {
-  spaceId: string;
-  environmentId: string;
-  audience: Audience;
-  currency: CurrencyChoice;
-  referenceData: ReferenceData;
-  actorName?: string;
-}
-
-type Field = Flatfile.Property;
-
-const required: Flatfile.Constraint = { type: "required" };
-const unique: Flatfile.Constraint = { type: "unique", config: { caseSensitive: false, ignoreEmpty: true } };
-
-function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
 // ─── What each audience may do ───────────────────────────────────────────────────────────────
-
-/**
- * The actions and access the blueprint gives a sheet of `role` for `audience`. `buildWorkbook`
- * builds from these, and the action handler checks a job against them: a job for an action the
- * person was not offered (any API client can create one) does nothing.
- */
-export function sheetActionsFor(audience: Audience, role: string): Flatfile.Action[] {
-  if (audience === "guest" || role !== SHEET_SLUGS.contacts) return [];
-  return [clone<Flatfile.Action>(SHEET_ACTIONS.duplicate)];
-}
-
-/** Undefined: every access Flatfile has. Guests add and edit, never delete. */
-export function sheetAccessFor(audience: Audience, _role: string): Flatfile.SheetAccess[] | undefined {
-  return audience === "guest" ? ["add", "edit"] : undefined;
-}
-
-export function workbookActionsFor(_audience: Audience): Flatfile.Action[] {
-  return [clone<Flatfile.Action>(WORKBOOK_ACTIONS.submit)];
-}
 
 function withAudienceRules(sheet: Flatfile.SheetConfig, audience: Audience): Flatfile.SheetConfig {
   const role = sheet.slug ?? "";
@@ -212,85 +106,11 @@ export function differsAsWorkingSheet(config: Flatfile.SheetConfig, working: Fla
   return !sameAccess || JSON.stringify(config.actions ?? []) !== JSON.stringify(working.actions ?? []);
 }
 
-function internalNotesField(): Field {
-  return {
-    type: "string",
-    key: "internalNotes",
-    label: "Internal notes",
-    description: "Only for your team: never shown to guests.",
-  };
-}
-
-function contactsSheet(input: BlueprintInput): Flatfile.SheetConfig {
-  const fields: Field[] = [
-    { type: "string", key: "firstName", label: "First name", constraints: [required] },
-    { type: "string", key: "lastName", label: "Last name" },
-    { type: "string", key: "email", label: "Email", constraints: [required, unique] },
-  ];
-  if (input.audience === "internal") fields.push(internalNotesField());
-  const sheet: Flatfile.SheetConfig = {
-    name: "Contacts",
-    slug: SHEET_SLUGS.contacts,
-    description: "The people you deal with. Email must be unique.",
-    fields,
-    metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value },
-  };
-  return withAudienceRules(sheet, input.audience);
-}
-
-/** The money field, in the Space's currency. */
-export function amountField(currency: CurrencyChoice): Flatfile.Property.Number {
-  return {
-    type: "number",
-    key: "amount",
-    label: `Amount (${currency.code})`,
-    description: `Order amount in ${currency.code}, up to ${currency.decimals} decimal place${currency.decimals === 1 ? "" : "s"}.`,
-    constraints: [required],
-    config: { decimalPlaces: currency.decimals },
-    metadata: { currency: currency.code, decimals: currency.decimals, locale: currency.locale },
-  };
-}
-
-function categoryField(referenceData: ReferenceData): Flatfile.Property.Enum {
-  const { options, total, capReason } = categoryOptions(referenceData);
-  const from =
-    referenceData.source === "remote"
-      ? "Categories from the reference API"
-      : "Categories from the bundled default list (the reference API was not available)";
-  return {
-    type: "enum",
-    key: UNKNOWN_CATEGORY_RULE.fieldKey,
-    label: "Category",
-    description: capReason ? `${from}: the first ${options.length} of ${total}.` : `${from}.`,
-    config: { options },
-    metadata: { referenceData: { source: referenceData.source, detail: referenceData.detail, total, offered: options.length } },
-  };
-}
-
-function ordersSheet(input: BlueprintInput): Flatfile.SheetConfig {
-  const isGuest = input.audience === "guest";
-  const fields: Field[] = [
-    { type: "string", key: "orderId", label: "Order ID", constraints: [required, unique] },
-    { type: "string", key: "contactEmail", label: "Contact email", description: "The email of a contact in the Contacts sheet." },
-    amountField(input.currency),
-    categoryField(input.referenceData),
-  ];
-  if (!isGuest) {
-    fields.push({ type: "date", key: "orderedOn", label: "Order date" }, { type: "string", key: "poNumber", label: "PO number" });
-  }
-  if (input.audience === "internal") fields.push(internalNotesField());
-  const sheet: Flatfile.SheetConfig = {
-    name: "Orders",
-    slug: SHEET_SLUGS.orders,
-    description: `Orders, with amounts in ${input.currency.code}.`,
-    fields,
-    metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value, currency: input.currency.code },
-  };
-  return withAudienceRules(sheet, input.audience);
-}
-
 export function buildWorkbook(input: BlueprintInput): Flatfile.CreateWorkbookConfig {
-  const sheets = [contactsSheet(input), ordersSheet(input)];
+  // Every sheet is marked ours, and gets the actions and access its role has for the audience.
+  const sheets = blueprintSheets(input).map((sheet) =>
+    withAudienceRules({ ...sheet, metadata: { [BLUEPRINT_MARKER.key]: BLUEPRINT_MARKER.value, ...sheet.metadata } }, input.audience),
+  );
   const actions = workbookActionsFor(input.audience);
   return {
     name: WORKBOOK_NAME,

@@ -8,8 +8,10 @@
  *
  * The body is one HTML block: every line starts with a tag and no line is blank, so a Markdown
  * renderer passes it through as HTML. Every interpolated piece of outside text goes through
- * `guideText` (./text), which keeps it one line and inert as both HTML and Markdown.
+ * `guideText` (./text), which keeps it one line and inert as both HTML and Markdown. The text about
+ * the blueprint's own sheets (its notes, where the categories are) is the blueprint's GUIDE_TEXT.
  */
+import { GUIDE_TEXT } from "../../blueprint";
 import type { Audience } from "./audience";
 import type { CurrencyChoice } from "./currency";
 import { clip, guideText, plainText } from "./text";
@@ -40,7 +42,7 @@ export interface GuideReferenceData {
   detail: string;
   /** Categories the source listed. */
   total: number;
-  /** Of those, the options the Orders sheet offers (fewer when the list was capped). */
+  /** Of those, the options the category field offers (fewer when the list was capped). */
   offered: number;
   /** Why fewer are offered than listed. */
   capReason?: string;
@@ -221,14 +223,7 @@ function renderIntro(state: GuideState): string {
     "Fix anything highlighted as an error.",
     "Press <strong>Submit</strong> once every record is valid.",
   ];
-  const notes: string[] = [];
-  if (state.audience === "guest") notes.push("<p>You can add and edit records; deleting them is not available to guests.</p>");
-  else {
-    notes.push(
-      "<p>Need a frozen copy? <strong>Duplicate this Sheet and lock down the original</strong> (in the Contacts sheet's menu) copies the sheet for you to keep working in and locks the original. The locked original is kept as it was: it is not submitted, and its errors do not hold Submit back.</p>",
-    );
-  }
-  if (state.audience === "internal") notes.push("<p>As staff, you also see an <strong>Internal notes</strong> field on every sheet.</p>");
+  const notes = GUIDE_TEXT.notes(state.audience).map((note) => `<p>${note}</p>`);
   return `<h1>Getting started</h1>\n<p>${greeting}</p>\n<h2>What to do first</h2>\n<ol>\n${steps.map((s) => `<li>${s}</li>`).join("\n")}\n</ol>\n${notes.join("\n")}`;
 }
 
@@ -261,11 +256,11 @@ function renderReferenceData(reference: GuideReferenceData): string {
   const n = plural(reference.total, "category", "categories");
   const body =
     reference.source === "remote"
-      ? `<p>The ${n} in the Orders sheet were loaded from ${guideText(reference.detail, MAX_DETAIL_CHARS)}.</p>`
+      ? `<p>The ${n} in ${GUIDE_TEXT.categoriesIn} were loaded from ${guideText(reference.detail, MAX_DETAIL_CHARS)}.</p>`
       : `<p><strong>The reference data service was not available, so a bundled default list of ${n} is in use.</strong> Reason: ${guideText(reference.detail.replace(/^bundled default:\s*/, ""), MAX_DETAIL_CHARS)}.</p>`;
   const capped =
     reference.offered < reference.total
-      ? `\n<p><strong>Only the first ${plural(reference.offered, "category is", "categories are")} offered in the Orders sheet.</strong> ${guideText(reference.capReason ?? "", MAX_DETAIL_CHARS)}</p>`
+      ? `\n<p><strong>Only the first ${plural(reference.offered, "category is", "categories are")} offered in ${GUIDE_TEXT.categoriesIn}.</strong> ${guideText(reference.capReason ?? "", MAX_DETAIL_CHARS)}</p>`
       : "";
   return `<h2>Reference data</h2>\n${body}${capped}`;
 }

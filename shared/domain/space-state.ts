@@ -17,7 +17,7 @@ import "../core/zod-locale";
 import { jsonExceeds, MAX_SPACE_STATE_CHARS } from "../core/bounds";
 import { ids } from "../core/envelope";
 import type { Audience } from "./audience";
-import { SHEET_SLUGS } from "./blueprint";
+import { SHEET_SLUGS, WORKBOOK_NAME } from "./blueprint";
 import { resolveCurrency } from "./currency";
 import {
   initialGuideState,
@@ -164,7 +164,7 @@ export function guideStateOf(state: SpaceState): GuideState {
   return initialGuideState({
     audience: (["internal", "member", "guest", "default"].includes(state.audience) ? state.audience : "default") as Audience,
     currency: resolveCurrency({ currency: state.currency }),
-    workbookName: "Contacts & Orders",
+    workbookName: WORKBOOK_NAME,
     sheets: Object.keys(state.sheets).map((role) => ({ slug: role, name: role.charAt(0).toUpperCase() + role.slice(1) })),
   });
 }
