@@ -15,7 +15,7 @@ import { declaredRoute } from "../../shared/routes";
 import type { Actor } from "../../shared/domain/audience";
 import { lookUpActor } from "../../shared/flatfile/actor";
 import { resolveCurrency } from "../../shared/domain/currency";
-import { buildSpaceSetup } from "../../shared/domain/space-setup";
+import { buildSpaceSetup, warmUpSpaceSetup } from "../../shared/domain/space-setup";
 import { loadReferenceData } from "../../shared/core/reference-data-source";
 import type { ReferenceData } from "../../shared/domain/reference-data";
 import type { GuideState } from "../../shared/domain/guide";
@@ -94,12 +94,16 @@ function configureJob(event: FlatfileEvent, deps: RouteDeps, held: { recording?:
     openJobs: deps.openJobs,
     spaceId,
     prepare: async () => {
-      const [space, actor, referenceData] = await Promise.all([
+      const reads = Promise.all([
         // Read by the pipeline already when it decided the Space is ours (ownedSpaces).
         deps.space ?? api.spaces.get(spaceId).then((r) => r.data),
         lookUpActor(api, event.context.actorId),
         referenceDataFor(settings.referenceDataUrl, Math.min(1_500, deps.deadline - Date.now() - 5_000)),
       ]);
+      // Once the reads are written and while their answers are on the way, so that a cold start
+      // does not stall between this round and the next.
+      setImmediate(warmUpSpaceSetup);
+      const [space, actor, referenceData] = await reads;
       return { space, actor, referenceData };
     },
     work: async ({ space, actor, referenceData }, _progress, attempt) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { guideSection as readSection } from "../../support/guide";
 import { resolveCurrency } from "../../../shared/domain/currency";
 import { BUNDLED_CATEGORIES, type ReferenceData } from "../../../shared/domain/reference-data";
-import { buildSpaceSetup } from "../../../shared/domain/space-setup";
+import { buildSpaceSetup, warmUpSpaceSetup } from "../../../shared/domain/space-setup";
 import { REFERENCE_OPTION_LIMIT } from "../../../shared/domain/blueprint";
 
 const bundled: ReferenceData = {
@@ -51,5 +51,16 @@ describe("buildSpaceSetup", () => {
     expect(setup.audience).toBe("internal");
     expect(setup.workbook.sheets?.every((s) => s.fields.some((f) => f.key === "internalNotes"))).toBe(true);
     expect(readSection(setup.guide.body, "intro")).toContain("Internal notes");
+  });
+});
+
+describe("warmUpSpaceSetup", () => {
+  it("changes nothing a later setup is built from: the same inputs give the same setup before and after it", () => {
+    const input = { ...base, actor: { kind: "user" as const, name: "Ada" }, currency: resolveCurrency({ locale: "de-DE" }) };
+    const before = buildSpaceSetup(input);
+    warmUpSpaceSetup();
+    warmUpSpaceSetup();
+    expect(buildSpaceSetup(input)).toEqual(before);
+    expect(bundled.categories).toEqual(BUNDLED_CATEGORIES);
   });
 });
