@@ -1,13 +1,31 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
+
+const CUSTOMER_BLUEPRINT = fileURLToPath(new URL("./blueprint/index.ts", import.meta.url));
+const SECOND_BLUEPRINT = fileURLToPath(new URL("./test/support/second-blueprint.ts", import.meta.url));
+
+/** Every import of the customer's blueprint (blueprint/index.ts) gets the test's second one instead. */
+function secondBlueprint(): Plugin {
+  return {
+    name: "second-blueprint",
+    enforce: "pre",
+    async resolveId(source, importer, options) {
+      if (!/blueprint(\/index(\.ts)?)?$/.test(source)) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return resolved?.id === CUSTOMER_BLUEPRINT ? SECOND_BLUEPRINT : null;
+    },
+  };
+}
 
 /**
- * Two projects: the whole suite, and the flow and reliability suites again against a stand-in
+ * Three projects: the whole suite; the flow and reliability suites again against a stand-in
  * that answers the other way where the platform's docs are silent (local/flatfile/platform.ts): it
  * drops the sheets a `workbooks.update` leaves out, and raises commit:created for records written
- * with X-Disable-Hooks. So the product is shown not to depend on either answer. The second runs
- * after the first (groupOrder), so the timing-sensitive suites never run beside their own twin.
+ * with X-Disable-Hooks, so the product is shown not to depend on either answer; and the flow suites
+ * again with a second blueprint (test/support/second-blueprint.ts: other sheets, three of them) in
+ * place of the customer's, so they are shown to follow the blueprint, not repeat the example. Each
+ * runs after the one before (groupOrder), so the timing-sensitive suites never run beside a twin.
  */
 export default defineConfig({
   test: {
@@ -42,6 +60,15 @@ export default defineConfig({
             STAND_IN_OMITTED_SHEETS: "dropped",
             STAND_IN_DISABLED_HOOKS: "raised",
           },
+        },
+      },
+      {
+        extends: true,
+        plugins: [secondBlueprint()],
+        test: {
+          name: "second-blueprint",
+          sequence: { groupOrder: 2 },
+          include: ["test/functions/space-configure/space-configure.test.ts"],
         },
       },
     ],

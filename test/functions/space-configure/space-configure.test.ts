@@ -10,10 +10,17 @@ import { waves } from "../../../bench/round-trips";
 import { handler } from "../../../functions/space-configure/handler";
 import { resetSettingsCache } from "../../../shared/core/config";
 import { openJobStore } from "../../../shared/core/open-jobs";
-import { buildWorkbook, SHEET_ACTIONS, SHEET_SLUGS, WORKBOOK_ACTIONS } from "../../../shared/domain/blueprint";
+import {
+  SHEET_ACTIONS,
+  sheetAccessFor,
+  sheetActionsFor,
+  UNKNOWN_CATEGORY_RULE,
+  WORKBOOK_ACTIONS,
+  WORKBOOK_NAME,
+} from "../../../shared/domain/blueprint";
 import type { Audience } from "../../../shared/domain/audience";
 import { resolveCurrency } from "../../../shared/domain/currency";
-import { BUNDLED_CATEGORIES } from "../../../shared/domain/reference-data";
+import { DUPLICABLE_ROLE, moneyField, PLAIN_ROLE, plannedSheet, plannedWorkbook, RULE_ROLE, sheetList } from "../../support/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { resetReferenceDataCache } from "../../../shared/core/reference-data-source";
 import { GUIDE_TITLE, readSpaceState, SPACE_STATE_KEY } from "../../../shared/flatfile/space-state";
@@ -74,7 +81,7 @@ describe("space-configure: one event", () => {
 
     const [workbook, ...others] = await workbooksIn(space.id);
     expect(others).toEqual([]);
-    expect(workbook!.name).toBe("Contacts & Orders");
+    expect(workbook!.name).toBe(WORKBOOK_NAME);
     const guides = await guidesIn(space.id);
     expect(guides).toHaveLength(1);
 
@@ -87,33 +94,31 @@ describe("space-configure: one event", () => {
 
     const finished = await jobOf(job.id);
     expect(finished.status).toBe("complete");
-    expect(finished.outcome?.message).toBe("Contacts & Orders ready · prices in EUR");
+    expect(finished.outcome?.message).toBe(`${sheetList()} ready · prices in EUR`);
     // A toast: `next` links are shown only in the dialog (acknowledge: true), so none is sent.
     expect(finished.outcome).toMatchObject({ acknowledge: false });
     expect(finished.outcome?.next).toBeUndefined();
     // The guide's state is kept with ours, and the guide is it rendered.
     expect(state!.guide).toMatchObject({ actorName: "Ada Lovelace", currency: { code: "EUR" }, history: [] });
-    expect(state!.guide!.progress.map((p) => p.role)).toEqual(["contacts", "orders"]);
+    expect(state!.guide!.progress.map((p) => p.role)).toEqual([...SHEET_ROLES]);
   });
 
-  it("gives the Contacts sheet its fields and the duplicate action, and the workbook its primary submit action", async () => {
+  it("gives each sheet its fields and constraints, the duplicate action where the blueprint offers it, and the workbook its primary submit action", async () => {
     const { space, event } = seedJob();
     expect((await h.deliver(handler, event)).status).toBe(200);
     const [workbook] = await workbooksIn(space.id);
-    const contacts = sheetOf(workbook!, SHEET_SLUGS.contacts);
     // The blueprint's own fields for this Space's audience, whatever they are.
-    const planned = buildWorkbook({
-      spaceId: space.id,
-      environmentId: workbook!.environmentId,
-      audience: (workbook!.metadata as { audience: Audience }).audience,
-      currency: resolveCurrency(undefined),
-      referenceData: { source: "bundled", categories: [...BUNDLED_CATEGORIES], detail: "" },
-    }).sheets!.find((sheet) => sheet.slug === SHEET_SLUGS.contacts)!;
-    expect(contacts.config.fields.map((f) => f.key)).toEqual(planned.fields.map((f) => f.key));
-    expect(fieldOf(contacts, "email")?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ type: "unique" })]));
-    expect(contacts.config.actions).toEqual([
+    const audience = (workbook!.metadata as { audience: Audience }).audience;
+    expect(workbook!.sheets!.map((sheet) => sheet.slug)).toEqual([...SHEET_ROLES]);
+    for (const role of SHEET_ROLES) {
+      const planned = plannedSheet(role, audience);
+      const fields = sheetOf(workbook!, role).config.fields;
+      expect(fields.map((f) => [f.key, f.constraints ?? []])).toEqual(planned.fields.map((f) => [f.key, f.constraints ?? []]));
+    }
+    expect(sheetOf(workbook!, DUPLICABLE_ROLE).config.actions).toEqual([
       expect.objectContaining({ operation: SHEET_ACTIONS.duplicate.operation, mode: "foreground", label: SHEET_ACTIONS.duplicate.label }),
     ]);
+    expect(sheetOf(workbook!, PLAIN_ROLE).config.actions ?? []).toEqual([]);
     const submit = workbook!.actions?.find((a) => a.operation === WORKBOOK_ACTIONS.submit.operation);
     expect(submit).toMatchObject({ mode: "foreground", primary: true });
     expect(submit?.constraints).toEqual(expect.arrayContaining([{ type: "hasAllValid" }]));
@@ -126,8 +131,7 @@ describe("space-configure: one event", () => {
     expect(rejected).toEqual([]);
     const create = h.flatfile.requests.find((r) => r.route === "workbooks.create");
     // What went over the wire carries the money field's currency in its config and metadata.
-    const orders = (create?.body as { sheets: Flatfile.SheetConfig[] }).sheets.find((s) => s.slug === "orders")!;
-    const amount = orders.fields.find((f) => f.key === "amount") as Flatfile.Property.Number;
+    const { field: amount } = moneyField((create!.body as { sheets: Flatfile.SheetConfig[] }).sheets);
     expect(amount.config).toEqual({ decimalPlaces: 2 });
     expect(amount.metadata).toMatchObject({ currency: "USD" });
   });
@@ -142,8 +146,9 @@ describe("space-configure: where the space is", () => {
     const { space, job, event } = seedJob(metadata);
     expect((await h.deliver(handler, event)).status).toBe(200);
     const [workbook] = await workbooksIn(space.id);
-    const amount = fieldOf(sheetOf(workbook!, "orders"), "amount") as Flatfile.Property.Number;
-    expect(amount.label).toBe(`Amount (${code})`);
+    const { field: amount } = moneyField(workbook!.sheets!);
+    expect(amount.label).toBe(moneyField(plannedWorkbook("default", resolveCurrency(metadata)).sheets!).field.label);
+    expect(amount.label).toContain(code);
     expect(amount.config?.decimalPlaces).toBe(decimals);
     expect(amount.metadata).toMatchObject({ currency: code });
     const guide = (await guidesIn(space.id))[0]!;
@@ -154,38 +159,49 @@ describe("space-configure: where the space is", () => {
 });
 
 describe("space-configure: who made the space", () => {
-  const keysOf = async (spaceId: string) => {
+  /** Every sheet has the fields, access and actions the blueprint plans for `audience`. */
+  const expectPlannedFor = async (spaceId: string, audience: Audience) => {
     const [workbook] = await workbooksIn(spaceId);
-    return { contacts: sheetOf(workbook!, "contacts"), orders: sheetOf(workbook!, "orders") };
+    for (const role of SHEET_ROLES) {
+      const sheet = sheetOf(workbook!, role);
+      expect(
+        sheet.config.fields.map((f) => f.key),
+        role,
+      ).toEqual(plannedSheet(role, audience).fields.map((f) => f.key));
+      expect(sheet.config.access, role).toEqual(sheetAccessFor(audience, role));
+      expect(
+        (sheet.config.actions ?? []).map((a) => a.operation),
+        role,
+      ).toEqual(sheetActionsFor(audience, role).map((a) => a.operation));
+    }
   };
 
-  it("gives staff an internal-notes field on every sheet", async () => {
+  it("gives staff the internal audience's fields on every sheet", async () => {
     const staff = h.flatfile.seed.user({ email: "grace@acme.test", name: "Grace", metadata: { staff: true } });
     const { space, event } = seedJob({ locale: "en-US" }, staff);
     expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "internal" });
-    const { contacts, orders } = await keysOf(space.id);
-    expect(fieldOf(contacts, "internalNotes")).toBeDefined();
-    expect(fieldOf(orders, "internalNotes")).toBeDefined();
+    await expectPlannedFor(space.id, "internal");
   });
 
   it("gives an ordinary user the standard workbook", async () => {
     const user = h.flatfile.seed.user({ email: "ada@example.com", name: "Ada" });
     const { space, event } = seedJob({ locale: "en-US" }, user);
     expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "member" });
-    const { contacts, orders } = await keysOf(space.id);
-    expect(fieldOf(contacts, "internalNotes")).toBeUndefined();
-    expect(fieldOf(orders, "poNumber")).toBeDefined();
-    expect(contacts.config.access).toBeUndefined();
+    await expectPlannedFor(space.id, "member");
+    const [workbook] = await workbooksIn(space.id);
+    expect(sheetOf(workbook!, DUPLICABLE_ROLE).config.access).toBeUndefined();
   });
 
-  it("gives a guest a simpler workbook: no deleting, no duplicate action, fewer fields", async () => {
+  it("gives a guest a simpler workbook: no deleting, no duplicate action, the guest's fields", async () => {
     const guest = h.flatfile.seed.guest({ email: "guest@example.com", name: "Gus" });
     const { space, event } = seedJob({ locale: "en-US" }, guest);
     expect((await h.deliver(handler, event)).body).toMatchObject({ audience: "guest" });
-    const { contacts, orders } = await keysOf(space.id);
-    expect(contacts.config.access).toEqual(["add", "edit"]);
-    expect(contacts.config.actions ?? []).toEqual([]);
-    expect(fieldOf(orders, "poNumber")).toBeUndefined();
+    await expectPlannedFor(space.id, "guest");
+    const [workbook] = await workbooksIn(space.id);
+    for (const sheet of workbook!.sheets!) {
+      expect(sheet.config.access).toEqual(["add", "edit"]);
+      expect(sheet.config.actions ?? []).toEqual([]);
+    }
   });
 
   it("falls back to the default audience when the actor cannot be looked up", async () => {
@@ -203,7 +219,7 @@ describe("space-configure: reference data", () => {
     const { space, event } = seedJob();
     await h.deliver(handler, event);
     const [workbook] = await workbooksIn(space.id);
-    const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
+    const category = fieldOf(sheetOf(workbook!, RULE_ROLE), UNKNOWN_CATEGORY_RULE.fieldKey) as Flatfile.Property.Enum;
     expect(category.config.options.map((o) => o.value)).toEqual(["books", "music"]);
   });
 
@@ -220,7 +236,7 @@ describe("space-configure: reference data", () => {
       // The reference call's budget is 2 s at most; the whole delivery stays well inside the gateway's 29 s.
       expect(elapsed).toBeLessThan(10_000);
       const [workbook] = await workbooksIn(space.id);
-      const category = fieldOf(sheetOf(workbook!, "orders"), "category") as Flatfile.Property.Enum;
+      const category = fieldOf(sheetOf(workbook!, RULE_ROLE), UNKNOWN_CATEGORY_RULE.fieldKey) as Flatfile.Property.Enum;
       expect(category.config.options.map((o) => o.value)).toContain("hardware");
       const guide = (await guidesIn(space.id))[0]!;
       const body = (await h.api.documents.get(space.id, guide.id)).data.body;
