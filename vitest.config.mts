@@ -68,7 +68,7 @@ export default defineConfig({
         test: {
           name: "second-blueprint",
           sequence: { groupOrder: 2 },
-          include: ["test/functions/space-configure/space-configure.test.ts"],
+          include: ["test/functions/space-configure/space-configure.test.ts", "test/functions/action-job/action-job.test.ts"],
         },
       },
     ],

@@ -5,10 +5,12 @@
 import type { Flatfile } from "@flatfile/api";
 import { describe, expect, it } from "vitest";
 import { handler } from "../../../functions/action-job/handler";
-import { OWNED_ACTION_JOBS } from "../../../shared/domain/blueprint";
+import { OWNED_ACTION_JOBS, SHEET_ACTIONS, WORKBOOK_NAME } from "../../../shared/domain/blueprint";
 import { guideSection as readSection } from "../../support/guide";
 import { actionJobRoute } from "../../../functions/action-job/actions";
-import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
+import { copySlugFor, DUPLICATE_JOB } from "../../../functions/action-job/duplicate-sheet";
+import { SUBMIT_JOB } from "../../../functions/action-job/submit-workbook";
+import { DUPLICABLE_ROLE, PLAIN_ROLE, recordFor, RULE_ROLE, sheetName } from "../../support/blueprint";
 import { jobReadyEvent } from "../../support/harness";
 import { configureSpace, useHarness } from "../../support/fixture";
 import { SHEET_ROLES, SPACE_STATE_KEY } from "../../../shared/domain/space-state";
@@ -18,11 +20,23 @@ const h = useHarness();
 type Configured = Awaited<ReturnType<typeof configureSpace>>;
 const configuredSpace = () => configureSpace(h);
 
-function duplicateJob(c: Configured, sheetSlug = "contacts") {
+/** The names of a sheet a member can duplicate (the example's Contacts), of its first copy, and of one that offers none (Orders). */
+const DUP = sheetName(DUPLICABLE_ROLE);
+const PLAIN = sheetName(PLAIN_ROLE);
+const DUP_COPY = `${DUP} (copy)`;
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The working sheets as the guide lists them after the first copy: in the roles' order, the copy in its original's place. */
+function workInAfterCopy(): string {
+  const working = SHEET_ROLES.map((role) => `<strong>${role === DUPLICABLE_ROLE ? DUP_COPY : sheetName(role)}</strong>`);
+  return working.length > 1 ? `${working.slice(0, -1).join(", ")} and ${working.at(-1)}` : working[0]!;
+}
+
+function duplicateJob(c: Configured, sheetSlug = DUPLICABLE_ROLE) {
   const sheetId = c.state.sheets[sheetSlug]!;
-  const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.state.workbookId, sheetId });
+  const job = h.flatfile.seed.job({ job: DUPLICATE_JOB, spaceId: c.spaceId, workbookId: c.state.workbookId, sheetId });
   const event = jobReadyEvent({
-    job: "sheet:duplicate",
+    job: DUPLICATE_JOB,
     jobId: job.id,
     spaceId: c.spaceId,
     workbookId: c.state.workbookId,
@@ -34,9 +48,9 @@ function duplicateJob(c: Configured, sheetSlug = "contacts") {
 }
 
 function submitJob(c: Configured) {
-  const job = h.flatfile.seed.job({ job: "workbook:submitActionFg", spaceId: c.spaceId, workbookId: c.state.workbookId });
+  const job = h.flatfile.seed.job({ job: SUBMIT_JOB, spaceId: c.spaceId, workbookId: c.state.workbookId });
   const event = jobReadyEvent({
-    job: "workbook:submitActionFg",
+    job: SUBMIT_JOB,
     jobId: job.id,
     spaceId: c.spaceId,
     workbookId: c.state.workbookId,
@@ -57,7 +71,7 @@ const workbookOf = async (c: Configured) => (await h.api.workbooks.get(c.state.w
 const jobOf = async (id: string) => (await h.api.jobs.get(id)).data;
 const historyOf = async (c: Configured) =>
   readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "history") ?? "";
-const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
+const contact = (i: number) => recordFor(DUPLICABLE_ROLE, i);
 
 async function recordsOf(sheetId: string): Promise<Record<string, unknown>[]> {
   const { data } = await h.api.records.get(sheetId, { pageSize: 50_000 });
@@ -79,8 +93,8 @@ describe("action-job: sheet:duplicate", () => {
     const workbook = await workbookOf(c);
     const original = workbook.sheets!.find((s) => s.id === sheetId)!;
     const copy = workbook.sheets!.find((s) => s.id === copyId)!;
-    expect(copy.name).toBe("Contacts (copy)");
-    expect(copy.slug).toBe(copySlugFor("contacts", job.id));
+    expect(copy.name).toBe(DUP_COPY);
+    expect(copy.slug).toBe(copySlugFor(DUPLICABLE_ROLE, job.id));
     expect(await recordsOf(copyId)).toEqual(await recordsOf(sheetId));
     expect(await recordsOf(copyId)).toHaveLength(3);
 
@@ -89,14 +103,14 @@ describe("action-job: sheet:duplicate", () => {
     expect(original.config.readonly).toBe(true);
     const update = log.writes().find((r) => r.route === "workbooks.update");
     const sent = (update?.body as { sheets: (Flatfile.SheetConfigOrUpdate & { id?: string })[] }).sheets;
-    expect(sent.find((s) => s.slug === "contacts")).toMatchObject({ access: [], readonly: true });
+    expect(sent.find((s) => s.slug === DUPLICABLE_ROLE)).toMatchObject({ access: [], readonly: true });
     // Every other sheet went back as it was, and the copy stays editable.
     expect(sent.map((s) => s.slug).sort()).toEqual([...SHEET_ROLES, copy.slug].sort());
-    expect(workbook.sheets!.find((s) => s.slug === "orders")!.config.readonly).toBeUndefined();
+    expect(workbook.sheets!.find((s) => s.slug === PLAIN_ROLE)!.config.readonly).toBeUndefined();
     expect(copy.config.readonly).toBeUndefined();
 
     const history = await historyOf(c);
-    expect(history).toContain("<strong>Contacts</strong> was locked; keep working in <strong>Contacts (copy)</strong>");
+    expect(history).toContain(`<strong>${DUP}</strong> was locked; keep working in <strong>${DUP_COPY}</strong>`);
     expect(history).toMatch(/<time datetime="\d{4}-\d\d-\d\dT/);
     const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
     expect(readSection(guide, "intro")).toContain("Getting started");
@@ -196,7 +210,7 @@ describe("action-job: sheet:duplicate", () => {
 describe("action-job: workbook:submitActionFg", () => {
   it("fails the job naming the sheet and the count while records have errors, and locks nothing", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2), contact(3)], invalid: 2 });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1), contact(2), contact(3)], invalid: 2 });
     const { job, event } = submitJob(c);
     const log = mark();
     const answer = await h.deliver(handler, event);
@@ -205,7 +219,7 @@ describe("action-job: workbook:submitActionFg", () => {
     const failed = await jobOf(job.id);
     expect(failed.status).toBe("failed");
     expect(failed.outcome?.message).toBe(
-      "Nothing was submitted: Contacts has 2 records with errors. Filter the sheet by errors, fix them, then submit again.",
+      `Nothing was submitted: ${DUP} has 2 records with errors. Filter the sheet by errors, fix them, then submit again.`,
     );
     expect(
       log
@@ -217,8 +231,8 @@ describe("action-job: workbook:submitActionFg", () => {
 
   it("locks every sheet, records the submission in the guide and completes with the count", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
-    h.flatfile.seed.commit(c.state.sheets.orders!, { insert: [{ orderId: "o-1", amount: 12, category: "hardware" }] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1), contact(2)] });
+    h.flatfile.seed.commit(c.state.sheets[RULE_ROLE]!, { insert: [recordFor(RULE_ROLE, 1)] });
     const { job, event } = submitJob(c);
     const log = mark();
     const answer = await h.deliver(handler, event);
@@ -234,12 +248,12 @@ describe("action-job: workbook:submitActionFg", () => {
     expect(await historyOf(c)).toMatch(/Submitted on <time[^>]*>[^<]+<\/time> by Ada Lovelace \(3 records\)/);
     const done = await jobOf(job.id);
     expect(done.status).toBe("complete");
-    expect(done.outcome?.message).toBe("Submitted 3 records from Contacts & Orders. Its sheets are now read-only.");
+    expect(done.outcome?.message).toBe(`Submitted 3 records from ${WORKBOOK_NAME}. Its sheets are now read-only.`);
   });
 
   it("records the submission on the redelivery when its state write failed beside complete, delivering nothing twice", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1)] });
     const { job, event } = submitJob(c);
     h.flatfile.faults.statuses("spaces.update", [503, 503, 503]);
     expect((await h.deliver(handler, event)).status).toBeGreaterThanOrEqual(500);
@@ -261,7 +275,7 @@ describe("action-job: workbook:submitActionFg", () => {
 
   it("changes nothing on a second press and says when the workbook was submitted; the guide says it was", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1), contact(2)] });
     const first = submitJob(c);
     expect((await h.deliver(handler, first.event)).body).toMatchObject({ status: "complete", records: 2 });
     const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
@@ -282,13 +296,15 @@ describe("action-job: workbook:submitActionFg", () => {
     expect(await historyOf(c)).toBe(history);
     const done = await jobOf(second.job.id);
     expect(done.outcome?.message).toMatch(
-      /^Contacts & Orders was already submitted on \d{4}-\d\d-\d\d \d\d:\d\d UTC by Ada Lovelace \(2 records\)\. Nothing was submitted again\.$/,
+      new RegExp(
+        `^${escaped(WORKBOOK_NAME)} was already submitted on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC by Ada Lovelace \\(2 records\\)\\. Nothing was submitted again\\.$`,
+      ),
     );
   });
 
   it("submits once when two Submit jobs run at the same time", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1)] });
     const a = submitJob(c);
     const b = submitJob(c);
     const log = mark();
@@ -313,7 +329,7 @@ describe("action-job: workbook:submitActionFg", () => {
 describe("action-job: jobs on one workbook at the same time", () => {
   it("keeps both a duplicate's and a submit's changes to the workbook and to the guide", async () => {
     const c = await configuredSpace();
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1), contact(2)] });
     const duplicate = duplicateJob(c);
     const submit = submitJob(c);
     // The copy takes a while on Flatfile's side, so both jobs read the workbook before either writes.
@@ -323,8 +339,8 @@ describe("action-job: jobs on one workbook at the same time", () => {
     expect(sub.body).toMatchObject({ status: "complete" });
 
     const sheets = (await workbookOf(c)).sheets!;
-    expect(sheets.find((s) => s.slug === "orders")!.config.readonly).toBe(true);
-    expect(sheets.find((s) => s.slug === "contacts")!.config.readonly).toBe(true);
+    expect(sheets.find((s) => s.slug === PLAIN_ROLE)!.config.readonly).toBe(true);
+    expect(sheets.find((s) => s.slug === DUPLICABLE_ROLE)!.config.readonly).toBe(true);
     const history = await historyOf(c);
     expect(history).toContain("was locked; keep working in");
     expect(history).toContain("Submitted on");
@@ -334,9 +350,9 @@ describe("action-job: jobs on one workbook at the same time", () => {
 describe("action-job: the copy's link reaches the person", () => {
   it("a Duplicate pressed in the UI ends in the outcome dialog with the link to the copy, and the guide names the sheet to work in", async () => {
     const c = await configuredSpace();
-    const sheetId = c.state.sheets.contacts!;
+    const sheetId = c.state.sheets[DUPLICABLE_ROLE]!;
     // Pressed as a person does: the job runs in the mode of the action configure mounted.
-    const { job, event } = h.flatfile.act.runAction({ job: "sheet:duplicate", sheetId, actorId: c.userId });
+    const { job, event } = h.flatfile.act.runAction({ job: DUPLICATE_JOB, sheetId, actorId: c.userId });
     const answer = await h.deliver(handler, event);
     expect(answer.body).toMatchObject({ status: "complete" });
     const copyId = String(answer.body.copySheetId);
@@ -344,14 +360,12 @@ describe("action-job: the copy's link reaches the person", () => {
     const seen = h.flatfile.act.closeOutcome(job.id);
     expect(seen).toMatchObject({ dialog: true, next: { type: "id", id: copyId, label: "Open the copy" } });
     const intro = readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "intro") ?? "";
-    expect(intro).toContain(
-      "and work in <strong>Contacts (copy)</strong> and <strong>Orders</strong>. <strong>Contacts</strong> is a locked copy, kept as it was.",
-    );
+    expect(intro).toContain(`and work in ${workInAfterCopy()}. <strong>${DUP}</strong> is a locked copy, kept as it was.`);
   });
 
   it("a copy of a sheet an earlier version gave a background Duplicate gets the foreground one; the guide still names the copy", async () => {
     const c = await configuredSpace();
-    const sheetId = c.state.sheets.contacts!;
+    const sheetId = c.state.sheets[DUPLICABLE_ROLE]!;
     const workbook = await workbookOf(c);
     await h.api.workbooks.update(c.state.workbookId, {
       sheets: workbook.sheets!.map((s) => ({
@@ -361,15 +375,15 @@ describe("action-job: the copy's link reaches the person", () => {
       })),
       actions: workbook.actions,
     });
-    const { job, event } = h.flatfile.act.runAction({ job: "sheet:duplicate", sheetId, actorId: c.userId });
+    const { job, event } = h.flatfile.act.runAction({ job: DUPLICATE_JOB, sheetId, actorId: c.userId });
     const answer = await h.deliver(handler, event);
     expect(answer.body).toMatchObject({ status: "complete" });
     // That job ran in the background: no dialog, so no link; the guide is where the person finds the copy.
     expect(h.flatfile.act.closeOutcome(job.id)).toMatchObject({ dialog: false });
     const intro = readSection((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body, "intro") ?? "";
-    expect(intro).toContain("work in <strong>Contacts (copy)</strong>");
+    expect(intro).toContain(`work in ${workInAfterCopy()}`);
     const copy = (await workbookOf(c)).sheets!.find((s) => s.id === answer.body.copySheetId)!;
-    expect(copy.config.actions?.map((a) => [a.operation, a.mode])).toEqual([["duplicate", "foreground"]]);
+    expect(copy.config.actions?.map((a) => [a.operation, a.mode])).toEqual([[SHEET_ACTIONS.duplicate.operation, "foreground"]]);
   });
 });
 
@@ -401,11 +415,11 @@ describe("action-job: only the actions the person was offered", () => {
   it("fails a duplicate on a guest's Space, which has no Duplicate action, even after a Submit, and changes nothing", async () => {
     const c = await configureGuestSpace();
     expect(c.state.audience).toBe("guest");
-    h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1)] });
+    h.flatfile.seed.commit(c.state.sheets[DUPLICABLE_ROLE]!, { insert: [contact(1)] });
     expect((await h.deliver(handler, submitJob(c).event)).body).toMatchObject({ status: "complete" });
     const before = await workbookOf(c);
     const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
-    await expectDuplicateRefused(c, "contacts", "Contacts");
+    await expectDuplicateRefused(c, DUPLICABLE_ROLE, DUP);
     expect(await workbookOf(c)).toEqual(before);
     expect((await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body).toBe(guide);
   });
@@ -415,21 +429,21 @@ describe("action-job: only the actions the person was offered", () => {
     const space = (await h.api.spaces.get(c.spaceId)).data;
     const forged = { ...(space.metadata as Record<string, unknown>), [SPACE_STATE_KEY]: { ...c.state, audience: "internal" } };
     await h.api.spaces.update(c.spaceId, { metadata: forged });
-    await expectDuplicateRefused(c, "contacts", "Contacts");
+    await expectDuplicateRefused(c, DUPLICABLE_ROLE, DUP);
     expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length);
   });
 
-  it("fails a duplicate of a sheet the blueprint puts no Duplicate on (Orders), and changes nothing", async () => {
+  it("fails a duplicate of a sheet the blueprint puts no Duplicate on (the example's Orders), and changes nothing", async () => {
     const c = await configuredSpace();
-    await expectDuplicateRefused(c, "orders", "Orders");
+    await expectDuplicateRefused(c, PLAIN_ROLE, PLAIN);
     expect((await workbookOf(c)).sheets).toHaveLength(SHEET_ROLES.length);
   });
 
   it("opens the copy with the audience's access whatever state the original was in (made read-only by hand)", async () => {
     const c = await configuredSpace();
-    const sheetId = c.state.sheets.contacts!;
+    const sheetId = c.state.sheets[DUPLICABLE_ROLE]!;
     const workbook = await workbookOf(c);
-    // Someone made Contacts read-only outside our flows (not our lock: its access is left as it was).
+    // Someone made the sheet read-only outside our flows (not our lock: its access is left as it was).
     await h.api.workbooks.update(c.state.workbookId, {
       sheets: workbook.sheets!.map((s) => ({ ...s.config, id: s.id, ...(s.id === sheetId ? { readonly: true, access: ["add"] } : {}) })),
       actions: workbook.actions,
@@ -439,9 +453,9 @@ describe("action-job: only the actions the person was offered", () => {
     expect(answer.body).toMatchObject({ status: "complete" });
     const copy = (await workbookOf(c)).sheets!.find((s) => s.id === answer.body.copySheetId)!;
     expect(copy.config.readonly).not.toBe(true);
-    // A member's Contacts has every access (none listed), as configure made it.
+    // A member's sheet has every access (none listed), as configure made it.
     expect(copy.config.access).toBeUndefined();
-    expect(copy.config.actions?.map((a) => a.operation)).toEqual(["duplicate"]);
+    expect(copy.config.actions?.map((a) => a.operation)).toEqual([SHEET_ACTIONS.duplicate.operation]);
   });
 });
 
@@ -465,14 +479,14 @@ describe("action-job: what it does not own", () => {
     const theirs = h.flatfile.seed.workbook({
       spaceId: c.spaceId,
       name: "Theirs",
-      sheets: [{ name: "Contacts", slug: "contacts", records: 3 }],
+      sheets: [{ name: DUP, slug: DUPLICABLE_ROLE, records: 3 }],
     });
     const sheetId = theirs.sheets![0]!.id;
-    const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: theirs.id, sheetId });
+    const job = h.flatfile.seed.job({ job: DUPLICATE_JOB, spaceId: c.spaceId, workbookId: theirs.id, sheetId });
     const log = mark();
     const answer = await h.deliver(
       handler,
-      jobReadyEvent({ job: "sheet:duplicate", jobId: job.id, spaceId: c.spaceId, workbookId: theirs.id, sheetId }),
+      jobReadyEvent({ job: DUPLICATE_JOB, jobId: job.id, spaceId: c.spaceId, workbookId: theirs.id, sheetId }),
     );
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ ignored: true });
