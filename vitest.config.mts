@@ -68,7 +68,12 @@ export default defineConfig({
         test: {
           name: "second-blueprint",
           sequence: { groupOrder: 2 },
-          include: ["test/functions/space-configure/space-configure.test.ts", "test/functions/action-job/action-job.test.ts"],
+          include: [
+            "test/functions/space-configure/space-configure.test.ts",
+            "test/functions/action-job/action-job.test.ts",
+            "test/functions/commit-created/commit-created.test.ts",
+            "test/functions/working-sheets.test.ts",
+          ],
         },
       },
     ],

@@ -1,6 +1,7 @@
 /**
  * commit-created through the handler, against the Flatfile stand-in: a configured space (our
- * workbook with Contacts and Orders, the guide, our state in space.metadata) seeded directly.
+ * workbook with a sheet per role of the blueprint, the guide, our state in space.metadata) seeded
+ * directly. "contacts" here is the sheet offering Duplicate, "orders" the commit-time rule's.
  */
 import type { Flatfile } from "@flatfile/api";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -14,13 +15,18 @@ import { GUIDE_TITLE } from "../../../shared/flatfile/space-state";
 import { CATEGORIES, seedConfiguredSpace as seed, type Configured } from "../../support/configured-space";
 import { commitCreatedEvent } from "../../support/harness";
 import { useHarness } from "../../support/fixture";
+import { DUPLICABLE_ROLE, RULE_ROLE, sheetName } from "../../support/blueprint";
+import { SHEET_ROLES } from "../../../shared/domain/space-state";
+
+const CONTACTS = sheetName(DUPLICABLE_ROLE);
+const ORDERS = sheetName(RULE_ROLE);
 
 const h = useHarness();
 beforeEach(() => {
   delete process.env[SELF_ACTOR_ENV];
 });
 
-const seedConfiguredSpace = (records: { contacts?: number; orders?: number } = {}) => seed(h.flatfile, records);
+const seedConfiguredSpace = (records: Partial<Record<string, number>> = {}) => seed(h.flatfile, records);
 
 function eventFor(c: Configured, sheetId: string, commitId: string, extra: { actorId?: string } = {}) {
   return commitCreatedEvent({ spaceId: c.spaceId, workbookId: c.workbookId, sheetId, commitId, ...extra });
@@ -53,7 +59,7 @@ async function categoryOptions(c: Configured): Promise<string[]> {
 }
 
 const contact = (i: number) => ({ firstName: `Ada ${i}`, email: `ada${i}@example.com` });
-const order = (i: number, category: string) => ({ orderId: `o-${i}`, amount: 10 + i, category });
+const order = (i: number, category: string) => ({ orderId: `o-${i}`, amount: 10 + i, [UNKNOWN_CATEGORY_RULE.fieldKey]: category });
 
 describe("commit-created", () => {
   it("keeps the guide's progress in line with the counts after each commit", async () => {
@@ -61,16 +67,16 @@ describe("commit-created", () => {
     const first = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1), contact(2), contact(3)] });
     const a = await h.deliver(handler, eventFor(c, c.contactsId, first.commitId));
     expect(a.status).toBe(200);
-    expect(a.body).toMatchObject({ sheet: "contacts", guide: "updated" });
-    expect(await progressOf(c)).toContain("<strong>Contacts</strong>: 3 records");
-    expect(await progressOf(c)).toContain("<strong>Orders</strong>: no records yet");
+    expect(a.body).toMatchObject({ sheet: DUPLICABLE_ROLE, guide: "updated" });
+    expect(await progressOf(c)).toContain(`<strong>${CONTACTS}</strong>: 3 records`);
+    expect(await progressOf(c)).toContain(`<strong>${ORDERS}</strong>: no records yet`);
 
     const second = h.flatfile.seed.commit(c.ordersId, { insert: [order(1, "books"), order(2, "music")] });
     const b = await h.deliver(handler, eventFor(c, c.ordersId, second.commitId));
     expect(b.status).toBe(200);
     const progress = await progressOf(c);
-    expect(progress).toContain("<strong>Contacts</strong>: 3 records");
-    expect(progress).toContain("<strong>Orders</strong>: 2 records");
+    expect(progress).toContain(`<strong>${CONTACTS}</strong>: 3 records`);
+    expect(progress).toContain(`<strong>${ORDERS}</strong>: 2 records`);
     // The rest of the guide is kept byte for byte.
     const doc = (await h.api.documents.get(c.spaceId, c.guideId)).data;
     expect(doc.title).toBe(GUIDE_TITLE);
@@ -115,8 +121,8 @@ describe("commit-created", () => {
     expect(await submitAction(c)).toEqual({ ...WORKBOOK_ACTIONS.submit });
 
     const wb = (await h.api.workbooks.get(c.workbookId)).data;
-    expect(wb.sheets?.map((s) => s.slug)).toEqual(["contacts", "orders"]);
-    expect(wb.sheets?.map((s) => s.id)).toEqual([c.contactsId, c.ordersId]);
+    expect(wb.sheets?.map((s) => s.slug)).toEqual([...SHEET_ROLES]);
+    expect(wb.sheets?.map((s) => s.id)).toEqual(SHEET_ROLES.map((role) => c.sheetIds[role]));
     expect(await categoryOptions(c)).toEqual(CATEGORIES);
 
     const deleted = h.flatfile.seed.commit(c.contactsId, { deleteAll: true });
@@ -173,12 +179,12 @@ describe("commit-created", () => {
 
   it("makes the same Flatfile calls for a 100,000-record sheet as for a 1,000-record one", async () => {
     const calls = async (size: number) => {
-      const c = await seedConfiguredSpace({ contacts: size, orders: size });
+      const c = await seedConfiguredSpace(Object.fromEntries(SHEET_ROLES.map((role) => [role, size])));
       const commit = h.flatfile.seed.commit(c.ordersId, { insert: [order(1, "books"), order(2, "hobbies")] });
       const log = mark();
       const answer = await h.deliver(handler, eventFor(c, c.ordersId, commit.commitId));
       expect(answer.status).toBe(200);
-      expect(await progressOf(c)).toContain(`<strong>Orders</strong>: ${(size + 2).toLocaleString("en-US")} records`);
+      expect(await progressOf(c)).toContain(`<strong>${ORDERS}</strong>: ${(size + 2).toLocaleString("en-US")} records`);
       return log
         .all()
         .map((r) => `${r.method} ${r.route}`)
@@ -193,7 +199,8 @@ describe("commit-created", () => {
     // space's), beside the commit's one records page; documents.update and spaces.update; the
     // workbook write (workbooks.get, workbooks.update under its lease); and this test's own read
     // of the guide. The counts are read under the lease, so no second round re-reads them.
-    expect(small).toHaveLength(12);
+    // One count per working sheet: 2 in the example's workbook, 12 calls in all.
+    expect(small).toHaveLength(10 + SHEET_ROLES.length);
   });
 
   it("ignores a commit on a sheet or workbook our blueprint did not make, with zero writes", async () => {
@@ -201,7 +208,7 @@ describe("commit-created", () => {
     const foreign = h.flatfile.seed.workbook({
       spaceId: c.spaceId,
       name: "Theirs",
-      sheets: [{ name: "Contacts", slug: "contacts", records: 5 }],
+      sheets: [{ name: CONTACTS, slug: DUPLICABLE_ROLE, records: 5 }],
     });
     const foreignSheet = foreign.sheets[0]!.id as string;
     const commit = h.flatfile.seed.commit(foreignSheet, { insert: [contact(9)] });
@@ -229,7 +236,7 @@ describe("commit-created", () => {
 
     // A space that was never configured by us.
     const bare = h.flatfile.seed.space({ metadata: {} });
-    const bareWb = h.flatfile.seed.workbook({ spaceId: bare.id, sheets: [{ name: "Contacts", slug: "contacts", records: 1 }] });
+    const bareWb = h.flatfile.seed.workbook({ spaceId: bare.id, sheets: [{ name: CONTACTS, slug: DUPLICABLE_ROLE, records: 1 }] });
     const bareCommit = h.flatfile.seed.commit(bareWb.sheets[0]!.id, { insert: [contact(1)] });
     const unconfigured = await h.deliver(
       handler,
@@ -258,10 +265,10 @@ describe("commit-created", () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
 
     const expected = renderProgress(
-      [
-        { role: "contacts", sheetName: "Contacts", total: 0, valid: 0, error: 0 },
-        { role: "orders", sheetName: "Orders", total: 3, valid: 3, error: 0 },
-      ],
+      SHEET_ROLES.map((role) => {
+        const total = role === RULE_ROLE ? 3 : 0;
+        return { role, sheetName: sheetName(role), total, valid: total, error: 0 };
+      }),
       undefined,
       countedAtOf(h.flatfile.spaces.get(c.spaceId)?.metadata),
     );
@@ -283,15 +290,15 @@ describe("commit-created", () => {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await Promise.all(deliveries);
-    expect(await progressOf(c)).toContain("<strong>Contacts</strong>: 5 records");
+    expect(await progressOf(c)).toContain(`<strong>${CONTACTS}</strong>: 5 records`);
   });
 
   it("answers 5xx when Flatfile keeps failing, and a redelivery then succeeds", async () => {
     const c = await seedConfiguredSpace();
     const commit = h.flatfile.seed.commit(c.contactsId, { insert: [contact(1)] });
     const event = eventFor(c, c.contactsId, commit.commitId);
-    // Both sheets are counted in parallel, each with three attempts: six 500s exhaust them all.
-    h.flatfile.faults.statuses("sheets.counts", Array(6).fill(500));
+    // Every working sheet is counted in parallel, each with three attempts: three 500s a sheet exhaust them all.
+    h.flatfile.faults.statuses("sheets.counts", Array(3 * SHEET_ROLES.length).fill(500));
     const failed = await h.deliver(handler, event);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     const log = mark();
