@@ -2,12 +2,14 @@
  * `sheet:duplicate`: "Duplicate this Sheet and lock down the original". Flatfile copies the sheet
  * on its side; the copy becomes the working sheet and the original a read-only snapshot, all in
  * one leased section so concurrent jobs cannot lose each other's copy or lock. The copy's slug comes
- * from the job id, so a retry finds its copy. Why, and the calls: docs/design.md#duplicating-a-sheet.
+ * from the job id, so a retry finds its copy, or is refused it when an earlier request lands late,
+ * and then finds it. Why, and the calls: docs/design.md#duplicating-a-sheet.
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
 import { JobFailure, NotFoundError } from "../../shared/core/errors";
-import type { FlatfileApi } from "../../shared/core/flatfile-client";
+import { FlatfileApiError, type FlatfileApi } from "../../shared/core/flatfile-client";
+import { logger } from "../../shared/core/logger";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import type { RouteDeps } from "../../shared/core/route";
 import type { Audience } from "../../shared/domain/audience";
@@ -61,8 +63,29 @@ async function makeCopy(api: FlatfileApi, workbook: Flatfile.Workbook, sheetId: 
     original.name,
     (workbook.sheets ?? []).map((s) => s.name),
   );
-  const { data: copy } = await api.sheets.duplicateSheet(sheetId, { name, slug });
-  return { workbook: { ...workbook, sheets: [...(workbook.sheets ?? []), copy] }, copy, reused: false };
+  try {
+    const { data: copy } = await api.sheets.duplicateSheet(sheetId, { name, slug });
+    return { workbook: { ...workbook, sheets: [...(workbook.sheets ?? []), copy] }, copy, reused: false };
+  } catch (error) {
+    // An earlier attempt's request (timed out on our side) may have landed since that read:
+    // Flatfile refuses the slug again, so the copy is looked for, never asked for under a new slug.
+    if (!refusedAnswer(error)) throw error;
+    const fresh = (await api.workbooks.get(workbook.id)).data;
+    const landed = fresh.sheets?.find((sheet) => sheet.slug === slug);
+    if (!landed) throw error;
+    logger.warn("the copy an earlier attempt asked for landed late; carrying on with it", { workbookId: workbook.id, slug });
+    return { workbook: fresh, copy: landed, reused: true };
+  }
+}
+
+/**
+ * A refusal Flatfile answered (the status for a slug already taken is undocumented): not a
+ * missing sheet, nor a status the client retries.
+ */
+function refusedAnswer(error: unknown): boolean {
+  if (!(error instanceof FlatfileApiError) || error.reason !== "status" || error.statusCode === undefined) return false;
+  const status = error.statusCode;
+  return status >= 400 && status < 500 && status !== 404 && status !== 408 && status !== 429;
 }
 
 /**

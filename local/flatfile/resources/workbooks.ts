@@ -216,7 +216,11 @@ export const sheetRoutes: Route[] = [
       // Defaults from the SDK's `DuplicateSheetRequest` doc comments.
       const slug = typeof request.slug === "string" ? request.slug : `${source.slug}-copy-${Date.now()}`;
       const name = typeof request.name === "string" ? request.name : `Copy of ${source.name}`;
-      // Undocumented: a slug already used in the workbook. Least convenient: refused, nothing copied.
+      // Undocumented: a slug already used in the workbook. Refused, nothing copied: a slug names one
+      // sheet of a workbook (workbooks.update matches sheets by it, SDK `SheetConfigUpdate.slug`
+      // "required when updating a Workbook"), and a request of unknown outcome asked again under
+      // the same slug must not make a second copy. Checked when the request is applied, after its
+      // latency, so a late request is refused too.
       const taken = workbook.sheetIds.some((sid) => store.sheets.get(sid)?.slug === slug);
       if (taken) throw badRequest(`A sheet with slug "${slug}" already exists in workbook ${workbook.id}`, "slug");
       // Undocumented: whether the copy takes the config (access, readonly, actions). Modelled as a
