@@ -2,7 +2,8 @@
  * The job lifecycle against the Flatfile stand-in: ack, work, complete; or fail with a message
  * a person can act on. An acknowledged job never stays open.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
 import { startFlatfileStandIn, type FlatfileStandIn } from "../../../local/flatfile-stand-in";
 import { JobFailure, NotFoundError, RetryableError } from "../../../shared/core/errors";
 import { createFlatfileClient, type FlatfileApi } from "../../../shared/core/flatfile-client";
@@ -202,5 +203,56 @@ describe("runJob", () => {
     expect(flatfile.requests.filter((r) => r.method !== "GET")).toEqual([]);
     expect((await jobOf(jobId)).status).toBe("ready");
     expect(await trackedJobs(), "a declined job is not ours to sweep").toEqual([]);
+  });
+});
+
+/**
+ * Work longer than the sweep's bound and the platform's timer, on a faked Date (the stand-in's
+ * clock and the open-job store follow it; timers and HTTP stay real): each step moves time on by
+ * `stepMs`, runs the platform's timer and the sweep, and acknowledges the job if `ticks`.
+ */
+async function longWork(jobId: string, ticks: boolean, steps = 12, stepMs = 30_000) {
+  const swept: string[] = [];
+  const acked = () => flatfile.requests.filter((r) => r.route === "jobs.ack" && r.status === 200).length;
+  vi.useFakeTimers({ toFake: ["Date"] });
+  try {
+    const outcome = await run(jobId, {
+      work: async (_p, progress) => {
+        for (let step = 1; step <= steps; step++) {
+          const before = acked();
+          vi.setSystemTime(Date.now() + stepMs);
+          flatfile.clock.advance(0);
+          if (ticks) {
+            progress(10 + step, `Still copying (${(step * stepMs) / 1000} s)`);
+            await vi.waitUntil(() => acked() > before, { timeout: 5_000, interval: 5 });
+          }
+          swept.push(...(await sweepOpenJobs({ api, store: openJobs, now: Date.now() })).swept);
+        }
+        return { outcome: { message: "Copied", heading: "Done" }, summary: {} };
+      },
+    }).catch((error: unknown) => error);
+    return { outcome, swept };
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+describe("runJob: long work and the sweep", () => {
+  it("a job acknowledged every 30 s for 6 minutes is never swept nor timed out by the platform, and completes", async () => {
+    const jobId = newJob();
+    const { outcome, swept } = await longWork(jobId, true);
+    expect(outcome).toMatchObject({ status: "complete" });
+    expect(swept).toEqual([]);
+    expect(flatfile.timedOutJobs).toEqual([]);
+    expect((await jobOf(jobId)).status).toBe("complete");
+  });
+
+  it("the same work without acknowledgements is swept once its record is older than the bound, before the platform's timer", async () => {
+    const jobId = newJob();
+    const { outcome, swept } = await longWork(jobId, false);
+    expect(swept).toEqual([jobId]);
+    expect(outcome).toBeInstanceOf(RetryableError);
+    expect(flatfile.timedOutJobs).toEqual([]);
+    expect((await jobOf(jobId)).outcome?.heading).toBe("Stopped");
   });
 });
