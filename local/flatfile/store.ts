@@ -119,8 +119,22 @@ export class Store {
   }
 
   /** Appends an event to the log, as the platform raises it. */
-  raise(topic: string, domain: string, context: StoredEvent["context"], payload: Record<string, unknown> = {}): StoredEvent {
-    const event: StoredEvent = { id: this.newId("evt"), topic, domain, context: clone(context), payload: clone(payload), createdAt: now() };
+  raise(
+    topic: string,
+    domain: string,
+    context: StoredEvent["context"],
+    payload: Record<string, unknown> = {},
+    extra: Pick<StoredEvent, "dataUrl"> = {},
+  ): StoredEvent {
+    const event: StoredEvent = {
+      id: this.newId("evt"),
+      topic,
+      domain,
+      context: clone(context),
+      payload: clone(payload),
+      createdAt: now(),
+      ...(extra.dataUrl ? { dataUrl: extra.dataUrl } : {}),
+    };
     this.events.push(event);
     return event;
   }

@@ -267,6 +267,8 @@ export interface StoredEvent {
   context: { accountId: string; environmentId: string; spaceId?: string; [key: string]: unknown };
   payload: Record<string, unknown>;
   createdAt: string;
+  /** Where the event's data is read, relative to the API base (a commit's records: records.ts). */
+  dataUrl?: string;
   acknowledgedAt?: string;
   acknowledgedBy?: string;
 }

@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RELAY_BOUND } from "../../infra/relay/forward";
+import { SELF_ACTOR_ENV } from "../../functions/commit-created/commit-created";
+import { forwardedBody, RELAY_BOUND } from "../../infra/relay/forward";
+import { API_KEY_ACTOR } from "../../local/flatfile/store";
 import { startLocalRun, type LocalRun } from "../../local/local-run";
 import { Activity } from "../../local/playground/activity";
 import { renderPage } from "../../local/web/page";
@@ -68,9 +70,55 @@ describe("the listener under npm start", () => {
     expect(listener.source).toBe("button");
     expect(listener.attempts.at(-1)!.status).toBe(200);
     expect(listener.relay).toMatch(/delivered to \/listener: HTTP 200/);
+    // The event carried its dataUrl through the relay: the record hook read the commit's records.
+    const sheetId = run.flatfile!.events.find((e) => e.id === result.eventId)!.context.sheetId;
+    expect(listener.attempts.at(-1)!.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toContain(
+      `GET /v1/sheets/${sheetId}/records 200`,
+    );
     // A job our routes own goes to them only.
     const duplicate = await run.playground!.duplicate({}).done;
     expect(run.activity.deliveries.filter((d) => d.eventId === duplicate.eventId).map((d) => d.route)).toEqual(["/action-job"]);
+  });
+});
+
+describe("the example record hook under npm start", () => {
+  it("reads a commit through its dataUrl and normalises its e-mail; the write-back, made by our key, is not given to it again", async () => {
+    const flatfile = run.flatfile!;
+    const contacts = [...flatfile.sheets.values()].find((sheet) => sheet.slug === "contacts")!;
+    // The loop exists only where the write-back raises its own commit:created (the SDK's
+    // X-Disable-Hooks honoured or not is undocumented: platform.ts), so the stand-in raises it here.
+    const saved = { hooks: flatfile.platform.disabledHooks, self: process.env[SELF_ACTOR_ENV] };
+    flatfile.platform.disabledHooks = "raised";
+    process.env[SELF_ACTOR_ENV] = API_KEY_ACTOR;
+    try {
+      const { commitId, recordIds, event } = flatfile.act.commit(
+        contacts.id,
+        { insert: [{ firstName: "Ada", lastName: "Lovelace", email: "  Ada@Example.COM " }] },
+        { actorId: "us_usr_ada00001" },
+      );
+      expect(event.dataUrl).toBe(`v1/sheets/${contacts.id}/records?commitId=${commitId}`);
+      const post = (body: string) =>
+        fetch(`${run.url}/listener`, { method: "POST", headers: { "x-flatfile-signature": signPayload(body, run.signingSecret) }, body });
+      const body = forwardedBody({ ...event });
+      expect(JSON.parse(body).dataUrl).toBe(event.dataUrl);
+      const answer = await post(body);
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toMatchObject({ handlers: 1 });
+      expect(flatfile.sheets.get(contacts.id)!.records.find((r) => r.id === recordIds[0])?.values?.email).toBe("ada@example.com");
+
+      const writeBack = flatfile.events.filter((e) => e.topic === "commit:created").at(-1)!;
+      expect(writeBack.id).not.toBe(event.id);
+      expect(writeBack.context.actorId).toBe(API_KEY_ACTOR);
+      expect(writeBack.dataUrl).toBe(`v1/sheets/${contacts.id}/records?commitId=${writeBack.context.commitId}`);
+      const before = flatfile.requests.length;
+      const again = await post(forwardedBody({ ...writeBack }));
+      expect(await again.json()).toMatchObject({ ignored: true, reason: expect.stringContaining("own key") });
+      expect(flatfile.requests.length).toBe(before);
+    } finally {
+      flatfile.platform.disabledHooks = saved.hooks;
+      if (saved.self === undefined) delete process.env[SELF_ACTOR_ENV];
+      else process.env[SELF_ACTOR_ENV] = saved.self;
+    }
   });
 });
 

@@ -3,8 +3,9 @@
  * one commit that raises `commit:created` with sheetId, sheetSlug, workbookId, spaceId, commitId
  * (and the older versionId) and actorId in its context (events reference: "commit:created" fires
  * each time records in a Sheet change; SDK `Context`, whose `versionId` is "Deprecated, use
- * commitId"; `plugin-record-hook` reads these). Whether the platform then revalidates records is
- * not modelled: validity is what the writer said (`valid: false` on a cell marks the record).
+ * commitId"; `plugin-record-hook` reads these), and the `dataUrl` its records are read from.
+ * Whether the platform then revalidates records is not modelled: validity is what the writer said
+ * (cellsOf).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { badRequest, notFound, throwIt } from "../errors";
@@ -13,9 +14,23 @@ import { top } from "../schemas";
 import { API_KEY_ACTOR, clone, isObject, now, type Store } from "../store";
 import type { Json, SeedCommit, StoredEvent, StoredRecord, StoredSheet } from "../types";
 
-/** Raises the `commit:created` of a commit on a sheet (domain "workbook", as the platform sends it). */
+/**
+ * Raises the `commit:created` of a commit on a sheet (domain "workbook", as the platform sends it),
+ * with the `dataUrl` its records are read from. Sources: the SDK's `BaseEvent.dataUrl` ("The url to
+ * retrieve the data associated with the event"); `@flatfile/listener`'s `event.data` GETs it and
+ * `event.update` PUTs to it, relative to the API base, which is how plugin-record-hook reads and
+ * writes a commit's records; a platform event sample shows it relative,
+ * `v1/.../sheets/<sheetId>/records?versionId=<id>`, and the SDK's records request names
+ * `versionId` "Deprecated, use `commitId` instead".
+ */
 export function raiseCommitCreated(store: Store, sheet: StoredSheet, commitId: string, actorId: string = API_KEY_ACTOR): StoredEvent {
-  return store.raise("commit:created", "workbook", { ...store.contextFor({ sheetId: sheet.id }), commitId, versionId: commitId, actorId });
+  const context = { ...store.contextFor({ sheetId: sheet.id }), commitId, versionId: commitId, actorId };
+  return store.raise("commit:created", "workbook", context, {}, { dataUrl: commitDataUrl(sheet.id, commitId) });
+}
+
+/** A commit's records as its `commit:created` names them: relative to the API base. */
+export function commitDataUrl(sheetId: string, commitId: string): string {
+  return `v1/sheets/${sheetId}/records?commitId=${commitId}`;
 }
 
 /**
@@ -41,14 +56,23 @@ export function commitChange(
   return { ...result, event: clone(raiseCommitCreated(store, sheet, result.commitId, actorId)) };
 }
 
-/** Values and validity of a record sent on the wire (`{ key: { value, valid? } }`). */
-function cellsOf(row: Json): { values: Record<string, unknown>; valid: boolean } {
+/**
+ * Values and validity of a record sent on the wire (`{ key: { value, valid?, messages? } }`): a
+ * cell `valid: false` or a message of type "error" (what plugin-record-hook's `addError` writes
+ * back) makes it invalid, a cell `valid: true` valid; a write that says neither leaves the
+ * validity undefined, which an update keeps as it was. The platform revalidates its own field
+ * constraints after a write, which is not modelled; so a record hook's write-back of a record in
+ * error (it sends no `valid`, only its own messages) does not clear that error here either.
+ */
+function cellsOf(row: Json): { values: Record<string, unknown>; valid: boolean | undefined } {
   const values: Record<string, unknown> = {};
-  let valid = true;
+  let valid: boolean | undefined;
   for (const [key, cell] of Object.entries(row)) {
     if (!isObject(cell)) continue;
     values[key] = clone(cell.value) ?? null;
-    if (cell.valid === false) valid = false;
+    const error = Array.isArray(cell.messages) && cell.messages.some((m) => isObject(m) && m.type === "error");
+    if (cell.valid === false || error) valid = false;
+    else if (cell.valid === true && valid === undefined) valid = true;
   }
   return { values, valid };
 }
@@ -98,7 +122,7 @@ export const recordRoutes: Route[] = [
       const commit = store.newCommit(sheet.id);
       const inserted = rows.map((row) => {
         const { values, valid } = cellsOf(row);
-        const record: StoredRecord = { id: store.newId("rc"), commitId: commit.id, valid, n: sheet.records.length, values };
+        const record: StoredRecord = { id: store.newId("rc"), commitId: commit.id, valid: valid ?? true, n: sheet.records.length, values };
         sheet.records.push(record);
         return record;
       });
