@@ -46,6 +46,7 @@ export function createApp(app: App = new App()): { app: App; stack: FlatfileStac
     tags: settings.tags,
     listenerRoute: settings.listenerRoute,
     listenerRetryTemporary: settings.listenerRetryTemporary,
+    spaceConfigureBy: settings.spaceConfigureBy,
   });
   // ...and on every resource that takes tags, so that they show in the template.
   for (const [key, value] of Object.entries(settings.tags)) Tags.of(stack).add(key, value);

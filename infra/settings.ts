@@ -11,6 +11,7 @@
  * comment there names every key; test/infra/settings.test.ts checks both), and a use in app.ts.
  */
 import { describeOwnedSpaces, parseOwnedSpaces } from "../shared/core/owned-spaces";
+import { SPACE_CONFIGURE_BY, type SpaceConfigureBy } from "../shared/routes";
 import { ROUTE_THROTTLE } from "./throttle";
 
 /** Why one value was refused; `readDeploySettings` prefixes it with the key. */
@@ -70,6 +71,11 @@ export interface DeploySettings {
    * relay's redelivery (LISTENER_RETRY_TEMPORARY) instead of failed: at most once by default.
    */
   listenerRetryTemporary: boolean;
+  /**
+   * Who runs `space:configure`: our space-configure route ("ours"), or the customer's listener
+   * ("listener", only with listenerRoute on), whose code then configures every Space.
+   */
+  spaceConfigureBy: SpaceConfigureBy;
 }
 
 export const DEFAULT_STACK_NAME = "FlatfileSpaceConfigurator";
@@ -443,6 +449,19 @@ export const SETTINGS = {
       throw new SettingProblem(`${show(value)} is neither "true" nor "false" (default "false": a job is run at most once)`);
     },
   },
+  spaceConfigureBy: {
+    field: "spaceConfigureBy",
+    default: "ours",
+    meaning:
+      'who runs space:configure: "ours" (the space-configure function builds the blueprint\'s workbook), or "listener" (listener/index.ts gets the job, e.g. with @flatfile/plugin-space-configure, and our blueprint configures no Space; needs listenerRoute "true"; docs/listener.md)',
+    parse: (value: string): SpaceConfigureBy => {
+      if (value === "") return "ours";
+      if ((SPACE_CONFIGURE_BY as readonly string[]).includes(value)) return value as SpaceConfigureBy;
+      throw new SettingProblem(
+        `${show(value)} is neither "ours" nor "listener" (default "ours": our space-configure function configures Spaces)`,
+      );
+    },
+  },
   stackName: {
     field: "stackName",
     default: DEFAULT_STACK_NAME,
@@ -514,6 +533,14 @@ export function readDeploySettings(context: Readonly<Record<string, unknown>>): 
       if (!(error instanceof SettingProblem)) throw error;
       problems.push({ key, message: error.message });
     }
+  }
+  // Settings that hold only together: checked once each parsed on its own.
+  if (settings.spaceConfigureBy === "listener" && settings.listenerRoute === false) {
+    problems.push({
+      key: "spaceConfigureBy",
+      message:
+        '"listener" hands space:configure to the listener, which a deploy has only with listenerRoute "true" (else no one would configure a Space)',
+    });
   }
   for (const { key, meant } of mistypedKeys(Object.keys(context))) {
     problems.push({ key, message: `is not a setting; did you mean ${meant}? (a mistyped key would be ignored and its default deployed)` });

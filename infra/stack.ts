@@ -34,7 +34,7 @@ import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
-import { servedRoutes, type ServedRouteName } from "../shared/routes";
+import { jobsHandedToListener, servedRoutes, type ServedRouteName, type SpaceConfigureBy } from "../shared/routes";
 import {
   OPEN_JOB_BOUND_MS,
   OPEN_JOB_KEY_PREFIX,
@@ -107,6 +107,8 @@ export interface FlatfileStackProps extends StackProps {
   listenerRoute?: boolean;
   /** The listener leaves a job open after a temporary failure, for a redelivery (LISTENER_RETRY_TEMPORARY). */
   listenerRetryTemporary?: boolean;
+  /** "listener": space:configure is the listener's, not space-configure's (with listenerRoute only). Default "ours". */
+  spaceConfigureBy?: SpaceConfigureBy;
 }
 
 /** Function timeout and memory: see infra/route-function.ts. */
@@ -292,6 +294,8 @@ export class FlatfileStack extends Stack {
     // RouteFunction; here only what differs per function.
     const functions = {} as Record<FunctionName, RouteFunction> & Partial<Record<ServedRouteName, RouteFunction>>;
     const served: ServedRouteName[] = servedRoutes({ listener: props.listenerRoute }).map((route) => route.name);
+    // Every route claims by the same table (claimAsDeclared), so each is told which jobs are handed over.
+    const handsOver = jobsHandedToListener({ listener: props.listenerRoute, spaceConfigureBy: props.spaceConfigureBy }).length > 0;
     // Reserved concurrency, when the operator opts in: the function always has that many
     // environments, whatever else runs in the account, and never more, which also caps what a
     // flood can run. Lambda refuses a reservation that leaves the account under 100 unreserved,
@@ -316,6 +320,8 @@ export class FlatfileStack extends Stack {
           ...((name === "commit-created" || name === "listener") && selfActorIds.length > 0
             ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") }
             : {}),
+          // Read by every route's claim (SPACE_CONFIGURE_BY_ENV in shared/core/route.ts).
+          ...(handsOver ? { SPACE_CONFIGURE_BY: "listener" } : {}),
           // Read by the listener only (functions/listener/listener.ts, RETRY_TEMPORARY_ENV).
           ...(name === "listener" && props.listenerRetryTemporary ? { LISTENER_RETRY_TEMPORARY: "true" } : {}),
           // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
@@ -490,6 +496,7 @@ export class FlatfileStack extends Stack {
         logRetention,
         logKey: dataKey,
         listenerRoute: props.listenerRoute,
+        ...(handsOver ? { spaceConfigureBy: "listener" as const } : {}),
         ownedSpaces: props.ownedSpaces,
       });
     }

@@ -25,6 +25,8 @@ import { startLocalSubmissions, type LocalSubmissions } from "./playground/submi
 import { createLocalRelay } from "./playground/relay";
 import { relayPlanFor } from "../infra/relay/plan";
 import { parseOwnedSpaces } from "../shared/core/owned-spaces";
+import { jobsHandedHere } from "../shared/core/route";
+import type { SpaceConfigureBy } from "../shared/routes";
 import { routes } from "./routes";
 import { pullCursorFile, type LocalMode } from "./session";
 import { createWebHandler, LOCAL_SECURITY_HEADERS } from "./web/server";
@@ -76,6 +78,14 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     parseOwnedSpaces(env.OWNED_SPACES);
   } catch (error) {
     throw new ConfigError(`OWNED_SPACES: ${(error as Error).message}`);
+  }
+  // As a deploy with listenerRoute on, SPACE_CONFIGURE_BY=listener hands space:configure to the
+  // listener: the relay's plan here, the handlers' claims (which read the same variable).
+  let spaceConfigureBy: SpaceConfigureBy | undefined;
+  try {
+    spaceConfigureBy = jobsHandedHere(env).length > 0 ? "listener" : undefined;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -132,7 +142,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       activity,
       bound: options.relayBound,
       // As a deploy with listenerRoute on: the gateway serves /listener (local/routes.ts).
-      plan: relayPlanFor({ listenerRoute: true, ownedSpaces: env.OWNED_SPACES }),
+      plan: relayPlanFor({ listenerRoute: true, spaceConfigureBy, ownedSpaces: env.OWNED_SPACES }),
     });
 
     const playground = embedded ? createPlayground({ ...embedded, forward, activity }) : undefined;

@@ -2,7 +2,8 @@
  * `npm run relay:deploy`: registers the relay by hand, exactly as the stack's custom resource does
  * (bundle the agent, upsert RELAY_BASE_URL and RELAY_SIGNING_SECRET in the environment, create the
  * agent, remove older relay agents). `npm run relay:deploy -- --remove` takes it out again. As for
- * relay:build, `--listener` (the stack serves /listener) and `--owned-spaces <value>` give the plan.
+ * relay:build, `--listener` (the stack serves /listener), `--space-configure-by listener` and
+ * `--owned-spaces <value>` give the plan.
  *
  * Environment:
  *   FLATFILE_ENVIRONMENT_ID   the Flatfile environment (required)

@@ -45,6 +45,26 @@ export const LISTENER_ROUTE = {
   topics: ["commit:created", "job:ready"],
 } as const satisfies RouteDeclaration;
 
+/**
+ * Who runs `space:configure` (the spaceConfigureBy setting): our space-configure route, or, on a
+ * deploy that serves the listener, the customer's listener (with @flatfile/plugin-space-configure,
+ * say); then our route owns no job and the relay forwards that job to /listener instead.
+ */
+export const SPACE_CONFIGURE_BY = ["ours", "listener"] as const;
+export type SpaceConfigureBy = (typeof SPACE_CONFIGURE_BY)[number];
+
+/** The route whose jobs spaceConfigureBy "listener" hands over. */
+const HANDED_BY_SPACE_CONFIGURE_BY = "space-configure";
+
+/**
+ * The jobs our routes declare that a deploy hands to the customer's listener instead: none unless
+ * it serves the listener and spaceConfigureBy is "listener"; then space-configure's own jobs.
+ */
+export function jobsHandedToListener(options: { listener?: boolean; spaceConfigureBy?: SpaceConfigureBy } = {}): readonly string[] {
+  if (!options.listener || options.spaceConfigureBy !== "listener") return [];
+  return declaredRoute(HANDED_BY_SPACE_CONFIGURE_BY).jobs;
+}
+
 export type ServedRouteName = (typeof ROUTES)[number]["name"] | typeof LISTENER_ROUTE.name;
 export type ServedRoute = (typeof ROUTES)[number] | typeof LISTENER_ROUTE;
 
@@ -73,21 +93,28 @@ export interface RoutedEvent {
   payload?: unknown;
 }
 
-/** Why `route` does not take `event`, or undefined when it does. */
-export function notTakenBecause(route: RouteDeclaration, event: RoutedEvent): string | undefined {
+/**
+ * Why `route` does not take `event`, or undefined when it does. `handed`: the jobs this deploy
+ * hands to the customer's listener (jobsHandedToListener), which their route then does not own.
+ */
+export function notTakenBecause(route: RouteDeclaration, event: RoutedEvent, handed: readonly string[] = []): string | undefined {
   if (!(route.topics as readonly string[]).includes(event.topic ?? "")) {
     return `topic ${event.topic} is not handled by ${route.name}`;
   }
   if (!route.jobs) return undefined;
   const job = typeof event.payload === "object" && event.payload !== null ? (event.payload as { job?: unknown }).job : undefined;
-  if (typeof job === "string" && route.jobs.includes(job)) return undefined;
+  if (typeof job === "string" && route.jobs.includes(job)) {
+    return handed.includes(job)
+      ? `job ${job} is the customer's listener's on this deploy (spaceConfigureBy), not ${route.name}'s`
+      : undefined;
+  }
   return `job ${typeof job === "string" ? job : "(none)"} is not one ${route.name} owns`;
 }
 
 /**
  * The routes that take `event`, in table order; none for an event that is not ours. The three
- * routes today are disjoint, so there is at most one.
+ * routes today are disjoint, so there is at most one. `handed` as for notTakenBecause.
  */
-export function routesFor(event: RoutedEvent): RouteDeclaration[] {
-  return ROUTES.filter((route) => notTakenBecause(route, event) === undefined);
+export function routesFor(event: RoutedEvent, handed: readonly string[] = []): RouteDeclaration[] {
+  return ROUTES.filter((route) => notTakenBecause(route, event, handed) === undefined);
 }

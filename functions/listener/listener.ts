@@ -15,7 +15,7 @@ import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { DEFAULT_FLATFILE_API_URL } from "../../shared/core/flatfile-client";
 import { logger, registerSecretForRedaction } from "../../shared/core/logger";
 import type { OpenJob } from "../../shared/core/open-jobs";
-import { claimAsDeclared, FINALIZE_RESERVE_MS, type RouteDeps, type RouteSpec } from "../../shared/core/route";
+import { claimAsDeclared, FINALIZE_RESERVE_MS, jobsHandedHere, type RouteDeps, type RouteSpec } from "../../shared/core/route";
 import { LISTENER_ROUTE, routesFor } from "../../shared/routes";
 import { redactConsole } from "./console-redaction";
 import { withinDispatch, type DispatchScope, type ListenerCall } from "./fetch-shim";
@@ -225,9 +225,12 @@ function selfActorIds(): Set<string> {
   );
 }
 
-/** Why the listener route does not take `event` although its topic is the listener's, if so. */
+/**
+ * Why the listener route does not take `event` although its topic is the listener's, if so. A job
+ * our routes own is theirs, unless this deploy hands it to the listener (spaceConfigureBy).
+ */
 function declinedBecause(event: FlatfileEvent): string | undefined {
-  const owner = routesFor(event).find((route) => route.jobs !== undefined);
+  const owner = routesFor(event, jobsHandedHere()).find((route) => route.jobs !== undefined);
   if (owner) return `job ${jobNameOf(event)} is owned by ${owner.name}`;
   const actorId = event.context.actorId;
   if (event.topic.startsWith("commit:") && actorId && selfActorIds().has(actorId)) {

@@ -25,8 +25,11 @@ export const RELAY_TOPICS = ROUTED_TOPICS;
  * and the ownedSpaces setting. The empty plan is our own routes for every Space.
  */
 export interface RelayPlan {
-  /** What listener/index.ts registered, and the topics that takes; absent: no /listener. */
-  listener?: { subscriptions: readonly ListenerSubscription[]; topics: readonly string[] };
+  /**
+   * What listener/index.ts registered, and the topics that takes; absent: no /listener. `jobs`:
+   * those of our routes the deploy hands to it (spaceConfigureBy), which our routes then do not get.
+   */
+  listener?: { subscriptions: readonly ListenerSubscription[]; topics: readonly string[]; jobs?: readonly string[] };
   /** OWNED_SPACES as validated (shared/core/owned-spaces.ts); absent: every Space. */
   ownedSpaces?: string;
 }
@@ -49,17 +52,21 @@ const matchers = new WeakMap<readonly ListenerSubscription[], (body: Record<stri
 /**
  * Every route that takes the event, each delivered on its own: ours (shared/routes.ts), then the
  * listener's when the plan has one and its subscriptions match what it would be handed. A job one
- * of our routes owns never goes to the listener.
+ * of our routes owns never goes to the listener, unless the plan hands it over (then only to it).
  */
 export function destinationsFor(event: PlatformEvent, plan: RelayPlan = {}): RelayDestination[] {
-  const ours = routesFor(event).map((route) => ({ name: route.name, path: route.path, failsJob: route.jobs !== undefined }));
+  const handed = plan.listener?.jobs ?? [];
+  const ours = routesFor(event, handed).map((route) => ({ name: route.name, path: route.path, failsJob: route.jobs !== undefined }));
   const listener = plan.listener;
   if (!listener || ours.some((route) => route.failsJob) || !listener.topics.includes(event.topic ?? "")) return ours;
   const takes = matchers.get(listener.subscriptions) ?? listenerMatcher(listener.subscriptions);
   matchers.set(listener.subscriptions, takes);
   if (!takes(JSON.parse(forwardedBody(event)) as Record<string, unknown>)) return ours;
   const job = event.payload?.job;
-  const failsJob = event.topic?.startsWith("job:") === true && typeof job === "string" && namedJobs(listener.subscriptions).includes(job);
+  const failsJob =
+    event.topic?.startsWith("job:") === true &&
+    typeof job === "string" &&
+    (handed.includes(job) || namedJobs(listener.subscriptions).includes(job));
   return [...ours, { name: LISTENER_ROUTE.name, path: LISTENER_ROUTE.path, failsJob }];
 }
 

@@ -21,7 +21,8 @@ import { grantSecretKey } from "../route-function";
 import { LAMBDA_RUNTIME } from "../runtime";
 import { buildRelayAgentSync, RELAY_AGENT_FILE } from "./bundle";
 import { relayTopics, type RelayPlan } from "./forward";
-import { relayPlanWithNotes, unroutedTopicsNote } from "./plan";
+import { ourJobsNote, relayPlanWithNotes, unroutedTopicsNote, untakenJobsNote } from "./plan";
+import type { SpaceConfigureBy } from "../../shared/routes";
 
 export interface RelayRegistrationProps {
   /** The stack's secret `{"apiKey","signingSecret"}`; only the register function may read it. */
@@ -38,6 +39,8 @@ export interface RelayRegistrationProps {
   logKey?: IKey;
   /** The deploy serves the customer's listener on POST /listener: the relay forwards what it registered. */
   listenerRoute?: boolean;
+  /** The spaceConfigureBy setting: "listener" forwards space:configure to /listener instead of ours. */
+  spaceConfigureBy?: SpaceConfigureBy;
   /** The ownedSpaces setting: the relay drops other Spaces' events where their namespaces tell. */
   ownedSpaces?: string;
 }
@@ -75,8 +78,14 @@ export class RelayRegistration extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayRegistrationProps) {
     super(scope, id);
-    const { plan, unroutedTopics } = relayPlanWithNotes({ listenerRoute: props.listenerRoute, ownedSpaces: props.ownedSpaces });
+    const { plan, unroutedTopics, untakenJobs, ourJobs } = relayPlanWithNotes({
+      listenerRoute: props.listenerRoute,
+      spaceConfigureBy: props.spaceConfigureBy,
+      ownedSpaces: props.ownedSpaces,
+    });
     if (unroutedTopics.length > 0) Annotations.of(this).addWarningV2("flatfile:listenerUnroutedTopics", unroutedTopicsNote(unroutedTopics));
+    if (untakenJobs.length > 0) Annotations.of(this).addWarningV2("flatfile:listenerUntakenJobs", untakenJobsNote(untakenJobs));
+    if (ourJobs.length > 0) Annotations.of(this).addWarningV2("flatfile:listenerJobsOurs", ourJobsNote(ourJobs));
     const agent = stageAgent(plan);
     this.agentSha256 = agent.sha256;
 

@@ -5,7 +5,7 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { loadConfiguration, type Configuration, type Settings } from "./config";
+import { ConfigurationError, loadConfiguration, type Configuration, type Settings } from "./config";
 import { bodyExceedsBound, parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
@@ -17,7 +17,7 @@ import { foreignSpaceReason, readOwnedSpace, type SpaceSeen } from "./space-owne
 import { annotate, count, METRIC, observeInvocation, type MetricName } from "./observability";
 import { readSignatureHeader, SIGNATURE_HEADER } from "./signature";
 import { IdempotencyUnknownError } from "@aws-lambda-powertools/idempotency";
-import { notTakenBecause, type RouteDeclaration } from "../routes";
+import { jobsHandedToListener, notTakenBecause, SPACE_CONFIGURE_BY, type RouteDeclaration, type SpaceConfigureBy } from "../routes";
 
 /** Well inside API Gateway's 29 s integration timeout, whatever the Lambda timeout is. */
 export const INVOCATION_BUDGET_MS = 24_000;
@@ -39,8 +39,24 @@ export type Ownership = { owned: true; idempotencyKey: string } | { owned: false
  * owns. An event it takes is deduplicated under `<route name>#<key(event)>`.
  */
 export function claimAsDeclared(route: RouteDeclaration, event: FlatfileEvent, key: (event: FlatfileEvent) => string): Ownership {
-  const reason = notTakenBecause(route, event);
+  const reason = notTakenBecause(route, event, jobsHandedHere());
   return reason === undefined ? { owned: true, idempotencyKey: `${route.name}#${key(event)}` } : { owned: false, reason };
+}
+
+/**
+ * The spaceConfigureBy setting as the stack gives it to the functions of a deploy that serves the
+ * listener (and npm start, which always does): "listener" hands space:configure to it.
+ */
+export const SPACE_CONFIGURE_BY_ENV = "SPACE_CONFIGURE_BY";
+
+/** The jobs of our routes this deployment hands to the customer's listener (SPACE_CONFIGURE_BY). */
+export function jobsHandedHere(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const value = env[SPACE_CONFIGURE_BY_ENV] ?? "";
+  if (value === "") return [];
+  if (!(SPACE_CONFIGURE_BY as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`${SPACE_CONFIGURE_BY_ENV} must be one of ${SPACE_CONFIGURE_BY.join(", ")}, not "${value}"`);
+  }
+  return jobsHandedToListener({ listener: true, spaceConfigureBy: value as SpaceConfigureBy });
 }
 
 export interface RouteDeps {

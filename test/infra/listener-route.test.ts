@@ -54,4 +54,24 @@ describe("the listener route", () => {
     for (const name of ["space-configure", "action-job", "commit-created"])
       expect(variables(name).LISTENER_RETRY_TEMPORARY).toBeUndefined();
   });
+
+  it('hands space:configure to the listener with spaceConfigureBy="listener": SPACE_CONFIGURE_BY on every route function', () => {
+    const variables = (settings: Record<string, string>) => {
+      const { stack, template, synthError } = synthWithoutBundling(settings);
+      expect(synthError).toBeUndefined();
+      return Object.fromEntries(
+        Object.entries(stack.functions as Record<string, { node: { defaultChild: unknown } } | undefined>)
+          .filter(([, fn]) => fn !== undefined)
+          .map(([name, fn]) => [
+            name,
+            template.toJSON().Resources[stack.getLogicalId(fn!.node.defaultChild as never)].Properties.Environment.Variables
+              .SPACE_CONFIGURE_BY,
+          ]),
+      );
+    };
+    const handed = variables({ listenerRoute: "true", spaceConfigureBy: "listener" });
+    for (const name of ["space-configure", "action-job", "commit-created", "listener"]) expect(handed[name]).toBe("listener");
+    for (const value of Object.values(variables({ listenerRoute: "true" }))) expect(value).toBeUndefined();
+    expect(() => synthWithoutBundling({ spaceConfigureBy: "listener" })).toThrow(/spaceConfigureBy: .*listenerRoute "true"/);
+  });
 });

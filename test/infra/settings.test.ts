@@ -62,6 +62,17 @@ describe("deploy settings: listenerRetryTemporary", () => {
   });
 });
 
+describe("deploy settings: spaceConfigureBy", () => {
+  it('is "ours" unless set; "listener" only beside listenerRoute "true", and nothing else', () => {
+    expect(readDeploySettings({}).spaceConfigureBy).toBe("ours");
+    expect(accepts("spaceConfigureBy", " ours ").spaceConfigureBy).toBe("ours");
+    expect(readDeploySettings({ listenerRoute: "true", spaceConfigureBy: "listener" }).spaceConfigureBy).toBe("listener");
+    expect(refusal("spaceConfigureBy", "listener")).toMatch(/only with listenerRoute "true"/);
+    expect(problemsOf({ listenerRoute: "false", spaceConfigureBy: "listener" }).map((p) => p.key)).toEqual(["spaceConfigureBy"]);
+    for (const value of ["Listener", "theirs", "true"]) expect(refusal("spaceConfigureBy", value)).toMatch(/neither "ours" nor "listener"/);
+  });
+});
+
 describe("deploy settings: defaults", () => {
   it("an empty context is the default stack: nothing restricted, nothing subscribed, the stack creates its secret", () => {
     expect(readDeploySettings({})).toEqual({
@@ -78,6 +89,7 @@ describe("deploy settings: defaults", () => {
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
       listenerRoute: false,
       listenerRetryTemporary: false,
+      spaceConfigureBy: "ours",
     });
   });
 
@@ -99,6 +111,7 @@ describe("deploy settings: defaults", () => {
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
       listenerRoute: false,
       listenerRetryTemporary: false,
+      spaceConfigureBy: "ours",
     });
   });
 
