@@ -359,6 +359,28 @@ async function settleJob(
   return { job: "failed", left: job.status };
 }
 
+/** The job as it is before the listener runs (a 5xx, nothing written, when it cannot be read). */
+async function jobBeforeRun(jobId: string, deps: RouteDeps): Promise<Flatfile.Job> {
+  try {
+    return (await deps.api.jobs.get(jobId)).data;
+  } catch (error) {
+    throw asRouteError(error, `reading job ${jobId} before the listener runs`);
+  }
+}
+
+/**
+ * Why a job is not the listener's to run now, or undefined when it is. A job is run at most once:
+ * one already ended (another event for it, say) runs nothing again, and one already executing that
+ * no delivery of ours recorded was started by someone else, as our own routes judge it.
+ */
+async function notTheListenersToRun(job: Flatfile.Job, deps: RouteDeps): Promise<string | undefined> {
+  if (!OPEN_STATUSES.has(job.status ?? "")) return `job ${job.id} already ended (${job.status})`;
+  if (job.status === "executing" && !(await deps.openJobs.recorded(job.id))) {
+    return `job ${job.id} is already executing and this service never acknowledged it: someone else started it`;
+  }
+  return undefined;
+}
+
 /** The job ended: if the store cannot be told, the sweep finds it ended and forgets it then. */
 async function forgetJob(deps: RouteDeps, jobId: string): Promise<void> {
   await deps.openJobs.forget(jobId).catch((error: unknown) => {
@@ -385,7 +407,9 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       // the token is read per request.
       process.env.FLATFILE_API_URL = apiBase;
       process.env.FLATFILE_BEARER_TOKEN = deps.settings.apiKey;
-      const register = registerOf(await load());
+      const jobId = event.topic.startsWith("job:") ? (event.context.jobId as string) : undefined;
+      const [loaded, before] = await Promise.all([load(), jobId ? jobBeforeRun(jobId, deps) : undefined]);
+      const register = registerOf(loaded);
       const dataUrl = dataUrlOf(event);
       const handed = { ...event, ...(dataUrl ? { dataUrl: relativeDataUrl(dataUrl, apiBase) } : {}) };
       const until = deps.deadline - FINALIZE_RESERVE_MS;
@@ -399,6 +423,13 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
         // could not end it): a job is run at most once, so it is ended now, not run again.
         logger.warn("job taken by an earlier delivery that did not end it", {});
         return { handlers: 0, calls: [], ...(await settleJob(record, "interrupted", deps, seconds)) };
+      }
+      if (record && before) {
+        const notToRun = await notTheListenersToRun(before, deps);
+        if (notToRun) {
+          logger.info("job not given to the listener", { jobStatus: before.status, reason: notToRun });
+          return { handlers: 0, calls: [], job: before.status, ignored: true, reason: notToRun };
+        }
       }
       let tracked = false;
       let heldRaw: { temporary: boolean } | undefined;

@@ -30,9 +30,9 @@ const JOB = "workbook:customerAction";
 const running = (register: (listener: FlatfileListener) => void) => createRoute(createListenerRoute(async () => ({ default: register })));
 
 /** A job:ready for a fresh job of `job`, and a way to read it back. */
-function readyJob(job = JOB) {
+function readyJob(job = JOB, status?: "ready" | "executing") {
   const space = h.flatfile.seed.space({});
-  const seeded = h.flatfile.seed.job({ job, spaceId: space.id });
+  const seeded = h.flatfile.seed.job({ job, spaceId: space.id, ...(status ? { status } : {}) });
   return {
     event: jobReadyEvent({ job, jobId: seeded.id, spaceId: space.id }),
     read: async () => (await h.api.jobs.get(seeded.id)).data,
@@ -102,7 +102,13 @@ describe("a job the listener took", () => {
     );
     const answer = await h.deliver(route, j.event);
     expect(answer.body).toMatchObject({ job: "failed", left: "ready" });
-    expect(h.flatfile.requests.filter((r) => r.path.includes(j.id)).map((r) => r.route)).toEqual(["jobs.get", "jobs.ack", "jobs.fail"]);
+    // Read before the run (is it still the listener's to run?) and after it (what did it leave?).
+    expect(h.flatfile.requests.filter((r) => r.path.includes(j.id)).map((r) => r.route)).toEqual([
+      "jobs.get",
+      "jobs.get",
+      "jobs.ack",
+      "jobs.fail",
+    ]);
     expectFailedForAPerson(await j.read(), /one of its steps failed/);
   });
 
@@ -125,6 +131,30 @@ describe("a job the listener took", () => {
     expect(h.flatfile.requests.length).toBe(writes);
     expect((await j.read()).outcome?.message).toBe("Done.");
   });
+
+  it("is not run again by another event for the same job once it ended", async () => {
+    const j = readyJob();
+    let runs = 0;
+    const completing = running((listener) =>
+      listener.on("job:ready", { job: JOB }, async (event) => {
+        runs++;
+        await event.fetch(`v1/jobs/${event.context.jobId}/ack`, { method: "POST", data: "{}" });
+        await event.fetch(`v1/jobs/${event.context.jobId}/complete`, {
+          method: "POST",
+          data: JSON.stringify({ outcome: { message: "Done." } }),
+        });
+      }),
+    );
+    expect((await h.deliver(completing, j.event)).body).toMatchObject({ job: "complete" });
+    const from = h.flatfile.requests.length;
+    // Not a redelivery (its own event id): the idempotency store cannot tell, the job's status can.
+    const another = { ...j.event, id: `${String(j.event.id)}b` };
+    const answer = await h.deliver(completing, another);
+    expect(answer).toMatchObject({ status: 200, body: { handlers: 0, ignored: true, job: "complete" } });
+    expect(runs).toBe(1);
+    expect(h.flatfile.requests.slice(from).map((r) => r.route)).toEqual(["jobs.get"]);
+    expect((await j.read()).outcome?.message).toBe("Done.");
+  });
 });
 
 describe("a job the listener did not take", () => {
@@ -133,8 +163,27 @@ describe("a job the listener did not take", () => {
     const before = h.flatfile.requests.length;
     const answer = await h.deliver(handler, j.event);
     expect(answer).toMatchObject({ status: 200, body: { handlers: 0, job: "declined" } });
-    expect(h.flatfile.requests.length).toBe(before);
+    expect(h.flatfile.requests.slice(before).map((r) => r.route)).toEqual(["jobs.get"]);
     expect((await j.read()).status).toBe("ready");
+  });
+
+  it("is left alone, never given to the listener, when someone else already started it", async () => {
+    const j = readyJob(JOB, "executing");
+    let called = false;
+    const route = running((listener) =>
+      listener.on("job:ready", { job: JOB }, () => {
+        called = true;
+      }),
+    );
+    const before = h.flatfile.requests.length;
+    const answer = await h.deliver(route, j.event);
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { handlers: 0, ignored: true, reason: expect.stringMatching(/someone else started it/) },
+    });
+    expect(called).toBe(false);
+    expect(h.flatfile.requests.slice(before).map((r) => r.route)).toEqual(["jobs.get"]);
+    expect((await j.read()).status).toBe("executing");
   });
 
   it("is declined untouched when its callback returned without acting on it", async () => {
@@ -143,7 +192,7 @@ describe("a job the listener did not take", () => {
     const before = h.flatfile.requests.length;
     const answer = await h.deliver(route, j.event);
     expect(answer.body).toMatchObject({ handlers: 1, job: "declined" });
-    expect(h.flatfile.requests.length).toBe(before);
+    expect(h.flatfile.requests.slice(before).map((r) => r.route)).toEqual(["jobs.get"]);
     expect((await j.read()).status).toBe("ready");
   });
 
