@@ -135,8 +135,23 @@ export class Store {
       createdAt: now(),
       ...(extra.dataUrl ? { dataUrl: extra.dataUrl } : {}),
     };
+    const namespaces = this.namespacesOf(context.spaceId);
+    if (namespaces.length > 0) event.namespaces = namespaces;
     this.events.push(event);
     return event;
+  }
+
+  /**
+   * An event's `namespaces` (SDK `BaseEvent.namespaces`): `space:<namespace>` for its Space's own
+   * namespace and its App's, which is what Flatfile's namespace filter matches on
+   * (`listener.namespace(["space:red"])`, docs "Namespaces and filters"). None without a Space.
+   */
+  private namespacesOf(spaceId: string | undefined): string[] {
+    const space = spaceId ? this.spaces.get(spaceId) : undefined;
+    if (!space) return [];
+    const app = typeof space.appId === "string" ? this.apps.get(space.appId) : undefined;
+    const names = [space.namespace, app?.namespace].filter((n): n is string => typeof n === "string" && n.length > 0);
+    return [...new Set(names)].map((n) => `space:${n}`);
   }
 
   /**

@@ -269,6 +269,8 @@ export interface StoredEvent {
   createdAt: string;
   /** Where the event's data is read, relative to the API base (a commit's records: records.ts). */
   dataUrl?: string;
+  /** `space:<namespace>` of its Space and App (store.ts, namespacesOf). */
+  namespaces?: string[];
   acknowledgedAt?: string;
   acknowledgedBy?: string;
 }

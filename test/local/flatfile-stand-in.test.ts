@@ -401,6 +401,20 @@ describe("jobs", () => {
   });
 });
 
+describe("events", () => {
+  it("carry the namespaces of their Space and its App, as space:<namespace>, and none for a Space without", async () => {
+    const app = ff.seed.app({ namespace: "red" });
+    const spaces = [ff.seed.space({ appId: app.id }), ff.seed.space({ namespace: "blue", appId: app.id }), ff.seed.space()];
+    for (const space of spaces) {
+      await api.jobs.create({ type: "space", operation: "configure", source: space.id, trigger: "immediate" });
+    }
+    const namespaces = spaces.map(
+      (space) => ff.events.find((e) => e.topic === "job:ready" && e.context.spaceId === space.id)?.namespaces ?? "none",
+    );
+    expect(namespaces).toEqual([["space:red"], ["space:blue", "space:red"], "none"]);
+  });
+});
+
 describe("faults", () => {
   it("answers a status sequence, then normal service, touching no state", async () => {
     const space = ff.seed.space();
