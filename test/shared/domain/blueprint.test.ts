@@ -16,6 +16,7 @@ import {
 } from "../../../shared/domain/blueprint";
 import { resolveCurrency } from "../../../shared/domain/currency";
 import type { ReferenceData } from "../../../shared/domain/reference-data";
+import { SHEET_ROLES } from "../../../shared/domain/space-state";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const serialization = require("@flatfile/api/serialization") as typeof import("@flatfile/api/serialization");
@@ -109,7 +110,7 @@ describe("buildWorkbook", () => {
   it.each<Audience>(["internal", "member", "guest", "default"])("%s: passes the SDK's strict schema with nothing stripped", (audience) => {
     const wb = buildWorkbook(input(audience));
     const json = wire(wb) as { sheets: { fields: unknown[] }[] };
-    expect(json.sheets).toHaveLength(2);
+    expect(json.sheets).toHaveLength(SHEET_ROLES.length);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 
