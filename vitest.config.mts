@@ -73,6 +73,7 @@ export default defineConfig({
             "test/functions/action-job/action-job.test.ts",
             "test/functions/commit-created/commit-created.test.ts",
             "test/functions/working-sheets.test.ts",
+            "test/functions/action-job/submission.test.ts",
           ],
         },
       },

@@ -8,7 +8,8 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handler as actionHandler } from "../../../functions/action-job/handler";
 import { SUBMISSION_DETAIL_TYPE, SUBMISSION_SOURCE, submissionKey } from "../../../functions/action-job/submission";
-import { SHEET_SLUGS } from "../../../shared/domain/blueprint";
+import { SUBMIT_JOB } from "../../../functions/action-job/submit-workbook";
+import { DUPLICABLE_ROLE, RULE_ROLE } from "../../support/blueprint";
 import { SHEET_ROLES } from "../../../shared/domain/space-state";
 import { startEventBridgeStandIn, type EventBridgeStandIn } from "../../../local/eventbridge-stand-in";
 import { startLocalS3, type LocalS3 } from "../../../local/s3-server";
@@ -58,7 +59,7 @@ type Space = Awaited<ReturnType<typeof configureSpace>>;
 const configuredSpace = () => configureSpace(h);
 
 function submitJob(s: Space) {
-  const job = "workbook:submitActionFg" as const;
+  const job = SUBMIT_JOB;
   const seeded = h.flatfile.seed.job({ job, spaceId: s.spaceId, workbookId: s.workbookId });
   return {
     jobId: seeded.id,
@@ -96,12 +97,12 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
 
     const lines = await objectLines(key);
     expect(lines).toHaveLength(4);
-    expect(lines.filter((l) => l.sheet === "contacts").map((l) => (l.values as Record<string, unknown>).email)).toEqual([
+    expect(lines.filter((l) => l.sheet === DUPLICABLE_ROLE).map((l) => (l.values as Record<string, unknown>).email)).toEqual([
       "ada1@example.com",
       "ada2@example.com",
       "ada3@example.com",
     ]);
-    expect(lines.find((l) => l.sheet === "orders")).toMatchObject({ sheetId: s.ordersId, values: { orderId: "o-1", amount: 11 } });
+    expect(lines.find((l) => l.sheet === RULE_ROLE)).toMatchObject({ sheetId: s.ordersId, values: { orderId: "o-1", amount: 11 } });
 
     expect(events.events).toHaveLength(1);
     const [event] = events.events;
@@ -113,7 +114,8 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
       jobId: submit.jobId,
       bucket: s3.bucket,
       key,
-      counts: { contacts: 3, orders: 1 },
+      // By slug, every working sheet: the example's { contacts: 3, orders: 1 }.
+      counts: Object.fromEntries(SHEET_ROLES.map((role) => [role, role === DUPLICABLE_ROLE ? 3 : role === RULE_ROLE ? 1 : 0])),
       submittedBy: "ada@example.com",
     });
     expect(typeof (event!.detail as { submittedAt: unknown }).submittedAt).toBe("string");
@@ -164,7 +166,7 @@ describe("Submit delivers the submitted records to S3 and announces them on Even
     expect(new Set(lines.map((l) => l.id)).size).toBe(100_000);
     expect(events.events).toHaveLength(1);
     expect((events.events[0]!.detail as { counts: unknown }).counts).toEqual(
-      Object.fromEntries(SHEET_ROLES.map((role) => [role, role === SHEET_SLUGS.contacts ? 100_000 : 0])),
+      Object.fromEntries(SHEET_ROLES.map((role) => [role, role === DUPLICABLE_ROLE ? 100_000 : 0])),
     );
     expect(await objectsUnder(`submissions/${ENVIRONMENT_ID}/${s.spaceId}/`)).toEqual([key]);
   }, 180_000);
