@@ -232,11 +232,22 @@ function selfActorIds(): Set<string> {
 function declinedBecause(event: FlatfileEvent): string | undefined {
   const owner = routesFor(event, jobsHandedHere()).find((route) => route.jobs !== undefined);
   if (owner) return `job ${jobNameOf(event)} is owned by ${owner.name}`;
-  const actorId = event.context.actorId;
-  if (event.topic.startsWith("commit:") && actorId && selfActorIds().has(actorId)) {
-    return `the commit was made by this deployment's own key (${actorId}): not given to the listener, so a write-back ends there`;
+  if (isOwnWriteBack(event) && !tracksChanges(event)) {
+    return `the commit was made by this deployment's own key (${event.context.actorId}): not given to the listener, so a write-back ends there`;
   }
   return undefined;
+}
+
+/** A commit made by our own key (a record hook's write-back): never given to the listener. */
+function isOwnWriteBack(event: FlatfileEvent): boolean {
+  const actorId = event.context.actorId;
+  return event.topic.startsWith("commit:") && typeof actorId === "string" && selfActorIds().has(actorId);
+}
+
+/** A commit of a workbook with `settings.trackChanges`: its actions stay off until the commit is completed. */
+function tracksChanges(event: FlatfileEvent): boolean {
+  const payload = event.payload as Record<string, unknown> | undefined;
+  return payload?.trackChanges === true;
 }
 
 /** A job's calls the listener made that change it (ack, complete, fail, ...). */
@@ -402,6 +413,17 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       if (event.topic.startsWith("job:")) requireContext(event, "jobId");
     },
     async handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>> {
+      if (isOwnWriteBack(event)) {
+        // plugin-record-hook, given its own write-back, finds nothing changed and completes the
+        // commit: done here instead, so the workbook's actions come back without risking a loop.
+        const commitId = requireContext(event, "commitId");
+        try {
+          await deps.api.commits.complete(commitId);
+        } catch (error) {
+          throw asRouteError(error, `completing commit ${commitId} of our own write-back`);
+        }
+        return { handlers: 0, calls: [], commitCompleted: commitId, reason: "our own write-back: completed, not given to the listener" };
+      }
       const apiBase = listenerApiBase(deps.settings.apiUrl);
       // The plugins build their clients when the module is imported, from these variables;
       // the token is read per request.

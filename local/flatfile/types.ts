@@ -8,6 +8,7 @@ export const DEFAULT_ENVIRONMENT_ID = "us_env_local0001";
 export const DEFAULT_ACCOUNT_ID = "us_acc_local0001";
 
 export type RouteName =
+  | "commits.complete"
   | "jobs.create"
   | "jobs.get"
   | "jobs.ack"
@@ -257,6 +258,8 @@ export interface StoredCommit {
   /** Global order of commits. */
   seq: number;
   createdAt: string;
+  /** Set by `commits.complete` (records.ts). */
+  completedAt?: string;
 }
 
 /** An event the platform raised, as `events.list` answers it (SDK `GenericEvent`). */

@@ -32,6 +32,9 @@ export interface FlatfileApi {
   readonly apps: {
     get(appId: Flatfile.AppId): Promise<Flatfile.AppResponse>;
   };
+  readonly commits: {
+    complete(commitId: Flatfile.CommitId): Promise<Flatfile.Success>;
+  };
   readonly documents: {
     create(spaceId: Flatfile.SpaceId, request: Flatfile.DocumentConfig): Promise<Flatfile.DocumentResponse>;
     get(spaceId: Flatfile.SpaceId, documentId: Flatfile.DocumentId): Promise<Flatfile.DocumentResponse>;
@@ -88,6 +91,9 @@ export function createFlatfileClient(options: FlatfileClientOptions): FlatfileAp
   return {
     apps: {
       get: (appId) => send({ method: "GET", path: `/apps/${id(appId)}` }),
+    },
+    commits: {
+      complete: (commitId) => send({ method: "POST", path: `/commits/${id(commitId)}/complete` }),
     },
     documents: {
       create: (spaceId, request) => send({ method: "POST", path: `/spaces/${id(spaceId)}/documents`, body: request }),

@@ -13,6 +13,7 @@ import type { APIResponse } from "@flatfile/api/core/fetcher/APIResponse";
 import { abortRawResponse, type RawResponse } from "@flatfile/api/core/fetcher/RawResponse";
 import { Agents } from "@flatfile/api/api/resources/agents/client/Client";
 import { Apps } from "@flatfile/api/api/resources/apps/client/Client";
+import { Commits } from "@flatfile/api/api/resources/commits/client/Client";
 import { Documents } from "@flatfile/api/api/resources/documents/client/Client";
 import { Guests } from "@flatfile/api/api/resources/guests/client/Client";
 import { Jobs } from "@flatfile/api/api/resources/jobs/client/Client";
@@ -99,6 +100,7 @@ export function createSdkFetcher(options: Pick<SdkClientOptions, "deadline" | "r
 export interface SdkApi {
   readonly agents: Agents;
   readonly apps: Apps;
+  readonly commits: Commits;
   readonly documents: Documents;
   readonly guests: Guests;
   readonly jobs: Jobs;
@@ -143,6 +145,9 @@ export function createSdkClient(options: SdkClientOptions): SdkApi {
     },
     get apps() {
       return lazy("apps", () => new Apps(shared));
+    },
+    get commits() {
+      return lazy("commits", () => new Commits(shared));
     },
     get sheets() {
       return lazy("sheets", () => new Sheets(shared));

@@ -25,7 +25,19 @@ import type { Json, SeedCommit, StoredEvent, StoredRecord, StoredSheet } from ".
  */
 export function raiseCommitCreated(store: Store, sheet: StoredSheet, commitId: string, actorId: string = API_KEY_ACTOR): StoredEvent {
   const context = { ...store.contextFor({ sheetId: sheet.id }), commitId, versionId: commitId, actorId };
-  return store.raise("commit:created", "workbook", context, {}, { dataUrl: commitDataUrl(sheet.id, commitId) });
+  const payload = tracksChanges(store, sheet) ? { trackChanges: true } : {};
+  return store.raise("commit:created", "workbook", context, payload, { dataUrl: commitDataUrl(sheet.id, commitId) });
+}
+
+/**
+ * A workbook created with `settings.trackChanges` ("allows for disabling workbook and sheet
+ * actions while data in the workbook is still being processed. You must run a recordHook
+ * listener": SDK `WorkbookConfigSettings`) says so in each commit's payload, where
+ * plugin-record-hook reads `payload.trackChanges` and then calls `commits.complete`.
+ */
+function tracksChanges(store: Store, sheet: StoredSheet): boolean {
+  const settings = store.workbooks.get(sheet.workbookId)?.settings;
+  return isObject(settings) && settings.trackChanges === true;
 }
 
 /** A commit's records as its `commit:created` names them: relative to the API base. */
@@ -81,6 +93,18 @@ const DEFAULT_PAGE_SIZE = 10_000;
 const MAX_PAGE_SIZE = 50_000;
 
 export const recordRoutes: Route[] = [
+  {
+    // SDK `commits.complete`: "marks the commit as complete and acknowledges that the changes have
+    // been applied to the sheet"; what the platform then re-enables is not modelled.
+    method: "POST",
+    pattern: new RegExp(`^/commits/${ID}/complete$`),
+    name: "commits.complete",
+    handle: (store, [id]) => {
+      const commit = store.commits.get(id!) ?? throwIt(notFound("Commit", id!));
+      commit.completedAt ??= now();
+      return ok({ success: true });
+    },
+  },
   {
     method: "GET",
     pattern: new RegExp(`^/sheets/${ID}/records$`),

@@ -22,6 +22,7 @@ interface Ids {
   userId: string;
   guestId: string;
   appId: string;
+  commitId: string;
 }
 
 const sheet = {
@@ -39,6 +40,7 @@ const sheet = {
 function calls(ids: Ids): Record<string, (api: FlatfileApi) => Promise<unknown>> {
   return {
     "apps.get": (api) => api.apps.get(ids.appId),
+    "commits.complete": (api) => api.commits.complete(ids.commitId),
     "documents.create": (api) => api.documents.create(ids.spaceId, { title: "Getting started", body: "<p>Hello</p>" }),
     "documents.get": (api) => api.documents.get(ids.spaceId, ids.documentId),
     "documents.list": (api) => api.documents.list(ids.spaceId),
@@ -117,6 +119,7 @@ describe("the client sends what the SDK sends", () => {
     userId: "us_usr_1",
     guestId: "us_g_1",
     appId: "us_app_1",
+    commitId: "us_vr_1",
   };
 
   it("has a call here for every endpoint of the client", () => {
@@ -174,6 +177,7 @@ describe("every endpoint against the stand-in", () => {
       userId: ff.seed.user({ email: "ada@example.com", name: "Ada" }).id,
       guestId: ff.seed.guest({ email: "guest@example.com", name: "Guest", spaceIds: [space.id] }).id,
       appId: ff.seed.app({ namespace: "portal" }).id,
+      commitId: ff.seed.commit(workbook.sheets[0]!.id, { insert: [{ email: "ada@example.com" }] }).commitId,
     };
   });
   afterAll(async () => {
