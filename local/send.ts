@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { signPayload } from "../shared/core/signature";
 import { routesFor, servedRoutes, type RoutedEvent } from "../shared/routes";
+import { DEFAULT_ROLE, SHEET_ROLES, sheetNameOf } from "./playground/blueprint";
 import type { FlowResult } from "./playground/flows";
 import { sessionFile, type LocalSession } from "./session";
 
@@ -14,7 +15,7 @@ const FLOWS = ["configure", "commit", "duplicate", "submit"] as const;
 const SERVED = servedRoutes({ listener: true });
 const USAGE = `usage: npm run send -- configure|commit|duplicate|submit [options]   or   npm run send -- <event.json>
   configure  --locale fr-CH  --country JP  --currency BHD  --creator member|staff|guest|unknown  --reference ok|slow|failing|none
-  commit     --valid N  --invalid N  --sheet contacts|orders   (default: 3 valid Contacts records)
+  commit     --valid N  --invalid N  --sheet ${SHEET_ROLES.join("|")}   (default: 3 valid ${sheetNameOf(DEFAULT_ROLE)} records)
   any        --space us_sp_…  --url http://127.0.0.1:3000  (a file also takes --route ${SERVED.map((r) => r.name).join("|")})`;
 
 /** The path of `--route`: a route's name (`listener`) or its path (`/listener`). */
@@ -106,7 +107,7 @@ async function runFlow(base: string, flow: (typeof FLOWS)[number], options: Reco
       op: "add",
       add: options.valid ?? (given ? "0" : "3"),
       invalid: options.invalid ?? "0",
-      sheet: options.sheet ?? "contacts",
+      sheet: options.sheet ?? DEFAULT_ROLE,
     });
   }
   const unknown = Object.keys(options).filter(

@@ -7,6 +7,7 @@ import type { FlatfileStandIn, StoredEvent, StoredSheet } from "../flatfile-stan
 import type { PlatformEvent } from "../../infra/relay/forward";
 import { readSpaceState } from "../../shared/flatfile/space-state";
 import type { Activity } from "./activity";
+import { DEFAULT_ROLE, DUPLICABLE_ROLE, DUPLICATE_JOB, SUBMIT_JOB } from "./blueprint";
 import { describeOutcome, type Forward } from "./relay";
 import type { ReferenceApiStandIn, ReferenceMode } from "./reference-api";
 
@@ -23,8 +24,8 @@ export interface CreateSpaceInput {
 
 export interface RecordsInput {
   spaceId?: string;
-  /** "contacts" (the working copy after a duplicate) or "orders". */
-  sheet?: "contacts" | "orders";
+  /** A sheet's role in the blueprint (its working copy after a duplicate); the first sheet when left out. */
+  sheet?: string;
   /** A sheet by id instead (the page's per-record buttons); it must be in the Space's workbook. */
   sheetId?: string;
   /** Valid records to add. */
@@ -115,7 +116,7 @@ export function createPlayground(options: PlaygroundOptions): Playground {
   }
 
   /** The sheet people work in: the one our state names for the role (the copy, after a duplicate). */
-  function workingSheet(spaceId: string, kind: "contacts" | "orders"): StoredSheet {
+  function workingSheet(spaceId: string, kind: string): StoredSheet {
     const named = readSpaceState(flatfile.spaces.get(spaceId)?.metadata)?.sheets[kind];
     const working = named ? flatfile.sheets.get(named) : undefined;
     if (working) return working;
@@ -262,10 +263,11 @@ export function createPlayground(options: PlaygroundOptions): Playground {
 
     records(input) {
       const spaceId = space(input.spaceId).id;
-      const sheet = input.sheetId ? sheetById(spaceId, input.sheetId) : workingSheet(spaceId, input.sheet ?? "contacts");
+      const sheet = input.sheetId ? sheetById(spaceId, input.sheetId) : workingSheet(spaceId, input.sheet ?? DEFAULT_ROLE);
       const add = Math.max(0, Math.min(input.add ?? 0, 1000));
       const invalid = Math.max(0, Math.min(input.invalid ?? 0, 1000));
-      const values = sheet.slug.startsWith("orders") ? orderValues : contactValues;
+      // The example's values, picked by the fields they fill, so a renamed sheet gets the same ones.
+      const values = hasField(sheet, "orderId") ? orderValues : contactValues;
       const byId = new Set(sheet.records.map((r) => r.id));
       for (const id of [...(input.fix ?? []), ...(input.breakIds ?? []), ...(input.remove ?? [])]) {
         if (!byId.has(id)) throw new FlowError(`Record ${id} is not in ${sheet.name}`);
@@ -300,9 +302,9 @@ export function createPlayground(options: PlaygroundOptions): Playground {
 
     duplicate(input) {
       const spaceId = space(input.spaceId).id;
-      const sheet = workingSheet(spaceId, "contacts");
+      const sheet = workingSheet(spaceId, DUPLICABLE_ROLE);
       // As a person pressing the sheet action: a ready sheet:duplicate job.
-      const { event } = flatfile.act.runAction({ job: "sheet:duplicate", sheetId: sheet.id, actorId: actors.get(spaceId) });
+      const { event } = flatfile.act.runAction({ job: DUPLICATE_JOB, sheetId: sheet.id, actorId: actors.get(spaceId) });
       const done = deliver("duplicate", spaceId, sent(event), {}).then((result) => {
         result.lines.push(...countsLine(spaceId));
         return result;
@@ -313,7 +315,7 @@ export function createPlayground(options: PlaygroundOptions): Playground {
     submit(input) {
       const spaceId = space(input.spaceId).id;
       const workbook = workbookOf(spaceId);
-      const { event } = flatfile.act.runAction({ job: "workbook:submitActionFg", workbookId: workbook.id, actorId: actors.get(spaceId) });
+      const { event } = flatfile.act.runAction({ job: SUBMIT_JOB, workbookId: workbook.id, actorId: actors.get(spaceId) });
       const done = deliver("submit", spaceId, sent(event), {}).then((result) => {
         result.lines.push(...countsLine(spaceId));
         return result;
@@ -342,7 +344,7 @@ export function createPlayground(options: PlaygroundOptions): Playground {
       } else {
         const spaceId = space(undefined).id;
         const actorId = actors.get(spaceId);
-        const sheet = workingSheet(spaceId, "contacts");
+        const sheet = workingSheet(spaceId, DUPLICABLE_ROLE);
         if (parsed.topic === "commit:created") {
           raised = sent(
             flatfile.act.commit(sheet.id, { insert: [contactValues(true), contactValues(true), contactValues(true)] }, { actorId }).event,
@@ -380,6 +382,10 @@ function fixed(sheet: StoredSheet, id: string, values: (valid: boolean) => Recor
     fresh.email = `${current.firstName}.${current.lastName}.${id.slice(-4)}@example.com`.toLowerCase();
   }
   return fresh;
+}
+
+function hasField(sheet: StoredSheet, key: string): boolean {
+  return ((sheet.config.fields as { key?: string }[] | undefined) ?? []).some((f) => f.key === key);
 }
 
 /** Only the keys the sheet has (an edit never adds a column). */

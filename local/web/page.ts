@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Delivery } from "../playground/activity";
 import type { FlowResult } from "../playground/flows";
+import { DUPLICABLE_ROLE, SHEET_ROLES, sheetNameOf } from "../playground/blueprint";
 import { CREATORS } from "../playground/flows";
 import { REFERENCE_MODES } from "../playground/reference-api";
 import { renderMarkdown } from "./markdown";
@@ -237,11 +238,11 @@ function controlsSection(input: PageInput): string {
 <label>reference API <select name="reference">${options(REFERENCE_MODES, "ok")}</select></label>
 <button>Create Space</button></form>
 <form method="post" action="/playground/records" class="card"><h3>Change records</h3>${hidden(space)}
-<label>sheet <select name="sheet"><option>contacts</option><option>orders</option></select></label>
+<label>sheet <select name="sheet">${SHEET_ROLES.map((role) => `<option>${escape(role)}</option>`).join("")}</select></label>
 <label>valid <input name="add" type="number" min="0" max="1000" value="3" size="4"></label>
 <label>in error <input name="invalid" type="number" min="0" max="1000" value="1" size="4"></label>
 <button name="op" value="add">Add records</button></form>
-<form method="post" action="/playground/duplicate" class="card"><h3>Sheet action</h3>${hidden(space)}<button>Duplicate Contacts</button></form>
+<form method="post" action="/playground/duplicate" class="card"><h3>Sheet action</h3>${hidden(space)}<button>Duplicate ${escape(sheetNameOf(DUPLICABLE_ROLE))}</button></form>
 <form method="post" action="/playground/submit" class="card"><h3>Workbook action</h3>${hidden(space)}<button>Submit</button></form>
 </section>`;
 }

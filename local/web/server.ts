@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { Activity } from "../playground/activity";
+import { rolesInWords, SHEET_ROLES } from "../playground/blueprint";
 import { CREATORS, FlowError, type Creator, type Playground, type RecordsInput, type Started } from "../playground/flows";
 import { REFERENCE_MODES, type ReferenceMode } from "../playground/reference-api";
 import { PAGE_CSP, renderLive, renderPage, type PageInput } from "./page";
@@ -81,7 +82,7 @@ function recordsInput(fields: Fields): RecordsInput {
   const op = one(fields.op) ?? "add";
   const recordIds = many(fields.recordId);
   const sheet = one(fields.sheet);
-  if (sheet && sheet !== "contacts" && sheet !== "orders") throw new FlowError(`Unknown sheet ${sheet}: contacts or orders`);
+  if (sheet && !SHEET_ROLES.includes(sheet)) throw new FlowError(`Unknown sheet ${sheet}: ${rolesInWords()}`);
   const input: RecordsInput = { spaceId: one(fields.space), sheet: sheet as RecordsInput["sheet"], sheetId: one(fields.sheetId) };
   if (op === "add") return { ...input, add: count(fields.add), invalid: count(fields.invalid) };
   if (op === "fix") return { ...input, fix: recordIds };

@@ -11,6 +11,8 @@ import { startLocalRun, PortInUseError, type LocalRun } from "../../local/local-
 import { sanitizeHtml, renderMarkdown } from "../../local/web/markdown";
 import { signPayload } from "../../shared/core/signature";
 import { RELAY_BOUND } from "../../infra/relay/forward";
+import { SHEET_ROLES } from "../../shared/domain/space-state";
+import { DUPLICABLE_ROLE, sheetName } from "../support/blueprint";
 import { startHostileFlatfile, type HostileServer } from "../support/hostile-servers";
 
 let run: LocalRun;
@@ -107,7 +109,9 @@ describe("the playground's flows", () => {
     };
     const mine = state.submissions.filter((s) => s.detail.spaceId === spaceId);
     expect(mine).toHaveLength(1);
-    expect(mine[0]!.detail).toMatchObject({ records: 2, counts: { contacts: 2, orders: 0 } });
+    // Every sheet of the blueprint is counted, the one with records and the rest at 0.
+    const counts = Object.fromEntries(SHEET_ROLES.map((role) => [role, role === "contacts" ? 2 : 0]));
+    expect(mine[0]!.detail).toMatchObject({ records: 2, counts });
     expect(mine[0]!.object.firstLines).toHaveLength(2);
     expect(JSON.parse(mine[0]!.object.firstLines[0]!)).toMatchObject({ sheet: "contacts" });
     const html = text(await page(`?space=${spaceId}`));
@@ -189,6 +193,24 @@ describe("the page", () => {
     });
     expect(form.status).toBe(303);
     expect(form.headers.get("location")).toMatch(/^\/\?space=us_sp_/);
+  });
+
+  it("offers the blueprint's sheets by role, takes records for each, and names the roles for another", async () => {
+    const html = await page();
+    expect(html).toContain(`<select name="sheet">${SHEET_ROLES.map((role) => `<option>${role}</option>`).join("")}</select>`);
+    expect(text(html)).toContain(`Duplicate ${sheetName(DUPLICABLE_ROLE)}`);
+    const post = (sheet: string) =>
+      fetch(`${run.url}/playground/records`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ op: "add", add: 1, invalid: 0, sheet }),
+      });
+    for (const role of SHEET_ROLES) expect((await post(role)).status, role).toBe(200);
+    const refused = await post("no-such-sheet");
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      `Unknown sheet no-such-sheet: ${SHEET_ROLES.slice(0, -1).join(", ")} or ${SHEET_ROLES.at(-1)}`,
+    );
   });
 
   it("refuses a taken port before starting anything", async () => {
