@@ -10,6 +10,7 @@ import { handler as commitHandler } from "../../functions/commit-created/handler
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { readSpaceState, type SpaceState } from "../../shared/flatfile/space-state";
 import { commitCreatedEvent, jobReadyEvent } from "../support/harness";
+import { RULE_ROLE } from "../support/blueprint";
 import { useHarness } from "../support/fixture";
 
 const DEV_ENVIRONMENT = "dev_env_local0001";
@@ -74,14 +75,14 @@ describe("dev_ ids and odd unused fields, end to end", () => {
     expect(duplicated.status, JSON.stringify(duplicated.body)).toBe(200);
     expect((await jobOf(duplicate.id)).status).toBe("complete");
 
-    const { commitId } = h.flatfile.seed.commit(state.sheets.orders!, { insert: [{ orderId: "o-1", amount: 3, category: "books" }] });
+    const { commitId } = h.flatfile.seed.commit(state.sheets[RULE_ROLE]!, { insert: [{ orderId: "o-1", amount: 3, category: "books" }] });
     const committed = await h.deliver(
       commitHandler,
       devEvent(
         commitCreatedEvent({
           spaceId: space.id,
           workbookId: state.workbookId,
-          sheetId: state.sheets.orders!,
+          sheetId: state.sheets[RULE_ROLE]!,
           commitId,
           environmentId: DEV_ENVIRONMENT,
         }),

@@ -11,6 +11,7 @@ import { handler as commitHandler } from "../../functions/commit-created/handler
 import { handler as configureHandler } from "../../functions/space-configure/handler";
 import { jsonExceeds, MAX_SPACE_STATE_CHARS } from "../../shared/core/bounds";
 import { createSdkClient, type SdkApi } from "../../shared/core/flatfile-sdk";
+import { SHEET_ROLES } from "../../shared/domain/space-state";
 import { readSpaceState, SPACE_STATE_KEY, type SpaceState } from "../../shared/flatfile/space-state";
 import { seedConfiguredSpace, type Configured } from "../support/configured-space";
 import { guideSection } from "../support/guide";
@@ -164,7 +165,7 @@ describe("reading the state", () => {
       version: 1,
       workbookId: "us_wb_1",
       guideDocumentId: "us_dc_1",
-      sheets: { contacts: "us_sh_c", orders: "us_sh_o" },
+      sheets: Object.fromEntries(SHEET_ROLES.map((role, i) => [role, `us_sh_${i}`])),
       currency: "USD",
       audience: "member",
       configuredAt: "2026-11-24T10:00:00.000Z",

@@ -11,6 +11,7 @@ import { handler as commitHandler } from "../../../functions/commit-created/hand
 import { UNKNOWN_WRITE_HOLD_MS } from "../../../shared/core/lease";
 import { isLocked } from "../../../shared/domain/blueprint";
 import { SHEET_ROLES } from "../../../shared/domain/space-state";
+import { RULE_ROLE } from "../../support/blueprint";
 import { guideSection } from "../../support/guide";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
 import { configureSpace, useHarness } from "../../support/fixture";
@@ -41,7 +42,7 @@ describe("action-job: a workbook write given up on still lands", () => {
     async () => {
       const c = await configureSpace(h);
       h.flatfile.seed.commit(c.state.sheets.contacts!, { insert: [contact(1), contact(2)] });
-      const ordersId = c.state.sheets.orders!;
+      const ordersId = c.state.sheets[RULE_ROLE]!;
       // A commit with a category the options lack: its workbooks.update (the options, computed from
       // the open sheets) is answered after LATE_MS, past this delivery's deadline, and applied then.
       const { commitId } = h.flatfile.seed.commit(ordersId, { insert: [{ orderId: "o-1", amount: 12, category: "vinyl" }] });
