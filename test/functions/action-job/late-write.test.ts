@@ -127,18 +127,7 @@ describe("action-job: a workbook write given up on still lands", () => {
   });
 
   it("Duplicate reads the original's lock back before it reports it, and writes it again when it was undone", async () => {
-    const c = await configureSpace(h);
-    const sheetId = c.state.sheets.contacts!;
-    h.flatfile.seed.commit(sheetId, { insert: [contact(1)] });
-    const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.workbookId, sheetId });
-    const event = jobReadyEvent({
-      job: "sheet:duplicate",
-      jobId: job.id,
-      spaceId: c.spaceId,
-      workbookId: c.workbookId,
-      sheetId,
-      actorId: c.userId,
-    });
+    const { c, sheetId, event } = await duplicateOfContacts();
     let copyId = "";
     await undoNextUpdate([sheetId], async () => {
       const answer = await h.deliver(handler, event);
