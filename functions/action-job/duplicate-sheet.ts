@@ -13,7 +13,14 @@ import { logger } from "../../shared/core/logger";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import type { RouteDeps } from "../../shared/core/route";
 import type { Audience } from "../../shared/domain/audience";
-import { archivedConfig, differsAsWorkingSheet, isLocked, SHEET_ACTIONS, workingSheetConfig } from "../../shared/domain/blueprint";
+import {
+  archivedConfig,
+  DUPLICATE_JOB,
+  differsAsWorkingSheet,
+  isLocked,
+  SHEET_ACTIONS,
+  workingSheetConfig,
+} from "../../shared/domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
 import { runActionJob, thenReleaseWorkbook } from "./action-context";
@@ -21,7 +28,7 @@ import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
 
-export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
+export { DUPLICATE_JOB };
 
 /** Unique per job, and the same for every attempt at that job. */
 export function copySlugFor(role: string, jobId: string): string {

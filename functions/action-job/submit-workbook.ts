@@ -9,7 +9,7 @@ import { JobFailure } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import { FINALIZE_RESERVE_MS, type RouteDeps } from "../../shared/core/route";
-import { isLocked, lockedConfig, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { isLocked, lockedConfig, SUBMIT_JOB, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { plural, type SheetProgress } from "../../shared/domain/guide";
 import { guideStateOf, isoTime, recordSubmit, submittedBefore, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
@@ -24,7 +24,7 @@ import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes
  */
 const submissionDelivery = () => import("./submission.js");
 
-export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
+export { SUBMIT_JOB };
 
 export interface SheetTally {
   role: string;

@@ -3,15 +3,12 @@
  * the sheets' roles and names, the sheet offering Duplicate, and the two actions' jobs, so renaming
  * a sheet or an action renames it here too.
  */
-import { buildWorkbook, SHEET_ACTIONS, sheetActionsFor, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
+import { buildWorkbook, DUPLICATE_JOB, SHEET_ACTIONS, SUBMIT_JOB, sheetActionsFor } from "../../shared/domain/blueprint";
 import { resolveCurrency } from "../../shared/domain/currency";
 import { BUNDLED_CATEGORIES } from "../../shared/domain/reference-data";
 import { SHEET_ROLES } from "../../shared/domain/space-state";
 
-export { SHEET_ROLES };
-
-export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
-export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
+export { DUPLICATE_JOB, SHEET_ROLES, SUBMIT_JOB };
 
 /** Where records go when no sheet is named: the blueprint's first sheet. */
 export const DEFAULT_ROLE: string = SHEET_ROLES[0]!;

@@ -55,6 +55,10 @@ export const BLUEPRINT_MARKER = { key: "configuredBy", value: "flatfile-space-co
 export const LEGACY_SUBMIT_TOOLTIP = "Add records before submitting";
 
 /** `"<domain>:<operation>"` of every job our action handler owns. */
+/** The jobs of the two actions the flows know by name: `<domain>:<operation>`. */
+export const DUPLICATE_JOB = `sheet:${SHEET_ACTIONS.duplicate.operation}`;
+export const SUBMIT_JOB = `workbook:${WORKBOOK_ACTIONS.submit.operation}`;
+
 export const OWNED_ACTION_JOBS: readonly string[] = Object.freeze([
   ...Object.values(SHEET_ACTIONS).map((action) => `sheet:${action.operation}`),
   ...Object.values(WORKBOOK_ACTIONS).map((action) => `workbook:${action.operation}`),
