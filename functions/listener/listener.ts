@@ -384,9 +384,9 @@ async function jobBeforeRun(jobId: string, deps: RouteDeps): Promise<Flatfile.Jo
  * one already ended (another event for it, say) runs nothing again, and one already executing that
  * no delivery of ours recorded was started by someone else, as our own routes judge it.
  */
-async function notTheListenersToRun(job: Flatfile.Job, deps: RouteDeps): Promise<string | undefined> {
+function notTheListenersToRun(job: Flatfile.Job, recorded: boolean): string | undefined {
   if (!OPEN_STATUSES.has(job.status ?? "")) return `job ${job.id} already ended (${job.status})`;
-  if (job.status === "executing" && !(await deps.openJobs.recorded(job.id))) {
+  if (job.status === "executing" && !recorded) {
     return `job ${job.id} is already executing and this service never acknowledged it: someone else started it`;
   }
   return undefined;
@@ -429,25 +429,29 @@ export function createListenerRoute(load: LoadListener): RouteSpec {
       // the token is read per request.
       process.env.FLATFILE_API_URL = apiBase;
       process.env.FLATFILE_BEARER_TOKEN = deps.settings.apiKey;
-      const jobId = event.topic.startsWith("job:") ? (event.context.jobId as string) : undefined;
-      const [loaded, before] = await Promise.all([load(), jobId ? jobBeforeRun(jobId, deps) : undefined]);
+      const isJob = event.topic.startsWith("job:");
+      const record = isJob ? { jobId: event.context.jobId as string, what: LISTENER_JOB_WHAT, spaceId: event.context.spaceId } : undefined;
+      // The job as it is and whether a delivery of ours took it, read beside the module's load.
+      const [loaded, before, recorded] = await Promise.all([
+        load(),
+        record ? jobBeforeRun(record.jobId, deps) : undefined,
+        record ? deps.openJobs.recorded(record.jobId).then(Boolean) : false,
+      ]);
       const register = registerOf(loaded);
       const dataUrl = dataUrlOf(event);
       const handed = { ...event, ...(dataUrl ? { dataUrl: relativeDataUrl(dataUrl, apiBase) } : {}) };
       const until = deps.deadline - FINALIZE_RESERVE_MS;
       const seconds = Math.max(Math.round((until - Date.now()) / 1000), 1);
-      const isJob = event.topic.startsWith("job:");
-      const record = isJob ? { jobId: event.context.jobId as string, what: LISTENER_JOB_WHAT, spaceId: event.context.spaceId } : undefined;
       const retryTemporary = process.env[RETRY_TEMPORARY_ENV] === "true";
       // With retries on, a recorded job is one left open for this redelivery: run again.
-      if (record && !retryTemporary && (await deps.openJobs.recorded(record.jobId))) {
+      if (record && !retryTemporary && recorded) {
         // An earlier delivery let the listener take this job and never saw it end (it died, or
         // could not end it): a job is run at most once, so it is ended now, not run again.
         logger.warn("job taken by an earlier delivery that did not end it", {});
         return { handlers: 0, calls: [], ...(await settleJob(record, "interrupted", deps, seconds)) };
       }
       if (record && before) {
-        const notToRun = await notTheListenersToRun(before, deps);
+        const notToRun = notTheListenersToRun(before, recorded);
         if (notToRun) {
           logger.info("job not given to the listener", { jobStatus: before.status, reason: notToRun });
           return { handlers: 0, calls: [], job: before.status, ignored: true, reason: notToRun };
