@@ -78,10 +78,14 @@ export const NODE_TARGET = "node24";
  * Modules bundled as files of their own beside a function's index.js, and required from it only
  * when first imported (`import()`): code off the cold path that would otherwise be parsed at every
  * cold start. Each imports nothing of ours that holds state (a second copy of it would be made).
- * action-job: the S3 and EventBridge clients, which only Submit's delivery uses.
+ * action-job: the S3 and EventBridge clients, which only Submit's delivery uses, and the Lambda
+ * client, which only a duplicate handed to the worker uses.
  */
 export const SEPARATE_MODULES: Partial<Record<BundledFunctionName, readonly { entry: string; file: string }[]>> = {
-  "action-job": [{ entry: "shared/core/submission-clients.ts", file: "submission-clients.js" }],
+  "action-job": [
+    { entry: "shared/core/submission-clients.ts", file: "submission-clients.js" },
+    { entry: "shared/core/worker-client.ts", file: "worker-client.js" },
+  ],
 };
 
 /** Keeps each separate module's `import()` out of the bundle: required at run time from beside index.js. */
