@@ -3,6 +3,7 @@
  * listeners define, is ignored untouched: another listener may own it.
  */
 import { jobNameOf, jobPayloadOf, requireContext, type FlatfileEvent } from "../../shared/core/envelope";
+import { lambdaHandOff } from "../../shared/core/hand-off";
 import type { JobSummary } from "../../shared/core/job-lifecycle";
 import { claimAsDeclared, type Ownership, type RouteDeps, type RouteSpec } from "../../shared/core/route";
 import { declaredRoute } from "../../shared/routes";
@@ -39,4 +40,5 @@ export const actionJobRoute: RouteSpec = {
   // Its first round reads the Space under the leases, before any write (action-context.ts).
   decidesOwnedSpace: true,
   handle: (event, deps) => ACTIONS[jobOf(event)!]!(event, deps),
+  handOff: (settings) => (settings.actionJobWorker ? lambdaHandOff(settings.actionJobWorker) : undefined),
 };

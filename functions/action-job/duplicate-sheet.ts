@@ -7,10 +7,10 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import { requireContext, type FlatfileEvent } from "../../shared/core/envelope";
-import { JobFailure, NotFoundError } from "../../shared/core/errors";
+import { ContinuesElsewhere, JobFailure, NotFoundError } from "../../shared/core/errors";
 import { FlatfileApiError, type FlatfileApi } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
-import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
+import type { Attempt, JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import type { RouteDeps } from "../../shared/core/route";
 import type { Audience } from "../../shared/domain/audience";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../../shared/domain/blueprint";
 import { archivedEntry, isoTime, recordDuplicate, roleOf, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
-import { runActionJob, thenReleaseWorkbook } from "./action-context";
+import { runActionJob, thenReleaseWorkbook, type ActionContext, type ActionIds } from "./action-context";
 import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
@@ -70,10 +70,13 @@ async function makeCopy(api: FlatfileApi, workbook: Flatfile.Workbook, sheetId: 
     original.name,
     (workbook.sheets ?? []).map((s) => s.name),
   );
+  const requestedAt = Date.now();
   try {
     const { data: copy } = await api.sheets.duplicateSheet(sheetId, { name, slug });
     return { workbook: { ...workbook, sheets: [...(workbook.sheets ?? []), copy] }, copy, reused: false };
   } catch (error) {
+    // Not answered: the copy may still be made, so it is waited for (by the worker), never asked for blindly.
+    if (unanswered(error)) throw new CopyUnanswered(slug, requestedAt, error);
     // An earlier attempt's request (timed out on our side) may have landed since that read:
     // Flatfile refuses the slug again, so the copy is looked for, never asked for under a new slug.
     if (!refusedAnswer(error)) throw error;
@@ -83,6 +86,44 @@ async function makeCopy(api: FlatfileApi, workbook: Flatfile.Workbook, sheetId: 
     logger.warn("the copy an earlier attempt asked for landed late; carrying on with it", { workbookId: workbook.id, slug });
     return { workbook: fresh, copy: landed, reused: true };
   }
+}
+
+/** A request Flatfile did not answer (timed out, or the connection dropped): it may still land. */
+function unanswered(error: unknown): boolean {
+  return error instanceof FlatfileApiError && (error.reason === "timeout" || error.reason === "network");
+}
+
+/** `sheets.duplicate` was not answered: the copy under `slug` may land later. */
+class CopyUnanswered extends Error {
+  constructor(
+    readonly slug: string,
+    readonly requestedAt: number,
+    cause: unknown,
+  ) {
+    super(`the copy ${slug} was asked for and not answered`, { cause });
+    this.name = "CopyUnanswered";
+  }
+}
+
+/** How the job reads while the copy is awaited (its `info`). */
+export const AWAITING_COPY_INFO =
+  "Flatfile is still making the copy (a large sheet can take a few minutes). This finishes on its own once the copy is there.";
+
+/**
+ * A copy not answered within the delivery is handed to the worker, which waits for it and then
+ * finishes the job; with no worker deployed, the original failure stands (a temporary one).
+ */
+function carriedOn(error: unknown, event: FlatfileEvent, deps: RouteDeps): unknown {
+  if (!(error instanceof CopyUnanswered)) return error;
+  const { handOff } = deps;
+  if (!handOff) return error.cause;
+  const { slug: copySlug, requestedAt } = error;
+  return new ContinuesElsewhere(
+    AWAITING_COPY_INFO,
+    () => handOff({ kind: "pending-copy", event, copySlug, requestedAt }),
+    { operation: DUPLICATE_JOB, copySlug },
+    { cause: error },
+  );
 }
 
 /**
@@ -164,95 +205,109 @@ function alreadyDone(state: SpaceState, sheetId: string, names: Map<string, stri
   };
 }
 
+/** How a duplicate job is named in its messages and its open-job record. */
+export const DUPLICATE_WHAT = "Duplicating this sheet";
+
 export async function duplicateAndLock(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
+  return runActionJob(event, deps, {
+    operation: SHEET_ACTIONS.duplicate.operation,
+    place: { domain: "sheet", sheetId: requireContext(event, "sheetId") },
+    notOffered: (name) => `${name} cannot be duplicated in this Space: that action is not offered here. Nothing was changed.`,
+    what: DUPLICATE_WHAT,
+    ackInfo: "Copying the sheet with its records",
+    work: (context, ids, progress, attempt) =>
+      duplicateWork(event, deps, context, ids, progress, attempt).catch((error: unknown) => {
+        throw carriedOn(error, event, deps);
+      }),
+  });
+}
+
+async function duplicateWork(
+  event: FlatfileEvent,
+  deps: RouteDeps,
+  context: ActionContext,
+  { jobId, workbookId }: ActionIds,
+  progress: (percent: number, info: string) => void,
+  attempt: Attempt,
+): Promise<JobResult> {
   const { api } = deps;
   const sheetId = requireContext(event, "sheetId");
   const leaseTable = deps.settings.idempotencyTable;
-
-  return runActionJob(event, deps, {
-    operation: SHEET_ACTIONS.duplicate.operation,
-    place: { domain: "sheet", sheetId },
-    notOffered: (name) => `${name} cannot be duplicated in this Space: that action is not offered here. Nothing was changed.`,
-    what: "Duplicating this sheet",
-    ackInfo: "Copying the sheet with its records",
-    work: async (context, { jobId, workbookId }, progress, attempt) => {
-      const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      let reassert: (() => Promise<Copied>) | undefined;
-      const changed = await changeHeldSpaceState(
-        api,
-        context.space,
-        async (state) => {
-          if (!state)
-            throw new JobFailure(
-              "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
-            );
-          // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
-          const mine = archivedEntry(state, sheetId);
-          const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
-          if (!role) {
-            const done = alreadyDone(state, sheetId, names);
-            if (done) return { value: done };
-            throw new JobFailure(
-              `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
-            );
-          }
-          reassert = () => copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
-          // The workbook was read under its lease, held since: the copy and the lock need no read of their own.
-          const made = await makeCopy(api, context.workbook, sheetId, role, jobId);
-          const [copied, counts] = await Promise.all([
-            thenReleaseWorkbook(context.leases, lockOriginal(api, made, sheetId, role, context.audience)),
-            // Counted beside the lock: the copy's records do not depend on it.
-            api.sheets.getRecordCounts(made.copy.id).then((r) => r.data.counts),
-          ]);
-          progress(70, `Locked ${shown(copied.original.name)}`);
-          const next = recordDuplicate(state, {
-            role,
-            original: { id: copied.original.id, name: copied.original.name },
-            copy: { id: copied.copy.id, name: copied.copy.name },
-            jobId,
-            // The copy's creation time, not now: a retry writes the same line.
-            at: isoTime(copied.copy.createdAt, event.createdAt),
-            counts: { total: counts.total, valid: counts.valid, error: counts.error },
-          });
-          const result: JobResult = {
-            outcome: openCopy(
-              copied.copy,
-              "Sheet duplicated",
-              `${shown(copied.original.name)} is now locked and kept as it was. Keep working in ${shown(copied.copy.name)}, which has all its records.`,
-            ),
-            summary: {
-              operation: DUPLICATE_JOB,
-              lockedSheetId: copied.original.id,
-              copySheetId: copied.copy.id,
-              copySlug: copied.copy.slug,
-              reusedCopy: copied.reused,
-            },
-          };
-          return { state: next, value: result };
-        },
-        { workbook: context.workbook, rewriteGuide: attempt.resumed },
-      );
-      const { summary } = changed.value;
-      // The lock and the open copy the message promises, read back beside the guide and the state (no extra round).
-      const [written] = await Promise.all([
-        changed.write(),
-        reassert && typeof summary.copySheetId === "string"
-          ? confirmWorkbook(
-              api,
-              workbookId,
-              "The lock on the duplicated sheet",
-              (workbook) => {
-                const config = (id: unknown) => workbook.sheets?.find((sheet) => sheet.id === id)?.config;
-                const original = config(summary.lockedSheetId);
-                const working = config(summary.copySheetId);
-                return original !== undefined && isLocked(original) && working !== undefined && working.readonly !== true;
-              },
-              reassert,
-            )
-          : undefined,
+  const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
+  let reassert: (() => Promise<Copied>) | undefined;
+  const changed = await changeHeldSpaceState(
+    api,
+    context.space,
+    async (state) => {
+      if (!state)
+        throw new JobFailure(
+          "This Space's setup record is missing, so its sheets cannot be duplicated. Ask your admin to set the Space up again.",
+        );
+      // The sheet's role: as a working sheet, or (an earlier attempt at this job recorded the copy) as the snapshot this job made.
+      const mine = archivedEntry(state, sheetId);
+      const role = roleOf(state, sheetId) ?? (mine?.jobId === jobId ? mine.role : undefined);
+      if (!role) {
+        const done = alreadyDone(state, sheetId, names);
+        if (done) return { value: done };
+        throw new JobFailure(
+          `${shown(names.get(sheetId) ?? "This sheet")} is not one of the sheets this Space works in, so it was not duplicated.`,
+        );
+      }
+      reassert = () => copyAndLock(api, workbookId, sheetId, role, context.audience, jobId, leaseTable);
+      // The workbook was read under its lease, held since: the copy and the lock need no read of their own.
+      const made = await makeCopy(api, context.workbook, sheetId, role, jobId);
+      const [copied, counts] = await Promise.all([
+        thenReleaseWorkbook(context.leases, lockOriginal(api, made, sheetId, role, context.audience)),
+        // Counted beside the lock: the copy's records do not depend on it.
+        api.sheets.getRecordCounts(made.copy.id).then((r) => r.data.counts),
       ]);
-      await context.leases.release();
-      return { ...changed.value, summary: { ...summary, guide: written.guide } };
+      progress(70, `Locked ${shown(copied.original.name)}`);
+      const next = recordDuplicate(state, {
+        role,
+        original: { id: copied.original.id, name: copied.original.name },
+        copy: { id: copied.copy.id, name: copied.copy.name },
+        jobId,
+        // The copy's creation time, not now: a retry writes the same line.
+        at: isoTime(copied.copy.createdAt, event.createdAt),
+        counts: { total: counts.total, valid: counts.valid, error: counts.error },
+      });
+      const result: JobResult = {
+        outcome: openCopy(
+          copied.copy,
+          "Sheet duplicated",
+          `${shown(copied.original.name)} is now locked and kept as it was. Keep working in ${shown(copied.copy.name)}, which has all its records.`,
+        ),
+        summary: {
+          operation: DUPLICATE_JOB,
+          lockedSheetId: copied.original.id,
+          copySheetId: copied.copy.id,
+          copySlug: copied.copy.slug,
+          reusedCopy: copied.reused,
+        },
+      };
+      return { state: next, value: result };
     },
-  });
+    { workbook: context.workbook, rewriteGuide: attempt.resumed },
+  );
+  const { summary } = changed.value;
+  // The lock and the open copy the message promises, read back beside the guide and the state (no extra round).
+  const [written] = await Promise.all([
+    changed.write(),
+    reassert && typeof summary.copySheetId === "string"
+      ? confirmWorkbook(
+          api,
+          workbookId,
+          "The lock on the duplicated sheet",
+          (workbook) => {
+            const config = (id: unknown) => workbook.sheets?.find((sheet) => sheet.id === id)?.config;
+            const original = config(summary.lockedSheetId);
+            const working = config(summary.copySheetId);
+            return original !== undefined && isLocked(original) && working !== undefined && working.readonly !== true;
+          },
+          reassert,
+        )
+      : undefined,
+  ]);
+  await context.leases.release();
+  return { ...changed.value, summary: { ...summary, guide: written.guide } };
 }

@@ -7,6 +7,9 @@ import { logger, registerSecretForRedaction } from "./logger";
 import { traceAwsClient } from "./observability";
 import { MIN_SIGNING_SECRET_CHARS, normalizeSigningSecret, verifySignature, type SignatureCheck } from "./signature";
 
+/** The action-job worker's function name, set by the stack on action-job (shared/core/hand-off.ts). */
+export const ACTION_JOB_WORKER_ENV = "ACTION_JOB_WORKER_FUNCTION";
+
 /** Everything a handler needs from its environment, resolved and checked once per cache period. */
 export interface Settings {
   apiKey: string;
@@ -22,6 +25,8 @@ export interface Settings {
   submissionsEventBus?: string;
   /** Which Spaces are ours (OWNED_SPACES); unset: every Space of the environment. */
   ownedSpaces?: OwnedSpaces;
+  /** The function that carries on work past a delivery (ACTION_JOB_WORKER_FUNCTION); unset: none. */
+  actionJobWorker?: string;
 }
 
 export class ConfigurationError extends Error {
@@ -231,6 +236,7 @@ export async function loadConfiguration(env: NodeJS.ProcessEnv = process.env, no
         referenceDataUrl: optional(env.REFERENCE_DATA_URL),
         submissionsBucket: optional(env.SUBMISSIONS_BUCKET),
         submissionsEventBus: optional(env.SUBMISSIONS_EVENT_BUS),
+        actionJobWorker: optional(env[ACTION_JOB_WORKER_ENV]),
         ...ownedSpacesOf(env),
       };
     },

@@ -61,3 +61,20 @@ export class JobFailure extends Error {
     this.name = "JobFailure";
   }
 }
+
+/**
+ * The work goes on outside this delivery (the action-job worker, shared/core/hand-off.ts): the job
+ * stays executing, acknowledged with `info`, and the delivery is answered as handled. `handOff`
+ * starts that work; when it cannot, the job is left for a retry as after any temporary failure.
+ */
+export class ContinuesElsewhere extends Error {
+  constructor(
+    readonly info: string,
+    readonly handOff: () => Promise<void>,
+    readonly summary: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(info, options);
+    this.name = "ContinuesElsewhere";
+  }
+}

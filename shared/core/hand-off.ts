@@ -14,7 +14,7 @@ import { RetryableError } from "./errors";
 import { traceAwsClient } from "./observability";
 
 /** The worker's function name, set by the stack on action-job; unset, nothing is handed off. */
-export const ACTION_JOB_WORKER_ENV = "ACTION_JOB_WORKER_FUNCTION";
+export { ACTION_JOB_WORKER_ENV } from "./config";
 
 /**
  * The worker's clock, in one place.

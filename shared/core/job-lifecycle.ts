@@ -11,7 +11,7 @@
  * `jobs.retry` is never called: what it does to a job's status and events is undocumented.
  */
 import type { Flatfile } from "@flatfile/api";
-import { HttpError, NotFoundError, RetryableError } from "./errors";
+import { ContinuesElsewhere, HttpError, NotFoundError, RetryableError } from "./errors";
 import { judge, messageFor, retryingInfo } from "./failures";
 import type { FlatfileApi } from "./flatfile-client";
 import { endedByOthers } from "./job-outcomes";
@@ -70,7 +70,8 @@ export interface Attempt {
 
 export type JobSummary = Record<string, unknown> & {
   jobId: string;
-  status: "complete" | "failed" | "skipped" | "declined";
+  /** "continuing": handed to the worker, still executing (ContinuesElsewhere). */
+  status: "complete" | "failed" | "skipped" | "declined" | "continuing";
 };
 
 const FINISHED = new Set(["complete", "failed", "canceled"]);
@@ -147,11 +148,20 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
     logger.info("job complete", { outcome: result.outcome.message });
     count(METRIC.jobCompleted);
     return { jobId, status: "complete", ...result.summary, ...summaryOf(alongside) };
-  } catch (error) {
-    if (error instanceof RetryableError && error.message.startsWith("the job completed")) throw error;
-    const verdict = judge(error);
+  } catch (thrown) {
+    if (thrown instanceof RetryableError && thrown.message.startsWith("the job completed")) throw thrown;
     // The ack may still be in flight; a write before it lands could be overwritten by it.
     if (acknowledged) await acknowledged.catch(() => undefined);
+    let error = thrown;
+    if (error instanceof ContinuesElsewhere) {
+      try {
+        return await continueElsewhere(run, record, error);
+      } catch (handOffError) {
+        // Not handed off: left open for the retry, which hands it off again or finishes it.
+        error = handOffError;
+      }
+    }
+    const verdict = judge(error);
     if (verdict.kind === "retryable") {
       // Left executing for the redelivery, which resumes it; the person sees why it is slow.
       logger.warn("job left open for a retry", { failureKind: verdict.kind, failure: verdict.detail });
@@ -183,6 +193,25 @@ export async function runJob<P>(run: JobRun<P>): Promise<JobSummary> {
         throw new HttpError(500, `job ${jobId} failed: ${verdict.detail}`);
     }
   }
+}
+
+/**
+ * The work goes on in the worker: the person is told so, and the record's time moves on to now
+ * (the worker's heartbeat keeps it fresh from here, so the sweep leaves it alone while it works).
+ */
+async function continueElsewhere<P>(run: JobRun<P>, record: Omit<OpenJob, "ackedAt">, handed: ContinuesElsewhere): Promise<JobSummary> {
+  await handed.handOff();
+  await Promise.all([
+    run.openJobs
+      .track(record)
+      .catch((error: unknown) => logger.warn("could not refresh the open-job record", { failure: judge(error).detail })),
+    run.finalApi.jobs
+      .ack(run.jobId, { info: handed.info })
+      .catch((error: unknown) => logger.warn("could not say the job goes on", { failure: judge(error).detail })),
+  ]);
+  logger.info("job handed to the worker", { info: handed.info });
+  count(METRIC.jobHandedOff);
+  return { jobId: run.jobId, status: "continuing", ...handed.summary };
 }
 
 function summaryOf(settled: PromiseSettledResult<unknown>): Record<string, unknown> | undefined {

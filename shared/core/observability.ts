@@ -57,6 +57,8 @@ export const METRIC = {
    * the route that finds it, or by the sweep (route "job-sweep"); shared/core/job-outcomes.ts.
    */
   jobEndedByOthers: "JobEndedByOthers",
+  /** A job handed to the action-job worker to carry on past its delivery (a copy that lands late). */
+  jobHandedOff: "JobHandedOff",
   /** Every request sent to the Flatfile API, retries included. */
   flatfileCalls: "FlatfileCalls",
   /** Requests that were retries of an earlier attempt. */

@@ -9,6 +9,7 @@ import { ConfigurationError, loadConfiguration, type Configuration, type Setting
 import { bodyExceedsBound, parseEvent, readBody, type FlatfileEvent } from "./envelope";
 import { ForbiddenError, HttpError, UnauthorizedError } from "./errors";
 import { createFlatfileClient, type FlatfileApi } from "./flatfile-client";
+import type { HandOff } from "./hand-off";
 import { once } from "./idempotency";
 import { withinInvocation } from "./invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "./logger";
@@ -78,6 +79,8 @@ export interface RouteDeps {
    * it read is not ours, or undefined. May read the Space's App; throws a route error when that fails.
    */
   foreignSpace?: (space: SpaceSeen) => Promise<string | undefined>;
+  /** Starts the action-job worker on work that outlasts this delivery; unset: no worker deployed. */
+  handOff?: HandOff;
 }
 
 export interface RouteSpec {
@@ -92,6 +95,11 @@ export interface RouteSpec {
    */
   decidesOwnedSpace?: boolean;
   handle(event: FlatfileEvent, deps: RouteDeps): Promise<Record<string, unknown>>;
+  /**
+   * How this route hands work that outlasts a delivery to the worker, when one is deployed. Given
+   * by the route (not built here) so that only its bundle carries the Lambda client.
+   */
+  handOff?(settings: Settings): HandOff | undefined;
 }
 
 export type RouteHandler = (request: APIGatewayProxyEventV2, context?: LambdaContext) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -190,6 +198,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
           openJobs: openJobStore(settings.idempotencyTable),
           ...(space ? { space } : {}),
           ...(rule && spec.decidesOwnedSpace ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
+          ...handOffOf(spec, settings),
         };
         const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
           table: settings.idempotencyTable,
@@ -217,6 +226,11 @@ export function createRoute(spec: RouteSpec): RouteHandler {
     });
   };
   return handler;
+}
+
+function handOffOf(spec: RouteSpec, settings: Settings): { handOff?: HandOff } {
+  const handOff = spec.handOff?.(settings);
+  return handOff ? { handOff } : {};
 }
 
 /** Counts a failure answer by its status: rejected by reason, not found, or temporary (5xx). */
