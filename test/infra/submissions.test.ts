@@ -3,7 +3,7 @@
  * lifecycle) or one named in the settings, the account's default bus or a named one, and only
  * the action-job function may write there.
  */
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, describe, expect, it } from "vitest";
 import { actionsOf, cleanup, iamStatements, synthWithoutBundling } from "./support";
 

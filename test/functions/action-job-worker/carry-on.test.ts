@@ -3,7 +3,7 @@
  * Flatfile did not answer: the event, the copy's slug and when it was asked for. Here the first
  * delivery runs with no worker configured (it answers 5xx and leaves the job executing, recorded
  * as ours, the copy asked for), then the worker is called as Lambda would call it, on a shortened
- * clock. The hand-off itself, through the Lambda stand-in: handoff.test.ts.
+ * clock. The hand-off itself, through the Lambda stand-in: hand-off.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { handler } from "../../../functions/action-job/handler";

@@ -14,6 +14,10 @@ import { guideSection as readSection } from "../../support/guide";
 import { createFlatfileClient } from "../../../shared/core/flatfile-client";
 import { OPEN_JOB_SWEEP_INTERVAL_MS, openJobStore, PLATFORM_ACK_TIMEOUT_MS } from "../../../shared/core/open-jobs";
 import { sweepOpenJobs } from "../../../functions/job-sweep/sweep";
+import { createWorker } from "../../../functions/action-job-worker/handler";
+import { startLambdaStandIn } from "../../../local/lambda-stand-in";
+import { resetWorkerClient } from "../../../shared/core/worker-client";
+import { applyEnv } from "../../support/harness";
 import { fault, sleep } from "./support";
 import {
   LEFT_OPEN_FOR_RETRY,
@@ -253,6 +257,42 @@ describe("no job left open", () => {
         heading: "Stopped",
         message: expect.stringMatching(/^Setting up this Space was stopped: .*create a new Space/),
       });
+    },
+  );
+
+  scenario(
+    "a duplicate whose copy lands after its delivery → handed to the worker, which acks it as it waits: on the platform's clock, a minute per two of its beats, the timer never fails it; one copy, complete",
+    async () => {
+      const c = await configuredSpace("copy lands late");
+      const dup = actionJob(c, "sheet:duplicate");
+      const beats = { heartbeatMs: 300, pollMs: 200, reaskMs: 60_000, timeoutMs: 30_000, reserveMs: 5_000 };
+      const lambda = await startLambdaStandIn({ "action-job-worker": { handler: createWorker(beats), timeoutMs: beats.timeoutMs } });
+      applyEnv({ ACTION_JOB_WORKER_FUNCTION: "action-job-worker", AWS_ENDPOINT_URL_LAMBDA: lambda.url });
+      resetWorkerClient();
+      try {
+        // Made 4.5 s after it was asked for; the short gateway's delivery gives up on it after 1 s.
+        flatfile.faults.latency("sheets.duplicate", 4_500);
+        fault();
+        const a = await deliver("/action-job", dup.event, { via: shortGateway });
+        expect(a.status, a.text).toBe(200);
+        expect(a.body).toMatchObject({ status: "continuing" });
+        let platformMinutes = 0;
+        while (lambda.invocations.length === 0 || lambda.invocations.some((i) => i.outcome === "running")) {
+          await sleep(600);
+          flatfile.clock.advance(60_000);
+          platformMinutes += 1;
+        }
+        // The wait outlasted the platform's timer on its clock, and the timer found the job acknowledged each time.
+        expect(platformMinutes).toBeGreaterThan(PLATFORM_ACK_TIMEOUT_MS / 60_000);
+        expect(flatfile.timedOutJobs).not.toContain(dup.jobId);
+        expect(lambda.invocations.map((i) => i.outcome)).toEqual(["succeeded"]);
+        expect(jobStatus(dup.jobId)).toMatchObject({ status: "complete" });
+      } finally {
+        flatfile.faults.latency("sheets.duplicate", 0);
+        applyEnv({ ACTION_JOB_WORKER_FUNCTION: undefined, AWS_ENDPOINT_URL_LAMBDA: undefined });
+        resetWorkerClient();
+        await lambda.close();
+      }
     },
   );
 
