@@ -59,6 +59,11 @@ export const SIGNATURE_REJECTIONS_THRESHOLD = 10;
 
 /** The `route` dimension of what the job sweep counts (functions/job-sweep/sweep.ts). */
 export const SWEEP_ROUTE = "job-sweep";
+/**
+ * The `route` dimension of what the action-job worker counts (WORKER_NAME in
+ * functions/action-job-worker/handler.ts): the jobs it ends are counted with the routes'.
+ */
+export const WORKER_ROUTE = "action-job-worker";
 
 export class ServiceAlarms {
   /** Encrypted topic every alarm notifies. */
@@ -137,13 +142,13 @@ export class ServiceAlarms {
   watchProduct(metrics: ProductMetrics): void {
     this.add(
       "JobsFailing",
-      metrics.total(METRIC.jobFailed, "jobs failed"),
+      metrics.total(METRIC.jobFailed, "jobs failed", [WORKER_ROUTE]),
       "A Flatfile job failed for a service outage, a defect or a missing resource (5 min): a person saw it fail. Its message and the function's ERROR lines say why; records in error are not counted",
       { threshold: JOBS_FAILING_THRESHOLD },
     );
     this.add(
       "JobsEndedByOthers",
-      metrics.total(METRIC.jobEndedByOthers, "our jobs ended by someone else", [SWEEP_ROUTE]),
+      metrics.total(METRIC.jobEndedByOthers, "our jobs ended by someone else", [SWEEP_ROUTE, WORKER_ROUTE]),
       "A job this service acknowledged was failed or canceled by someone else before it ended it (Flatfile's 5-minute timer, a person, another listener): " +
         "the person did not see our message. Follow the jobId of the log line 'a job we acknowledged was ended by someone else first' (5 min)",
     );

@@ -23,8 +23,15 @@ export type FunctionName = RouteName;
 export const SCHEDULED_FUNCTION_NAMES = ["job-sweep"] as const;
 export type ScheduledFunctionName = (typeof SCHEDULED_FUNCTION_NAMES)[number];
 
+/**
+ * Functions invoked by another of ours, not behind a route: the action-job worker, which action-job
+ * starts with an asynchronous invoke (shared/core/hand-off.ts). Bundled the same way.
+ */
+export const INVOKED_FUNCTION_NAMES = ["action-job-worker"] as const;
+export type InvokedFunctionName = (typeof INVOKED_FUNCTION_NAMES)[number];
+
 /** Every function every deploy bundles. */
-export const BUNDLED_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_FUNCTION_NAMES] as const;
+export const BUNDLED_FUNCTION_NAMES = [...FUNCTION_NAMES, ...SCHEDULED_FUNCTION_NAMES, ...INVOKED_FUNCTION_NAMES] as const;
 /**
  * The customer's listener (shared/routes.ts LISTENER_ROUTE): `npm run build` builds it always, a
  * deploy only with the listenerRoute setting on. Unlike the others it carries the SDK and the
@@ -81,11 +88,15 @@ export const NODE_TARGET = "node24";
  * action-job: the S3 and EventBridge clients, which only Submit's delivery uses, and the Lambda
  * client, which only a duplicate handed to the worker uses.
  */
+const ACTION_JOB_SEPARATE = [
+  { entry: "shared/core/submission-clients.ts", file: "submission-clients.js" },
+  { entry: "shared/core/worker-client.ts", file: "worker-client.js" },
+] as const;
 export const SEPARATE_MODULES: Partial<Record<BundledFunctionName, readonly { entry: string; file: string }[]>> = {
-  "action-job": [
-    { entry: "shared/core/submission-clients.ts", file: "submission-clients.js" },
-    { entry: "shared/core/worker-client.ts", file: "worker-client.js" },
-  ],
+  "action-job": ACTION_JOB_SEPARATE,
+  // The worker runs action-job's flows, which import both lazily; it reaches neither, so they are
+  // kept out of its index.js too (inlined, they were about half of it).
+  "action-job-worker": ACTION_JOB_SEPARATE,
 };
 
 /** Keeps each separate module's `import()` out of the bundle: required at run time from beside index.js. */

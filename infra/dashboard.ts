@@ -20,11 +20,11 @@ import {
   type IWidget,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { type IFunction, Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import type { ILogGroup } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { METRIC, type MetricName } from "../shared/core/observability";
-import { SWEEP_ROUTE } from "./alarms";
+import { SWEEP_ROUTE, WORKER_ROUTE } from "./alarms";
 import type { ProductMetrics } from "./product-metrics";
 import { FUNCTION_TIMEOUT } from "./route-function";
 
@@ -54,6 +54,15 @@ export class ServiceDashboard extends Construct {
     const wide = (title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
       new GraphWidget({ title, left, width: 12, height: 6, ...extra });
     const perRoute = (name: MetricName) => routes.map((route) => metrics.route(name, route));
+    const longerThanRoutes = (fn: IFunction) =>
+      fn instanceof LambdaFunction && fn.timeout !== undefined && fn.timeout.toMilliseconds() > FUNCTION_TIMEOUT.toMilliseconds();
+    const long = Object.entries(functions).filter(([, fn]) => longerThanRoutes(fn));
+    const short = Object.entries(functions).filter(([, fn]) => !longerThanRoutes(fn));
+    const durations = (of: [string, IFunction][]) =>
+      of.flatMap(([route, fn]) => [
+        fn.metricDuration({ statistic: "p50", period: FIVE_MINUTES, label: `${route} p50` }),
+        fn.metricDuration({ statistic: "p99", period: FIVE_MINUTES, label: `${route} p99` }),
+      ]);
 
     const rows: IWidget[][] = [
       [
@@ -105,20 +114,25 @@ export class ServiceDashboard extends Construct {
           metrics.total(METRIC.rejectedMalformed, "400 malformed"),
           metrics.total(METRIC.deliveryNotFound, "404 not found in Flatfile"),
         ]),
+        // The worker finishes the jobs action-job handed to it: counted with the routes'.
         wide("Jobs, all routes (5 min)", [
-          metrics.total(METRIC.jobCompleted, "completed"),
-          metrics.total(METRIC.jobFailed, "failed (operator)").with({ color: Color.RED }),
-          metrics.total(METRIC.jobNeedsAction, "failed (person must act)").with({ color: Color.ORANGE }),
-          metrics.total(METRIC.jobEndedByOthers, "ended by someone else first", [SWEEP_ROUTE]).with({ color: Color.PURPLE }),
+          metrics.total(METRIC.jobCompleted, "completed", [WORKER_ROUTE]),
+          metrics.total(METRIC.jobFailed, "failed (operator)", [WORKER_ROUTE]).with({ color: Color.RED }),
+          metrics.total(METRIC.jobNeedsAction, "failed (person must act)", [WORKER_ROUTE]).with({ color: Color.ORANGE }),
+          metrics.total(METRIC.jobEndedByOthers, "ended by someone else first", [SWEEP_ROUTE, WORKER_ROUTE]).with({ color: Color.PURPLE }),
         ]),
       ],
       [
-        wide("Flatfile calls, retries and errors, all routes (5 min)", [metrics.total(METRIC.flatfileCalls, "calls")], {
-          right: [
-            metrics.total(METRIC.flatfileRetries, "retries"),
-            metrics.total(METRIC.flatfileErrors, "errors").with({ color: Color.RED }),
-          ],
-        }),
+        wide(
+          "Flatfile calls, retries and errors, all routes and the worker (5 min)",
+          [metrics.total(METRIC.flatfileCalls, "calls", [WORKER_ROUTE])],
+          {
+            right: [
+              metrics.total(METRIC.flatfileRetries, "retries", [WORKER_ROUTE]),
+              metrics.total(METRIC.flatfileErrors, "errors", [WORKER_ROUTE]).with({ color: Color.RED }),
+            ],
+          },
+        ),
         wide("Temporary failures (5xx) by route (5 min)", perRoute(METRIC.temporaryFailure)),
       ],
       [
@@ -127,14 +141,20 @@ export class ServiceDashboard extends Construct {
           Object.entries(functions).map(([route, fn]) => fn.metricErrors({ ...sum, label: `${route} errors` })),
           { right: Object.entries(functions).map(([route, fn]) => fn.metricThrottles({ ...sum, label: `${route} throttles` })) },
         ),
-        wide(
-          "Function duration p50 / p99 (ms) against the timeout",
-          Object.entries(functions).flatMap(([route, fn]) => [
-            fn.metricDuration({ statistic: "p50", period: FIVE_MINUTES, label: `${route} p50` }),
-            fn.metricDuration({ statistic: "p99", period: FIVE_MINUTES, label: `${route} p99` }),
-          ]),
-          { leftAnnotations: [{ value: FUNCTION_TIMEOUT.toMilliseconds(), label: "timeout", color: Color.RED, fill: Shading.ABOVE }] },
-        ),
+        wide("Function duration p50 / p99 (ms) against the timeout", durations(short), {
+          leftAnnotations: [{ value: FUNCTION_TIMEOUT.toMilliseconds(), label: "timeout", color: Color.RED, fill: Shading.ABOVE }],
+          // A function with a longer timeout (the worker's minutes) on its own axis, so the routes' seconds stay readable.
+          ...(long.length > 0
+            ? {
+                right: durations(long),
+                rightAnnotations: long.map(([route, fn]) => ({
+                  value: (fn as LambdaFunction).timeout!.toMilliseconds(),
+                  label: `${route} timeout`,
+                  color: Color.RED,
+                })),
+              }
+            : {}),
+        }),
       ],
       [
         wide(

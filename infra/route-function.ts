@@ -51,6 +51,8 @@ export interface RouteFunctionProps {
   logRetention?: RetentionDays;
   /** The customer managed key that encrypts the log group. Default none (CloudWatch Logs' own). */
   logKey?: IKey;
+  /** Default FUNCTION_TIMEOUT, which a function behind the API needs; one no route serves may take longer. */
+  timeout?: Duration;
 }
 
 export class RouteFunction extends LambdaFunction {
@@ -77,7 +79,7 @@ export class RouteFunction extends LambdaFunction {
       architecture: Architecture.ARM_64,
       handler: LAMBDA_HANDLER,
       code: bundledCode(props.name),
-      timeout: FUNCTION_TIMEOUT,
+      timeout: props.timeout ?? FUNCTION_TIMEOUT,
       memorySize: FUNCTION_MEMORY_MB,
       reservedConcurrentExecutions: props.reservedConcurrency,
       role,

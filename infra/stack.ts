@@ -1,7 +1,7 @@
 /**
  * The Flatfile Space Configurator stack: three Lambda functions behind an API Gateway HTTP API
- * (payload 2.0), their secret, their idempotency table, the scheduled job sweep, alarms and a
- * dashboard.
+ * (payload 2.0), their secret, their idempotency table, the action-job worker action-job invokes,
+ * the scheduled job sweep, alarms and a dashboard.
  *
  * Reads top to bottom: settings -> secret -> table -> functions -> API -> sweep -> alarms ->
  * dashboard -> outputs -> cdk-nag acknowledgements. No context lookups, no fixed account/region: `cdk synth` runs
@@ -34,6 +34,7 @@ import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { API_KEY_PLACEHOLDER } from "../shared/core/config";
+import { ACTION_JOB_WORKER_ENV, WORKER_TIMING } from "../shared/core/hand-off";
 import { jobsHandedToListener, servedRoutes, type ServedRouteName, type SpaceConfigureBy } from "../shared/routes";
 import {
   OPEN_JOB_BOUND_MS,
@@ -155,6 +156,8 @@ export class FlatfileStack extends Stack {
   readonly submissionsBucket: IBucket;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`), with the open-jobs index. */
   readonly idempotencyTable: Table;
+  /** Carries on a duplicate that outlasts its delivery; invoked by action-job only (shared/core/hand-off.ts). */
+  readonly actionJobWorker: RouteFunction;
   /** Fails the jobs left open past the bound, on a schedule (functions/job-sweep/sweep.ts). */
   readonly jobSweep: RouteFunction;
   readonly jobSweepSchedule: Rule;
@@ -296,6 +299,14 @@ export class FlatfileStack extends Stack {
     const served: ServedRouteName[] = servedRoutes({ listener: props.listenerRoute }).map((route) => route.name);
     // Every route claims by the same table (claimAsDeclared), so each is told which jobs are handed over.
     const handsOver = jobsHandedToListener({ listener: props.listenerRoute, spaceConfigureBy: props.spaceConfigureBy }).length > 0;
+    // What every function that handles Flatfile events reads: the environment, the API, the
+    // Spaces that are ours, and who runs space:configure (SPACE_CONFIGURE_BY_ENV in shared/core/route.ts).
+    const eventEnvironment: Record<string, string> = {
+      ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
+      ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
+      ...(props.ownedSpaces ? { OWNED_SPACES: props.ownedSpaces } : {}),
+      ...(handsOver ? { SPACE_CONFIGURE_BY: "listener" } : {}),
+    };
     // Reserved concurrency, when the operator opts in: the function always has that many
     // environments, whatever else runs in the account, and never more, which also caps what a
     // flood can run. Lambda refuses a reservation that leaves the account under 100 unreserved,
@@ -311,17 +322,13 @@ export class FlatfileStack extends Stack {
         logRetention,
         logKey: dataKey,
         environment: {
-          ...(environmentId ? { FLATFILE_ENVIRONMENT_ID: environmentId } : {}),
-          ...(flatfileApiUrl ? { FLATFILE_API_URL: flatfileApiUrl } : {}),
+          ...eventEnvironment,
           ...(referenceDataUrl ? { REFERENCE_DATA_URL: referenceDataUrl } : {}),
-          ...(props.ownedSpaces ? { OWNED_SPACES: props.ownedSpaces } : {}),
           // Read by commit-created (SELF_ACTOR_ENV in functions/commit-created/commit-created.ts) and
           // by the listener, which is not given our own commits (a record hook's write-back).
           ...((name === "commit-created" || name === "listener") && selfActorIds.length > 0
             ? { COMMIT_SELF_ACTOR_IDS: selfActorIds.join(",") }
             : {}),
-          // Read by every route's claim (SPACE_CONFIGURE_BY_ENV in shared/core/route.ts).
-          ...(handsOver ? { SPACE_CONFIGURE_BY: "listener" } : {}),
           // Read by the listener only (functions/listener/listener.ts, RETRY_TEMPORARY_ENV).
           ...(name === "listener" && props.listenerRetryTemporary ? { LISTENER_RETRY_TEMPORARY: "true" } : {}),
           // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
@@ -374,6 +381,35 @@ export class FlatfileStack extends Stack {
       );
     }
     submissionsBus.grantPutEventsTo(functions["action-job"]);
+
+    // --- Action-job worker ----------------------------------------------------------------
+    // A duplicate whose copy Flatfile has not made within its delivery is handed to this
+    // function by an asynchronous invoke (shared/core/hand-off.ts). No route serves it, so its
+    // timeout is minutes, not the API's 29 s. It runs the duplicate as action-job would: the same
+    // settings, secret and table items; nothing of Submit's.
+    this.actionJobWorker = new RouteFunction(this, "ActionJobWorker", {
+      name: "action-job-worker",
+      description: "Carries on a Flatfile duplicate job that outlasted its delivery (invoked by action-job)",
+      timeout: Duration.millis(WORKER_TIMING.timeoutMs),
+      serviceName: props.serviceName,
+      logLevel: props.logLevel,
+      metricsNamespace,
+      logRetention,
+      logKey: dataKey,
+      environment: eventEnvironment,
+    })
+      .bindSecret(this.secret, secretName || this.secret.secretArn)
+      .bindTable(this.idempotencyTable);
+    // Lambda retries a failed asynchronous invocation; the worker is idempotent (a retry finds the
+    // copy or the ended job and resumes from there), so two retries may finish a job a crash left.
+    // After an hour the job is long failed by our sweep or Flatfile's timer: no use running it then.
+    this.actionJobWorker.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1) });
+    // Only action-job starts it, and only the function itself (not grantInvoke's "<arn>:*", every
+    // version and alias: none is published). No resource policy: nothing else may invoke it.
+    functions["action-job"].addEnvironment(ACTION_JOB_WORKER_ENV, this.actionJobWorker.functionName);
+    functions["action-job"].addToRolePolicy(
+      new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [this.actionJobWorker.functionArn] }),
+    );
 
     // --- HTTP API -------------------------------------------------------------------------
     // No default route (anything else gets API Gateway's 404), no CORS (server-to-server).
@@ -506,6 +542,7 @@ export class FlatfileStack extends Stack {
     const alarms = new ServiceAlarms(this, { alarmEmail, stage: props.stage });
     for (const name of served) alarms.watchFunction(pascal(name), name, functions[name]!);
     alarms.watchFunction("JobSweep", "job-sweep", this.jobSweep);
+    alarms.watchFunction("ActionJobWorker", "action-job-worker", this.actionJobWorker);
     alarms.add(
       "JobsSwept",
       jobsSwept.metric(ALARM_PERIOD),
@@ -563,12 +600,12 @@ export class FlatfileStack extends Stack {
     // --- Dashboard ------------------------------------------------------------------------
     this.dashboard = new ServiceDashboard(this, "Dashboard", {
       metrics: productMetrics,
-      // The sweep beside the routes: its errors, duration and ERROR lines.
-      functions: { ...functions, "job-sweep": this.jobSweep },
+      // The sweep and the worker beside the routes: their errors, duration and ERROR lines.
+      functions: { ...functions, "job-sweep": this.jobSweep, "action-job-worker": this.actionJobWorker },
       api: this.api,
       table: this.idempotencyTable,
       alarms: this.alarms,
-      logGroups: [...served.map((name) => functions[name]!.logGroup), this.jobSweep.logGroup],
+      logGroups: [...served.map((name) => functions[name]!.logGroup), this.jobSweep.logGroup, this.actionJobWorker.logGroup],
     }).dashboard;
 
     // --- Outputs --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * with the one configuration in infra/bundling.ts, the same one the CDK stack uses at synth.
  *
  * Flags (the stack's synth-time bundler uses them):
- *   --only <name>     build one function (repeatable); default: all (the three routes, the job sweep, the listener)
+ *   --only <name>     build one function (repeatable); default: all (the three routes, the job sweep, the action-job worker, the listener)
  *   --outdir <dir>    write into <dir> instead of dist/<name> (only with a single --only)
  *   --quiet           no size report
  */

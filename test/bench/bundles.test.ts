@@ -94,6 +94,23 @@ describe("production bundles, driven over HTTP against the Flatfile stand-in", (
       expect(typeof sdk[name], name).toBe("function");
   });
 
+  it("action-job keeps the Lambda client in a file of its own, loaded on the first hand-off to the worker only", async () => {
+    const actionJob = built.find((b) => b.name === "action-job")!;
+    const atInit = Object.keys(actionJob.metafile.inputs).filter((path) => path.includes("@aws-sdk/client-lambda/"));
+    expect(atInit).toEqual([]);
+    const separate = join(dir, "action-job", "worker-client.js");
+    expect(actionJob.files.map((f) => f.path)).toContain(separate);
+    const sdk = (await import(separate)) as Record<string, unknown>;
+    for (const name of ["lambdaClient", "InvokeCommand"]) expect(typeof sdk[name], name).toBe("function");
+  });
+
+  it("action-job-worker runs action-job's flows without parsing Submit's clients or the Lambda client at init", () => {
+    const worker = built.find((b) => b.name === "action-job-worker")!;
+    const atInit = Object.keys(worker.metafile.inputs).filter((path) => /@aws-sdk\/client-(s3|eventbridge|lambda)\//.test(path));
+    expect(atInit).toEqual([]);
+    expect(Object.keys(worker.metafile.inputs)).toContain("functions/action-job/actions.ts");
+  });
+
   let configured: { spaceId: string; state: SpaceState };
 
   it("space-configure: configures a new space for a user and for a guest, and completes each job", async () => {

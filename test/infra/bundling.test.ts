@@ -14,9 +14,9 @@ import {
 } from "../../infra/bundling";
 
 describe("bundling config", () => {
-  it("names the three route functions, the scheduled job sweep, and their handler.ts entries", () => {
+  it("names the three route functions, the scheduled job sweep, the invoked action-job worker, and their handler.ts entries", () => {
     expect(FUNCTION_NAMES).toEqual(["space-configure", "action-job", "commit-created"]);
-    expect(BUNDLED_FUNCTION_NAMES).toEqual(["space-configure", "action-job", "commit-created", "job-sweep"]);
+    expect(BUNDLED_FUNCTION_NAMES).toEqual(["space-configure", "action-job", "commit-created", "job-sweep", "action-job-worker"]);
     for (const name of BUNDLED_FUNCTION_NAMES) {
       expect(FUNCTION_ENTRIES[name]).toBe(join(REPO_ROOT, "functions", name, "handler.ts"));
       expect(existsSync(entryOf(name))).toBe(true);

@@ -105,7 +105,7 @@ describe("tags and log retention in the template", () => {
 
   it("keeps every log group's events for the given days, the relay's included", () => {
     const groups = Object.values(template.findResources("AWS::Logs::LogGroup"));
-    expect(groups.length).toBe(FUNCTION_NAMES.length + 1 + 1 + 2); // routes, sweep, access logs, relay's two
+    expect(groups.length).toBe(FUNCTION_NAMES.length + 1 + 1 + 1 + 2); // routes, sweep, worker, access logs, relay's two
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
@@ -168,7 +168,7 @@ describe.each([
       },
     });
     const groups = Object.values(template.findResources("AWS::Logs::LogGroup"));
-    expect(groups.length).toBe(FUNCTION_NAMES.length + 4);
+    expect(groups.length).toBe(FUNCTION_NAMES.length + 5);
     for (const group of groups) expect(group.Properties.KmsKeyId).toEqual(keyRef);
   });
 
@@ -212,6 +212,13 @@ describe.each([
     const sweep = kmsStatements(statements, keyRef).filter((s) => JSON.stringify(s.roles).includes(JSON.stringify(roleOf(stack.jobSweep))));
     expect(sweep.some((s) => viaService(s).includes("dynamodb."))).toBe(true);
     expect(readers).toContain(roleOf(stack.jobSweep).Ref);
+    // The worker: the secret and the table, as action-job; nothing of the bucket's.
+    const worker = kmsStatements(statements, keyRef).filter((s) =>
+      JSON.stringify(s.roles).includes(JSON.stringify(roleOf(stack.actionJobWorker))),
+    );
+    expect(worker.map(viaService).filter((v) => v.includes("dynamodb.")).length).toBe(1);
+    expect(worker.filter((s) => viaService(s).includes("s3."))).toEqual([]);
+    expect(readers).toContain(roleOf(stack.actionJobWorker).Ref);
     // The relay's register function reads the secret, and nothing else of the key.
     expect(readers).toContain(roleOf(stack.relay!.function).Ref);
     const register = kmsStatements(statements, keyRef).filter((s) =>

@@ -38,6 +38,8 @@ describe("FlatfileStack (default context)", () => {
   const roleIds = FUNCTION_NAMES.map((name) => logicalId(stack.functions[name].role as never));
   const sweepId = logicalId(stack.jobSweep);
   const sweepRoleId = logicalId(stack.jobSweep.role as never);
+  const workerId = logicalId(stack.actionJobWorker);
+  const workerRoleId = logicalId(stack.actionJobWorker.role as never);
 
   it("passes cdk-nag AwsSolutions with no unacknowledged error or warning", () => {
     expect(violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(", ")}`)).toEqual(
@@ -54,8 +56,11 @@ describe("FlatfileStack (default context)", () => {
   });
 
   it("has three route functions and the job sweep on nodejs24.x, arm64, 25 s, source maps on, within the integration timeout", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 4);
-    for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+    // And the action-job worker, alike but for its timeout (test/infra/action-job-worker.test.ts).
+    template.resourceCountIs("AWS::Lambda::Function", 5);
+    const { [workerId]: _worker, ...others } = template.findResources("AWS::Lambda::Function");
+    expect(Object.keys(others)).toHaveLength(4);
+    for (const fn of Object.values(others)) {
       // Reserved concurrency is opt-in (context reservedConcurrency): it fails deploys on small accounts.
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
       expect(fn.Properties).toMatchObject({
@@ -161,15 +166,17 @@ describe("FlatfileStack (default context)", () => {
     });
   });
 
-  it("grants secret read to the three function roles and the sweep's only, scoped to the secret's ARN", () => {
+  it("grants secret read to the three function roles, the sweep's and the worker's only, scoped to the secret's ARN", () => {
     const statements = iamStatements(template);
     const secretStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(4);
+    expect(secretStatements).toHaveLength(5);
     for (const s of secretStatements) {
       expect(s.Resource).toEqual({ Ref: secretId });
       expect(actionsOf(s)).toContain("secretsmanager:GetSecretValue");
     }
-    expect(secretStatements.map((s) => s.roles)).toEqual(expect.arrayContaining([...roleIds, sweepRoleId].map((id) => [{ Ref: id }])));
+    expect(secretStatements.map((s) => s.roles)).toEqual(
+      expect.arrayContaining([...roleIds, sweepRoleId, workerRoleId].map((id) => [{ Ref: id }])),
+    );
   });
 
   it("has no '*' resource on any secretsmanager or dynamodb statement, and no wildcard action anywhere", () => {
@@ -233,11 +240,11 @@ describe("FlatfileStack (default context)", () => {
     expect(resources[secretId]).toMatchObject({ DeletionPolicy: "Delete" });
   });
 
-  it("grants each route function read/write on that table only", () => {
+  it("grants each route function and the worker read/write on that table only", () => {
     const tableStatements = iamStatements(template).filter(
       (s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")) && !JSON.stringify(s.roles).includes(sweepRoleId),
     );
-    expect(tableStatements).toHaveLength(3);
+    expect(tableStatements).toHaveLength(4);
     for (const s of tableStatements) {
       expect(actionsOf(s)).toEqual(
         expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
@@ -297,8 +304,9 @@ describe("FlatfileStack (default context)", () => {
         .sort(),
     ).toEqual(["Errors", "Throttles"]);
     expect(alarms.filter((a) => a.MetricName === JOBS_SWEPT_METRIC)).toHaveLength(1);
-    // + SigningSecretUnavailable, and the three on the product's own metrics (below).
-    expect(alarms).toHaveLength(14);
+    // The worker's Errors and Throttles (test/infra/action-job-worker.test.ts), SigningSecretUnavailable,
+    // and the three on the product's own metrics (below).
+    expect(alarms).toHaveLength(16);
     // Each also says when it clears, to the same topic.
     for (const a of alarms) expect(a.OKActions, a.AlarmName).toEqual([{ Ref: topicId }]);
     // A job we failed is seen by a person: the first one alarms.
@@ -383,9 +391,10 @@ describe("FlatfileStack (default context)", () => {
           (m) => m.MetricStat?.Metric.Namespace === DEFAULT_METRICS_NAMESPACE && m.MetricStat.Metric.MetricName === name,
         ),
       );
-    for (const [name, threshold] of [
-      [METRIC.jobFailed, JOBS_FAILING_THRESHOLD],
-      [METRIC.rejectedSignature, SIGNATURE_REJECTIONS_THRESHOLD],
+    // The jobs the action-job worker fails count too (test/infra/action-job-worker.test.ts).
+    for (const [name, threshold, also] of [
+      [METRIC.jobFailed, JOBS_FAILING_THRESHOLD, ["action-job-worker"]],
+      [METRIC.rejectedSignature, SIGNATURE_REJECTIONS_THRESHOLD, []],
     ] as const) {
       const [alarm, ...others] = onProductMetric(name);
       expect(others, name).toEqual([]);
@@ -398,9 +407,9 @@ describe("FlatfileStack (default context)", () => {
       const routes = (alarm!.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[])
         .filter((m) => m.MetricStat)
         .map((m) => Object.fromEntries(m.MetricStat!.Metric.Dimensions.map((d) => [d.Name, d.Value])));
-      expect(routes).toEqual(FUNCTION_NAMES.map((route) => ({ service: "flatfile-space-configurator", route })));
+      expect(routes).toEqual([...FUNCTION_NAMES, ...also].map((route) => ({ service: "flatfile-space-configurator", route })));
       expect(alarm!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(
-        /^FILL\(\w+, 0\)( \+ FILL\(\w+, 0\)){2}$/,
+        new RegExp(`^FILL\\(\\w+, 0\\)( \\+ FILL\\(\\w+, 0\\)){${FUNCTION_NAMES.length + also.length - 1}}$`),
       );
     }
     // A job of ours someone else ended first, as any route or the sweep finds it: at the first one.
@@ -410,7 +419,7 @@ describe("FlatfileStack (default context)", () => {
     const counted = (endedByOthers!.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[])
       .filter((m) => m.MetricStat)
       .map((m) => m.MetricStat!.Metric.Dimensions.find((d) => d.Name === "route")?.Value);
-    expect(counted).toEqual([...FUNCTION_NAMES, "job-sweep"]);
+    expect(counted).toEqual([...FUNCTION_NAMES, "job-sweep", "action-job-worker"]);
     expect(endedByOthers!.AlarmDescription).toMatch(/5-minute timer.*jobId/);
   });
 
@@ -509,10 +518,10 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     alarmEmail: "ops@example.com",
   });
 
-  it("creates no secret and scopes the grant to the named secret's ARN (three functions, the sweep and the relay's register function)", () => {
+  it("creates no secret and scopes the grant to the named secret's ARN (three functions, the sweep, the worker and the relay's register function)", () => {
     template.resourceCountIs("AWS::SecretsManager::Secret", 0);
     const secretStatements = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(5);
+    expect(secretStatements).toHaveLength(6);
     for (const s of secretStatements) {
       expect(JSON.stringify(s.Resource)).toContain(":secret:prod/flatfile-??????");
       expect(hasWildcard(s.Resource)).toBe(false);
@@ -602,13 +611,13 @@ describe("FlatfileStack with context: existing secret, environment, reference da
     expect(types).toMatchObject({ ...withoutSecret, ...PINNED_RELAY_LOGICAL_IDS });
   });
 
-  it("runs every function, the relay's included, on nodejs24.x; the route functions and the sweep with active tracing and a metrics namespace", () => {
+  it("runs every function, the relay's included, on nodejs24.x; the route functions, the sweep and the worker with active tracing and a metrics namespace", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function"));
-    expect(functions.length).toBeGreaterThanOrEqual(5);
+    expect(functions.length).toBeGreaterThanOrEqual(6);
     for (const fn of functions) expect(fn.Properties.Runtime).toBe("nodejs24.x");
-    // The three route functions and the job sweep (all RouteFunctions).
+    // The three route functions, the job sweep and the worker (all RouteFunctions).
     const routeFunctions = functions.filter((fn) => fn.Properties.Environment?.Variables?.FLATFILE_SECRET_ID);
-    expect(routeFunctions).toHaveLength(FUNCTION_NAMES.length + 1);
+    expect(routeFunctions).toHaveLength(FUNCTION_NAMES.length + 2);
     for (const fn of routeFunctions) {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
       expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe(DEFAULT_METRICS_NAMESPACE);

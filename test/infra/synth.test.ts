@@ -62,9 +62,13 @@ describe("cdk synth (real CLI, with bundling)", () => {
       ([, r]) => r.Type === "AWS::Lambda::Function",
     );
     expect(functions).toHaveLength(BUNDLED_FUNCTION_NAMES.length);
-    // Routes say their path; the sweep says what it fails.
+    // Routes say their path; the sweep says what it fails; the worker who invokes it.
     const isFunction = (name: string, description: string) =>
-      name === "job-sweep" ? description.startsWith("Fails the Flatfile jobs") : description.endsWith(`/${name}`);
+      name === "job-sweep"
+        ? description.startsWith("Fails the Flatfile jobs")
+        : name === "action-job-worker"
+          ? description.endsWith("(invoked by action-job)")
+          : description.endsWith(`/${name}`);
     for (const name of BUNDLED_FUNCTION_NAMES) {
       const [, fn] = functions.find(([, r]) => isFunction(name, r.Properties.Description))!;
       const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, "");
