@@ -84,7 +84,11 @@ function functionNameOf(pathName: string): string | undefined {
   return /(?:^|:)function:([^:]+)/.exec(named)?.[1] ?? named;
 }
 
-export async function startLambdaStandIn(initial: Record<string, LocalLambdaFunction> = {}): Promise<LambdaStandIn> {
+export async function startLambdaStandIn(
+  initial: Record<string, LocalLambdaFunction> = {},
+  /** Told when an invocation starts or ends (npm start's page refreshes on it). */
+  onChange: () => void = () => undefined,
+): Promise<LambdaStandIn> {
   const running = new Set<Promise<void>>();
   const state: LambdaStandIn = {
     url: "",
@@ -110,6 +114,7 @@ export async function startLambdaStandIn(initial: Record<string, LocalLambdaFunc
     const end = (outcome: Invocation["outcome"], detail: { result?: unknown; error?: string }) => {
       if (invocation.outcome !== "running") return;
       Object.assign(invocation, { outcome, endedAt: new Date().toISOString(), ...detail });
+      onChange();
     };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
@@ -181,6 +186,7 @@ export async function startLambdaStandIn(initial: Record<string, LocalLambdaFunc
         outcome: "running",
       };
       state.invocations.push(invocation);
+      onChange();
 
       if (type === "Event") {
         response.writeHead(202, { "x-amzn-requestid": requestId, "content-length": "0" });

@@ -16,6 +16,10 @@ import { randomBytes } from "node:crypto";
 import { createFlatfileClient, normalizeApiUrl } from "../shared/core/flatfile-client";
 import { startFlatfileStandIn, type FlatfileStandIn } from "./flatfile-stand-in";
 import { startGateway } from "./gateway";
+import { startLambdaStandIn, type LambdaStandIn } from "./lambda-stand-in";
+import { handler as actionJobWorker } from "../functions/action-job-worker/handler";
+import { ACTION_JOB_WORKER_ENV, WORKER_TIMING } from "../shared/core/hand-off";
+import { resetWorkerClient } from "../shared/core/worker-client";
 import { startSweepTimer } from "./sweep-timer";
 import { Activity } from "./playground/activity";
 import { createPlayground, type Playground } from "./playground/flows";
@@ -59,6 +63,8 @@ export interface LocalRun {
   flatfile?: FlatfileStandIn;
   playground?: Playground;
   pull?: EventPull;
+  /** The local Lambda that runs the action-job worker when action-job hands a job to it. */
+  lambda: LambdaStandIn;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,19 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       Object.assign(env, started.env);
       submissions = started;
     }
+    // action-job hands a long duplicate to its worker as the stack wires it: an asynchronous
+    // invoke, here of the local Lambda, which runs the worker in this process with its timeout.
+    const lambda = await startLambdaStandIn({ "action-job-worker": { handler: actionJobWorker, timeoutMs: WORKER_TIMING.timeoutMs } }, () =>
+      activity.touch(),
+    );
+    cleanups.push(() => lambda.close());
+    env[ACTION_JOB_WORKER_ENV] = "action-job-worker";
+    env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+    // The SDK signs every request: any credentials do for the stand-in, but none is refused.
+    env.AWS_REGION ??= "us-east-1";
+    if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) Object.assign(env, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
+    // The client is made once per process: a run started after another must reach its own stand-in.
+    resetWorkerClient();
     const apiUrl = normalizeApiUrl(env.FLATFILE_API_URL);
     const apiKey = env.FLATFILE_API_KEY!;
     activity.nameTarget(apiUrl, "flatfile");
@@ -171,8 +190,20 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       playground,
       pull: pull && (() => pull.status()),
       submissions: submissions && (() => submissions.list()),
+      invocations: () => lambda.invocations,
     });
-    return { url: gateway.url, port: gateway.port, mode, signingSecret, activity, flatfile: embedded?.flatfile, playground, pull, close };
+    return {
+      url: gateway.url,
+      port: gateway.port,
+      mode,
+      signingSecret,
+      activity,
+      flatfile: embedded?.flatfile,
+      playground,
+      pull,
+      lambda,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

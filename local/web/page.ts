@@ -13,6 +13,7 @@ import { REFERENCE_MODES } from "../playground/reference-api";
 import { renderMarkdown } from "./markdown";
 import type { ActionView, SheetView, SpaceView } from "./view";
 import type { SubmissionView } from "../playground/submissions";
+import type { Invocation } from "../lambda-stand-in";
 
 export interface PageInput {
   /** "embedded": buttons drive the stand-in; "pull": events come from a real environment. */
@@ -26,6 +27,8 @@ export interface PageInput {
   pull?: { environmentId: string; lastPoll?: string; problem?: string; warning?: string };
   /** Each submission Submit delivered locally: its event and the start of its object. */
   submissions?: readonly SubmissionView[];
+  /** Each run of a function the local Lambda was asked for (the action-job worker). */
+  invocations?: readonly Invocation[];
 }
 
 export function escape(value: unknown): string {
@@ -202,6 +205,19 @@ function submissionsSection(submissions: readonly SubmissionView[]): string {
   return `<section id="submissions"><h3>Submissions delivered</h3>${items ? `<ul>${items}</ul>` : `<p class="muted">Nothing submitted yet.</p>`}</section>`;
 }
 
+/** Shown once action-job has handed a job to its worker. */
+function invocationsSection(invocations: readonly Invocation[]): string {
+  if (invocations.length === 0) return "";
+  const items = invocations
+    .map((i) => {
+      const job = (i.payload as { event?: { context?: { jobId?: unknown } } } | null)?.event?.context?.jobId;
+      const ended = i.endedAt ? `, ended ${escape(i.endedAt.slice(11, 23))}` : "";
+      return `<li class="${i.outcome === "succeeded" || i.outcome === "running" ? "ok" : "failed"}" data-invocation="${escape(i.requestId)}"><strong>${escape(i.functionName)}</strong> ${escape(i.type)}${job ? ` for job <code>${escape(job)}</code>` : ""}: ${escape(i.outcome)}${i.error ? ` (${escape(i.error)})` : ""}, started ${escape(i.startedAt.slice(11, 23))}${ended}</li>`;
+    })
+    .join("");
+  return `<section id="invocations"><h3>Worker runs (local Lambda)</h3><ul>${items}</ul></section>`;
+}
+
 /** The part the script refreshes. */
 export function renderLive(input: PageInput): string {
   const controls = input.mode === "embedded";
@@ -211,6 +227,7 @@ export function renderLive(input: PageInput): string {
 <aside>${resultsSection(input.results.filter((r) => !input.spaceId || r.spaceId === input.spaceId))}
 ${jobsSection(input.space)}
 ${submissionsSection(input.submissions ?? [])}
+${invocationsSection(input.invocations ?? [])}
 ${deliveriesSection(deliveries)}</aside>
 </div>`;
 }

@@ -17,6 +17,7 @@ import { REFERENCE_MODES, type ReferenceMode } from "../playground/reference-api
 import { PAGE_CSP, renderLive, renderPage, type PageInput } from "./page";
 import { readSpaceView, type SpaceView } from "./view";
 import type { SubmissionView } from "../playground/submissions";
+import type { Invocation } from "../lambda-stand-in";
 
 export interface WebOptions {
   activity: Activity;
@@ -28,6 +29,8 @@ export interface WebOptions {
   pull?: () => PageInput["pull"];
   /** What Submit delivered to the local S3 and EventBridge. */
   submissions?: () => Promise<SubmissionView[]>;
+  /** The local Lambda's invocations (the action-job worker's runs). */
+  invocations?: () => readonly Invocation[];
 }
 
 /** Sent on every answer of the local server (the gateway sends them on its own answers too). */
@@ -124,6 +127,7 @@ export function createWebHandler(options: WebOptions): (request: IncomingMessage
       version: activity.version,
       pull: options.pull?.(),
       submissions: (await options.submissions?.()) ?? [],
+      invocations: options.invocations?.() ?? [],
     };
   }
 
