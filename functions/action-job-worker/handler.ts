@@ -1,6 +1,7 @@
 /**
- * The action-job worker: carries on a duplicate whose copy Flatfile did not make within its
- * delivery (carry-on.ts). action-job starts it with an asynchronous invoke (shared/core/hand-off.ts);
+ * The action-job worker: carries on what outlasts an action-job delivery: a duplicate whose copy
+ * Flatfile did not make within it (await-copy.ts), a submission too large to write in one
+ * (write-submission.ts). action-job starts it with an asynchronous invoke (shared/core/hand-off.ts);
  * no route serves it, and only action-job may invoke it. Its payload is checked like any event
  * (the ids, the environment, that it is our duplicate job) before anything is called; the flow
  * then decides ownership again from what it reads, as the route did.
@@ -9,7 +10,7 @@ import { BadRequestError } from "../../shared/core/errors";
 import { loadSettings } from "../../shared/core/config";
 import { parseEvent } from "../../shared/core/envelope";
 import { createFlatfileClient } from "../../shared/core/flatfile-client";
-import { WORKER_TIMING, type PendingCopy, type WorkerTiming } from "../../shared/core/hand-off";
+import { WORKER_TIMING, type Continuation, type WorkerTiming } from "../../shared/core/hand-off";
 import { withinInvocation } from "../../shared/core/invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "../../shared/core/logger";
 import { observeInvocation } from "../../shared/core/observability";
@@ -19,20 +20,27 @@ import { foreignSpaceReason, type SpaceSeen } from "../../shared/core/space-owne
 import { jobNameOf } from "../../shared/core/envelope";
 import { copySlugFor, DUPLICATE_JOB } from "../action-job/duplicate-sheet";
 import { actionJobRoute } from "../action-job/actions";
-import { carryOnCopy } from "./carry-on";
+import { SUBMIT_JOB } from "../action-job/submit-workbook";
+import { awaitCopy } from "./await-copy";
+import { writeSubmission } from "./write-submission";
 
 /** Its metric dimension and log field `route`. */
 export const WORKER_NAME = "action-job-worker";
 
 /** The payload as action-job sends it, or a BadRequestError naming what is wrong. */
-export function readPendingCopy(payload: unknown, now = Date.now()): PendingCopy {
+export function readContinuation(payload: unknown, now = Date.now()): Continuation {
   if (typeof payload !== "object" || payload === null) throw new BadRequestError("the payload is not an object");
   const { kind, event: raw, copySlug, requestedAt } = payload as Record<string, unknown>;
-  if (kind !== "pending-copy") throw new BadRequestError(`unknown kind of work: ${String(kind).slice(0, 40)}`);
+  if (kind !== "pending-copy" && kind !== "submission") throw new BadRequestError(`unknown kind of work: ${String(kind).slice(0, 40)}`);
   // The same checks as a delivery's body: its shape and ids safe in a URL path.
   const event = parseEvent(JSON.stringify(raw ?? null));
   const jobId = event.context.jobId;
-  if (!jobId || jobNameOf(event) !== DUPLICATE_JOB) throw new BadRequestError("the event is not a duplicate job");
+  if (!jobId) throw new BadRequestError("the event names no job");
+  if (kind === "submission") {
+    if (jobNameOf(event) !== SUBMIT_JOB) throw new BadRequestError("the event is not a Submit job");
+    return { kind, event };
+  }
+  if (jobNameOf(event) !== DUPLICATE_JOB) throw new BadRequestError("the event is not a duplicate job");
   // The slug the route derives from the job (copySlugFor), whatever the sheet's role.
   if (typeof copySlug !== "string" || !/^[a-z0-9_-]{1,200}$/.test(copySlug) || !copySlug.endsWith(copySlugFor("", jobId))) {
     throw new BadRequestError("copySlug is not this job's copy slug");
@@ -55,9 +63,9 @@ export const createWorker =
     addLambdaContext(context);
     return withinInvocation(endsAt, () =>
       observeInvocation(WORKER_NAME, async () => {
-        let pending: PendingCopy;
+        let pending: Continuation;
         try {
-          pending = readPendingCopy(payload);
+          pending = readContinuation(payload);
         } catch (error) {
           // Not retried: the same payload would be refused again.
           logger.error("the worker was given work it cannot carry on", { failure: (error as Error).message });
@@ -92,7 +100,8 @@ export const createWorker =
             ...(rule ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
           };
         };
-        const summary = await carryOnCopy(pending, { api: client(endsAt - 5_000), openJobs, endsAt, depsUntil, timing });
+        const carryOn = { api: client(endsAt - 5_000), openJobs, endsAt, depsUntil, timing };
+        const summary = await (pending.kind === "pending-copy" ? awaitCopy(pending, carryOn) : writeSubmission(pending, carryOn));
         logger.info("the worker is done", { status: summary.status, ms: Date.now() - started });
         return summary;
       }),

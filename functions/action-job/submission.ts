@@ -4,7 +4,7 @@
  * delivery, and one EventBridge event that announces it, kept to once by a marker. S3 and
  * EventBridge failures are temporary. Format, resumption and what "once" means: docs/submissions.md.
  */
-import { RetryableError } from "../../shared/core/errors";
+import { RetryableError, WorkInProgress } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
 import { logger } from "../../shared/core/logger";
 import { traceAwsClient } from "../../shared/core/observability";
@@ -148,7 +148,7 @@ function temporary(what: string, error: unknown): RetryableError {
 }
 
 /** Raised when the invocation ran out of time with the upload part-way: the next delivery goes on. */
-export class SubmissionInProgress extends RetryableError {
+export class SubmissionInProgress extends WorkInProgress {
   constructor(readonly partsWritten: number) {
     super(`the submission is still being written (${partsWritten} parts so far); the next delivery carries on`);
   }

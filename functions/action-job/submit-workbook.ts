@@ -5,15 +5,15 @@
  */
 import type { Flatfile } from "@flatfile/api";
 import type { FlatfileEvent } from "../../shared/core/envelope";
-import { JobFailure } from "../../shared/core/errors";
+import { ContinuesElsewhere, JobFailure, WorkInProgress } from "../../shared/core/errors";
 import type { FlatfileApi } from "../../shared/core/flatfile-client";
-import type { JobResult, JobSummary } from "../../shared/core/job-lifecycle";
+import type { Attempt, JobResult, JobSummary } from "../../shared/core/job-lifecycle";
 import { FINALIZE_RESERVE_MS, type RouteDeps } from "../../shared/core/route";
 import { isLocked, lockedConfig, SUBMIT_JOB, WORKBOOK_ACTIONS } from "../../shared/domain/blueprint";
 import { plural, type SheetProgress } from "../../shared/domain/guide";
 import { guideStateOf, isoTime, recordSubmit, submittedBefore, type SpaceState } from "../../shared/domain/space-state";
 import { plainText } from "../../shared/domain/text";
-import { runActionJob, thenReleaseWorkbook } from "./action-context";
+import { runActionJob, thenReleaseWorkbook, type ActionContext, type ActionIds } from "./action-context";
 import { changeHeldSpaceState } from "../../shared/flatfile/space-state";
 import { withSheetsAndSubmit } from "../../shared/domain/workbook-update";
 import { confirmWorkbook, withWorkbookLease } from "../../shared/flatfile/writes";
@@ -91,106 +91,135 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     needsActor: true,
     // The guide and the state go beside `jobs.complete`; a redelivery that finds it complete finishes them.
     finishAfterComplete: true,
-    work: async (context, { jobId, spaceId, workbookId }, progress, attempt) => {
-      const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
-      const changed = await changeHeldSpaceState(
-        api,
-        context.space,
-        async (state) => {
-          if (!state)
-            throw new JobFailure(
-              "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
-            );
-          // Under the space's lease, so of two Submit jobs at once the second sees the first's record.
-          const earlier = submittedBefore(state, jobId);
-          if (earlier) return { value: alreadySubmitted(earlier, context.workbook.name) };
-          const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
-          const tallies = await Promise.all(
-            Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
-              const { counts } = (await api.sheets.getRecordCounts(sheetId)).data;
-              const name = names.get(sheetId) ?? shown.get(role) ?? role;
-              return { role, sheetId, name, total: counts.total, valid: counts.valid, error: counts.error };
-            }),
-          );
-          const errors = blockingErrors(tallies);
-          if (errors) throw new JobFailure(errors);
-          const records = tallies.reduce((sum, t) => sum + t.total, 0);
-          if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
-          progress(60, "Locking the sheets");
-
-          const sheetIds = tallies.map((t) => t.sheetId);
-          // The workbook was read under its lease, held since: the lock needs no read of its own.
-          const locked = await thenReleaseWorkbook(context.leases, lockSheetsOf(api, context.workbook, sheetIds));
-          const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
-          // Delivered before the submission is recorded: a retry after a failed delivery finds the
-          // workbook not yet submitted and delivers again (writing nothing twice).
-          const bucket = deps.settings.submissionsBucket;
-          const slugs = new Map(locked.map((s) => [s.id, s.slug]));
-          // The read-only the message promises, read back before it is reported: beside the
-          // delivery's first records page, so it takes no round of its own.
-          const confirmLock = () =>
-            confirmWorkbook(
-              api,
-              workbookId,
-              "The lock on the submitted sheets",
-              (workbook) =>
-                sheetIds.every((id) => {
-                  const sheet = workbook.sheets?.find((s) => s.id === id);
-                  return sheet !== undefined && isLocked(sheet.config);
-                }),
-              () => lockWorkingSheets(api, workbookId, sheetIds, leaseTable),
-            );
-          const delivered = bucket
-            ? await (await submissionDelivery()).deliverSubmission(
-                api,
-                { bucket, eventBus: deps.settings.submissionsEventBus },
-                {
-                  environmentId: event.context.environmentId,
-                  spaceId,
-                  workbookId,
-                  jobId,
-                  sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
-                  submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
-                  submittedAt: isoTime(event.createdAt),
-                },
-                { deadline: deps.deadline - FINALIZE_RESERVE_MS, besideFirstRead: confirmLock },
-              )
-            : await confirmLock().then(() => undefined);
-          const sheetProgress: SheetProgress[] = tallies.map((t) => ({
-            role: t.role,
-            sheetName: lockedNames.get(t.sheetId) ?? t.name,
-            total: t.total,
-            valid: t.valid,
-            error: t.error,
-          }));
-          const next = recordSubmit(state, {
-            jobId,
-            // The event's time, not now: a redelivery writes the same line.
-            at: isoTime(event.createdAt),
-            actorName: context.actor?.name ?? context.actor?.email,
-            records,
-            progress: sheetProgress,
-          });
-          const name = context.workbook.name ?? "this workbook";
-          const result: JobResult = {
-            outcome: {
-              heading: "Submitted",
-              message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
-              acknowledge: true,
-            },
-            summary: {
-              operation: SUBMIT_JOB,
-              records,
-              lockedSheets: locked.map((s) => s.slug),
-              ...(delivered ? { submission: { bucket: delivered.detail.bucket, key: delivered.detail.key } } : {}),
-            },
-          };
-          return { state: next, value: result };
-        },
-        { workbook: context.workbook, rewriteGuide: attempt.resumed },
-      );
-      // Everything the message says is done and read back: the record of it goes beside `complete`.
-      return { ...changed.value, alongsideComplete: async () => ({ guide: (await changed.write()).guide }) };
-    },
+    work: (context, ids, progress, attempt) =>
+      submitWork(context, ids, progress, attempt).catch((error: unknown) => {
+        throw carriedOn(error, event, deps);
+      }),
   });
+
+  async function submitWork(
+    context: ActionContext,
+    { jobId, spaceId, workbookId }: ActionIds,
+    progress: (percent: number, info: string) => void,
+    attempt: Attempt,
+  ): Promise<JobResult> {
+    const names = new Map((context.workbook.sheets ?? []).map((s) => [s.id, s.name]));
+    const changed = await changeHeldSpaceState(
+      api,
+      context.space,
+      async (state) => {
+        if (!state)
+          throw new JobFailure(
+            "This Space's setup record is missing, so there is nothing to submit. Ask your admin to set the Space up again.",
+          );
+        // Under the space's lease, so of two Submit jobs at once the second sees the first's record.
+        const earlier = submittedBefore(state, jobId);
+        if (earlier) return { value: alreadySubmitted(earlier, context.workbook.name) };
+        const shown = new Map(guideStateOf(state).progress.map((p) => [p.role, p.sheetName]));
+        const tallies = await Promise.all(
+          Object.entries(state.sheets).map(async ([role, sheetId]): Promise<SheetTally> => {
+            const { counts } = (await api.sheets.getRecordCounts(sheetId)).data;
+            const name = names.get(sheetId) ?? shown.get(role) ?? role;
+            return { role, sheetId, name, total: counts.total, valid: counts.valid, error: counts.error };
+          }),
+        );
+        const errors = blockingErrors(tallies);
+        if (errors) throw new JobFailure(errors);
+        const records = tallies.reduce((sum, t) => sum + t.total, 0);
+        if (records === 0) throw new JobFailure("Nothing was submitted: the workbook has no records yet. Add records, then submit.");
+        progress(60, "Locking the sheets");
+
+        const sheetIds = tallies.map((t) => t.sheetId);
+        // The workbook was read under its lease, held since: the lock needs no read of its own.
+        const locked = await thenReleaseWorkbook(context.leases, lockSheetsOf(api, context.workbook, sheetIds));
+        const lockedNames = new Map(locked.map((s) => [s.id, s.name]));
+        // Delivered before the submission is recorded: a retry after a failed delivery finds the
+        // workbook not yet submitted and delivers again (writing nothing twice).
+        const bucket = deps.settings.submissionsBucket;
+        const slugs = new Map(locked.map((s) => [s.id, s.slug]));
+        // The read-only the message promises, read back before it is reported: beside the
+        // delivery's first records page, so it takes no round of its own.
+        const confirmLock = () =>
+          confirmWorkbook(
+            api,
+            workbookId,
+            "The lock on the submitted sheets",
+            (workbook) =>
+              sheetIds.every((id) => {
+                const sheet = workbook.sheets?.find((s) => s.id === id);
+                return sheet !== undefined && isLocked(sheet.config);
+              }),
+            () => lockWorkingSheets(api, workbookId, sheetIds, leaseTable),
+          );
+        const delivered = bucket
+          ? await (await submissionDelivery()).deliverSubmission(
+              api,
+              { bucket, eventBus: deps.settings.submissionsEventBus },
+              {
+                environmentId: event.context.environmentId,
+                spaceId,
+                workbookId,
+                jobId,
+                sheets: tallies.map((t) => ({ sheetId: t.sheetId, slug: slugs.get(t.sheetId) ?? t.role, total: t.total })),
+                submittedBy: context.actor?.email ?? context.actor?.name ?? event.context.actorId,
+                submittedAt: isoTime(event.createdAt),
+              },
+              { deadline: deps.deadline - FINALIZE_RESERVE_MS, besideFirstRead: confirmLock },
+            )
+          : await confirmLock().then(() => undefined);
+        const sheetProgress: SheetProgress[] = tallies.map((t) => ({
+          role: t.role,
+          sheetName: lockedNames.get(t.sheetId) ?? t.name,
+          total: t.total,
+          valid: t.valid,
+          error: t.error,
+        }));
+        const next = recordSubmit(state, {
+          jobId,
+          // The event's time, not now: a redelivery writes the same line.
+          at: isoTime(event.createdAt),
+          actorName: context.actor?.name ?? context.actor?.email,
+          records,
+          progress: sheetProgress,
+        });
+        const name = context.workbook.name ?? "this workbook";
+        const result: JobResult = {
+          outcome: {
+            heading: "Submitted",
+            message: `Submitted ${plural(records, "record", "records")} from ${plainText(name, 100)}. Its sheets are now read-only.`,
+            acknowledge: true,
+          },
+          summary: {
+            operation: SUBMIT_JOB,
+            records,
+            lockedSheets: locked.map((s) => s.slug),
+            ...(delivered ? { submission: { bucket: delivered.detail.bucket, key: delivered.detail.key } } : {}),
+          },
+        };
+        return { state: next, value: result };
+      },
+      { workbook: context.workbook, rewriteGuide: attempt.resumed },
+    );
+    // Everything the message says is done and read back: the record of it goes beside `complete`.
+    return { ...changed.value, alongsideComplete: async () => ({ guide: (await changed.write()).guide }) };
+  }
+}
+
+/** How the job reads while the worker writes a large submission (its `info`). */
+export const WRITING_SUBMISSION_INFO = "Writing the submitted records (a large workbook takes a few minutes). This finishes on its own.";
+
+/**
+ * A submission still being written when the delivery's time runs out is handed to the worker,
+ * which carries the upload on from where it stopped; with no worker deployed, the relay's next
+ * delivery does (a temporary failure, as before).
+ */
+function carriedOn(error: unknown, event: FlatfileEvent, deps: RouteDeps): unknown {
+  const { handOff } = deps;
+  if (!handOff || !(error instanceof WorkInProgress)) return error;
+  return new ContinuesElsewhere(
+    WRITING_SUBMISSION_INFO,
+    () => handOff({ kind: "submission", event }),
+    { operation: SUBMIT_JOB },
+    { cause: error },
+  );
 }

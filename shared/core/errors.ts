@@ -49,6 +49,12 @@ export class RetryableError extends HttpError {
 }
 
 /**
+ * 503: the invocation's time ran out with the work part-way and resumable (a submission's upload):
+ * the next delivery, or the worker, carries it on from where it stopped.
+ */
+export class WorkInProgress extends RetryableError {}
+
+/**
  * A failure a person must act on (records still in error, say). The job ends `failed` with this
  * message; the delivery itself was handled, so it is not retried.
  */

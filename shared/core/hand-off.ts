@@ -5,9 +5,10 @@
  * timeout is minutes, carries the job on and acknowledges it as it waits. The numbers and why:
  * beside WORKER_TIMING.
  *
- * Only a duplicate needs it today: `sheets.duplicate` can take longer than an invocation (its
- * duration is undocumented) and its outcome is then unknown, so the copy is waited for, never
- * asked for again under a new slug.
+ * Two kinds of work need it: a duplicate (`sheets.duplicate` can take longer than an invocation,
+ * its duration is undocumented, and its outcome is then unknown, so the copy is waited for, never
+ * asked for again under a new slug), and a submission too large to write in one delivery (its
+ * upload resumes where it stopped).
  */
 import type { FlatfileEvent } from "./envelope";
 import { RetryableError } from "./errors";
@@ -49,8 +50,15 @@ export interface PendingCopy {
   requestedAt: number;
 }
 
+/** A submission whose upload was still being written when its delivery's time ran out. */
+export interface SubmissionUnderWay {
+  kind: "submission";
+  /** The delivery's event, as the route verified and parsed it. */
+  event: FlatfileEvent;
+}
+
 /** What the worker is given to carry on. */
-export type Continuation = PendingCopy;
+export type Continuation = PendingCopy | SubmissionUnderWay;
 
 /** Starts the worker on `continuation`; throws a RetryableError when it could not be started. */
 export type HandOff = (continuation: Continuation) => Promise<void>;

@@ -60,7 +60,7 @@ function heartbeat(api: FlatfileApi, openJobs: OpenJobStore, job: { jobId: strin
   };
 }
 
-export async function carryOnCopy(pending: PendingCopy, deps: CarryOnDeps): Promise<JobSummary> {
+export async function awaitCopy(pending: PendingCopy, deps: CarryOnDeps): Promise<JobSummary> {
   const { api, openJobs } = deps;
   const timing = deps.timing ?? WORKER_TIMING;
   const { event, copySlug } = pending;
@@ -73,7 +73,7 @@ export async function carryOnCopy(pending: PendingCopy, deps: CarryOnDeps): Prom
   let askedAt = pending.requestedAt;
   // The attempt's hand-off comes back here: the copy was asked for again and not answered.
   const stillAwaited: HandOff = async (again) => {
-    askedAt = again.requestedAt;
+    if (again.kind === "pending-copy") askedAt = again.requestedAt;
   };
 
   /** One run of the duplicate's own flow: its summary once the job ended, undefined to wait on. */
@@ -142,7 +142,13 @@ function hasSlug(workbook: Flatfile.Workbook, slug: string): boolean {
 }
 
 /** Fails the job with our message unless it ended meanwhile (Flatfile refuses then), and forgets it. */
-async function failIfOpen(api: FlatfileApi, openJobs: OpenJobStore, jobId: string, heading: string, message: string): Promise<JobSummary> {
+export async function failIfOpen(
+  api: FlatfileApi,
+  openJobs: OpenJobStore,
+  jobId: string,
+  heading: string,
+  message: string,
+): Promise<JobSummary> {
   try {
     await api.jobs.fail(jobId, { outcome: { heading, message, acknowledge: true }, info: message });
   } catch (error) {

@@ -154,6 +154,7 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
     for (const payload of [
       null,
       { ...good, kind: "something-else" },
+      { kind: "submission", event },
       { ...good, copySlug: "contacts-copy-someone-elses" },
       { ...good, requestedAt: Date.now() + 3_600_000 },
       { ...good, event: { ...event, context: { ...event.context, jobId: "../../spaces" } } },
