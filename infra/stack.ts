@@ -156,7 +156,7 @@ export class FlatfileStack extends Stack {
   readonly submissionsBucket: IBucket;
   /** Powertools Idempotency table (partition key `id`, TTL `expiration`), with the open-jobs index. */
   readonly idempotencyTable: Table;
-  /** Carries on a duplicate that outlasts its delivery; invoked by action-job only (shared/core/hand-off.ts). */
+  /** Carries on a duplicate or a submission that outlasts its delivery; invoked by action-job only (shared/core/hand-off.ts). */
   readonly actionJobWorker: RouteFunction;
   /** Fails the jobs left open past the bound, on a schedule (functions/job-sweep/sweep.ts). */
   readonly jobSweep: RouteFunction;
@@ -307,6 +307,10 @@ export class FlatfileStack extends Stack {
       ...(props.ownedSpaces ? { OWNED_SPACES: props.ownedSpaces } : {}),
       ...(handsOver ? { SPACE_CONFIGURE_BY: "listener" } : {}),
     };
+    const submissionEnvironment: Record<string, string> = {
+      SUBMISSIONS_BUCKET: this.submissionsBucket.bucketName,
+      ...(props.submissionsEventBus ? { SUBMISSIONS_EVENT_BUS: props.submissionsEventBus } : {}),
+    };
     // Reserved concurrency, when the operator opts in: the function always has that many
     // environments, whatever else runs in the account, and never more, which also caps what a
     // flood can run. Lambda refuses a reservation that leaves the account under 100 unreserved,
@@ -331,13 +335,8 @@ export class FlatfileStack extends Stack {
             : {}),
           // Read by the listener only (functions/listener/listener.ts, RETRY_TEMPORARY_ENV).
           ...(name === "listener" && props.listenerRetryTemporary ? { LISTENER_RETRY_TEMPORARY: "true" } : {}),
-          // Read by action-job only: where Submit delivers (functions/action-job/submission.ts).
-          ...(name === "action-job"
-            ? {
-                SUBMISSIONS_BUCKET: this.submissionsBucket.bucketName,
-                ...(props.submissionsEventBus ? { SUBMISSIONS_EVENT_BUS: props.submissionsEventBus } : {}),
-              }
-            : {}),
+          // Read by action-job only (and its worker): where Submit delivers (functions/action-job/submission.ts).
+          ...(name === "action-job" ? submissionEnvironment : {}),
         },
       })
         // Only these functions may read the secret; the statement names its ARN. An imported
@@ -346,60 +345,65 @@ export class FlatfileStack extends Stack {
         .bindTable(this.idempotencyTable);
     }
     this.functions = functions;
-    // Submit writes its objects (multipart included), reads its progress back to resume, and
-    // looks objects up (ListBucket, so that a missing one answers 404, not 403); nothing else.
-    functions["action-job"].addToRolePolicy(
-      new PolicyStatement({
-        actions: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-        resources: [this.submissionsBucket.arnForObjects("submissions/*")],
-      }),
-    );
-    functions["action-job"].addToRolePolicy(
-      new PolicyStatement({
-        actions: ["s3:ListBucket"],
-        resources: [this.submissionsBucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": ["submissions/*"] } },
-      }),
-    );
-    const objectsResource =
-      this.submissionsBucket instanceof Bucket
-        ? `<${this.getLogicalId(this.submissionsBucket.node.defaultChild as CfnElement)}.Arn>/submissions/*`
-        : `arn:<AWS::Partition>:s3:::${props.submissionsBucket}/submissions/*`;
-    Validations.of(functions["action-job"].role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
-      reason: "One object per submission under submissions/, named by the job: the keys are not known when the stack is deployed.",
-    });
-    // A bucket under our key: a part's upload needs a data key, the multipart's completion and
-    // the read-back decrypt. Through S3 only.
-    if (dataKey && this.submissionsBucket instanceof Bucket) {
-      functions["action-job"].addToRolePolicy(
+    // What delivering a submission needs, for action-job and for the worker that carries a large one on.
+    const grantSubmissions = (fn: RouteFunction) => {
+      // Submit writes its objects (multipart included), reads its progress back to resume, and
+      // looks objects up (ListBucket, so that a missing one answers 404, not 403); nothing else.
+      fn.addToRolePolicy(
         new PolicyStatement({
-          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-          resources: [dataKey.keyArn],
-          conditions: { StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com` } },
+          actions: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+          resources: [this.submissionsBucket.arnForObjects("submissions/*")],
         }),
       );
-    }
-    submissionsBus.grantPutEventsTo(functions["action-job"]);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [this.submissionsBucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": ["submissions/*"] } },
+        }),
+      );
+      const objectsResource =
+        this.submissionsBucket instanceof Bucket
+          ? `<${this.getLogicalId(this.submissionsBucket.node.defaultChild as CfnElement)}.Arn>/submissions/*`
+          : `arn:<AWS::Partition>:s3:::${props.submissionsBucket}/submissions/*`;
+      Validations.of(fn.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
+        reason: "One object per submission under submissions/, named by the job: the keys are not known when the stack is deployed.",
+      });
+      // A bucket under our key: a part's upload needs a data key, the multipart's completion and
+      // the read-back decrypt. Through S3 only.
+      if (dataKey && this.submissionsBucket instanceof Bucket) {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+            resources: [dataKey.keyArn],
+            conditions: { StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com` } },
+          }),
+        );
+      }
+      submissionsBus.grantPutEventsTo(fn);
+    };
+    grantSubmissions(functions["action-job"]);
 
     // --- Action-job worker ----------------------------------------------------------------
-    // A duplicate whose copy Flatfile has not made within its delivery is handed to this
-    // function by an asynchronous invoke (shared/core/hand-off.ts). No route serves it, so its
-    // timeout is minutes, not the API's 29 s. It runs the duplicate as action-job would: the same
-    // settings, secret and table items; nothing of Submit's.
+    // A duplicate whose copy Flatfile has not made within its delivery, or a submission too large
+    // to write in one, is handed to this function by an asynchronous invoke (shared/core/hand-off.ts).
+    // No route serves it, so its timeout is minutes, not the API's 29 s. It runs them as action-job
+    // would: the same settings, secret, table items and submission grants.
     this.actionJobWorker = new RouteFunction(this, "ActionJobWorker", {
       name: "action-job-worker",
-      description: "Carries on a Flatfile duplicate job that outlasted its delivery (invoked by action-job)",
+      description: "Carries on a Flatfile duplicate or submit job that outlasted its delivery (invoked by action-job)",
       timeout: Duration.millis(WORKER_TIMING.timeoutMs),
       serviceName: props.serviceName,
       logLevel: props.logLevel,
       metricsNamespace,
       logRetention,
       logKey: dataKey,
-      environment: eventEnvironment,
+      environment: { ...eventEnvironment, ...submissionEnvironment },
     })
       .bindSecret(this.secret, secretName || this.secret.secretArn)
       .bindTable(this.idempotencyTable);
+    grantSubmissions(this.actionJobWorker);
     // Lambda retries a failed asynchronous invocation; the worker is idempotent (a retry finds the
     // copy or the ended job and resumes from there), so two retries may finish a job a crash left.
     // After an hour the job is long failed by our sweep or Flatfile's timer: no use running it then.

@@ -84,20 +84,20 @@ describe("the action-job worker (default context)", () => {
     }
   });
 
-  it("reads the secret and the lease and open-job items as action-job does, and nothing of Submit's", () => {
+  it("reads the secret, the lease and open-job items, and delivers submissions, as action-job does", () => {
     const env = worker.Properties.Environment.Variables;
     expect(env).toMatchObject({
       FLATFILE_SECRET_ID: { Ref: logicalId(stack.secret as never) },
       IDEMPOTENCY_TABLE: { Ref: logicalId(stack.idempotencyTable) },
       POWERTOOLS_METRICS_NAMESPACE: "FlatfileSpaceConfigurator",
     });
-    for (const name of [
-      "SUBMISSIONS_BUCKET",
-      "SUBMISSIONS_EVENT_BUS",
-      "ACTION_JOB_WORKER_FUNCTION",
-      "FLATFILE_ENVIRONMENT_ID",
-      "OWNED_SPACES",
-    ])
+    // It carries a large submission on: where Submit delivers, as action-job is told.
+    const actionJobEnv = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => JSON.stringify(f.Properties.Role) === JSON.stringify({ "Fn::GetAtt": [actionJobRoleId, "Arn"] }),
+    )!.Properties.Environment.Variables;
+    expect(env.SUBMISSIONS_BUCKET).toEqual(actionJobEnv.SUBMISSIONS_BUCKET);
+    expect(env.SUBMISSIONS_BUCKET).toBeDefined();
+    for (const name of ["SUBMISSIONS_EVENT_BUS", "ACTION_JOB_WORKER_FUNCTION", "FLATFILE_ENVIRONMENT_ID", "OWNED_SPACES"])
       expect(env, name).not.toHaveProperty(name);
 
     const own = iamStatements(template).filter((s) => JSON.stringify(s.roles) === JSON.stringify([{ Ref: workerRoleId }]));
@@ -116,7 +116,15 @@ describe("the action-job worker (default context)", () => {
     const secret = byService("secretsmanager");
     expect(secret).toHaveLength(1);
     expect(secret[0]!.Resource).toEqual({ Ref: logicalId(stack.secret as never) });
-    for (const service of ["s3", "events", "lambda"]) expect(byService(service), service).toEqual([]);
+    // Submit's S3 and EventBridge statements, the same as action-job's; it invokes nothing.
+    const actionJobOwn = iamStatements(template).filter((s) => JSON.stringify(s.roles) === JSON.stringify([{ Ref: actionJobRoleId }]));
+    for (const service of ["s3", "events"]) {
+      const strip = (list: typeof own) =>
+        list.filter((s) => actionsOf(s).some((a) => a.startsWith(`${service}:`))).map(({ Action, Resource }) => ({ Action, Resource }));
+      expect(strip(own), service).toEqual(strip(actionJobOwn));
+      expect(strip(own).length, service).toBeGreaterThan(0);
+    }
+    expect(byService("lambda")).toEqual([]);
   });
 
   it("has Lambda retry a failed invocation twice, within an hour of the hand-off", () => {

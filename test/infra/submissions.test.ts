@@ -57,7 +57,8 @@ describe("submissions, by default", () => {
 
   it("grants object writes under submissions/ and events:PutEvents, and stays nag clean", () => {
     const s3 = iamStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith("s3:")));
-    expect(s3.flatMap(actionsOf).sort()).toEqual([
+    // action-job's and the worker's (which carries a large submission on): the same five actions.
+    expect([...new Set(s3.flatMap(actionsOf))].sort()).toEqual([
       "s3:AbortMultipartUpload",
       "s3:DeleteObject",
       "s3:GetObject",
