@@ -204,7 +204,7 @@ describe.each([
       expect(readers, name).toContain(roleOf(stack.functions[name]).Ref);
       const table = mine.find((s) => viaService(s).includes("dynamodb."));
       expect(table && actionsOf(table).sort(), name).toEqual(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]);
-      // Only Submit writes the bucket.
+      // Only Submit writes the bucket (and the worker, below).
       const s3 = mine.find((s) => viaService(s).includes("s3."));
       if (name === "action-job") expect(actionsOf(s3!).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
       else expect(s3, name).toBeUndefined();
@@ -212,12 +212,14 @@ describe.each([
     const sweep = kmsStatements(statements, keyRef).filter((s) => JSON.stringify(s.roles).includes(JSON.stringify(roleOf(stack.jobSweep))));
     expect(sweep.some((s) => viaService(s).includes("dynamodb."))).toBe(true);
     expect(readers).toContain(roleOf(stack.jobSweep).Ref);
-    // The worker: the secret and the table, as action-job; nothing of the bucket's.
+    // The worker: the secret, the table and (it carries large submissions on) the bucket, as action-job.
     const worker = kmsStatements(statements, keyRef).filter((s) =>
       JSON.stringify(s.roles).includes(JSON.stringify(roleOf(stack.actionJobWorker))),
     );
     expect(worker.map(viaService).filter((v) => v.includes("dynamodb.")).length).toBe(1);
-    expect(worker.filter((s) => viaService(s).includes("s3."))).toEqual([]);
+    expect(worker.filter((s) => viaService(s).includes("s3.")).map((s) => actionsOf(s).sort())).toEqual([
+      ["kms:Decrypt", "kms:GenerateDataKey"],
+    ]);
     expect(readers).toContain(roleOf(stack.actionJobWorker).Ref);
     // The relay's register function reads the secret, and nothing else of the key.
     expect(readers).toContain(roleOf(stack.relay!.function).Ref);
