@@ -120,6 +120,8 @@ export class ServiceDashboard extends Construct {
           metrics.total(METRIC.jobFailed, "failed (operator)", [WORKER_ROUTE]).with({ color: Color.RED }),
           metrics.total(METRIC.jobNeedsAction, "failed (person must act)", [WORKER_ROUTE]).with({ color: Color.ORANGE }),
           metrics.total(METRIC.jobEndedByOthers, "ended by someone else first", [SWEEP_ROUTE, WORKER_ROUTE]).with({ color: Color.PURPLE }),
+          // The routes' hand-offs only: the worker's rounds that hand on to its next round are not new ones.
+          metrics.total(METRIC.jobHandedOff, "handed to the worker"),
         ]),
       ],
       [
