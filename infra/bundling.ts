@@ -94,8 +94,8 @@ const ACTION_JOB_SEPARATE = [
 ] as const;
 export const SEPARATE_MODULES: Partial<Record<BundledFunctionName, readonly { entry: string; file: string }[]>> = {
   "action-job": ACTION_JOB_SEPARATE,
-  // The worker runs action-job's flows, which import both lazily; it reaches neither, so they are
-  // kept out of its index.js too (inlined, they were about half of it).
+  // The worker runs action-job's flows, which import both lazily: Submit's clients only when it
+  // carries a submission, the Lambda client never; so neither is parsed at its cold start either.
   "action-job-worker": ACTION_JOB_SEPARATE,
 };
 
