@@ -100,7 +100,9 @@ export const createWorker =
             ...(rule ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
           };
         };
-        const carryOn = { api: client(endsAt - 5_000), openJobs, endsAt, depsUntil, timing };
+        // The waiting's reads, acks and its last fail run until a second before the Lambda stops:
+        // the flows stop waiting `reserveMs` before that, so the fail always has that time.
+        const carryOn = { api: client(endsAt - 1_000), openJobs, endsAt, depsUntil, timing };
         const summary = await (pending.kind === "pending-copy" ? awaitCopy(pending, carryOn) : writeSubmission(pending, carryOn));
         logger.info("the worker is done", { status: summary.status, ms: Date.now() - started });
         return summary;
