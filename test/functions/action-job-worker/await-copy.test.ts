@@ -119,8 +119,8 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
     const { c, sheetId, job, event } = await duplicateOfContacts();
     h.flatfile.faults.hang("sheets.duplicate", 2);
     const pending = await unansweredDelivery(event, job.id);
-    const worker = createWorker({ ...FAST, reaskMs: 1_000, timeoutMs: 15_000 });
-    const summary = await worker(pending, lambdaContext(15_000));
+    const worker = createWorker({ ...FAST, reaskMs: 500, timeoutMs: 11_000 });
+    const summary = await worker(pending, lambdaContext(11_000));
     expect(summary).toMatchObject({ status: "failed" });
     const ended = (await h.api.jobs.get(job.id)).data;
     expect(ended.status).toBe("failed");
