@@ -15,9 +15,8 @@ import type { FlatfileEvent } from "../../../shared/core/envelope";
 import type { PendingCopy } from "../../../shared/core/hand-off";
 import { openJobStore } from "../../../shared/core/open-jobs";
 import { isLocked } from "../../../shared/domain/blueprint";
-import { SHEET_ROLES } from "../../../shared/domain/space-state";
-import { guideSection } from "../../support/guide";
-import { configureSpace, useHarness } from "../../support/fixture";
+import { duplicateOfContacts, expectOneCopy } from "../../support/duplicate";
+import { useHarness } from "../../support/fixture";
 import { jobReadyEvent } from "../../support/harness";
 
 const h = useHarness();
@@ -30,23 +29,7 @@ const lambdaContext = (ms: number) => {
   const endsAt = Date.now() + ms;
   return { getRemainingTimeInMillis: () => endsAt - Date.now(), awsRequestId: "worker-test" };
 };
-const contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
-
-async function duplicateOfContacts() {
-  const c = await configureSpace(h);
-  const sheetId = c.state.sheets.contacts!;
-  h.flatfile.seed.commit(sheetId, { insert: [contact(1), contact(2)] });
-  const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.workbookId, sheetId });
-  const event = jobReadyEvent({
-    job: "sheet:duplicate",
-    jobId: job.id,
-    spaceId: c.spaceId,
-    workbookId: c.workbookId,
-    sheetId,
-    actorId: c.userId,
-  });
-  return { c, sheetId, job, event: event as FlatfileEvent };
-}
+const _contact = (i: number) => ({ firstName: `Ada ${i}`, lastName: "Lovelace", email: `ada${i}@example.com` });
 
 /** The first delivery, whose copy request is not answered in time: what it leaves for the worker. */
 async function unansweredDelivery(event: FlatfileEvent, jobId: string): Promise<PendingCopy> {
@@ -57,27 +40,11 @@ async function unansweredDelivery(event: FlatfileEvent, jobId: string): Promise<
   return { kind: "pending-copy", event: JSON.parse(JSON.stringify(event)), copySlug: copySlugFor("contacts", jobId), requestedAt };
 }
 
-async function expectOneCopy(c: Awaited<ReturnType<typeof configureSpace>>, sheetId: string, jobId: string) {
-  const sheets = (await h.api.workbooks.get(c.workbookId)).data.sheets ?? [];
-  expect(sheets).toHaveLength(SHEET_ROLES.length + 1);
-  const copies = sheets.filter((s) => s.slug === copySlugFor("contacts", jobId));
-  expect(copies).toHaveLength(1);
-  const copy = copies[0]!;
-  expect(isLocked(sheets.find((s) => s.id === sheetId)!.config)).toBe(true);
-  expect(copy.config.readonly).not.toBe(true);
-  expect((await h.api.sheets.getRecordCounts(copy.id)).data.counts.total).toBe(2);
-  const job = (await h.api.jobs.get(jobId)).data;
-  expect(job.status).toBe("complete");
-  expect(job.outcome).toMatchObject({ next: { type: "id", id: copy.id } });
-  const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
-  expect((guideSection(guide, "history") ?? "").match(/was locked/g)).toHaveLength(1);
-}
-
 const routesSince = (start: number, route: string) => h.flatfile.requests.slice(start).filter((r) => r.route === route);
 
 describe("action-job worker: a copy that outlasts its delivery", () => {
   it("waits for the copy, acknowledging the job as it waits and never swept, then finishes with that one copy", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     // Flatfile makes the copy 4.5 s after it was asked for; the delivery gave up after 3 s.
     h.flatfile.faults.latency("sheets.duplicate", 4_500);
@@ -96,7 +63,7 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
     expect(swept.swept).toEqual([]);
 
     await expect(working).resolves.toMatchObject({ status: "complete", reusedCopy: true });
-    await expectOneCopy(c, sheetId, job.id);
+    await expectOneCopy(h, c, sheetId, job.id);
     // Asked for once: the worker waited for that request's copy instead of asking again.
     expect(routesSince(start, "sheets.duplicate")).toHaveLength(1);
     const heartbeats = routesSince(start, "jobs.ack").filter((r) => JSON.stringify(r.body ?? "").includes("Waiting for"));
@@ -105,18 +72,18 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
   }, 30_000);
 
   it("asks again under the same slug when the first request never reached Flatfile", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     h.flatfile.faults.hang("sheets.duplicate", 1);
     const pending = await unansweredDelivery(event, job.id);
     const summary = await createWorker({ ...FAST, reaskMs: 1_000 })(pending, lambdaContext(FAST.timeoutMs));
     expect(summary).toMatchObject({ status: "complete", reusedCopy: false, copySlug: pending.copySlug });
     expect(routesSince(start, "sheets.duplicate")).toHaveLength(2);
-    await expectOneCopy(c, sheetId, job.id);
+    await expectOneCopy(h, c, sheetId, job.id);
   }, 30_000);
 
   it("fails the job with its own message when the copy never comes, and locks nothing", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     h.flatfile.faults.hang("sheets.duplicate", 2);
     const pending = await unansweredDelivery(event, job.id);
     const worker = createWorker({ ...FAST, reaskMs: 500, timeoutMs: 11_000 });
@@ -133,7 +100,7 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
   }, 30_000);
 
   it("stops when someone else ends the job while it waits, writing nothing", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     h.flatfile.faults.latency("sheets.duplicate", 4_000);
     const pending = await unansweredDelivery(event, job.id);
     const start = h.flatfile.requests.length;
@@ -147,7 +114,7 @@ describe("action-job worker: a copy that outlasts its delivery", () => {
   }, 30_000);
 
   it("refuses a payload that is not a pending copy of one of our duplicate jobs, calling nothing", async () => {
-    const { job, event } = await duplicateOfContacts();
+    const { job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     const worker = createWorker(FAST);
     const good: PendingCopy = { kind: "pending-copy", event, copySlug: copySlugFor("contacts", job.id), requestedAt: Date.now() };

@@ -11,8 +11,8 @@ import { startLambdaStandIn, type LambdaStandIn } from "../../../local/lambda-st
 import { isLocked } from "../../../shared/domain/blueprint";
 import { SHEET_ROLES } from "../../../shared/domain/space-state";
 import { resetWorkerClient } from "../../../shared/core/worker-client";
-import { configureSpace, useHarness } from "../../support/fixture";
-import { jobReadyEvent } from "../../support/harness";
+import { duplicateOfContacts } from "../../support/duplicate";
+import { useHarness } from "../../support/fixture";
 
 const WORKER = "flatfile-action-job-worker";
 const FAST = { heartbeatMs: 400, pollMs: 200, reaskMs: 60_000, timeoutMs: 30_000, reserveMs: 5_000 };
@@ -41,25 +41,9 @@ beforeEach(() => {
   lambda.invocations.length = 0;
 });
 
-async function duplicateOfContacts() {
-  const c = await configureSpace(h);
-  const sheetId = c.state.sheets.contacts!;
-  h.flatfile.seed.commit(sheetId, { insert: [{ firstName: "Ada", lastName: "Lovelace", email: "ada@example.com" }] });
-  const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.workbookId, sheetId });
-  const event = jobReadyEvent({
-    job: "sheet:duplicate",
-    jobId: job.id,
-    spaceId: c.spaceId,
-    workbookId: c.workbookId,
-    sheetId,
-    actorId: c.userId,
-  });
-  return { c, sheetId, job, event };
-}
-
 describe("action-job hands a copy that outlasts its delivery to the worker", () => {
   it("answers 200 continuing, and the worker finishes the job with the one copy", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     h.flatfile.faults.latency("sheets.duplicate", 4_500);
     const answer = await h.deliver(handler, event, SHORT_DELIVERY);
@@ -91,7 +75,7 @@ describe("action-job hands a copy that outlasts its delivery to the worker", () 
   }, 30_000);
 
   it("when Lambda refuses the invoke, answers 5xx with the job left executing, and the retry finishes it once the copy is there", async () => {
-    const { job, event } = await duplicateOfContacts();
+    const { job, event } = await duplicateOfContacts(h);
     h.flatfile.faults.latency("sheets.duplicate", 4_500);
     lambda.faults.status = 429;
     const refused = await h.deliver(handler, event, SHORT_DELIVERY);

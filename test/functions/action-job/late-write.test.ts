@@ -6,14 +6,13 @@
 import type { Flatfile } from "@flatfile/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../../functions/action-job/handler";
-import { copySlugFor } from "../../../functions/action-job/duplicate-sheet";
 import { handler as commitHandler } from "../../../functions/commit-created/handler";
 import { UNKNOWN_WRITE_HOLD_MS } from "../../../shared/core/lease";
 import { isLocked } from "../../../shared/domain/blueprint";
 import { SHEET_ROLES } from "../../../shared/domain/space-state";
 import { RULE_ROLE } from "../../support/blueprint";
-import { guideSection } from "../../support/guide";
 import { dynamoEnv, startLocalDynamo, type LocalDynamo } from "../../support/dynalite";
+import { duplicateOfContacts, expectOneCopy } from "../../support/duplicate";
 import { configureSpace, useHarness } from "../../support/fixture";
 import { commitCreatedEvent, jobReadyEvent } from "../../support/harness";
 
@@ -127,7 +126,7 @@ describe("action-job: a workbook write given up on still lands", () => {
   });
 
   it("Duplicate reads the original's lock back before it reports it, and writes it again when it was undone", async () => {
-    const { c, sheetId, event } = await duplicateOfContacts();
+    const { c, sheetId, event } = await duplicateOfContacts(h);
     let copyId = "";
     await undoNextUpdate([sheetId], async () => {
       const answer = await h.deliver(handler, event);
@@ -139,42 +138,8 @@ describe("action-job: a workbook write given up on still lands", () => {
     expect(sheets.find((s) => s.id === copyId)?.config.readonly).not.toBe(true);
   });
 
-  /** A Duplicate of Contacts with a few records, and its job:ready event. */
-  async function duplicateOfContacts() {
-    const c = await configureSpace(h);
-    const sheetId = c.state.sheets.contacts!;
-    h.flatfile.seed.commit(sheetId, { insert: [contact(1), contact(2)] });
-    const job = h.flatfile.seed.job({ job: "sheet:duplicate", spaceId: c.spaceId, workbookId: c.workbookId, sheetId });
-    const event = jobReadyEvent({
-      job: "sheet:duplicate",
-      jobId: job.id,
-      spaceId: c.spaceId,
-      workbookId: c.workbookId,
-      sheetId,
-      actorId: c.userId,
-    });
-    return { c, sheetId, job, event };
-  }
-
-  /** The copies of Contacts in the workbook, and the job's end: one copy, locked original, complete, linking it. */
-  async function expectOneCopy(c: Awaited<ReturnType<typeof configureSpace>>, sheetId: string, jobId: string) {
-    const sheets = (await h.api.workbooks.get(c.workbookId)).data.sheets ?? [];
-    expect(sheets).toHaveLength(SHEET_ROLES.length + 1);
-    const copies = sheets.filter((s) => s.slug === copySlugFor("contacts", jobId));
-    expect(copies).toHaveLength(1);
-    const copy = copies[0]!;
-    expect(isLocked(sheets.find((s) => s.id === sheetId)!.config)).toBe(true);
-    expect(copy.config.readonly).not.toBe(true);
-    expect((await h.api.sheets.getRecordCounts(copy.id)).data.counts.total).toBe(2);
-    const job = (await h.api.jobs.get(jobId)).data;
-    expect(job.status).toBe("complete");
-    expect(job.outcome).toMatchObject({ next: { type: "id", id: copy.id } });
-    const guide = (await h.api.documents.get(c.spaceId, c.state.guideDocumentId)).data.body;
-    expect((guideSection(guide, "history") ?? "").match(/was locked/g)).toHaveLength(1);
-  }
-
   it("a retry whose copy is refused because the earlier attempt's timed-out copy landed meanwhile carries on with that copy", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     // The first copy is applied 6 s after it was asked for, long after this delivery gave up (3 s).
     h.flatfile.faults.latency("sheets.duplicate", 6_000);
@@ -192,11 +157,11 @@ describe("action-job: a workbook write given up on still lands", () => {
     });
     const duplicates = h.flatfile.requests.slice(start).filter((r) => r.route === "sheets.duplicate");
     expect(duplicates.map((r) => r.status)).toEqual([200, 400]);
-    await expectOneCopy(c, sheetId, job.id);
+    await expectOneCopy(h, c, sheetId, job.id);
   }, 30_000);
 
   it("a retry that finds the timed-out copy already there carries on with it without asking again", async () => {
-    const { c, sheetId, job, event } = await duplicateOfContacts();
+    const { c, sheetId, job, event } = await duplicateOfContacts(h);
     const start = h.flatfile.requests.length;
     h.flatfile.faults.latency("sheets.duplicate", LATE_MS);
     const sentAt = Date.now();
@@ -206,6 +171,6 @@ describe("action-job: a workbook write given up on still lands", () => {
     const answers = await h.deliverUntilSettled(handler, event, { pauseMs: 100, attempts: 6 });
     expect(answers.at(-1)).toMatchObject({ status: 200, body: { status: "complete", reusedCopy: true } });
     expect(h.flatfile.requests.slice(start).filter((r) => r.route === "sheets.duplicate")).toHaveLength(1);
-    await expectOneCopy(c, sheetId, job.id);
+    await expectOneCopy(h, c, sheetId, job.id);
   }, 30_000);
 });
