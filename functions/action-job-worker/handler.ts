@@ -8,16 +8,13 @@
  */
 import { BadRequestError } from "../../shared/core/errors";
 import { loadSettings } from "../../shared/core/config";
-import { parseEvent } from "../../shared/core/envelope";
-import { createFlatfileClient } from "../../shared/core/flatfile-client";
-import { WORKER_TIMING, type Continuation, type WorkerTiming } from "../../shared/core/hand-off";
+import { jobNameOf, parseEvent } from "../../shared/core/envelope";
+import { WORKER_TIMING, type Continuation, type HandOff, type WorkerTiming } from "../../shared/core/hand-off";
 import { withinInvocation } from "../../shared/core/invocation";
 import { addLambdaContext, logger, setCorrelation, type LambdaContext } from "../../shared/core/logger";
 import { observeInvocation } from "../../shared/core/observability";
 import { openJobStore } from "../../shared/core/open-jobs";
-import { FINALIZE_RESERVE_MS, type RouteDeps } from "../../shared/core/route";
-import { foreignSpaceReason, type SpaceSeen } from "../../shared/core/space-ownership";
-import { jobNameOf } from "../../shared/core/envelope";
+import { flatfileClientUntil, routeDeps, type RouteDeps } from "../../shared/core/route";
 import { copySlugFor, DUPLICATE_JOB } from "../action-job/duplicate-sheet";
 import { actionJobRoute } from "../action-job/actions";
 import { SUBMIT_JOB } from "../action-job/submit-workbook";
@@ -85,24 +82,13 @@ export const createWorker =
           return { ignored: true, reason: claim.reason };
         }
         actionJobRoute.validate?.(event);
-        const client = (until: number) => createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
         const openJobs = openJobStore(settings.idempotencyTable);
-        const rule = settings.ownedSpaces;
-        const depsUntil: (until: number, handOff: RouteDeps["handOff"] & {}) => RouteDeps = (until, handOff) => {
-          const api = client(until - FINALIZE_RESERVE_MS);
-          return {
-            settings,
-            api,
-            finalApi: client(until),
-            deadline: until,
-            openJobs,
-            handOff,
-            ...(rule ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
-          };
-        };
+        // Each round as a delivery of action-job would run it (the pipeline's own dependencies).
+        const depsUntil = (until: number, handOff: HandOff): RouteDeps =>
+          routeDeps(settings, until, { handOff, decidesOwnedSpace: actionJobRoute.decidesOwnedSpace });
         // The waiting's reads, acks and its last fail run until a second before the Lambda stops:
         // the flows stop waiting `reserveMs` before that, so the fail always has that time.
-        const carryOn = { api: client(endsAt - 1_000), openJobs, endsAt, depsUntil, timing };
+        const carryOn = { api: flatfileClientUntil(settings, endsAt - 1_000), openJobs, endsAt, depsUntil, timing };
         const summary = await (pending.kind === "pending-copy" ? awaitCopy(pending, carryOn) : writeSubmission(pending, carryOn));
         logger.info("the worker is done", { status: summary.status, ms: Date.now() - started });
         return summary;

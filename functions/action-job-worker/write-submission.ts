@@ -12,10 +12,9 @@ import type { JobSummary } from "../../shared/core/job-lifecycle";
 import { FAILED_HEADINGS } from "../../shared/core/job-outcomes";
 import { logger } from "../../shared/core/logger";
 import { INVOCATION_BUDGET_MS } from "../../shared/core/route";
-import { submitWorkbook } from "../action-job/submit-workbook";
+import { SUBMIT_WHAT, submitWorkbook } from "../action-job/submit-workbook";
 import { failIfOpen, type CarryOnDeps } from "./await-copy";
 
-const SUBMIT_WHAT = "Submitting this workbook";
 /** A round shorter than this could not write a part (submission.ts keeps 8 s back): not started. */
 const SHORTEST_ROUND_MS = 10_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

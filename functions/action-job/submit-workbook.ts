@@ -78,6 +78,9 @@ function alreadySubmitted(earlier: NonNullable<SpaceState["submitted"]>, workboo
   };
 }
 
+/** How a Submit job is named in its messages and its open-job record. */
+export const SUBMIT_WHAT = "Submitting this workbook";
+
 export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Promise<JobSummary> {
   const { api } = deps;
   const leaseTable = deps.settings.idempotencyTable;
@@ -86,7 +89,7 @@ export async function submitWorkbook(event: FlatfileEvent, deps: RouteDeps): Pro
     operation: WORKBOOK_ACTIONS.submit.operation,
     place: { domain: "workbook" },
     notOffered: (name) => `${name} cannot be submitted in this Space: that action is not offered here. Nothing was changed.`,
-    what: "Submitting this workbook",
+    what: SUBMIT_WHAT,
     ackInfo: "Checking the records",
     needsActor: true,
     // The guide and the state go beside `jobs.complete`; a redelivery that finds it complete finishes them.

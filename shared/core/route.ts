@@ -175,8 +175,7 @@ export function createRoute(spec: RouteSpec): RouteHandler {
           return answer(200, { ignored: true, reason: ownership.reason });
         }
         spec.validate?.(event);
-        const make = (until: number) => createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
-        const api = make(deadline - FINALIZE_RESERVE_MS);
+        const api = flatfileClientUntil(settings, deadline - FINALIZE_RESERVE_MS);
         const rule = settings.ownedSpaces;
         let space: Flatfile.Space | undefined;
         if (rule && !spec.decidesOwnedSpace) {
@@ -190,16 +189,8 @@ export function createRoute(spec: RouteSpec): RouteHandler {
           space = owned.space;
         }
 
-        const deps: RouteDeps = {
-          settings,
-          api,
-          finalApi: make(deadline),
-          deadline,
-          openJobs: openJobStore(settings.idempotencyTable),
-          ...(space ? { space } : {}),
-          ...(rule && spec.decidesOwnedSpace ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
-          ...handOffOf(spec, settings),
-        };
+        const handOff = spec.handOff?.(settings);
+        const deps = routeDeps(settings, deadline, { space, handOff, decidesOwnedSpace: spec.decidesOwnedSpace }, api);
         const outcome = await once(ownership.idempotencyKey, () => spec.handle(event, deps), {
           table: settings.idempotencyTable,
           // The lock lapses when this invocation ends: a copy that arrives later may take over.
@@ -228,9 +219,33 @@ export function createRoute(spec: RouteSpec): RouteHandler {
   return handler;
 }
 
-function handOffOf(spec: RouteSpec, settings: Settings): { handOff?: HandOff } {
-  const handOff = spec.handOff?.(settings);
-  return handOff ? { handOff } : {};
+/** A Flatfile client with the deployment's key and API, whose calls end by `until` (epoch ms). */
+export function flatfileClientUntil(settings: Settings, until: number): FlatfileApi {
+  return createFlatfileClient({ token: settings.apiKey, baseUrl: settings.apiUrl, deadline: () => until });
+}
+
+/**
+ * What a route's flow runs with, its work bounded by `deadline` less the finalize reserve and its
+ * job's end by `deadline`: the pipeline's for each delivery, and the worker's for each round.
+ * `api` is the work's client when the caller made it already (to read the Space first).
+ */
+export function routeDeps(
+  settings: Settings,
+  deadline: number,
+  options: { space?: Flatfile.Space; handOff?: HandOff; decidesOwnedSpace?: boolean },
+  api: FlatfileApi = flatfileClientUntil(settings, deadline - FINALIZE_RESERVE_MS),
+): RouteDeps {
+  const rule = settings.ownedSpaces;
+  return {
+    settings,
+    api,
+    finalApi: flatfileClientUntil(settings, deadline),
+    deadline,
+    openJobs: openJobStore(settings.idempotencyTable),
+    ...(options.space ? { space: options.space } : {}),
+    ...(rule && options.decidesOwnedSpace ? { foreignSpace: (seen: SpaceSeen) => foreignSpaceReason(api, rule, seen) } : {}),
+    ...(options.handOff ? { handOff: options.handOff } : {}),
+  };
 }
 
 /** Counts a failure answer by its status: rejected by reason, not found, or temporary (5xx). */
